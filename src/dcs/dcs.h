@@ -1,0 +1,108 @@
+// The Dcs interface: every operation the HA cycle, the REST API and custosctl need from a
+// distributed configuration store (etcd3, later ZooKeeper, ...). Backends live in subfolders.
+//
+// Rules every backend keeps:
+// - Every call returns within retry_timeout (it retries internally until then), never throws
+//   for store trouble, and reports failure as a DcsError from the closed set in dcs_error.h.
+// - Only kLockOwnedByOther means "another member holds the leader lock". A timeout, a refused
+//   connection or a garbled reply while refreshing the lock is kUnreachable/kMalformedReply:
+//   the HA cycle decides what to do with an unknown lock state, the backend never guesses.
+// - Values written by others are never trusted: get_cluster() parses them defensively.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "dcs/cluster.h"
+#include "dcs/dcs_error.h"
+#include "dcs/raw_node.h"
+
+namespace custos::dcs {
+
+// Timing knobs that the dynamic configuration may change at any time.
+struct DcsTiming {
+  int ttl = 30;            // seconds a leader lock / member key lives without refresh
+  int loop_wait = 10;      // seconds between HA cycles
+  int retry_timeout = 10;  // seconds a DCS call may take, retries included
+  bool operator==(const DcsTiming&) const = default;
+};
+
+// What the lock holder publishes along with a lock refresh.
+struct LeaderRefresh {
+  std::optional<int64_t> last_lsn;              // written to `status` when set
+  std::map<std::string, int64_t> slots;         // permanent slots for `status`
+  std::optional<nlohmann::json> failsafe;       // written to `failsafe` when set
+};
+
+// How a watch ended.
+enum class WatchOutcome {
+  kChanged,   // the leader key (or another key the HA loop cares about) changed
+  kTimeout,   // nothing happened within the timeout
+  kWokenUp,   // wakeup() was called (REST request, postmaster death, shutdown)
+};
+
+class Dcs {
+ public:
+  virtual ~Dcs() = default;
+
+  // Name of this member and the cluster base path "/<namespace>/<scope>/" (one trailing '/').
+  virtual const std::string& member_name() const = 0;
+  virtual const std::string& base_path() const = 0;
+
+  // Reads the whole cluster with one prefix read. For a Citus coordinator, all groups.
+  virtual DcsResult<Cluster> get_cluster() = 0;
+
+  // Creates `leader` = our name bound to our TTL, only if absent.
+  // kLockOwnedByOther when the key exists (whoever holds it).
+  virtual DcsStatus attempt_to_acquire_leader() = 0;
+  // Refreshes our lock (TTL) if, and only if, it is still ours, then writes status/failsafe.
+  // kLockOwnedByOther when the key now holds another name or is gone.
+  virtual DcsStatus update_leader(const LeaderRefresh& refresh) = 0;
+  // Deletes `leader` only if it holds our name; writes status.optime first when given.
+  virtual DcsStatus delete_leader(std::optional<int64_t> last_lsn) = 0;
+  // Unconditionally writes `leader` = our name bound to our TTL (after bootstrap).
+  virtual DcsStatus take_leader() = 0;
+
+  // `initialize`: create_new → create-if-absent (kCasConflict if present); else overwrite.
+  virtual DcsStatus initialize(bool create_new, const std::string& sysid) = 0;
+  virtual DcsStatus cancel_initialization() = 0;
+
+  // Writes `members/<our name>` bound to our TTL.
+  virtual DcsStatus touch_member(const nlohmann::json& data) = 0;
+
+  // Compare-and-set writes: with a version, only if the key still has it (kCasConflict
+  // otherwise); without, unconditional. Each returns the key's new version.
+  virtual DcsResult<Version> set_config_value(const std::string& value,
+                                              std::optional<Version> version) = 0;
+  virtual DcsResult<Version> set_failover_value(const std::string& value,
+                                                std::optional<Version> version) = 0;
+  virtual DcsResult<Version> set_sync_state_value(const std::string& value,
+                                                  std::optional<Version> version) = 0;
+  virtual DcsStatus delete_sync_state(std::optional<Version> version) = 0;
+
+  // Unconditional writes.
+  virtual DcsStatus set_history_value(const std::string& value) = 0;
+  virtual DcsStatus write_status(const nlohmann::json& status) = 0;
+  virtual DcsStatus write_failsafe(const nlohmann::json& failsafe) = 0;
+
+  // Deletes every key under the base path (custosctl remove).
+  virtual DcsStatus delete_cluster() = 0;
+
+  // Waits until the leader key differs from `leader_version` (nullopt: no leader seen), the
+  // timeout passes, or wakeup() is called. The lock holder just sleeps (interruptibly).
+  virtual WatchOutcome watch(std::optional<Version> leader_version,
+                             std::chrono::milliseconds timeout) = 0;
+  // Ends a watch() in progress, from any thread.
+  virtual void wakeup() = 0;
+
+  // Applies new timing (dynamic configuration change).
+  virtual void set_timing(const DcsTiming& timing) = 0;
+  virtual DcsTiming timing() const = 0;
+};
+
+}  // namespace custos::dcs
