@@ -1,0 +1,146 @@
+#include "config/values.h"
+
+#include <cctype>
+#include <cmath>
+#include <limits>
+
+namespace custos::config {
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  std::size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+  std::string v = to_lower(text);
+  if (v == "on" || v == "true" || v == "yes" || v == "1") return true;
+  if (v == "off" || v == "false" || v == "no" || v == "0") return false;
+  return std::nullopt;
+}
+
+std::optional<bool> parse_bool(const json& value) {
+  if (value.is_boolean()) return value.get<bool>();
+  if (value.is_number_integer()) {
+    if (value == 0) return false;
+    if (value == 1) return true;
+    return std::nullopt;
+  }
+  if (value.is_string()) return parse_bool(value.get_ref<const std::string&>());
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<int64_t> unit_factor(std::string_view unit) {
+  if (unit == "B") return 1;
+  if (unit == "kB") return 1024;
+  if (unit == "MB") return int64_t{1024} * 1024;
+  if (unit == "GB") return int64_t{1024} * 1024 * 1024;
+  if (unit == "TB") return int64_t{1024} * 1024 * 1024 * 1024;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_int(std::string_view text, std::string_view base_unit) {
+  std::string s = trim(text);
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    negative = s[i] == '-';
+    ++i;
+  }
+  int base = 10;
+  if (i + 1 < s.size() && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+    base = 16;
+    i += 2;
+  }
+  std::size_t start = i;
+  unsigned long long v = 0;
+  for (; i < s.size(); ++i) {
+    int d;
+    char c = s[i];
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (base == 16 && std::isxdigit(static_cast<unsigned char>(c))) d = std::tolower(c) - 'a' + 10;
+    else break;
+    if (v > (static_cast<unsigned long long>(std::numeric_limits<int64_t>::max()) - d) / base) return std::nullopt;
+    v = v * base + d;
+  }
+  if (i == start) return std::nullopt;
+  std::string unit = trim(std::string_view(s).substr(i));
+  int64_t result = negative ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
+  if (unit.empty()) return result;
+  if (base_unit.empty()) return std::nullopt;
+  auto f = unit_factor(unit);
+  auto bf = unit_factor(base_unit);
+  if (!f || !bf) return std::nullopt;
+  long double scaled = static_cast<long double>(result) * *f / *bf;
+  if (std::fabs(scaled) > static_cast<long double>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+  return static_cast<int64_t>(std::llround(static_cast<double>(scaled)));
+}
+
+std::optional<int64_t> parse_int(const json& value, std::string_view base_unit) {
+  if (value.is_number_integer()) {
+    if (value.is_number_unsigned() &&
+        value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return std::nullopt;
+    }
+    return value.get<int64_t>();
+  }
+  if (value.is_number_float()) {
+    double d = value.get<double>();
+    if (!std::isfinite(d) || std::fabs(d) >= 9.2e18) return std::nullopt;
+    return static_cast<int64_t>(d);
+  }
+  if (value.is_string()) return parse_int(std::string_view(value.get_ref<const std::string&>()), base_unit);
+  return std::nullopt;
+}
+
+bool truthy(const json& value) {
+  switch (value.type()) {
+    case json::value_t::null: return false;
+    case json::value_t::boolean: return value.get<bool>();
+    case json::value_t::number_integer: return value.get<int64_t>() != 0;
+    case json::value_t::number_unsigned: return value.get<uint64_t>() != 0;
+    case json::value_t::number_float: return value.get<double>() != 0.0;
+    case json::value_t::string: return !value.get_ref<const std::string&>().empty();
+    case json::value_t::array:
+    case json::value_t::object: return !value.empty();
+    default: return true;
+  }
+}
+
+std::string type_name(const json& value) {
+  switch (value.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "integer";
+    case json::value_t::number_float: return "float";
+    case json::value_t::string: return "string";
+    case json::value_t::array: return "list";
+    case json::value_t::object: return "mapping";
+    default: return "value";
+  }
+}
+
+std::string show(const json& value, std::size_t max_len) {
+  std::string s;
+  try {
+    s = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  } catch (...) {
+    s = "<unprintable>";
+  }
+  if (s.size() > max_len) s = s.substr(0, max_len) + "...";
+  return s;
+}
+
+}  // namespace custos::config
