@@ -10,7 +10,7 @@ PACKAGES=(
   libboost-dev libboost-system-dev libssl-dev
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev googletest
-  postgresql-15 etcd-server etcd-client
+  postgresql-15 etcd-server etcd-client openssl
 )
 
 missing=()

@@ -1,0 +1,55 @@
+// Settings of the etcd v3 backend, built from the Patroni configuration (`etcd3`, or `etcd`,
+// section plus the top-level scope/namespace/name/ttl/loop_wait/retry_timeout/citus.group).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "dcs/dcs.h"
+
+namespace custos::dcs::etcd3 {
+
+struct Etcd3Settings {
+  // Base URLs of the configured endpoints, e.g. "http://127.0.0.1:2379" (no trailing '/').
+  std::vector<std::string> endpoints;
+  // `proxy` given: talk only to the configured URL, never discover cluster members.
+  bool use_proxies = false;
+  std::optional<std::string> username;
+  std::optional<std::string> password;
+  std::string cacert;  // CA bundle for https
+  std::string cert;    // client certificate
+  std::string key;     // client key
+  bool verify = true;  // verify the server certificate (https)
+
+  std::string namespace_ = "/service";
+  std::string scope;
+  std::string name;
+  DcsTiming timing;
+  std::optional<int> citus_group;
+  // custosctl mode: no lease, no background watcher, linearizable reads.
+  bool ctl = false;
+  // Reads with serializable=false (linearizable) even in daemon mode.
+  bool linearizable_reads = false;
+
+  // "/<namespace>/<scope>/" with runs of '/' collapsed.
+  std::string base_path() const;
+  // Where this member's keys live: base_path() + "<group>/" with a Citus group, else base_path().
+  std::string client_path() const;
+  // What get_cluster() reads: base_path() for a Citus coordinator (group 0), else client_path().
+  std::string cluster_prefix() const;
+  bool is_citus_coordinator() const { return citus_group && *citus_group == 0; }
+
+  // From the whole Patroni configuration: uses `etcd3`, else `etcd`; scope, namespace, name,
+  // ttl, loop_wait, retry_timeout and citus.group from the top level (ttl/loop_wait/
+  // retry_timeout also from bootstrap.dcs when absent at the top level).
+  static Result<Etcd3Settings, std::string> from_patroni_config(const nlohmann::json& config);
+  // From one section that already holds scope/namespace/name/ttl/loop_wait/retry_timeout/group
+  // next to host(s)/url/proxy/protocol/username/password/cacert/cert/key.
+  static Result<Etcd3Settings, std::string> from_section(const nlohmann::json& section);
+};
+
+}  // namespace custos::dcs::etcd3

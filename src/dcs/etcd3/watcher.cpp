@@ -1,0 +1,182 @@
+#include "dcs/etcd3/watcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "net/base64.h"
+
+namespace custos::dcs::etcd3 {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+Watcher::Watcher(Etcd3Client& client, std::string prefix, std::string my_name, bool serializable,
+                 std::function<void()> on_change)
+    : client_(client),
+      prefix_(std::move(prefix)),
+      my_name_(std::move(my_name)),
+      serializable_(serializable),
+      on_change_(std::move(on_change)),
+      leader_key_(prefix_ + "leader"),
+      config_key_(prefix_ + "config"),
+      status_key_(prefix_ + "status"),
+      optime_key_(prefix_ + "optime/leader") {
+  thread_ = std::thread([this] { run(); });
+}
+
+Watcher::~Watcher() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  canceller_.cancel();
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Watcher::ready() const {
+  std::lock_guard lock(mu_);
+  return ready_;
+}
+
+bool Watcher::wait_ready(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return ready_; });
+}
+
+void Watcher::restart() { canceller_.cancel(); }
+
+bool Watcher::interesting(const std::string& key) const {
+  return key == leader_key_ || key == config_key_ || key == status_key_ || key == optime_key_;
+}
+
+void Watcher::note_write(const std::string& key, std::optional<std::string> value, int64_t revision) {
+  if (interesting(key)) apply(key, std::move(value), revision, false);
+}
+
+bool Watcher::apply(const std::string& key, std::optional<std::string> value, int64_t revision, bool from_snapshot) {
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(key);
+  std::optional<std::string> old;
+  if (it != cache_.end()) old = it->second.value;
+  if (!from_snapshot) {
+    if (value) {
+      if (it != cache_.end() && it->second.mod_revision >= revision) return false;  // stale or our own echo
+    } else {
+      if (it == cache_.end() || it->second.mod_revision >= revision) return false;
+    }
+  }
+  if (value)
+    cache_[key] = Entry{*value, revision};
+  else if (it != cache_.end())
+    cache_.erase(it);
+
+  if (old == value) return false;
+  bool is_status = key == status_key_ || key == optime_key_;
+  bool changed = key == leader_key_ || (is_status && value) || (key == config_key_ && old && value);
+  if (changed && is_status) {
+    auto leader = cache_.find(leader_key_);
+    if (leader != cache_.end() && leader->second.value == my_name_) return false;
+  }
+  if (changed) spdlog::debug("etcd3 watch: {} changed", key);
+  return changed;
+}
+
+void Watcher::sleep_interruptibly(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, d, [&] { return stop_; });
+}
+
+void Watcher::run() {
+  auto backoff = 100ms;
+  bool had_snapshot = false;
+  const std::string range_end = prefix_range_end(prefix_);
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return;
+    }
+    auto short_deadline = [&] { return Clock::now() + std::min<std::chrono::milliseconds>(client_.retry_timeout(), 3000ms); };
+    auto r = client_.range(prefix_, range_end, serializable_, short_deadline());
+    if (!r) {
+      spdlog::debug("etcd3 watch: reading {} failed: {}", prefix_, r.error().message);
+      sleep_interruptibly(backoff);
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, 1000ms);
+      continue;
+    }
+    // Compare the snapshot with what we knew: changes while the stream was down count too.
+    std::map<std::string, std::string> snapshot;
+    for (const auto& kv : r->kvs)
+      if (interesting(kv.key)) snapshot[kv.key] = kv.value;
+    std::set<std::string> keys;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [k, v] : cache_) keys.insert(k);
+    }
+    for (const auto& [k, v] : snapshot) keys.insert(k);
+    bool wake = false;
+    for (const auto& k : keys) {
+      auto it = snapshot.find(k);
+      int64_t rev = r->revision;
+      for (const auto& kv : r->kvs)
+        if (kv.key == k) rev = kv.mod_revision;
+      wake |= apply(k, it == snapshot.end() ? std::nullopt : std::optional<std::string>(it->second), rev, true);
+    }
+    if (wake && had_snapshot) on_change_();
+    had_snapshot = true;
+
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return;
+      canceller_.reset();
+    }
+    ++connections_;
+    json create = {{"key", net::base64_encode(prefix_)},
+                   {"range_end", net::base64_encode(range_end)},
+                   {"start_revision", std::to_string(r->revision + 1)}};
+    auto started = Clock::now();
+    auto on_message = [&](const json& result) {
+      if (result.contains("created") && result["created"] == true) {
+        {
+          std::lock_guard lock(mu_);
+          ready_ = true;
+        }
+        cv_.notify_all();
+      }
+      if (result.contains("canceled") && result["canceled"] == true) {
+        spdlog::info("etcd3 watch: cancelled by etcd (compact_revision {})",
+                     result.contains("compact_revision") ? result["compact_revision"].dump() : "?");
+        return false;
+      }
+      auto events = result.find("events");
+      if (events == result.end() || !events->is_array()) return true;
+      bool changed = false;
+      for (const auto& ev : *events) {
+        if (!ev.is_object() || !ev.contains("kv")) continue;
+        auto kv = decode_kv(ev["kv"]);
+        if (!kv || !interesting(kv->key)) continue;
+        bool deleted = ev.contains("type") && ev["type"] == "DELETE";
+        changed |= apply(kv->key, deleted ? std::nullopt : std::optional<std::string>(kv->value), kv->mod_revision, false);
+      }
+      if (changed) on_change_();
+      return true;
+    };
+    auto idle = std::max<std::chrono::milliseconds>(client_.retry_timeout() * 2, 20000ms);
+    auto w = client_.watch(create, on_message, canceller_, idle, short_deadline());
+    {
+      std::lock_guard lock(mu_);
+      ready_ = false;
+      if (stop_) return;
+    }
+    if (!w) {
+      spdlog::debug("etcd3 watch on {} ended: {}", client_.current_endpoint(), w.error().message);
+      if (w.error().grpc_code < 0 && w.error().message != "watch cancelled") client_.rotate_endpoint();
+    }
+    if (Clock::now() - started > 5s) backoff = 100ms;
+    sleep_interruptibly(backoff);
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, 1000ms);
+  }
+}
+
+}  // namespace custos::dcs::etcd3

@@ -1,0 +1,521 @@
+// Etcd3Dcs against a real etcd: locking, expiry, CAS, watch latency, garbage values, ...
+#include <signal.h>
+
+#include <barrier>
+#include <thread>
+
+#include "etcd3_test_util.h"
+
+namespace custos::test {
+namespace {
+
+using dcs::LeaderRefresh;
+using dcs::WatchOutcome;
+using nlohmann::json;
+
+// One etcd for the whole binary run of this suite; every test uses its own scope.
+class Etcd3Dcs_ : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new EtcdServer(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  DcsParams params(const std::string& name, const std::string& scope) {
+    DcsParams p;
+    p.hosts = {server_->host_port()};
+    p.scope = scope;
+    p.name = name;
+    return p;
+  }
+  // Raw value of a key relative to the dcs' client path, nullopt when absent.
+  static std::optional<std::string> raw(Etcd3Dcs& d, const std::string& rel) {
+    auto r = d.client().range(d.settings().client_path() + rel, std::nullopt, false, d.client().deadline_from_now());
+    if (!r) throw std::runtime_error(r.error().message);
+    if (r->kvs.empty()) return std::nullopt;
+    return r->kvs[0].value;
+  }
+  static std::optional<dcs::etcd3::KeyValue> raw_kv(Etcd3Dcs& d, const std::string& rel) {
+    auto r = d.client().range(d.settings().client_path() + rel, std::nullopt, false, d.client().deadline_from_now());
+    if (!r) throw std::runtime_error(r.error().message);
+    if (r->kvs.empty()) return std::nullopt;
+    return r->kvs[0];
+  }
+  static EtcdServer* server_;
+};
+EtcdServer* Etcd3Dcs_::server_ = nullptr;
+
+TEST_F(Etcd3Dcs_, TwoClientsRaceForTheLockExactlyOneWins) {
+  for (int round = 0; round < 6; ++round) {
+    const std::string scope = unique_scope("race");
+    auto a = make_dcs(params("a", scope));
+    auto b = make_dcs(params("b", scope));
+    ASSERT_TRUE(a->refresh_lease());
+    ASSERT_TRUE(b->refresh_lease());
+    std::barrier sync(2);
+    std::optional<dcs::DcsStatus> ra, rb;
+    std::thread ta([&] { sync.arrive_and_wait(); ra = a->attempt_to_acquire_leader(); });
+    std::thread tb([&] { sync.arrive_and_wait(); rb = b->attempt_to_acquire_leader(); });
+    ta.join();
+    tb.join();
+    ASSERT_NE(ra->ok(), rb->ok()) << "round " << round;
+    auto& loser = ra->ok() ? *rb : *ra;
+    EXPECT_TRUE(loser.error().is(DcsErrorKind::kLockOwnedByOther)) << loser.error().describe();
+    const std::string winner = ra->ok() ? "a" : "b";
+    EXPECT_EQ(leader_name(*a), winner);
+    auto kv = raw_kv(*a, "leader");
+    ASSERT_TRUE(kv);
+    EXPECT_EQ(kv->lease, ra->ok() ? *a->lease_id() : *b->lease_id());
+    // A second attempt by the winner (e.g. a retried request) is not "lost".
+    EXPECT_TRUE((ra->ok() ? a : b)->attempt_to_acquire_leader());
+    ASSERT_TRUE(a->delete_cluster());
+  }
+}
+
+TEST_F(Etcd3Dcs_, LockOfADestroyedHolderExpiresWithinTtl) {
+  const std::string scope = unique_scope("expire");
+  auto pa = params("a", scope);
+  pa.ttl = 3;
+  auto a = make_dcs(pa);
+  auto b = make_dcs(params("b", scope));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  ASSERT_TRUE(a->get_cluster());
+  ASSERT_TRUE(a->update_leader(LeaderRefresh{}));  // last keepalive
+  auto last_refresh = Clock::now();
+  a.reset();  // dies without releasing anything
+  EXPECT_EQ(leader_name(*b), "a");
+  double gone_after = -1;
+  while (ms_since(last_refresh) < 10000) {
+    if (leader_name(*b).empty()) {
+      gone_after = ms_since(last_refresh);
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  std::printf("[ measure  ] lock gone %.0f ms after the holder's last refresh (ttl 3 s)\n", gone_after);
+  ASSERT_GE(gone_after, 0) << "lock never expired";
+  EXPECT_LE(gone_after, 3000 + 1000);
+  EXPECT_GE(gone_after, 1500);  // not before the TTL (etcd's minimum lease TTL is ~2 s)
+  EXPECT_TRUE(b->attempt_to_acquire_leader());
+}
+
+TEST_F(Etcd3Dcs_, LockOfAKilledHolderProcessExpiresWithinTtl) {
+  const std::string scope = unique_scope("kill");
+  SpawnOptions o;
+  o.argv = {"/proc/self/exe", "--hold-lock", server_->host_port(), scope, "holder", "3"};
+  // /proc/self/exe of the child is resolved by exec in the child: it is this test binary.
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  ASSERT_GT(n, 0);
+  self[n] = '\0';
+  o.argv[0] = self;
+  ChildProcess holder(o);
+  auto b = make_dcs(params("b", scope));
+  auto start = Clock::now();
+  while (leader_name(*b) != "holder" && ms_since(start) < 15000) std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(leader_name(*b), "holder");
+  std::this_thread::sleep_for(1200ms);  // the holder keeps refreshing (every 500 ms)
+  holder.kill();                        // SIGKILL: no chance to release
+  auto killed = Clock::now();
+  double gone_after = -1;
+  while (ms_since(killed) < 10000) {
+    if (leader_name(*b).empty()) {
+      gone_after = ms_since(killed);
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  std::printf("[ measure  ] lock gone %.0f ms after SIGKILL of the holder (ttl 3 s)\n", gone_after);
+  ASSERT_GE(gone_after, 0);
+  EXPECT_LE(gone_after, 3000 + 1000);
+}
+
+TEST_F(Etcd3Dcs_, StaleCasIsRefused) {
+  const std::string scope = unique_scope("cas");
+  auto a = make_dcs(params("a", scope));
+  struct Op {
+    const char* key;
+    std::function<dcs::DcsResult<dcs::Version>(const std::string&, std::optional<dcs::Version>)> set;
+  };
+  std::vector<Op> ops = {
+      {"config", [&](auto& v, auto ver) { return a->set_config_value(v, ver); }},
+      {"failover", [&](auto& v, auto ver) { return a->set_failover_value(v, ver); }},
+      {"sync", [&](auto& v, auto ver) { return a->set_sync_state_value(v, ver); }},
+  };
+  for (auto& op : ops) {
+    auto v1 = op.set("{\"v\":1}", std::nullopt);
+    ASSERT_TRUE(v1) << op.key;
+    auto kv = raw_kv(*a, op.key);
+    ASSERT_TRUE(kv);
+    EXPECT_EQ(kv->mod_revision, v1.value()) << "returned version is the key's mod_revision";
+    auto v2 = op.set("{\"v\":2}", v1.value());
+    ASSERT_TRUE(v2) << op.key;
+    EXPECT_GT(v2.value(), v1.value());
+    auto stale = op.set("{\"v\":3}", v1.value());
+    ASSERT_FALSE(stale) << op.key;
+    EXPECT_TRUE(stale.error().is(DcsErrorKind::kCasConflict)) << stale.error().describe();
+    EXPECT_EQ(raw(*a, op.key), "{\"v\":2}");
+    // The returned version allows a second CAS in the same cycle.
+    EXPECT_TRUE(op.set("{\"v\":4}", v2.value()));
+  }
+  auto sync_kv = raw_kv(*a, "sync");
+  auto bad = a->delete_sync_state(sync_kv->mod_revision - 1);
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(bad.error().is(DcsErrorKind::kCasConflict));
+  EXPECT_TRUE(raw(*a, "sync"));
+  EXPECT_TRUE(a->delete_sync_state(sync_kv->mod_revision));
+  EXPECT_FALSE(raw(*a, "sync"));
+}
+
+TEST_F(Etcd3Dcs_, WatcherWakesWithin100msOfLeaderDeletion) {
+  const std::string scope = unique_scope("watch");
+  auto a = make_dcs(params("a", scope));
+  auto b = make_dcs(params("b", scope));
+  ASSERT_TRUE(b->wait_watch_ready(5000ms));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  std::vector<double> latencies;
+  for (int round = 0; round < 5; ++round) {
+    if (round > 0) {
+      ASSERT_TRUE(a->attempt_to_acquire_leader());
+    }
+    auto c = b->get_cluster();
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(c->leader());
+    // Drain the wake-up caused by the acquisition itself.
+    b->watch(c->leader()->version, 300ms);
+    std::atomic<bool> watching{false};
+    Clock::time_point woke;
+    WatchOutcome outcome{};
+    std::thread t([&] {
+      watching = true;
+      outcome = b->watch(c->leader()->version, 10000ms);
+      woke = Clock::now();
+    });
+    while (!watching) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(100ms);
+    auto before = Clock::now();
+    ASSERT_TRUE(a->delete_leader(std::nullopt));
+    auto after = Clock::now();
+    t.join();
+    EXPECT_EQ(outcome, WatchOutcome::kChanged);
+    double from_reply = std::chrono::duration<double, std::milli>(woke - after).count();
+    double from_request = std::chrono::duration<double, std::milli>(woke - before).count();
+    latencies.push_back(from_request);
+    std::printf("[ measure  ] watch woke %.1f ms after delete_leader returned (%.1f ms after it was sent)\n",
+                from_reply, from_request);
+    EXPECT_LE(from_request, 100.0);
+  }
+  // wakeup() ends a watch at once.
+  auto t0 = Clock::now();
+  std::thread w([&] {
+    std::this_thread::sleep_for(50ms);
+    b->wakeup();
+  });
+  EXPECT_EQ(b->watch(std::nullopt, 5000ms), WatchOutcome::kWokenUp);
+  w.join();
+  EXPECT_LE(ms_since(t0), 50 + 100);
+  // A config change wakes the watcher too.
+  ASSERT_TRUE(a->set_config_value("{\"ttl\":5}", std::nullopt));
+  b->watch(std::nullopt, 300ms);
+  ASSERT_TRUE(a->set_config_value("{\"ttl\":6}", std::nullopt));
+  EXPECT_EQ(b->watch(std::nullopt, 2000ms), WatchOutcome::kChanged);
+  // Timeout when nothing happens.
+  t0 = Clock::now();
+  EXPECT_EQ(b->watch(std::nullopt, 300ms), WatchOutcome::kTimeout);
+  EXPECT_GE(ms_since(t0), 290);
+}
+
+TEST_F(Etcd3Dcs_, UpdateLeaderAfterAnotherClientTookTheKeyIsLockOwnedByOther) {
+  const std::string scope = unique_scope("took");
+  auto a = make_dcs(params("a", scope));
+  auto b = make_dcs(params("b", scope));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  ASSERT_TRUE(a->get_cluster());
+  ASSERT_TRUE(a->update_leader(LeaderRefresh{}));
+  EXPECT_EQ(raw(*a, "leader"), "a");
+  // Refresh with our lease on the key: nothing rewritten.
+  auto before = raw_kv(*a, "leader");
+  ASSERT_TRUE(a->update_leader(LeaderRefresh{}));
+  EXPECT_EQ(raw_kv(*a, "leader")->mod_revision, before->mod_revision);
+
+  ASSERT_TRUE(b->take_leader());
+  EXPECT_EQ(raw(*a, "leader"), "b");
+  EXPECT_EQ(raw_kv(*a, "leader")->lease, *b->lease_id());
+  ASSERT_TRUE(a->get_cluster());
+  auto r = a->update_leader(LeaderRefresh{});
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(DcsErrorKind::kLockOwnedByOther)) << r.error().describe();
+  EXPECT_EQ(raw(*a, "leader"), "b");
+
+  // A lock re-bound to a new lease (e.g. after a TTL change) is refreshed with the VALUE txn.
+  ASSERT_TRUE(b->get_cluster());
+  auto t = b->timing();
+  t.ttl = 7;
+  b->set_timing(t);
+  ASSERT_TRUE(b->update_leader(LeaderRefresh{42, {}, json{{"b", "http://b/patroni"}}}));
+  auto kv = raw_kv(*b, "leader");
+  EXPECT_EQ(kv->value, "b");
+  EXPECT_EQ(kv->lease, *b->lease_id());
+  EXPECT_EQ(json::parse(*raw(*b, "status")), json({{"optime", 42}}));
+  EXPECT_EQ(json::parse(*raw(*b, "failsafe")), json({{"b", "http://b/patroni"}}));
+  // Unchanged status/failsafe are not written again.
+  auto status_rev = raw_kv(*b, "status")->mod_revision;
+  ASSERT_TRUE(b->update_leader(LeaderRefresh{42, {}, json{{"b", "http://b/patroni"}}}));
+  EXPECT_EQ(raw_kv(*b, "status")->mod_revision, status_rev);
+  ASSERT_TRUE(b->update_leader(LeaderRefresh{43, {{"slot1", 40}}, std::nullopt}));
+  EXPECT_EQ(json::parse(*raw(*b, "status")), json({{"optime", 43}, {"slots", {{"slot1", 40}}}}));
+}
+
+TEST_F(Etcd3Dcs_, UpdateLeaderReacquiresAMissingKey) {
+  const std::string scope = unique_scope("reacq");
+  auto a = make_dcs(params("a", scope));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  ASSERT_TRUE(a->client().delete_range(a->settings().client_path() + "leader", std::nullopt,
+                                       a->client().deadline_from_now()));
+  ASSERT_TRUE(a->get_cluster());
+  EXPECT_TRUE(a->update_leader(LeaderRefresh{}));  // failure branch: CREATE == 0 -> put
+  EXPECT_EQ(raw(*a, "leader"), "a");
+}
+
+TEST_F(Etcd3Dcs_, DeleteLeaderOnlyDeletesOurOwnKey) {
+  const std::string scope = unique_scope("del");
+  auto a = make_dcs(params("a", scope));
+  auto b = make_dcs(params("b", scope));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  auto r = b->delete_leader(std::nullopt);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(DcsErrorKind::kLockOwnedByOther));
+  EXPECT_EQ(raw(*a, "leader"), "a");
+  EXPECT_TRUE(a->delete_leader(12345));
+  EXPECT_FALSE(raw(*a, "leader"));
+  EXPECT_EQ(json::parse(*raw(*a, "status")), json({{"optime", 12345}}));
+  EXPECT_TRUE(a->delete_leader(std::nullopt));  // nothing to delete: fine
+}
+
+TEST_F(Etcd3Dcs_, InitializeRaceCancelAndDeleteCluster) {
+  const std::string scope = unique_scope("init");
+  auto a = make_dcs(params("a", scope));
+  auto b = make_dcs(params("b", scope));
+  ASSERT_TRUE(a->initialize(true, ""));
+  auto second = b->initialize(true, "");
+  ASSERT_FALSE(second);
+  EXPECT_TRUE(second.error().is(DcsErrorKind::kCasConflict));
+  ASSERT_TRUE(a->initialize(false, "7000000000000000001"));
+  auto c = b->get_cluster();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->initialize(), "7000000000000000001");
+  ASSERT_TRUE(a->cancel_initialization());
+  EXPECT_FALSE(b->get_cluster()->initialize());
+  EXPECT_TRUE(b->initialize(true, ""));
+
+  // delete_cluster removes every key of this cluster, and nothing else.
+  auto other = make_dcs(params("x", unique_scope("other")));
+  ASSERT_TRUE(other->set_config_value("{}", std::nullopt));
+  ASSERT_TRUE(a->touch_member(json{{"state", "running"}}));
+  ASSERT_TRUE(a->set_history_value("[]"));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  ASSERT_TRUE(b->delete_cluster());
+  auto after = a->get_cluster();
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->is_empty());
+  EXPECT_TRUE(raw(*other, "config"));
+}
+
+TEST_F(Etcd3Dcs_, TouchMemberWritesWithLeaseAndSkipsUnchanged) {
+  const std::string scope = unique_scope("member");
+  auto a = make_dcs(params("a", scope));
+  json data = {{"conn_url", "postgres://127.0.0.1:5432/postgres"}, {"api_url", "http://127.0.0.1:8008/patroni"},
+               {"state", "running"}, {"role", "replica"}, {"version", "3.3.1"}};
+  ASSERT_TRUE(a->touch_member(data));
+  auto kv = raw_kv(*a, "members/a");
+  ASSERT_TRUE(kv);
+  EXPECT_EQ(kv->value, data.dump());
+  EXPECT_EQ(kv->lease, *a->lease_id());
+  auto c = a->get_cluster();
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->members().size(), 1u);
+  EXPECT_EQ(c->members()[0].name(), "a");
+  EXPECT_EQ(c->members()[0].session, a->lease_id());
+  ASSERT_TRUE(a->touch_member(data));
+  EXPECT_EQ(raw_kv(*a, "members/a")->mod_revision, kv->mod_revision) << "unchanged data is not rewritten";
+  data["state"] = "stopped";
+  ASSERT_TRUE(a->touch_member(data));
+  EXPECT_GT(raw_kv(*a, "members/a")->mod_revision, kv->mod_revision);
+
+  // Our lease revoked behind our back: a new one is granted and the key re-bound.
+  auto old_lease = *a->lease_id();
+  ASSERT_TRUE(a->client().lease_revoke(old_lease, a->client().deadline_from_now()));
+  data["state"] = "running";
+  ASSERT_TRUE(a->touch_member(data));
+  EXPECT_NE(*a->lease_id(), old_lease);
+  EXPECT_EQ(raw_kv(*a, "members/a")->lease, *a->lease_id());
+}
+
+TEST_F(Etcd3Dcs_, GarbageWrittenByOthersIsReadWithoutACrash) {
+  const std::string scope = unique_scope("garbage");
+  auto a = make_dcs(params("a", scope));
+  auto& cl = a->client();
+  const std::string base = a->settings().client_path();
+  const std::string huge(1u << 20, 'x');
+  std::vector<std::pair<std::string, std::string>> writes = {
+      {"leader", std::string("\xff\xfe\x00garbage", 10)},
+      {"members/a/b", "{\"state\":\"running\"}"},
+      {"members/", "{}"},
+      {"members/x", std::string("\x80\x81{{{", 5)},
+      {"members/y", "[1,2,3]"},
+      {"members/z", "{\"state\":5,\"role\":[],\"conn_url\":{},\"version\":null,\"tags\":\"no\"}"},
+      {"members/huge", "{\"state\":\"" + huge + "\"}"},
+      {"config", "[1,2]"},
+      {"failover", "123"},
+      {"sync", "{\"leader\":5,\"sync_standby\":[1]}"},
+      {"history", "{\"not\":\"a list\"}"},
+      {"status", "not json"},
+      {"optime/leader", "abc"},
+      {"failsafe", "[]"},
+      {"initialize", std::string("\x00\x01", 2)},
+      {"deeply/nested/unknown/key", "?"},
+  };
+  for (const auto& [k, v] : writes) ASSERT_TRUE(cl.put(base + k, v, {}, cl.deadline_from_now())) << k;
+  auto c = a->get_cluster();
+  ASSERT_TRUE(c) << c.error().describe();
+  for (const auto& m : c->members()) EXPECT_NE(m.name(), "a/b");
+  // Other value types of every key.
+  std::vector<std::pair<std::string, std::string>> more = {
+      {"config", "{\"ttl\":\"x\",\"loop_wait\":[],\"postgresql\":5}"}, {"failover", "{\"member\":[1]}"},
+      {"sync", "null"}, {"history", "[[\"a\",\"b\"],[1],null]"}, {"status", "{\"optime\":\"x\",\"slots\":\"[\"}"},
+      {"leader", ""}, {"failsafe", "{\"a\":1}"}};
+  for (const auto& [k, v] : more) ASSERT_TRUE(cl.put(base + k, v, {}, cl.deadline_from_now())) << k;
+  EXPECT_TRUE(a->get_cluster());
+  // Deep nesting in every JSON key: copying or dumping such a value recurses once per level,
+  // so an unbounded parser would overflow the stack here.
+  const std::string deep = "{\"a\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  for (const char* k : {"status", "failsafe", "config", "failover", "sync", "history", "members/deep"})
+    ASSERT_TRUE(cl.put(base + k, deep, {}, cl.deadline_from_now())) << k;
+  auto deep_view = a->get_cluster();
+  ASSERT_TRUE(deep_view) << deep_view.error().describe();
+  EXPECT_EQ(deep_view->last_lsn(), 0);
+  EXPECT_FALSE(deep_view->failsafe().has_value());
+  // And we can still work in that cluster.
+  ASSERT_TRUE(a->touch_member(json{{"state", "running"}}));
+  EXPECT_TRUE(a->get_cluster());
+}
+
+TEST_F(Etcd3Dcs_, ThreeEndpointsTwoDead) {
+  const std::string scope = unique_scope("endpoints");
+  int dead1 = free_port(), dead2 = free_port();
+  for (int round = 0; round < 4; ++round) {  // the starting endpoint is random
+    auto p = params("a" + std::to_string(round), scope);
+    p.hosts = {"127.0.0.1:" + std::to_string(dead1), server_->host_port(), "127.0.0.1:" + std::to_string(dead2)};
+    auto a = make_dcs(p);
+    auto t0 = Clock::now();
+    ASSERT_TRUE(a->touch_member(json{{"state", "running"}}));
+    ASSERT_TRUE(a->get_cluster());
+    ASSERT_TRUE(a->set_config_value("{}", std::nullopt));
+    EXPECT_LE(ms_since(t0), 2000);
+    EXPECT_EQ(a->client().current_endpoint(), server_->client_url());
+  }
+}
+
+TEST_F(Etcd3Dcs_, SettingsFromPatroniConfig) {
+  using dcs::etcd3::Etcd3Settings;
+  auto s = Etcd3Settings::from_patroni_config(
+      json{{"scope", "batman"}, {"namespace", "/ns/"}, {"name", "n1"}, {"citus", {{"group", 2}}},
+           {"bootstrap", {{"dcs", {{"ttl", 20}}}}},
+           {"etcd3", {{"hosts", "h1:1234, h2 ,[::1]:5"}, {"protocol", "https"}, {"username", "u"}, {"password", "p"}}}});
+  ASSERT_TRUE(s) << s.error();
+  EXPECT_EQ(s->endpoints, (std::vector<std::string>{"https://h1:1234", "https://h2:2379", "https://[::1]:5"}));
+  EXPECT_EQ(s->base_path(), "/ns/batman/");
+  EXPECT_EQ(s->client_path(), "/ns/batman/2/");
+  EXPECT_EQ(s->cluster_prefix(), "/ns/batman/2/");
+  EXPECT_EQ(s->timing.ttl, 20);
+  auto coord = Etcd3Settings::from_patroni_config(
+      json{{"scope", "s"}, {"name", "n"}, {"citus", {{"group", 0}}}, {"etcd", {{"host", "localhost"}}}});
+  ASSERT_TRUE(coord);
+  EXPECT_EQ(coord->endpoints, std::vector<std::string>{"http://localhost:2379"});
+  EXPECT_EQ(coord->cluster_prefix(), "/service/s/");
+  auto proxy = Etcd3Settings::from_patroni_config(json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"proxy", "http://p:1"}}}});
+  ASSERT_TRUE(proxy);
+  EXPECT_TRUE(proxy->use_proxies);
+  for (const json& bad : {json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"hosts", 5}}}},
+                          json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"protocol", "ftp"}}}},
+                          json{{"scope", "s"}, {"name", "n"}, {"ttl", "abc"}, {"etcd3", json::object()}},
+                          json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"hosts", {"h:99999"}}}}},
+                          json{{"name", "n"}, {"etcd3", json::object()}},
+                          json{{"scope", "s"}, {"name", "a/b"}, {"etcd3", json::object()}},
+                          json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"username", "u"}}}},
+                          json{{"scope", "s"}, {"name", "n"}}}) {
+    auto r = Etcd3Settings::from_patroni_config(bad);
+    EXPECT_FALSE(r) << bad.dump();
+    if (!r) {
+      EXPECT_NE(r.error().find("etcd3 configuration"), std::string::npos);
+    }
+  }
+}
+
+// ---- a server of its own: restarts ----------------------------------------------------------
+
+TEST(Etcd3DcsRestart, ClientRecoversAfterEtcdRestart) {
+  EtcdServer server;
+  const std::string scope = unique_scope("restart");
+  DcsParams p;
+  p.hosts = {server.host_port()};
+  p.scope = scope;
+  p.name = "a";
+  p.ttl = 10;
+  p.retry_timeout = 2;
+  auto a = make_dcs(p);
+  p.name = "b";
+  auto b = make_dcs(p);
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  ASSERT_TRUE(a->get_cluster());
+  ASSERT_TRUE(a->touch_member(json{{"state", "running"}}));
+  ASSERT_TRUE(b->wait_watch_ready(5000ms));
+
+  server.stop();
+  auto t0 = Clock::now();
+  auto r = a->update_leader(LeaderRefresh{});
+  double took = ms_since(t0);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(DcsErrorKind::kUnreachable)) << r.error().describe();
+  EXPECT_LE(took, 2000 + 1000) << "bounded by retry_timeout";
+  std::printf("[ measure  ] update_leader with etcd down failed after %.0f ms (retry_timeout 2 s)\n", took);
+  auto c = a->get_cluster();
+  ASSERT_FALSE(c);
+  EXPECT_TRUE(c.error().is(DcsErrorKind::kUnreachable));
+  auto acq = b->attempt_to_acquire_leader();
+  ASSERT_FALSE(acq);
+  EXPECT_TRUE(acq.error().is(DcsErrorKind::kUnreachable)) << acq.error().describe();
+  auto del = a->delete_leader(std::nullopt);
+  ASSERT_FALSE(del);
+  EXPECT_TRUE(del.error().is(DcsErrorKind::kUnreachable));
+  EXPECT_FALSE(b->wait_watch_ready(10ms));
+
+  server.start();
+  ASSERT_TRUE(a->get_cluster());
+  ASSERT_TRUE(a->update_leader(LeaderRefresh{}));
+  EXPECT_EQ(leader_name(*b), "a");
+  // The watch stream resumes and wakes b when the leader goes away.
+  ASSERT_TRUE(b->wait_watch_ready(10000ms));
+  b->watch(std::nullopt, 200ms);
+  Clock::time_point woke;
+  std::thread t([&] {
+    b->watch(std::nullopt, 5000ms);
+    woke = Clock::now();
+  });
+  std::this_thread::sleep_for(100ms);
+  auto before = Clock::now();
+  ASSERT_TRUE(a->delete_leader(std::nullopt));
+  t.join();
+  double latency = std::chrono::duration<double, std::milli>(woke - before).count();
+  std::printf("[ measure  ] after the restart the watch woke %.1f ms after delete_leader\n", latency);
+  EXPECT_LE(latency, 100.0);
+
+  // A lease lost while etcd was away (revoked here) is replaced by a new one.
+  auto old_lease = *a->lease_id();
+  ASSERT_TRUE(a->client().lease_revoke(old_lease, a->client().deadline_from_now()));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  EXPECT_NE(*a->lease_id(), old_lease);
+}
+
+}  // namespace
+}  // namespace custos::test

@@ -1,0 +1,158 @@
+#include "etcd_server.h"
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "net/http_client.h"
+
+namespace custos::test {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+EtcdServer::EtcdServer(EtcdServerOptions options) : options_(std::move(options)) {
+  become_subreaper();
+  dir_ = make_temp_dir("custos-etcd");
+  data_dir_ = dir_ + "/data";
+  log_file_ = dir_ + "/etcd.log";
+  client_port_ = free_port();
+  peer_port_ = free_port();
+  try {
+    if (options_.tls) make_certs();
+    start();
+    if (options_.auth) {
+      auto r = etcdctl({"user", "add", "root:" + options_.root_password}, false);
+      if (r.exit_code != 0) throw std::runtime_error("etcdctl user add root: " + r.output);
+      r = etcdctl({"auth", "enable"}, false);
+      if (r.exit_code != 0) throw std::runtime_error("etcdctl auth enable: " + r.output);
+    }
+  } catch (...) {
+    if (proc_) proc_->kill();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    throw;
+  }
+}
+
+EtcdServer::~EtcdServer() {
+  if (proc_) proc_->kill();
+  proc_.reset();
+  std::error_code ec;
+  if (!std::getenv("CUSTOS_KEEP_TEST_DIRS")) fs::remove_all(dir_, ec);
+}
+
+std::string EtcdServer::client_url() const {
+  return std::string(options_.tls ? "https" : "http") + "://" + host_port();
+}
+
+std::string EtcdServer::host_port() const { return "127.0.0.1:" + std::to_string(client_port_); }
+
+void EtcdServer::make_certs() {
+  auto run = [&](std::vector<std::string> argv) {
+    auto r = run_command(argv, 30s);
+    if (r.exit_code != 0) throw std::runtime_error("openssl failed (is the openssl CLI installed?): " + r.output);
+  };
+  ca_file_ = dir_ + "/ca.crt";
+  std::string ca_key = dir_ + "/ca.key";
+  server_cert_ = dir_ + "/server.crt";
+  server_key_ = dir_ + "/server.key";
+  client_cert_ = dir_ + "/client.crt";
+  client_key_ = dir_ + "/client.key";
+  const std::vector<std::string> ec_key = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"};
+  auto with = [](std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  run(with({"openssl", "req", "-x509"}, with(ec_key, {"-keyout", ca_key, "-out", ca_file_, "-days", "2", "-subj",
+                                                       "/CN=custos-test-ca"})));
+  {
+    std::ofstream ext(dir_ + "/server.ext");
+    ext << "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n";
+    std::ofstream cext(dir_ + "/client.ext");
+    cext << "extendedKeyUsage=clientAuth\n";
+  }
+  for (auto [cert, key, cn, ext] : {std::tuple{server_cert_, server_key_, std::string("127.0.0.1"), std::string("server.ext")},
+                                    std::tuple{client_cert_, client_key_, std::string("root"), std::string("client.ext")}}) {
+    std::string csr = key + ".csr";
+    run(with({"openssl", "req"}, with(ec_key, {"-keyout", key, "-out", csr, "-subj", "/CN=" + cn})));
+    run({"openssl", "x509", "-req", "-in", csr, "-CA", ca_file_, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+         "-days", "2", "-extfile", dir_ + "/" + ext});
+  }
+}
+
+void EtcdServer::start() {
+  if (running()) return;
+  std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+  SpawnOptions o;
+  o.argv = {"/usr/bin/etcd",
+            "--name", options_.name,
+            "--data-dir", data_dir_,
+            "--listen-client-urls", client_url(),
+            "--advertise-client-urls", client_url(),
+            "--listen-peer-urls", peer,
+            "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", options_.name + "=" + peer,
+            "--initial-cluster-state", "new",
+            "--initial-cluster-token", "custos-test-" + std::to_string(client_port_),
+            "--logger", "zap",
+            "--log-level", "warn"};
+  if (options_.tls) {
+    for (const std::string& a : {std::string("--cert-file=") + server_cert_, "--key-file=" + server_key_,
+                                 "--trusted-ca-file=" + ca_file_})
+      o.argv.push_back(a);
+    if (options_.client_cert_auth) o.argv.push_back("--client-cert-auth");
+  }
+  o.env["ETCD_UNSUPPORTED_ARCH"] = "";
+  o.output_file = log_file_;
+  proc_ = std::make_unique<ChildProcess>(o);
+  auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!proc_->running()) throw std::runtime_error("etcd exited during start-up, see " + log_file_);
+    if (healthy()) {
+      initialized_ = true;
+      return;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  proc_->kill();
+  throw std::runtime_error("etcd did not become healthy, see " + log_file_);
+}
+
+bool EtcdServer::healthy() {
+  net::HttpClientOptions ho;
+  if (options_.tls) {
+    ho.tls.ca_file = ca_file_;
+    ho.tls.cert_file = client_cert_;
+    ho.tls.key_file = client_key_;
+  }
+  net::HttpClient client(ho);
+  auto r = client.request({"GET", client_url() + "/health", {}, "", ""}, 1s);
+  return r.ok() && r->status == 200 && r->body.find("\"true\"") != std::string::npos;
+}
+
+void EtcdServer::stop() {
+  if (proc_) proc_->stop(5s);
+}
+
+void EtcdServer::kill() {
+  if (proc_) proc_->kill();
+}
+
+bool EtcdServer::running() { return proc_ && proc_->running(); }
+
+RunResult EtcdServer::etcdctl(const std::vector<std::string>& args, bool as_root) {
+  std::vector<std::string> argv = {"/usr/bin/etcdctl", "--endpoints=" + client_url(), "--dial-timeout=3s",
+                                   "--command-timeout=5s"};
+  if (options_.tls) {
+    argv.push_back("--cacert=" + ca_file_);
+    argv.push_back("--cert=" + client_cert_);
+    argv.push_back("--key=" + client_key_);
+  }
+  if (options_.auth && as_root) argv.push_back("--user=root:" + options_.root_password);
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, 20s, {{"ETCDCTL_API", "3"}});
+}
+
+}  // namespace custos::test
