@@ -1,0 +1,66 @@
+#include "postgres/file_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+namespace custos::postgres {
+
+namespace {
+[[noreturn]] void fail(const std::string& what, const std::string& path, int err) {
+  throw std::runtime_error(what + " " + path + ": " + std::strerror(err));
+}
+}  // namespace
+
+void write_file_atomic(const std::string& path, const std::string& content, mode_t mode) {
+  std::string tmpl = path + ".tmpXXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  int fd = ::mkstemp(buf.data());
+  if (fd < 0) fail("cannot create temporary file for", path, errno);
+  std::string tmp(buf.data());
+  auto cleanup = [&](const char* what) {
+    int e = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    fail(what, path, e);
+  };
+  if (::fchmod(fd, mode) != 0) cleanup("cannot chmod");
+  size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      cleanup("cannot write");
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) cleanup("cannot fsync");
+  if (::close(fd) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    fail("cannot close", path, e);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    fail("cannot rename into", path, e);
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot open " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace custos::postgres

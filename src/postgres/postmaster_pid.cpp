@@ -1,0 +1,54 @@
+#include "postgres/postmaster_pid.h"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace custos::postgres {
+
+namespace {
+std::string trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+template <class T>
+bool to_int(const std::string& s, T& out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+}  // namespace
+
+std::optional<PostmasterPidFile> parse_postmaster_pid(std::string_view text) {
+  std::vector<std::string> lines;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    lines.push_back(trim(text.substr(0, nl)));
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  }
+  PostmasterPidFile pf;
+  long pid = 0;
+  if (lines.empty() || !to_int(lines[0], pid) || pid <= 0) return std::nullopt;
+  pf.pid = static_cast<pid_t>(pid);
+  if (lines.size() > 1) pf.data_dir = lines[1];
+  if (lines.size() > 2) to_int(lines[2], pf.start_time);
+  if (lines.size() > 3) to_int(lines[3], pf.port);
+  if (lines.size() > 4) pf.socket_dir = lines[4];
+  if (lines.size() > 5) pf.listen_addr = lines[5];
+  if (lines.size() > 6) pf.shmem_key = lines[6];
+  if (lines.size() > 7) pf.status = lines[7];
+  return pf;
+}
+
+std::optional<PostmasterPidFile> read_postmaster_pid(const std::string& data_dir) {
+  std::ifstream f(data_dir + "/postmaster.pid");
+  if (!f) return std::nullopt;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_postmaster_pid(ss.str());
+}
+
+}  // namespace custos::postgres
