@@ -1,0 +1,780 @@
+#include "ha/decide.h"
+
+#include <cmath>
+#include <cstdio>
+#include <utility>
+
+#include "ha/follow_target.h"
+#include "ha/health.h"
+#include "ha/schedule.h"
+
+namespace custos::ha {
+namespace {
+
+Step S(Action a) {
+  Step s;
+  s.action = a;
+  return s;
+}
+Step S(Action a, bool flag) {
+  Step s = S(a);
+  s.flag = flag;
+  return s;
+}
+Step S_text(Action a, std::string text) {
+  Step s = S(a);
+  s.text = std::move(text);
+  return s;
+}
+Step S_member(Action a, std::string member) {
+  Step s = S(a);
+  s.member = std::move(member);
+  return s;
+}
+Step demote_step(DemoteMode mode) {
+  Step s = S(Action::demote);
+  s.demote_mode = mode;
+  return s;
+}
+Step role_step(Role role, bool on_role_change = false) {
+  Step s = S(Action::set_role, on_role_change);
+  s.role = role;
+  return s;
+}
+Step sleep_step(double seconds) {
+  Step s = S(Action::sleep);
+  s.seconds = seconds;
+  return s;
+}
+
+std::vector<Step> cat(std::vector<Step> a, const std::vector<Step>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+Decision leaf(Action headline, std::vector<Step> steps, std::string message) {
+  return Decision(headline, std::move(steps), std::move(message));
+}
+
+Decision with_prefix(std::vector<Step> pre, Decision d) {
+  d.prepend(pre);
+  return d;
+}
+
+bool is_async_step(Action a) {
+  switch (a) {
+    case Action::bootstrap:
+    case Action::clone:
+    case Action::post_bootstrap:
+    case Action::promote:
+    case Action::demote:
+    case Action::start_primary:
+    case Action::crash_recovery:
+    case Action::rewind:
+    case Action::reinitialize:
+    case Action::restart:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool leaf_starts_async(const Decision& d) {
+  for (const Step& s : d.steps)
+    if (is_async_step(s.action)) return true;
+  return false;
+}
+
+// dcs.md §2.4: all digits and at least 10 of them.
+bool sysid_valid(const std::optional<std::string>& sysid) {
+  if (!sysid || sysid->size() < 10) return false;
+  for (char ch : *sysid)
+    if (ch < '0' || ch > '9') return false;
+  return true;
+}
+
+std::string fmt_seconds(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+dcs::Cluster with_injected_leader(const dcs::Cluster& c, const LocalState::FailsafeLeader& fl) {
+  nlohmann::json data = {{"api_url", fl.api_url}, {"conn_url", fl.conn_url}};
+  dcs::Member member(fl.name, -1, std::nullopt, data);
+  return dcs::Cluster(c.initialize(), c.config(), dcs::Leader(0, std::nullopt, member), c.status(),
+                      c.members(), c.failover(), c.sync(), c.history(), c.failsafe());
+}
+
+class Planner {
+ public:
+  Planner(const DecisionInput& in, const dcs::Cluster& cluster)
+      : in_(in), c_(cluster), me_(in.local), s_(in.settings), now_(in.now),
+        paused_(in.settings.pause) {
+    const auto leader = c_.leader_name();
+    has_lock_ = leader && *leader == me_.name;
+  }
+
+  Decision run() {
+    std::vector<Step> pre;
+    // §2.1 is_leader is false without the lock in the view.
+    if (!has_lock_ && me_.is_leader(now_, s_.ttl)) pre.push_back(S(Action::set_is_leader, false));
+    // §2.2 pause bookkeeping.
+    if (paused_) pre.push_back(S(Action::watchdog_disable));
+    if (me_.was_paused && !paused_) {
+      pre.push_back(S(Action::sanity_checks));
+      pre.push_back(S(Action::reset_rewind_state));
+    }
+    // §2.3 own member key.
+    if (!c_.has_member(me_.name)) pre.push_back(S(Action::touch_member));
+    // §2.4 leader fixes `initialize`.
+    if (has_lock_ && !sysid_valid(c_.initialize()))
+      pre.push_back(S(Action::write_initialize, !c_.initialize().has_value()));
+    // §2.5 leader writes a missing/empty `config`.
+    if (has_lock_ && (!c_.config() || c_.config()->data().empty())) {
+      pre.push_back(S(Action::write_config));
+      pre.push_back(S(Action::reload_cluster));
+    }
+
+    Decision d = body();
+    d.prepend(pre);
+    // §2.15: write own member key at the end of every cycle with a readable DCS.
+    d.for_each_leaf([&](Decision& l) {
+      if (!l.has(Action::fatal_exit)) l.steps.push_back(S(Action::touch_member));
+      if (paused_) l.message = "PAUSE: " + l.message;
+    });
+    return d;
+  }
+
+ private:
+  HealthContext ctx() const {
+    return HealthContext{c_, in_.old_cluster ? &*in_.old_cluster : nullptr, me_, s_, in_.members,
+                         now_};
+  }
+  bool failover_possible() const { return is_failover_possible(ctx()); }
+
+  // §2 steps 6-14.
+  Decision body() {
+    // 6. Async action.
+    if (me_.async) return async_in_progress();
+    // 7. PostgreSQL starting.
+    if (me_.process == PgProcess::starting && !paused_ && has_lock_) return starting_as_leader();
+    // 8. Post-bootstrap.
+    if (me_.bootstrapping) return post_bootstrap();
+
+    std::vector<Step> pre;
+    // 9. Returning from a recovery attempt.
+    if (me_.recovering) {
+      if (!me_.rewind_pending() && !me_.is_running()) {
+        std::vector<Step> st = {S(Action::reset_recovery_state), S(Action::watchdog_disable)};
+        if (has_lock_) {
+          if (me_.role == Role::primary || me_.role == Role::standby_leader)
+            st.push_back(role_step(Role::demoted, true));
+          st.push_back(S(Action::release_lock));
+          return leaf(Action::release_lock, st,
+                      "removed leader key after trying and failing to start postgres");
+        }
+        return leaf(Action::none, st, "failed to start postgres");
+      }
+      pre.push_back(S(Action::reset_recovery_state));
+    }
+
+    // 10. Empty or inaccessible data directory.
+    if (me_.data_dir != DataDir::present) {
+      const bool accessible = me_.data_dir == DataDir::empty;
+      std::vector<Step> st = {role_step(Role::uninitialized),
+                              S_text(Action::stop_postgres, "immediate"),
+                              S(Action::watchdog_disable)};
+      st = cat(pre, st);
+      if (has_lock_) {
+        st.push_back(S(Action::release_lock));
+        return leaf(Action::release_lock, st,
+                    std::string("released leader key voluntarily as data dir ") +
+                        (accessible ? "empty" : "not accessible") + " and currently leader");
+      }
+      if (!accessible) return leaf(Action::none, st, "data directory is not accessible");
+      if (paused_) return leaf(Action::none, st, "running with empty data directory");
+      return with_prefix(st, bootstrap());
+    }
+
+    // 11. System identifier checks.
+    if (!sysid_valid(me_.sysid))
+      return leaf(Action::none, pre,
+                  "data dir for the cluster is not empty, but system ID is invalid; consider "
+                  "doing reinitialize");
+    if (sysid_valid(c_.initialize())) {
+      if (*c_.initialize() != me_.sysid) {
+        if (paused_) {
+          if (has_lock_)
+            return leaf(Action::release_lock, cat(pre, {S(Action::release_lock)}),
+                        "released leader key voluntarily due to the system ID mismatch");
+        } else {
+          std::string why = "system ID mismatch, node " + me_.name +
+                            " belongs to a different cluster: " + *c_.initialize() +
+                            " != " + me_.sysid;
+          return leaf(Action::fatal_exit, cat(pre, {S_text(Action::fatal_exit, why)}), why);
+        }
+      }
+    } else if (c_.is_unlocked() && !paused_ && !me_.on_start_fired) {
+      if (me_.is_running() && me_.in_recovery) {
+        std::string why =
+            "Failed to start primary after bootstrap: initialize key is missing and the data "
+            "directory is not empty";
+        return leaf(Action::fatal_exit, cat(pre, {S_text(Action::fatal_exit, why)}), why);
+      }
+      pre.push_back(S(Action::write_initialize, !c_.initialize().has_value()));
+    }
+
+    // 12. PostgreSQL not running.
+    if (!me_.is_running()) {
+      if (paused_) {
+        if (has_lock_)
+          return leaf(Action::release_lock, cat(pre, {S(Action::release_lock)}),
+                      "removed leader lock because postgres is not running");
+        if (me_.rewind == RewindState::failed || !me_.rewind_pending())
+          return leaf(Action::none, pre, "postgres is not running");
+      }
+      return with_prefix(pre, recover());
+    }
+
+    // 13.
+    Decision d = c_.is_unlocked() ? unhealthy_cluster() : healthy_cluster();
+    if (!c_.is_unlocked()) apply_scheduled_restart(d);
+    // 14. Slots and first-start bookkeeping when nothing async runs.
+    d.for_each_leaf([&](Decision& l) {
+      if (leaf_starts_async(l) && !l.has(Action::promote)) return;
+      if (me_.process == PgProcess::starting) return;
+      l.steps.push_back(S(Action::sync_replication_slots, false));
+      if (!me_.on_start_fired) {
+        if (!me_.is_primary()) l.steps.push_back(S(Action::trigger_rewind_check));
+        l.steps.push_back(S(Action::fire_on_start));
+      }
+    });
+    return with_prefix(pre, std::move(d));
+  }
+
+  // ---- §3.14 ----
+  Decision async_in_progress() {
+    const std::string name = me_.async->display_name();
+    auto without_lock = [&]() -> Decision {
+      if (!me_.bootstrapping && !paused_) {
+        if (me_.async->kind == AsyncKind::promote)
+          return leaf(Action::cancel_async, {S_text(Action::cancel_async, name)},
+                      "lost leader before promote");
+        if (me_.role == Role::primary) {
+          std::vector<Step> st;
+          if (me_.async->kind == AsyncKind::restart || me_.async->kind == AsyncKind::start_primary) {
+            st.push_back(S_text(Action::cancel_async, name));
+            st.push_back(S_text(Action::stop_postgres, "immediate"));
+          }
+          st.push_back(demote_step(DemoteMode::immediate_nolock));
+          return leaf(Action::demote, st, "lost leader lock during " + name);
+        }
+      }
+      return leaf(Action::none, {}, name + " in progress");
+    };
+    if (!has_lock_) return without_lock();
+    Decision ok;
+    if (me_.async->kind == AsyncKind::crash_recovery &&
+        s_.primary_start_timeout - (now_ - me_.crash_recovery_started) <= 0 && failover_possible()) {
+      ok = leaf(Action::demote,
+                {S_text(Action::cancel_async, name), demote_step(DemoteMode::immediate)},
+                "terminated crash recovery because of startup timeout");
+    } else {
+      ok = leaf(Action::none, {}, "updated leader lock during " + name);
+    }
+    return Decision::branch({}, S(Action::update_lock), std::move(ok), without_lock());
+  }
+
+  // ---- §3.15 (lock holder; replicas continue normal processing) ----
+  Decision starting_as_leader() {
+    const double timeout = me_.start_timeout.value_or(s_.primary_start_timeout);
+    const double time_left = timeout - (now_ - me_.state_since);
+    Decision ok;
+    if (time_left <= 0) {
+      if (failover_possible())
+        ok = leaf(Action::demote, {demote_step(DemoteMode::immediate)},
+                  "stopped PostgreSQL because of startup timeout");
+      else
+        ok = leaf(Action::none, {},
+                  "primary start has timed out, but continuing to wait because failover is not "
+                  "possible");
+    } else {
+      auto [terminal, side] = manual_failover_from_leader();
+      if (terminal)
+        ok = std::move(*terminal);
+      else
+        ok = leaf(Action::none, side,
+                  "PostgreSQL is still starting up, " + fmt_seconds(time_left) +
+                      " seconds until timeout");
+    }
+    Decision fail = leaf(Action::demote, {demote_step(DemoteMode::immediate_nolock)},
+                         "stopped PostgreSQL while starting up because leader key was lost");
+    return Decision::branch({}, S(Action::update_lock), std::move(ok), std::move(fail));
+  }
+
+  // ---- §3.2 ----
+  Decision post_bootstrap() {
+    const std::vector<Step> cancel = {
+        S(Action::cancel_initialization), S_text(Action::stop_postgres, "immediate"),
+        S(Action::rename_data_directory), S_text(Action::fatal_exit, "Failed to bootstrap cluster")};
+    if (!me_.is_running() || me_.bootstrap_result == BootstrapResult::failed)
+      return leaf(Action::fatal_exit, cancel, "removing initialize key after failed attempt to "
+                                              "bootstrap the cluster");
+    if (me_.bootstrap_result == BootstrapResult::pending) {
+      if (me_.in_recovery) return leaf(Action::none, {}, "waiting for end of recovery after bootstrap");
+      return leaf(Action::post_bootstrap, {role_step(Role::primary), S(Action::post_bootstrap)},
+                  "running post_bootstrap");
+    }
+    std::vector<Step> done = {S(Action::ensure_checkpoint_after_promote),
+                              S(Action::write_initialize, !c_.initialize().has_value()),
+                              S(Action::write_config), S(Action::take_leader),
+                              S(Action::set_is_leader, true)};
+    if (s_.is_synchronous_mode())
+      done.push_back(S_text(Action::set_synchronous_standby_names,
+                            s_.is_synchronous_mode_strict() ? "*" : ""));
+    done.push_back(S(Action::fire_on_start));
+    done.push_back(S(Action::reload_cluster));
+    Decision ok = leaf(Action::take_leader, done, "initialized a new cluster");
+    Decision fail = leaf(Action::fatal_exit, cancel,
+                         "cancelling bootstrap because watchdog activation failed");
+    return Decision::branch({S(Action::finish_bootstrap)}, S(Action::activate_watchdog),
+                            std::move(ok), std::move(fail));
+  }
+
+  // ---- §3.1 ----
+  Decision bootstrap() {
+    if (c_.is_unlocked() && !c_.initialize() && !me_.tags.is_nofailover() &&
+        s_.has_bootstrap_section) {
+      Decision won =
+          s_.is_standby_cluster()
+              ? leaf(Action::bootstrap, {S(Action::bootstrap, true)},
+                     "trying to bootstrap a new standby leader")
+              : leaf(Action::bootstrap, {S(Action::bootstrap, false)},
+                     "trying to bootstrap a new cluster");
+      return Decision::branch({}, S(Action::race_initialize), std::move(won),
+                              leaf(Action::none, {}, "failed to acquire initialize lock"));
+    }
+    const std::size_t seed = in_.random_seed;
+    auto clone_member =
+        c_.get_clone_member(me_.name, [seed](std::size_t n) { return n ? seed % n : 0; });
+    if (!c_.is_unlocked() && clone_member) {
+      const bool is_leader = clone_member->name() == c_.leader_name();
+      std::string msg = std::string("from ") + (is_leader ? "leader" : "replica") + " '" +
+                        clone_member->name() + "'";
+      return leaf(Action::clone, {S_member(Action::clone, clone_member->name())},
+                  "trying to bootstrap " + msg);
+    }
+    const bool can_bootstrap = s_.is_standby_cluster()
+                                   ? s_.standby_cluster.replica_method_without_leader
+                                   : s_.replica_method_without_leader;
+    const bool concurrent = c_.initialize() && c_.initialize()->empty();
+    if (can_bootstrap && !concurrent)
+      return leaf(Action::clone, {S_member(Action::clone, "")},
+                  "trying to bootstrap (without leader)");
+    return leaf(Action::none, {},
+                std::string("waiting for ") + (s_.is_standby_cluster() ? "standby_" : "") +
+                    "leader to bootstrap");
+  }
+
+  // ---- §4 (decision part) ----
+  std::optional<Decision> rewind_or_reinitialize(const std::vector<Step>& pre) {
+    std::optional<FollowTarget> leader;
+    if (s_.is_standby_cluster()) {
+      leader = FollowTarget{s_.standby_cluster.host, true, true};
+    } else if (c_.leader()) {
+      leader = FollowTarget{c_.leader()->name(), false, c_.leader()->conn_url().has_value()};
+    }
+    if (!leader || !leader->has_conn_url || leader->name == me_.name ||
+        me_.rewind != RewindState::need)
+      return std::nullopt;
+    if (me_.can_rewind) {
+      if (!me_.is_running() && me_.control_state == ControlState::in_archive_recovery) {
+        if (auto d = crash_recovery(pre)) return d;
+      }
+      Step st = S_member(Action::rewind, leader->name);
+      st.flag = leader->remote;
+      return leaf(Action::rewind, cat(pre, {st}), "running pg_rewind from " + leader->name);
+    }
+    if (s_.remove_data_directory_on_diverged_timelines && !s_.is_standby_cluster()) {
+      auto clone = c_.get_clone_member(me_.name, [](std::size_t) { return std::size_t{0}; });
+      return leaf(Action::reinitialize,
+                  cat(pre, {S_member(Action::reinitialize, clone ? clone->name() : "")}),
+                  "reinitializing due to diverged timelines");
+    }
+    return std::nullopt;
+  }
+
+  // §5 trigger (once per episode).
+  std::optional<Decision> crash_recovery(const std::vector<Step>& pre) {
+    if (me_.crash_recovery_started == 0 && (c_.is_unlocked() || me_.can_rewind))
+      return leaf(Action::crash_recovery, cat(pre, {S(Action::crash_recovery)}),
+                  "doing crash recovery in a single user mode");
+    return std::nullopt;
+  }
+
+  // ---- §3.3 ----
+  Decision recover() {
+    if (has_lock_)
+      return Decision::branch({}, S(Action::update_lock), recover_with(true), recover_with(false));
+    return recover_with(false);
+  }
+
+  Decision recover_with(bool lock_ok) {
+    const double timeout = lock_ok ? s_.primary_start_timeout : 0;
+    if (lock_ok && s_.primary_start_timeout == 0 && failover_possible())
+      return leaf(Action::demote, {S(Action::watchdog_disable), demote_step(DemoteMode::immediate)},
+                  "stopped PostgreSQL to fail over after a crash");
+    const ControlState cs = me_.control_state;
+    const bool crashed = me_.state == "running" || me_.state == "starting" || me_.state == "crashed";
+    if (lock_ok && timeout > 0 &&
+        (cs == ControlState::in_production || cs == ControlState::in_crash_recovery ||
+         cs == ControlState::shutting_down || cs == ControlState::shut_down) &&
+        crashed && me_.role == Role::primary && !me_.recovery_conf_exists) {
+      Step st = S(Action::start_primary);
+      st.seconds = timeout;
+      return leaf(Action::start_primary, {st}, "starting primary after failure");
+    }
+    std::vector<Step> st = {S(Action::watchdog_disable)};
+    if (cs == ControlState::in_production || cs == ControlState::shutting_down ||
+        cs == ControlState::in_crash_recovery) {
+      if (auto d = crash_recovery(st)) return std::move(*d);
+    }
+    std::string msg;
+    Role role = Role::replica;
+    std::optional<FollowTarget> target;
+    if (has_lock_ && !s_.is_standby_cluster()) {
+      st.push_back(S(Action::reset_rewind_state));
+      msg = "starting as readonly because i had the session lock";
+    } else {
+      if (auto d = rewind_or_reinitialize(st)) return std::move(*d);
+      if (has_lock_) {
+        msg = "starting as a standby leader because i had the session lock";
+        role = Role::standby_leader;
+        target = node_to_follow(c_, me_, s_, true);
+      } else if (s_.is_standby_cluster() && c_.is_unlocked()) {
+        msg = "trying to follow a remote member because standby cluster is unhealthy";
+        target = FollowTarget{s_.standby_cluster.host, true, true};
+      } else {
+        msg = "starting as a secondary";
+        target = node_to_follow(c_, me_, s_, false);
+      }
+      if (s_.is_synchronous_mode()) st.push_back(S_text(Action::set_synchronous_standby_names, ""));
+    }
+    Step f = S(Action::follow);
+    if (target) {
+      f.member = target->name;
+      f.flag = target->remote;
+    }
+    f.role = role;
+    f.seconds = timeout;
+    st.push_back(f);
+    return leaf(Action::follow, st, msg);
+  }
+
+  // ---- §3.4 ----
+  Decision unhealthy_cluster() {
+    HealthVerdict h = is_healthiest_node(ctx());
+    const auto& failover = c_.failover();
+    const bool has_failover = failover && !failover->is_empty();
+    if (h.healthy) {
+      std::vector<Step> won;
+      if (has_failover) {
+        if (paused_ && failover->leader && failover->candidate)
+          won.push_back(S_member(Action::rewrite_failover_key, *failover->candidate));
+        else
+          won.push_back(S(Action::clear_failover_key, true));
+      }
+      won.push_back(S(Action::reload_cluster));
+      Decision ok = s_.is_standby_cluster()
+                        ? follow("cannot be a real primary in standby cluster",
+                                 "promoted self to a standby leader by acquiring session lock",
+                                 true, false)
+                        : enforce_primary_role("acquired session lock as a leader",
+                                               "promoted self to leader by acquiring session lock");
+      ok.prepend(won);
+      Decision lost = follow("demoted self after trying and failing to obtain lock",
+                             "following new leader after trying and failing to obtain lock", false,
+                             true);
+      return Decision::branch(h.steps, S(Action::acquire_lock), std::move(ok), std::move(lost));
+    }
+    std::vector<Step> pre = h.steps;
+    if (has_failover || me_.tags.is_nofailover()) {
+      pre.push_back(S(Action::trigger_rewind_check));
+      pre.push_back(sleep_step(2));
+    }
+    Decision d = me_.tags.is_nofailover()
+                     ? follow("demoting self because I am not allowed to become primary",
+                              "following a different leader because I am not allowed to promote",
+                              false, true)
+                     : follow("demoting self because i am not the healthiest node",
+                              "following a different leader because i am not the healthiest node",
+                              false, true);
+    d.prepend(pre);
+    return d;
+  }
+
+  // ---- §3.9 ----
+  Decision healthy_cluster() {
+    if (has_lock_) {
+      if (paused_ && !me_.is_primary()) {
+        const auto& f = c_.failover();
+        if (f && f->candidate && *f->candidate == me_.name)
+          return leaf(Action::none, {}, "waiting to become primary after promote...");
+        if (!s_.is_standby_cluster())
+          return leaf(Action::release_lock, {S(Action::release_lock)},
+                      "removed leader lock because postgres is not running as primary");
+      }
+      Decision ok;
+      auto [terminal, side] = manual_failover_from_leader();
+      if (terminal) {
+        ok = std::move(*terminal);
+        ok.prepend({S(Action::watchdog_keepalive)});
+      } else {
+        std::vector<Step> st = cat({S(Action::watchdog_keepalive)}, side);
+        st.push_back(S(Action::ensure_checkpoint_after_promote));
+        if (s_.is_standby_cluster())
+          ok = follow("cannot be a real primary in standby cluster",
+                      "no action. I am (" + me_.name + "), the standby leader with the lock", true,
+                      false);
+        else
+          ok = enforce_primary_role("no action. I am (" + me_.name + "), the leader with the lock",
+                                    "promoted self to leader because I had the session lock");
+        ok.prepend(st);
+      }
+      Decision fail;
+      if (me_.is_primary()) {
+        if (paused_)
+          fail = leaf(Action::none, {},
+                      "continue to run as primary after failing to update leader lock in DCS");
+        else
+          fail = leaf(Action::demote, {demote_step(DemoteMode::immediate_nolock)},
+                      "demoted self because failed to update leader lock in DCS");
+      } else {
+        fail = leaf(Action::none, {}, "not promoting because failed to update leader lock in DCS");
+      }
+      Step upd = S(Action::update_lock, s_.failsafe_mode);  // flag: also write /failsafe
+      return Decision::branch({}, upd, std::move(ok), std::move(fail));
+    }
+    const std::string owner = c_.leader_name().value_or("");
+    if (s_.is_standby_cluster())
+      return follow("cannot be a real primary in a standby cluster",
+                    "no action. I am (" + me_.name + "), a secondary, and following a standby "
+                    "leader (" + owner + ")",
+                    false, false);
+    return follow("demoting self because I do not have the lock and I was a leader",
+                  "no action. I am (" + me_.name + "), a secondary, and following a leader (" +
+                      owner + ")",
+                  false, false);
+  }
+
+  // ---- §3.10 ----
+  struct FromLeader {
+    std::optional<Decision> terminal;
+    std::vector<Step> side;
+  };
+  FromLeader manual_failover_from_leader() {
+    FromLeader out;
+    const auto& f = c_.failover();
+    if (!f || f->is_empty() || (paused_ && !me_.is_primary())) return out;
+    if (f->scheduled_at || f->scheduled_at_invalid) {
+      if (paused_) return out;
+      if (f->scheduled_at_invalid) {
+        out.side.push_back(S(Action::clear_failover_key));
+        return out;
+      }
+      const double at =
+          std::chrono::duration<double>(f->scheduled_at->time_since_epoch()).count();
+      ScheduleCheck check = check_schedule(at, now_, s_.loop_wait);
+      if (check.verdict == ScheduleVerdict::wait) return out;
+      if (check.verdict == ScheduleVerdict::stale) {
+        out.side.push_back(S(Action::clear_failover_key));
+        return out;
+      }
+      if (check.sleep_seconds > 0) out.side.push_back(sleep_step(check.sleep_seconds));
+    }
+    if (!f->leader || *f->leader == me_.name) {
+      if (!f->candidate || *f->candidate != me_.name) {
+        if (!f->candidate && paused_) {
+          // Failover is possible only to a specific candidate in a paused state.
+        } else if (failover_possible()) {
+          const std::string action = f->leader ? "switchover" : "manual failover";
+          Step dm = demote_step(DemoteMode::graceful);
+          out.terminal = leaf(Action::demote, cat(out.side, {dm}), action + ": demoting myself");
+          return out;
+        }
+      }
+    }
+    out.side.push_back(S(Action::clear_failover_key));
+    return out;
+  }
+
+  // ---- §3.11 (lock holder, not standby cluster) ----
+  Decision enforce_primary_role(const std::string& message, const std::string& promote_message) {
+    auto after_watchdog = [&]() -> Decision {
+      if (me_.pre_promote_failed)
+        return leaf(Action::release_lock,
+                    {S(Action::remember_pre_promote_release), S(Action::release_lock),
+                     role_step(Role::demoted)},
+                    "released leader key voluntarily because the pre-promote script failed");
+      if (me_.is_primary())
+        return leaf(Action::none,
+                    {role_step(Role::primary), S(Action::manage_sync_replication),
+                     S(Action::update_history)},
+                    message);
+      if (me_.role == Role::primary || me_.role == Role::promoted)
+        return leaf(Action::none, {S(Action::manage_sync_replication)}, message);
+      std::vector<Step> promote = {S(Action::failsafe_active, false), S(Action::promote)};
+      if (s_.is_synchronous_mode()) {
+        Decision ok = leaf(Action::promote,
+                           cat({S_text(Action::set_synchronous_standby_names,
+                                       s_.is_synchronous_mode_strict() ? "*" : "")},
+                               promote),
+                           promote_message);
+        Decision fail = leaf(Action::none, {},
+                             "Postponing promotion because synchronous replication state was "
+                             "updated by somebody else");
+        return Decision::branch({}, S(Action::write_sync_state), std::move(ok), std::move(fail));
+      }
+      return leaf(Action::promote, promote, promote_message);
+    };
+    if (!paused_ && s_.watchdog_enabled && !me_.watchdog_running) {
+      Decision fail = me_.is_primary()
+                          ? leaf(Action::demote, {demote_step(DemoteMode::immediate)},
+                                 "Demoting self because watchdog could not be activated")
+                          : leaf(Action::release_lock, {S(Action::release_lock)},
+                                 "Not promoting self because watchdog could not be activated");
+      return Decision::branch({}, S(Action::activate_watchdog), after_watchdog(), std::move(fail));
+    }
+    return after_watchdog();
+  }
+
+  // ---- §3.12 ----
+  // holds_lock: we hold the lock (possibly acquired this cycle); refresh: the view is stale
+  // (after a lock race), the agent re-reads it and recomputes the target.
+  Decision follow(const std::string& demote_reason, const std::string& follow_reason,
+                  bool holds_lock, bool refresh) {
+    std::optional<FollowTarget> target = node_to_follow(c_, me_, s_, holds_lock);
+    std::vector<Step> st;
+    if (refresh) st.push_back(S(Action::reload_cluster));
+    if (paused_) {
+      const bool rewind_allowed = me_.can_rewind || s_.remove_data_directory_on_diverged_timelines;
+      if (!(me_.rewind == RewindState::need && rewind_allowed) || c_.is_unlocked()) {
+        if (me_.is_primary())
+          return leaf(Action::none, cat(st, {role_step(Role::primary)}),
+                      "continue to run as primary without lock");
+        if (me_.role != Role::standby_leader && me_.role != Role::replica)
+          st.push_back(role_step(Role::replica));
+        if (!target) return leaf(Action::none, st, "no action. I am (" + me_.name + ")");
+      }
+    } else if (me_.is_primary()) {
+      return leaf(Action::demote, cat(st, {demote_step(DemoteMode::immediate_nolock)}),
+                  demote_reason);
+    }
+    if (me_.process != PgProcess::starting) {
+      if (auto d = rewind_or_reinitialize(st)) return std::move(*d);
+    }
+    const Role role = (target && target->remote && holds_lock) ? Role::standby_leader : Role::replica;
+    if (s_.is_standby_cluster() && role == Role::replica && !(target && target->has_conn_url))
+      return leaf(Action::none, st, "continue following the old known standby leader");
+    Step f = S(Action::follow);
+    if (target) {
+      f.member = target->name;
+      f.flag = target->remote;
+    }
+    f.role = role;
+    f.flag2 = refresh;
+    st.push_back(f);
+    return leaf(Action::follow, st, follow_reason);
+  }
+
+  // ---- §3.16 ----
+  void apply_scheduled_restart(Decision& d) {
+    if (!me_.scheduled_restart) return;
+    const ScheduledRestart& r = *me_.scheduled_restart;
+    d.for_each_leaf([&](Decision& l) {
+      if (leaf_starts_async(l)) return;
+      if (r.postmaster_start_time && me_.postmaster_start_time &&
+          *r.postmaster_start_time != *me_.postmaster_start_time) {
+        l.steps.push_back(S(Action::delete_scheduled_restart));
+        return;
+      }
+      if (paused_) return;
+      ScheduleCheck check = check_schedule(r.schedule, now_, s_.loop_wait);
+      if (check.verdict == ScheduleVerdict::wait) return;
+      l.steps.push_back(S(Action::delete_scheduled_restart));
+      if (check.verdict == ScheduleVerdict::stale) return;
+      const std::string my_role(to_string(me_.role));
+      bool matches = true;
+      if (r.role && *r.role != my_role && !(*r.role == "primary" && me_.role == Role::primary))
+        matches = false;
+      if (r.postgres_version && *r.postgres_version <= me_.server_version) matches = false;
+      if (r.restart_pending && !me_.pending_restart) matches = false;
+      if (!matches) return;
+      if (check.sleep_seconds > 0) l.steps.push_back(sleep_step(check.sleep_seconds));
+      l.steps.push_back(S(Action::restart));
+      l.action = Action::restart;
+      l.message = "restart initiated";
+    });
+  }
+
+  const DecisionInput& in_;
+  const dcs::Cluster& c_;
+  const LocalState& me_;
+  const HaSettings& s_;
+  double now_;
+  bool paused_;
+  bool has_lock_ = false;
+};
+
+// ---- §2 E / §7 ----
+Decision dcs_error(const DecisionInput& in) {
+  const LocalState& me = in.local;
+  const HaSettings& s = in.settings;
+  Decision d;
+  if (!s.pause && me.is_running() && me.is_primary()) {
+    Decision offline = leaf(Action::demote,
+                            {S(Action::failsafe_active, false), demote_step(DemoteMode::offline)},
+                            "demoting self because DCS is not accessible and I was a leader");
+    d = offline;
+    if (s.failsafe_mode && in.old_cluster && in.old_cluster->failsafe() &&
+        in.old_cluster->failsafe()->contains(me.name)) {
+      Decision ok = leaf(Action::none,
+                         {S(Action::set_is_leader, true), S(Action::failsafe_active, true),
+                          S(Action::watchdog_keepalive), S(Action::sync_replication_slots, true)},
+                         "continue to run as a leader because failsafe mode is enabled and all "
+                         "members are accessible");
+      bool others = false;
+      for (const auto& [name, url] : in.old_cluster->failsafe_members())
+        if (name != me.name) others = true;
+      if (!others)
+        d = std::move(ok);
+      else
+        d = Decision::branch({}, S(Action::check_failsafe_topology), std::move(ok),
+                             std::move(offline));
+    }
+  } else {
+    std::vector<Step> st;
+    if (!s.pause && me.is_running()) st.push_back(S(Action::sync_replication_slots, true));
+    d = leaf(Action::none, st, "DCS is not accessible");
+  }
+  if (s.pause) d.for_each_leaf([](Decision& l) { l.message = "PAUSE: " + l.message; });
+  return d;
+}
+
+}  // namespace
+
+Decision decide(const DecisionInput& input) {
+  if (!input.cluster) return dcs_error(input);
+  const dcs::Cluster* view = &*input.cluster;
+  std::optional<dcs::Cluster> injected;
+  const auto& fl = input.local.failsafe_leader;
+  if (view->is_unlocked() && input.settings.failsafe_mode && fl &&
+      fl->received_at + input.settings.ttl > input.now && fl->name != input.local.name) {
+    injected = with_injected_leader(*view, *fl);
+    view = &*injected;
+  }
+  return Planner(input, *view).run();
+}
+
+}  // namespace custos::ha

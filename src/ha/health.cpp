@@ -1,0 +1,230 @@
+#include "ha/health.h"
+
+#include <set>
+
+namespace custos::ha {
+
+MemberStatus status_of(const MemberStatuses& statuses, const std::string& name) {
+  for (const MemberStatus& st : statuses)
+    if (st.name == name) return st;
+  MemberStatus unreachable;
+  unreachable.name = name;
+  unreachable.reachable = false;
+  return unreachable;
+}
+
+bool is_lagging(const dcs::Cluster& cluster, const HaSettings& settings, int64_t wal_position) {
+  return cluster.last_lsn() - wal_position > settings.maximum_lag_on_failover;
+}
+
+bool sync_mode_is_active(const dcs::Cluster& cluster, const HaSettings& settings) {
+  return settings.is_synchronous_mode() && !cluster.sync().is_empty();
+}
+
+namespace {
+
+bool check_timeline(const HaSettings& s) { return s.check_timeline; }
+
+}  // namespace
+
+bool is_failover_possible(const HealthContext& ctx, int64_t cluster_lsn,
+                          bool exclude_failover_candidate) {
+  const dcs::Cluster& c = ctx.cluster;
+  const auto& failover = c.failover();
+  const bool has_failover = failover && !failover->is_empty();
+  std::optional<std::string> candidate = has_failover ? failover->candidate : std::nullopt;
+  std::set<std::string> exclude = {ctx.local.name};
+  if (exclude_failover_candidate && candidate) exclude.insert(*candidate);
+  // Only the failover key's candidate, unless it is excluded.
+  const bool only_candidate = candidate && !exclude_failover_candidate;
+  // Sync mode and not a pure failover (switchover or no key): only /sync members.
+  const bool sync_only = ctx.settings.is_synchronous_mode() && (!has_failover || failover->leader);
+
+  bool possible = false;
+  const int cluster_timeline = c.timeline();
+  for (const dcs::Member& m : c.members()) {
+    if (exclude.count(m.name()) || m.nofailover() || !m.api_url()) continue;
+    if (only_candidate && m.name() != *candidate) continue;
+    if (sync_only && !c.sync().matches(m.name())) continue;
+    MemberStatus st = status_of(ctx.statuses, m.name());
+    if (st.failover_limitation()) continue;
+    if (cluster_lsn > 0 ? st.wal_position < cluster_lsn
+                        : is_lagging(c, ctx.settings, st.wal_position))
+      continue;
+    if (check_timeline(ctx.settings) && (!st.timeline || *st.timeline < cluster_timeline)) continue;
+    possible = true;
+  }
+  return possible;
+}
+
+HealthVerdict is_healthiest_among(const HealthContext& ctx, const std::vector<dcs::Member>& members,
+                                  bool check_lag) {
+  const dcs::Cluster& c = ctx.cluster;
+  const int64_t my_wal = ctx.local.wal_position();
+  if (check_lag && is_lagging(c, ctx.settings, my_wal))
+    return {false, "my wal position exceeds maximum replication lag", {}};
+
+  if (!ctx.settings.is_standby_cluster() && ctx.settings.check_timeline) {
+    const int cluster_timeline = c.timeline();
+    if (!ctx.local.timeline) return {false, "can not figure out my timeline", {}};
+    if (*ctx.local.timeline < cluster_timeline)
+      return {false, "my timeline is behind last known cluster timeline", {}};
+  }
+
+  const bool sync_active = sync_mode_is_active(c, ctx.settings);
+  const int64_t my_priority = ctx.local.tags.priority();
+  std::set<std::string> seen;
+  for (const dcs::Member& m : members) {
+    if (m.name() == ctx.local.name || m.nofailover() || !m.api_url()) continue;
+    if (!seen.insert(m.name()).second) continue;
+    MemberStatus st = status_of(ctx.statuses, m.name());
+    if (st.failover_limitation()) continue;  // unreachable / nofailover / watchdog failed
+    if (!st.in_recovery) return {false, "primary (" + m.name() + ") is still alive", {}};
+    if (my_wal < st.wal_position) {
+      // In sync mode the former leader may still be reachable and ahead of us.
+      if (!sync_active || !c.sync().leader_matches(m.name()))
+        return {false, "wal position of " + m.name() + " is ahead of my wal position", {}};
+    }
+    if (my_wal == st.wal_position && my_priority < st.failover_priority)
+      return {false, m.name() + " has equally tuned wal position and higher priority", {}};
+  }
+  return {true, "healthiest", {}};
+}
+
+std::optional<bool> manual_failover_no_leader(const HealthContext& ctx, std::vector<Step>& steps,
+                                              std::string& reason) {
+  const dcs::Cluster& c = ctx.cluster;
+  const dcs::Failover& failover = *c.failover();
+  const bool paused = ctx.settings.pause;
+  if (failover.candidate) {
+    const std::string& candidate = *failover.candidate;
+    if (candidate == ctx.local.name) {
+      reason = "manual failover to me";
+      return true;
+    }
+    if (paused) {
+      // Only the primary removes the key of a candidate that is gone.
+      if (!c.get_member(candidate, false) && ctx.local.is_primary()) {
+        Step clear;
+        clear.action = Action::clear_failover_key;
+        steps.push_back(clear);
+        reason = "manual failover: removing failover key because failover candidate is not running";
+        return std::nullopt;
+      }
+      reason = "paused: failover to another candidate";
+      return false;
+    }
+    if (ctx.settings.is_synchronous_mode() && !c.sync().matches(ctx.local.name, true)) {
+      reason = "synchronous mode and not in /sync";
+      return false;
+    }
+    if (auto member = c.get_member(candidate, false)) {
+      MemberStatus st = status_of(ctx.statuses, member->name());
+      if (!st.failover_limitation()) {
+        reason = "manual failover to healthy " + candidate;
+        return false;
+      }
+    }
+    // The candidate is unhealthy: proceed as without a candidate.
+  } else if (paused) {
+    reason = "paused: failover without candidate";
+    return false;
+  }
+
+  if (failover.leader && *failover.leader == ctx.local.name) {
+    if (is_failover_possible(ctx, 0, failover.candidate.has_value())) {
+      reason = "I was the leader and failover is possible";
+      return false;
+    }
+    reason = "I was the leader and the only healthy member";
+    return true;
+  }
+
+  std::vector<dcs::Member> members;
+  for (const dcs::Member& m : c.members())
+    if (!failover.leader || m.name() != *failover.leader) members.push_back(m);
+  HealthVerdict v = is_healthiest_among(ctx, members, false);
+  reason = v.reason;
+  return v.healthy;
+}
+
+HealthVerdict is_healthiest_node(const HealthContext& ctx) {
+  const dcs::Cluster& c = ctx.cluster;
+  const LocalState& me = ctx.local;
+  const HaSettings& s = ctx.settings;
+  const bool paused = s.pause;
+  const bool nofailover = me.tags.is_nofailover();
+  const auto& failover = c.failover();
+  const bool has_failover = failover && !failover->is_empty();
+
+  // 1. Backoff after releasing the lock because pre_promote failed.
+  if (me.released_lock_after_pre_promote && ctx.now - *me.released_lock_after_pre_promote < s.ttl)
+    return {false, "backoff after pre_promote failure", {}};
+
+  // 2. Paused with an unscheduled failover key.
+  std::vector<Step> side;
+  if (paused && !nofailover && has_failover && !failover->scheduled_at &&
+      !failover->scheduled_at_invalid) {
+    HealthVerdict v;
+    std::optional<bool> r = manual_failover_no_leader(ctx, v.steps, v.reason);
+    if (r) {
+      v.healthy = *r;
+      return v;
+    }
+    // Undecided: only the paused primary clears a stale key; it continues with rule 3.
+    side = std::move(v.steps);
+  }
+
+  // 3. PostgreSQL runs as a primary.
+  if (me.is_primary()) {
+    if (paused) {
+      const bool ok = !c.initialize() || c.initialize()->empty() || me.sysid == *c.initialize();
+      return {ok, ok ? "paused primary with matching sysid" : "paused primary with other sysid",
+              side};
+    }
+    const int64_t my_tl = me.timeline.value_or(0);
+    if (my_tl < c.timeline()) return {false, "primary timeline is behind the cluster timeline", {}};
+    return {true, "running primary", {}};
+  }
+
+  // 4.
+  if (paused) return {false, "paused", {}};
+  if (nofailover) return {false, "not allowed to promote", {}};
+
+  // 5. Failover key present.
+  if (has_failover) {
+    if (failover->leader && sync_mode_is_active(c, s) && !c.sync().matches(me.name, true))
+      return {false, "switchover in synchronous mode and not in /sync", {}};
+    HealthVerdict v;
+    std::optional<bool> r = manual_failover_no_leader(ctx, v.steps, v.reason);
+    v.healthy = r.value_or(false);
+    return v;
+  }
+
+  // 6.
+  if (!me.watchdog_healthy) return {false, "watchdog device is not usable", {}};
+
+  // 7. Candidate set.
+  std::vector<dcs::Member> all;
+  if (ctx.old_cluster) all = ctx.old_cluster->members();
+  if (s.failsafe_mode && c.failsafe()) {
+    std::map<std::string, std::string> fs = c.failsafe_members();
+    if (!c.failsafe()->empty() && !c.failsafe()->contains(me.name))
+      return {false, "not in /failsafe", {}};
+    for (const auto& [name, url] : fs)
+      all.emplace_back(name, 0, std::nullopt, nlohmann::json{{"api_url", url}});
+  }
+  all.insert(all.end(), c.members().begin(), c.members().end());
+  if (sync_mode_is_active(c, s)) {
+    if (!c.sync().matches(me.name, true)) return {false, "not a synchronous standby", {}};
+    std::vector<dcs::Member> restricted;
+    for (const dcs::Member& m : all)
+      if (c.sync().matches(m.name(), true)) restricted.push_back(m);
+    all = std::move(restricted);
+  }
+
+  // 8.
+  return is_healthiest_among(ctx, all, true);
+}
+
+}  // namespace custos::ha

@@ -1,0 +1,48 @@
+#include "ha/local_state.h"
+
+#include <algorithm>
+
+namespace custos::ha {
+
+std::string_view to_string(Role role) noexcept {
+  switch (role) {
+    case Role::uninitialized: return "uninitialized";
+    case Role::primary: return "master";
+    case Role::replica: return "replica";
+    case Role::standby_leader: return "standby_leader";
+    case Role::demoted: return "demoted";
+    case Role::promoted: return "promoted";
+  }
+  return "unknown";
+}
+
+std::string_view default_async_name(AsyncKind kind) noexcept {
+  switch (kind) {
+    case AsyncKind::other: return "async action";
+    case AsyncKind::bootstrap: return "bootstrap";
+    case AsyncKind::bootstrap_standby_leader: return "bootstrap_standby_leader";
+    case AsyncKind::clone: return "bootstrap from leader";
+    case AsyncKind::post_bootstrap: return "post_bootstrap";
+    case AsyncKind::promote: return "promote";
+    case AsyncKind::demote: return "demote";
+    case AsyncKind::restart: return "restart";
+    case AsyncKind::start_primary: return "starting primary after failure";
+    case AsyncKind::restart_after_failure: return "restarting after failure";
+    case AsyncKind::crash_recovery: return "doing crash recovery in a single user mode";
+    case AsyncKind::rewind: return "running pg_rewind";
+    case AsyncKind::reinitialize: return "reinitialize";
+    case AsyncKind::follow_restart: return "changing primary_conninfo and restarting";
+  }
+  return "async action";
+}
+
+std::string AsyncTask::display_name() const {
+  return name.empty() ? std::string(default_async_name(kind)) : name;
+}
+
+int64_t LocalState::wal_position() const {
+  if (!in_recovery) return flush_lsn;
+  return std::max(received_lsn, replayed_lsn);
+}
+
+}  // namespace custos::ha
