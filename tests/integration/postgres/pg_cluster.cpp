@@ -19,34 +19,14 @@
 
 namespace custos::postgres::testing {
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind failed");
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 void reap_children() {
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {
   }
 }
 
-namespace {
-std::string make_temp_dir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "custos-pgtest-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return tmpl;
-}
-}  // namespace
 
 PgCluster::PgCluster(const std::string& n)
-    : root(make_temp_dir()),
+    : root(custos::test::make_temp_dir("custos-pgtest")),
       data_dir(root + "/data"),
       socket_dir(root),
       log_file(root + "/postgres.log"),

@@ -11,14 +11,14 @@
 
 #include "postgres/config_files.h"
 #include "postgres/postmaster.h"
+#include "child_process.h"
 
 namespace custos::postgres::testing {
 
 inline const std::string kBinDir = "/usr/lib/postgresql/15/bin";
 inline std::string bin(const std::string& name) { return kBinDir + "/" + name; }
 
-// A port nobody listens on right now (bound to 127.0.0.1:0 then released).
-int free_port();
+using custos::test::free_port;
 
 // Reaps exited children (including orphaned server processes re-parented to us).
 void reap_children();
