@@ -1,17 +1,6 @@
-// custosctl: the command-line tool (patronictl's counterpart).
-#include <CLI/CLI.hpp>
-
+// custosctl: the command-line tool (patronictl's counterpart). All logic lives in custos_ctl.
 #include <iostream>
 
-#include "common/version.h"
+#include "ctl/commands.h"
 
-int main(int argc, char** argv) {
-  CLI::App app{"custosctl: manage a custos/Patroni cluster"};
-  app.require_subcommand(1);
-  auto* version = app.add_subcommand("version", "print the custosctl version");
-  CLI11_PARSE(app, argc, argv);
-  if (version->parsed()) {
-    std::cout << "custosctl version " << custos::kVersion << "\n";
-  }
-  return 0;
-}
+int main(int argc, char** argv) { return custos::ctl::run_ctl(argc, argv, std::cout, std::cerr); }

@@ -1,0 +1,408 @@
+// The REST server: the only Boost.Beast/Asio translation unit of custos_api.
+//
+// Threads: `io_threads` run one io_context (accept, TLS handshake, read, write, and the
+// handlers that only read the in-memory snapshot: health checks, /liveness, /readiness);
+// `blocking_threads` run handlers that may wait on PostgreSQL or the DCS (/patroni, /cluster,
+// /metrics, write endpoints). A slow PostgreSQL therefore never delays a load balancer's check.
+//
+// Each connection carries one request (HTTP/1.0 style) and is closed after the reply. The whole
+// request (TLS handshake included) must arrive within read_timeout, which drops slowloris
+// clients; headers are limited to max_header_bytes (431) and bodies to max_body_bytes (413).
+#include "api/rest_server.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "api/handler.h"
+#include "common/version.h"
+
+namespace custos::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+double now_epoch() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string http_date() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+bool is_loopback_host(const std::string& host) {
+  if (host.empty()) return false;
+  error_code ec;
+  auto a = asio::ip::make_address(host, ec);
+  if (ec) return host == "localhost";
+  return a.is_loopback();
+}
+
+struct Shared {
+  Shared(RestApiSettings s, NodeStateSource& src) : settings(std::move(s)), source(src), handler(settings) {}
+  RestApiSettings settings;
+  NodeStateSource& source;
+  RequestHandler handler;
+  asio::thread_pool* blocking = nullptr;
+  std::atomic<int> connections{0};
+};
+
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(std::shared_ptr<Shared> shared, Stream stream, std::string peer, bool tls)
+      : shared_(std::move(shared)), stream_(std::move(stream)), peer_(std::move(peer)), tls_(tls) {
+    ++shared_->connections;
+  }
+  ~Session() { --shared_->connections; }
+
+  void run() {
+    tcp_layer().expires_after(shared_->settings.read_timeout);
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](error_code ec) {
+                                if (ec) return self->close();
+                                self->read();
+                              });
+    } else {
+      read();
+    }
+  }
+
+ private:
+  beast::tcp_stream& tcp_layer() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>)
+      return stream_;
+    else
+      return stream_.next_layer();
+  }
+
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_->settings.max_header_bytes));
+    parser_->body_limit(shared_->settings.max_body_bytes);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(error_code ec) {
+    if (ec) {
+      // Replies sent before the whole request was read: drain what the client still sends
+      // (lingering close) so that a reset does not destroy the reply on its side.
+      linger_ = true;
+      if (ec == http::error::header_limit) return reply(Response::text(431, "request header too large"));
+      if (ec == http::error::body_limit) return reply(Response::text(413, "request body too large"));
+      // Silent close: nothing arrived, the client went away, or the request did not arrive in
+      // time (slowloris); a reply could not be delivered or would be pointless.
+      if (!parser_->got_some() || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+          ec.category() == asio::error::get_ssl_category() || ec == asio::ssl::error::stream_truncated)
+        return close();
+      return reply(Response::text(400, "Bad request"));
+    }
+    auto msg = parser_->release();
+    auto req = std::make_shared<Request>();
+    req->method = std::string(msg.method_string());
+    req->target = std::string(msg.target());
+    for (const auto& f : msg) req->headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    req->body = std::move(msg.body());
+    req->peer_address = peer_;
+    req->tls = tls_;
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      X509* cert = SSL_get_peer_certificate(stream_.native_handle());
+      if (cert) {
+        req->client_cert_verified = SSL_get_verify_result(stream_.native_handle()) == X509_V_OK;
+        X509_free(cert);
+      }
+    }
+    if (!req->parse_target()) return reply(Response::text(400, "Bad request target"));
+    if (may_block(*req)) {
+      asio::post(*shared_->blocking, [self = this->shared_from_this(), req] {
+        Response r = self->shared_->handler.handle(*req, self->shared_->source, now_epoch());
+        asio::dispatch(self->tcp_layer().get_executor(),
+                       [self, r = std::move(r)]() mutable { self->reply(std::move(r)); });
+      });
+      return;
+    }
+    reply(shared_->handler.handle(*req, shared_->source, now_epoch()));
+  }
+
+  void reply(Response r) {
+    if (!r.status_line_only) {
+      r.headers.emplace(r.headers.begin(), "Date", http_date());
+      r.headers.emplace(r.headers.begin(), "Server", std::string("custos/") + kVersion);
+      for (const auto& h : shared_->settings.http_extra_headers) r.headers.push_back(h);
+      if (tls_)
+        for (const auto& h : shared_->settings.https_extra_headers) r.headers.push_back(h);
+    }
+    out_ = serialize(r);
+    tcp_layer().expires_after(shared_->settings.write_timeout);
+    asio::async_write(stream_, asio::buffer(out_), [self = this->shared_from_this()](error_code ec, std::size_t) {
+      if (ec || !self->linger_) return self->close();
+      error_code ignored;
+      self->tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      self->tcp_layer().expires_after(std::chrono::seconds(1));
+      self->drain();
+    });
+  }
+
+  // Reads and discards up to 8 MiB for at most a second, then closes.
+  void drain() {
+    tcp_layer().async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](error_code ec, std::size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > (8u << 20)) return self->close();
+      self->drain();
+    });
+  }
+
+  void close() {
+    error_code ec;
+    auto& sock = tcp_layer().socket();
+    if (sock.is_open()) {
+      // The reply is delimited by Content-Length (or is a bare status line read until EOF).
+      // No TLS close_notify is sent (as with Patroni's Python server).
+      sock.shutdown(tcp::socket::shutdown_send, ec);
+      sock.close(ec);
+    }
+  }
+
+  std::shared_ptr<Shared> shared_;
+  Stream stream_;
+  std::string peer_;
+  bool tls_;
+  beast::flat_buffer buffer_;  // bounded by the parser's header and body limits
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string out_;
+  bool linger_ = false;
+  std::size_t drained_ = 0;
+  std::array<char, 16384> discard_{};
+};
+
+}  // namespace
+
+struct RestServer::Impl {
+  std::shared_ptr<Shared> shared;
+  std::unique_ptr<asio::io_context> ioc;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::ssl::context> ssl;
+  std::unique_ptr<asio::thread_pool> blocking;
+  std::vector<std::thread> threads;
+  std::atomic<uint16_t> port{0};
+  std::atomic<bool> running{false};
+  std::mutex mu;
+
+  void accept() {
+    acceptor->async_accept(asio::make_strand(*ioc), [this](error_code ec, tcp::socket sock) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+      if (!ec) {
+        if (shared->connections.load() >= shared->settings.max_connections) {
+          error_code ignored;
+          sock.close(ignored);
+        } else {
+          error_code pec;
+          auto ep = sock.remote_endpoint(pec);
+          std::string peer;
+          if (!pec) {
+            auto addr = ep.address();
+            if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+              peer = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()).to_string();
+            else
+              peer = addr.to_string();
+          }
+          error_code ignored;
+          sock.set_option(asio::socket_base::keep_alive(true), ignored);
+          sock.set_option(tcp::no_delay(true), ignored);
+          try {
+            if (ssl) {
+              std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+                  shared, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(sock)), *ssl), peer, true)
+                  ->run();
+            } else {
+              std::make_shared<Session<beast::tcp_stream>>(shared, beast::tcp_stream(std::move(sock)), peer, false)
+                  ->run();
+            }
+          } catch (const std::exception& e) {
+            spdlog::warn("REST API: dropping a connection: {}", e.what());
+          }
+        }
+      } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+        spdlog::warn("REST API: accept failed: {}", ec.message());
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      accept();
+    });
+  }
+
+  Status<std::string> make_ssl_context() {
+    const RestApiSettings& s = shared->settings;
+    try {
+      ssl = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+      ssl->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+      if (!s.keyfile_password.empty()) {
+        std::string pw = s.keyfile_password;
+        ssl->set_password_callback([pw](std::size_t, asio::ssl::context::password_purpose) { return pw; });
+      }
+      ssl->use_certificate_chain_file(s.certfile);
+      ssl->use_private_key_file(s.keyfile.empty() ? s.certfile : s.keyfile, asio::ssl::context::pem);
+      if (!s.ciphers.empty() && SSL_CTX_set_cipher_list(ssl->native_handle(), s.ciphers.c_str()) != 1)
+        return make_error("restapi.ciphers: no usable cipher in '" + s.ciphers + "'");
+      if (!s.cafile.empty()) ssl->load_verify_file(s.cafile);
+      if (s.verify_client == VerifyClient::kRequired)
+        ssl->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+      else if (s.verify_client == VerifyClient::kOptional)
+        ssl->set_verify_mode(asio::ssl::verify_peer);
+      else
+        ssl->set_verify_mode(asio::ssl::verify_none);
+    } catch (const std::exception& e) {
+      ssl.reset();
+      return make_error("REST API TLS set-up failed (certfile " + s.certfile + "): " + e.what());
+    }
+    return Unit{};
+  }
+
+  Status<std::string> open_acceptor() {
+    const RestApiSettings& s = shared->settings;
+    std::vector<tcp::endpoint> endpoints;
+    if (s.listen_host.empty()) {
+      endpoints.emplace_back(tcp::v6(), s.listen_port);
+      endpoints.emplace_back(tcp::v4(), s.listen_port);
+    } else {
+      error_code ec;
+      auto addr = asio::ip::make_address(s.listen_host, ec);
+      if (!ec) {
+        endpoints.emplace_back(addr, s.listen_port);
+      } else {
+        tcp::resolver resolver(*ioc);
+        auto results = resolver.resolve(s.listen_host, std::to_string(s.listen_port), ec);
+        if (ec || results.empty())
+          return make_error("REST API cannot listen on " + s.listen_text() + ": cannot resolve host: " + ec.message());
+        for (const auto& r : results) endpoints.push_back(r.endpoint());
+      }
+    }
+    std::string last_error;
+    for (const auto& ep : endpoints) {
+      error_code ec;
+      auto a = std::make_unique<tcp::acceptor>(*ioc);
+      a->open(ep.protocol(), ec);
+      if (!ec && ep.protocol() == tcp::v6() && s.listen_host.empty()) a->set_option(asio::ip::v6_only(false), ec);
+      if (!ec) a->set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) a->bind(ep, ec);
+      if (!ec) a->listen(s.request_queue_size, ec);
+      if (!ec) {
+        port = a->local_endpoint().port();
+        acceptor = std::move(a);
+        return Unit{};
+      }
+      last_error = ec.message();
+      // An unavailable IPv6 stack for "*": fall through to IPv4. Otherwise the first error wins.
+      if (!(s.listen_host.empty() && ep.protocol() == tcp::v6())) break;
+    }
+    return make_error("REST API cannot listen on " + s.listen_text() + ": " + last_error);
+  }
+};
+
+RestServer::RestServer(RestApiSettings settings, NodeStateSource& source) : impl_(std::make_unique<Impl>()) {
+  impl_->shared = std::make_shared<Shared>(std::move(settings), source);
+}
+
+RestServer::~RestServer() { stop(); }
+
+Status<std::string> RestServer::start() {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->running) return Unit{};
+  const RestApiSettings& s = impl_->shared->settings;
+  impl_->ioc = std::make_unique<asio::io_context>(std::max(1, s.io_threads));
+  if (s.tls()) {
+    auto st = impl_->make_ssl_context();
+    if (!st) return st;
+  }
+  auto st = impl_->open_acceptor();
+  if (!st) {
+    impl_->ioc.reset();
+    return st;
+  }
+  impl_->blocking = std::make_unique<asio::thread_pool>(std::max(1, s.blocking_threads));
+  impl_->shared->blocking = impl_->blocking.get();
+  impl_->accept();
+  for (int i = 0; i < std::max(1, s.io_threads); ++i) {
+    impl_->threads.emplace_back([io = impl_->ioc.get()] {
+      for (;;) {
+        try {
+          io->run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("REST API: unexpected error in a handler: {}", e.what());
+        }
+      }
+    });
+  }
+  impl_->running = true;
+  spdlog::info("REST API listening on {} ({}), api_url {}", s.listen_text(), s.tls() ? "https" : "http",
+               s.api_url());
+  if (!s.authentication && !is_loopback_host(s.listen_host)) {
+    spdlog::warn(
+        "REST API on {} has no restapi.authentication: the unsafe endpoints (PATCH/PUT /config, POST /restart, "
+        "/reinitialize, /switchover, /failover, /reload, ...) are reachable without a password{}",
+        s.listen_text(),
+        s.allowlist.empty() && !s.allowlist_include_members ? " from any host" : " from the allowlist");
+  }
+  return Unit{};
+}
+
+void RestServer::stop() {
+  std::lock_guard lock(impl_->mu);
+  if (!impl_->running) return;
+  impl_->running = false;
+  asio::post(*impl_->ioc, [a = impl_->acceptor.get()] {
+    error_code ec;
+    a->close(ec);
+  });
+  impl_->ioc->stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  impl_->blocking->join();
+  impl_->acceptor.reset();
+  impl_->ioc.reset();  // destroys pending sessions
+  impl_->blocking.reset();
+  impl_->shared->blocking = nullptr;
+  impl_->ssl.reset();
+  impl_->port = 0;
+}
+
+bool RestServer::running() const { return impl_->running; }
+uint16_t RestServer::bound_port() const { return impl_->running ? impl_->port.load() : 0; }
+const RestApiSettings& RestServer::settings() const { return impl_->shared->settings; }
+RequestHandler& RestServer::handler() { return impl_->shared->handler; }
+
+}  // namespace custos::api

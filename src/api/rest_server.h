@@ -1,0 +1,97 @@
+// RestServer: the Patroni-compatible REST API (spec/rest-api.md) over HTTP/1.0 or HTTPS.
+// No Boost in this header: Boost.Beast/Asio stay inside rest_server.cpp.
+//
+// One request per connection (the connection is closed after the reply); a small fixed pool of
+// threads serves connections, so a slow GET /patroni or /cluster never blocks health checks,
+// which read only NodeStateSource::snapshot().
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/node_state_source.h"
+#include "common/result.h"
+
+namespace custos::api {
+
+class RequestHandler;  // api/handler.h
+
+enum class VerifyClient { kNone, kOptional, kRequired };
+
+// The `restapi` configuration section, parsed and checked.
+struct RestApiSettings {
+  std::string listen_host;    // empty = all addresses (from "*" or ":8008")
+  uint16_t listen_port = 8008;
+  std::string connect_address;  // host:port advertised in api_url (defaults to listen)
+
+  // TLS: enabled iff certfile is set.
+  std::string certfile;
+  std::string keyfile;  // empty: the key is in certfile
+  std::string keyfile_password;
+  std::string cafile;   // CA for client certificates
+  std::string ciphers;  // OpenSSL cipher list; empty: library default
+  VerifyClient verify_client = VerifyClient::kNone;
+
+  std::vector<std::pair<std::string, std::string>> http_extra_headers;
+  std::vector<std::pair<std::string, std::string>> https_extra_headers;
+  int request_queue_size = 5;  // listen backlog (0..4096)
+
+  // Basic authentication required by unsafe endpoints (spec §7).
+  std::optional<std::pair<std::string, std::string>> authentication;
+  std::vector<std::string> allowlist;  // hosts, IPs, CIDRs
+  bool allowlist_include_members = false;
+
+  // Server limits (not Patroni options).
+  int io_threads = 2;        // accept, read, write, and answer health checks
+  int blocking_threads = 2;  // GET /patroni, /cluster, /metrics, ... and write endpoints
+  int max_connections = 1024;  // beyond this, new connections are closed at once
+  std::size_t max_header_bytes = 64 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::milliseconds read_timeout{10000};  // whole request must arrive within this
+  std::chrono::milliseconds write_timeout{10000};
+
+  bool tls() const { return !certfile.empty(); }
+  // http(s)://<connect_address or listen>/patroni
+  std::string api_url() const;
+  // "host:port" as listened on ("*:8008" for all addresses), for messages.
+  std::string listen_text() const;
+
+  // Parses the `restapi` json section; errors name the offending key.
+  static Result<RestApiSettings, std::string> from_config(const nlohmann::json& restapi);
+};
+
+class RestServer {
+ public:
+  RestServer(RestApiSettings settings, NodeStateSource& source);
+  ~RestServer();  // stop()s
+  RestServer(const RestServer&) = delete;
+  RestServer& operator=(const RestServer&) = delete;
+
+  // Binds, listens and starts the worker threads. Error (naming the address) when the address
+  // cannot be bound or the TLS material cannot be loaded. Logs a warning when an unsafe
+  // endpoint is reachable without authentication on a non-loopback address.
+  Status<std::string> start();
+  // Stops accepting, closes connections, joins the threads. Idempotent.
+  void stop();
+  bool running() const;
+  // The port actually bound (useful with listen port 0); 0 when not running.
+  uint16_t bound_port() const;
+  const RestApiSettings& settings() const;
+  // The request handler, e.g. to register the write endpoints (RequestHandler::
+  // set_unsafe_handler). Change it only before start().
+  RequestHandler& handler();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace custos::api
