@@ -24,7 +24,8 @@ constexpr const char* kStatusQuery =
     "(SELECT received_tli FROM pg_catalog.pg_stat_get_wal_receiver()), "
     "(SELECT timeline_id FROM pg_catalog.pg_control_checkpoint()), "
     "pg_catalog.pg_postmaster_start_time()::text, "
-    "pg_catalog.current_setting('server_version_num')::int";
+    "pg_catalog.current_setting('server_version_num')::int, "
+    "(SELECT min_recovery_end_timeline FROM pg_catalog.pg_control_recovery())";
 
 std::optional<int64_t> to_int(const std::optional<std::string>& v) {
   if (!v || v->empty()) return std::nullopt;
@@ -44,7 +45,7 @@ std::optional<int64_t> to_lsn(const std::optional<std::string>& v) {
 Result<ServerStatus, PgError> query_server_status(PgConnection& conn, std::optional<std::chrono::milliseconds> timeout) {
   auto r = conn.query(kStatusQuery, {}, timeout);
   if (!r) return make_error(r.error());
-  if (r->rows.size() != 1 || r->rows[0].size() != 10)
+  if (r->rows.size() != 1 || r->rows[0].size() != 11)
     return make_error(PgError{PgError::Kind::QueryFailed, "unexpected status query result", ""});
   const Row& row = r->rows[0];
   ServerStatus s;
@@ -54,7 +55,14 @@ Result<ServerStatus, PgError> query_server_status(PgConnection& conn, std::optio
   s.replay_lsn = to_lsn(row[4]);
   s.replay_paused = row[5].value_or("") == "t";
   if (!s.in_recovery) s.timeline = to_int(row[1]).value_or(0);
-  else s.timeline = to_int(row[6]).value_or(to_int(row[7]).value_or(0));
+  else {
+    // A standby has no SQL function for the timeline it replays. The best estimate is the
+    // highest of: the timeline the WAL receiver streams, the timeline of the minimum recovery
+    // point (advanced as replay flushes buffers; set to the source's timeline by pg_rewind)
+    // and the timeline of the last restartpoint. The last one alone lags behind a freshly
+    // rewound node and would make it look diverged again.
+    s.timeline = std::max({to_int(row[6]).value_or(0), to_int(row[10]).value_or(0), to_int(row[7]).value_or(0)});
+  }
   s.postmaster_start_time = row[8].value_or("");
   s.server_version = static_cast<int>(to_int(row[9]).value_or(0));
   return s;
