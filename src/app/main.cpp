@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/version.h"
+#include "agent/main_entry.h"
 #include "config/validate.h"
 
 namespace {
@@ -45,6 +46,5 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::cerr << "custos: the agent is not implemented yet (it lands in a later issue)\n";
-  return 2;
+  return custos::agent::run_agent_main(config_path);
 }

@@ -42,8 +42,11 @@ echo "$out" | grep -q "line [0-9]" || fail "broken yaml: no line number"
 "$custos" --validate-config "$tmp/nonexistent.yml" >/dev/null 2>&1; rc=$?
 [ "$rc" -eq 1 ] || fail "missing file: exit $rc"
 
-# --version still works; the agent itself is not there yet (exit 2).
+# --version still works; the agent refuses a configuration it cannot run with (or root) with
+# a clear message and exit 1, without contacting anything.
 "$custos" --version | grep -q "^custos " || fail "--version"
-"$custos" "$data/cli_good.yml" >/dev/null 2>&1; rc=$?
-[ "$rc" -eq 2 ] || fail "agent placeholder: exit $rc, expected 2"
+printf 'scope: only-a-scope\n' > "$tmp/incomplete.yml"
+out=$(timeout 20 "$custos" "$tmp/incomplete.yml" 2>&1); rc=$?
+[ "$rc" -eq 1 ] || fail "agent with an incomplete configuration: exit $rc, expected 1"
+echo "$out" | grep -qE "name: required|run custos as the PostgreSQL OS user" || fail "agent error message missing: $out"
 echo "PASS"

@@ -1,0 +1,63 @@
+#include "agent/feature_support.h"
+
+namespace custos::agent {
+namespace {
+
+using json = nlohmann::json;
+
+const json* at(const json& j, std::initializer_list<const char*> path) {
+  const json* cur = &j;
+  for (const char* key : path) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(key);
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+  }
+  return cur;
+}
+
+bool truthy(const json* v) {
+  if (!v) return false;
+  if (v->is_boolean()) return v->get<bool>();
+  if (v->is_string()) {
+    const auto& s = v->get_ref<const std::string&>();
+    return s == "true" || s == "on" || s == "yes" || s == "1";
+  }
+  if (v->is_number()) return v->get<double>() != 0;
+  return false;
+}
+
+bool non_empty(const json* v) {
+  if (!v || v->is_null()) return false;
+  if (v->is_object() || v->is_array() || v->is_string()) return !v->empty();
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::string> unsupported_features(const json& c) {
+  std::vector<std::string> out;
+  if (truthy(at(c, {"synchronous_mode"})))
+    out.push_back("synchronous_mode: synchronous replication is not managed yet; replication stays asynchronous");
+  if (truthy(at(c, {"failsafe_mode"}))) out.push_back("failsafe_mode: not supported yet; a DCS outage demotes the primary");
+  if (non_empty(at(c, {"standby_cluster"}))) out.push_back("standby_cluster: standby clusters are not supported yet");
+  if (const json* slots = at(c, {"slots"}); non_empty(slots))
+    out.push_back("slots: permanent replication slots are not managed yet");
+  if (non_empty(at(c, {"postgresql", "callbacks"}))) out.push_back("postgresql.callbacks: callbacks are not run yet");
+  if (non_empty(at(c, {"postgresql", "pre_promote"}))) out.push_back("postgresql.pre_promote: not run yet");
+  if (non_empty(at(c, {"postgresql", "before_stop"}))) out.push_back("postgresql.before_stop: not run yet");
+  if (const json* m = at(c, {"bootstrap", "method"}); m && m->is_string() && *m != "initdb")
+    out.push_back("bootstrap.method: only initdb is supported yet, '" + m->get<std::string>() + "' is ignored");
+  if (const json* methods = at(c, {"postgresql", "create_replica_methods"}); methods && methods->is_array())
+    for (const auto& m : *methods)
+      if (m.is_string() && m != "basebackup")
+        out.push_back("postgresql.create_replica_methods: only basebackup is supported yet, '" + m.get<std::string>() +
+                      "' is skipped");
+  if (const json* w = at(c, {"watchdog", "mode"}); w && w->is_string() && *w != "off" && *w != "disabled" &&
+                                                    *w != "automatic")
+    out.push_back("watchdog.mode: watchdog devices are not supported yet; mode '" + w->get<std::string>() +
+                  "' cannot be honoured");
+  return out;
+}
+
+}  // namespace custos::agent

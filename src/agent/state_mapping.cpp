@@ -1,0 +1,151 @@
+#include "agent/state_mapping.h"
+
+#include <algorithm>
+
+namespace custos::agent {
+
+using nlohmann::json;
+
+namespace {
+
+std::optional<int64_t> int_of(const json& v) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number()) return static_cast<int64_t>(v.get<double>());
+  if (v.is_string()) {
+    try {
+      size_t pos = 0;
+      int64_t r = std::stoll(v.get<std::string>(), &pos);
+      if (pos == v.get<std::string>().size()) return r;
+    } catch (...) {
+    }
+  }
+  return std::nullopt;
+}
+
+bool truthy(const json& v) {
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number()) return v.get<double>() != 0;
+  if (v.is_string()) {
+    std::string s = v.get<std::string>();
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return !(s.empty() || s == "false" || s == "off" || s == "no" || s == "0" || s == "n");
+  }
+  return false;
+}
+
+}  // namespace
+
+ha::ControlState map_control_state(postgres::ClusterState state) {
+  using postgres::ClusterState;
+  switch (state) {
+    case ClusterState::StartingUp: return ha::ControlState::starting_up;
+    case ClusterState::ShutDown: return ha::ControlState::shut_down;
+    case ClusterState::ShutDownInRecovery: return ha::ControlState::shut_down_in_recovery;
+    case ClusterState::ShuttingDown: return ha::ControlState::shutting_down;
+    case ClusterState::InCrashRecovery: return ha::ControlState::in_crash_recovery;
+    case ClusterState::InArchiveRecovery: return ha::ControlState::in_archive_recovery;
+    case ClusterState::InProduction: return ha::ControlState::in_production;
+    case ClusterState::Unknown: break;
+  }
+  return ha::ControlState::unknown;
+}
+
+void apply_server_status(ha::LocalState& local, const postgres::ServerStatus& status) {
+  local.in_recovery = status.in_recovery;
+  if (status.timeline > 0) local.timeline = status.timeline;
+  else local.timeline.reset();
+  local.flush_lsn = status.flush_lsn.value_or(0);
+  local.received_lsn = status.receive_lsn.value_or(0);
+  local.replayed_lsn = status.replay_lsn.value_or(0);
+  local.server_version = status.server_version;
+  if (!status.postmaster_start_time.empty()) local.postmaster_start_time = status.postmaster_start_time;
+}
+
+ha::Tags tags_from_config(const json& tags) {
+  ha::Tags t;
+  if (!tags.is_object()) return t;
+  if (tags.contains("nofailover") && !tags["nofailover"].is_null()) t.nofailover = truthy(tags["nofailover"]);
+  if (tags.contains("failover_priority")) t.failover_priority = int_of(tags["failover_priority"]);
+  if (tags.contains("replicatefrom") && tags["replicatefrom"].is_string())
+    t.replicatefrom = tags["replicatefrom"].get<std::string>();
+  if (tags.contains("clonefrom")) t.clonefrom = truthy(tags["clonefrom"]);
+  if (tags.contains("nosync")) t.nosync = truthy(tags["nosync"]);
+  if (tags.contains("nostream")) t.nostream = truthy(tags["nostream"]);
+  return t;
+}
+
+ha::HaSettings ha_settings_from_config(const config::Config& config) {
+  ha::HaSettings s;
+  const auto g = config.global();
+  s.ttl = config.ttl();
+  s.loop_wait = config.loop_wait();
+  s.retry_timeout = config.retry_timeout();
+  s.maximum_lag_on_failover = g.maximum_lag_on_failover();
+  s.maximum_lag_on_syncnode = g.maximum_lag_on_syncnode();
+  s.primary_start_timeout = static_cast<double>(g.primary_start_timeout());
+  s.primary_stop_timeout = static_cast<double>(g.primary_stop_timeout());
+  s.synchronous_mode = g.is_synchronous_mode();
+  s.synchronous_mode_strict = g.is_synchronous_mode_strict();
+  s.synchronous_node_count = static_cast<int>(g.synchronous_node_count());
+  s.check_timeline = g.check_timeline();
+  s.failsafe_mode = g.is_failsafe_mode();
+  s.pause = g.is_paused();
+  s.use_pg_rewind = config.use_pg_rewind();
+  const json& pg = config.postgresql();
+  auto pg_bool = [&](const char* k) { return pg.is_object() && pg.contains(k) && truthy(pg[k]); };
+  s.remove_data_directory_on_rewind_failure = pg_bool("remove_data_directory_on_rewind_failure");
+  s.remove_data_directory_on_diverged_timelines = pg_bool("remove_data_directory_on_diverged_timelines");
+  s.has_bootstrap_section = config.local().is_object() && config.local().contains("bootstrap");
+  for (const auto& m : config.create_replica_methods()) {
+    if (m == "basebackup" || m == "pg_basebackup") continue;
+    if (pg.is_object() && pg.contains(m) && pg[m].is_object() &&
+        (truthy(pg[m].value("no_leader", json(false))) || truthy(pg[m].value("no_master", json(false)))))
+      s.replica_method_without_leader = true;
+  }
+  const json& w = config.watchdog();
+  std::string mode = w.is_object() && w.contains("mode") && w["mode"].is_string() ? w["mode"].get<std::string>() : "off";
+  // custos has no watchdog device support yet: only `required` makes the decision try it.
+  s.watchdog_enabled = mode == "required" || mode == "require";
+  const json& sc = g.standby_cluster();
+  if (g.is_standby_cluster() && sc.is_object()) {
+    s.standby_cluster.active = true;
+    if (sc.contains("host") && sc["host"].is_string()) s.standby_cluster.host = sc["host"].get<std::string>();
+    if (sc.contains("port")) {
+      auto p = int_of(sc["port"]);
+      if (p) s.standby_cluster.port = static_cast<int>(*p);
+    }
+  }
+  return s;
+}
+
+ha::MemberStatus member_status_from_patroni(const std::string& name, const std::string& body) {
+  ha::MemberStatus st;
+  st.name = name;
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return st;
+  const json* wal = nullptr;
+  if (j.contains("xlog") && j["xlog"].is_object()) wal = &j["xlog"];
+  else if (j.contains("wal") && j["wal"].is_object()) wal = &j["wal"];
+  if (!wal) return st;
+  st.reachable = true;
+  const std::string role = j.contains("role") && j["role"].is_string() ? j["role"].get<std::string>() : "";
+  st.in_recovery = !(wal->contains("location") || role == "master" || role == "primary");
+  if (st.in_recovery) {
+    int64_t r = 0, p = 0;
+    if (wal->contains("received_location")) r = int_of((*wal)["received_location"]).value_or(0);
+    if (wal->contains("replayed_location")) p = int_of((*wal)["replayed_location"]).value_or(0);
+    st.wal_position = std::max(r, p);
+  } else {
+    st.wal_position = 0;
+  }
+  if (j.contains("timeline")) st.timeline = int_of(j["timeline"]);
+  if (j.contains("tags") && j["tags"].is_object()) {
+    ha::Tags t = tags_from_config(j["tags"]);
+    st.nofailover = t.is_nofailover();
+    st.failover_priority = t.priority();
+  }
+  if (j.contains("watchdog_failed")) st.watchdog_failed = truthy(j["watchdog_failed"]);
+  return st;
+}
+
+}  // namespace custos::agent

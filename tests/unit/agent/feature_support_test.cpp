@@ -1,0 +1,30 @@
+#include "agent/feature_support.h"
+
+#include <gtest/gtest.h>
+
+using custos::agent::unsupported_features;
+using nlohmann::json;
+
+TEST(FeatureSupport, PlainConfigurationNamesNothing) {
+  json c = {{"ttl", 30}, {"postgresql", {{"use_pg_rewind", true}, {"create_replica_methods", {"basebackup"}}}},
+            {"bootstrap", {{"method", "initdb"}}}, {"synchronous_mode", false}, {"watchdog", {{"mode", "automatic"}}}};
+  EXPECT_TRUE(unsupported_features(c).empty());
+  EXPECT_TRUE(unsupported_features(json::array()).empty());
+}
+
+TEST(FeatureSupport, EachUnsupportedFeatureIsNamedByItsKey) {
+  json c = {{"synchronous_mode", "on"},
+            {"failsafe_mode", true},
+            {"standby_cluster", {{"host", "h"}}},
+            {"slots", {{"s1", {{"type", "physical"}}}}},
+            {"postgresql", {{"callbacks", {{"on_start", "/bin/true"}}}, {"create_replica_methods", {"wal_e", "basebackup"}}}},
+            {"bootstrap", {{"method", "pgbackrest"}}},
+            {"watchdog", {{"mode", "required"}}}};
+  auto out = unsupported_features(c);
+  std::string all;
+  for (const auto& l : out) all += l + "\n";
+  for (const char* key : {"synchronous_mode:", "failsafe_mode:", "standby_cluster:", "slots:", "postgresql.callbacks:",
+                          "'wal_e'", "bootstrap.method:", "watchdog.mode:"})
+    EXPECT_NE(all.find(key), std::string::npos) << key << " missing in\n" << all;
+  EXPECT_EQ(all.find("'basebackup'"), std::string::npos);
+}
