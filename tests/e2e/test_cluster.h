@@ -1,0 +1,159 @@
+// TestCluster: a private etcd and N real `custos` agents (each with its own PostgreSQL 15) on
+// 127.0.0.1, with free ports, in one temp dir; plus the probes and faults the end-to-end tests
+// need. Everything it starts is stopped by PID and the temp dir removed in the destructor, also
+// when a test fails or throws. The test process must already run as the postgres user (or any
+// non-root user) and be a child subreaper (see main.cpp).
+//
+// Waiting helpers throw std::runtime_error on timeout with a dump of the cluster's state, so a
+// failing test says what it saw; GoogleTest reports the exception as a failure.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "child_process.h"
+#include "etcd_server.h"
+#include "postgres/pg_connection.h"
+
+namespace custos::e2e {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+struct ClusterOptions {
+  int nodes = 3;
+  std::string scope = "e2e";
+  int ttl = 20;
+  int loop_wait = 2;
+  int retry_timeout = 3;
+  int primary_start_timeout = 60;
+  int maximum_lag_on_failover = 16 << 20;
+};
+
+struct Node {
+  std::string name;      // n1, n2, ...
+  int api_port = 0;
+  int pg_port = 0;
+  std::string dir;       // <cluster dir>/<name>
+  std::string data_dir;  // <dir>/data
+  std::string config_file;
+  std::string log_file;  // the agent's stdout + stderr (appended across restarts)
+  std::unique_ptr<test::ChildProcess> agent;
+  bool expect_running = false;  // false after a deliberate stop/kill: a dead agent is then no crash
+  int starts = 0;
+};
+
+// A row write / read result of the convenience SQL helpers.
+struct SqlOutcome {
+  bool ok = false;
+  std::string error;  // when !ok
+  std::vector<postgres::Row> rows;
+};
+
+class TestCluster {
+ public:
+  // Creates the dir, starts etcd and writes every node's config. Agents are not started yet.
+  explicit TestCluster(ClusterOptions options = {});
+  ~TestCluster();
+  TestCluster(const TestCluster&) = delete;
+  TestCluster& operator=(const TestCluster&) = delete;
+
+  const ClusterOptions& options() const { return options_; }
+  int size() const { return static_cast<int>(nodes_.size()); }
+  Node& node(int i) { return nodes_.at(static_cast<std::size_t>(i)); }
+  const std::string& name(int i) const { return nodes_.at(static_cast<std::size_t>(i)).name; }
+  int index_of(const std::string& name) const;  // -1 if no such node
+  const std::string& dir() const { return dir_; }
+  test::EtcdServer& etcd() { return *etcd_; }
+  static std::string custos_bin();
+  static std::string custosctl_bin();
+
+  // ---- agents
+  void start_all();
+  void start_agent(int i);
+  bool agent_running(int i);
+  pid_t agent_pid(int i) const;
+  // SIGTERM to the agent (the agent is expected to stop PostgreSQL and release the lock).
+  void sigterm_agent(int i);
+  // Waits for a signalled agent to exit; returns its wait status description, nullopt on timeout.
+  std::optional<std::string> wait_agent_exit(int i, milliseconds timeout);
+  // SIGKILL to the agent only (PostgreSQL keeps running, orphaned to this process).
+  void kill_agent(int i);
+  // SIGKILL to the agent and to its postmaster, back to back (a machine dying).
+  void kill_node(int i);
+  // Describes the exit of an agent that is no longer running ("exit 1", "signal 11"), or "".
+  std::string agent_exit(int i);
+
+  // ---- PostgreSQL
+  // The postmaster's pid from <data_dir>/postmaster.pid if that process is alive (not a zombie).
+  std::optional<pid_t> postmaster_pid(int i) const;
+  // SIGKILL to the postmaster only; returns the pid killed (nullopt: none was running).
+  std::optional<pid_t> kill_postmaster(int i);
+  std::string conninfo(int i) const;
+  // One statement on a fresh superuser connection (connect timeout 2 s, query timeout `timeout`).
+  SqlOutcome sql(int i, const std::string& statement, const postgres::Params& params = {},
+                 milliseconds timeout = milliseconds(5000));
+  // First column of the first row, or nullopt on error / no row.
+  std::optional<std::string> sql_value(int i, const std::string& statement);
+  // true: primary, false: in recovery, nullopt: not reachable.
+  std::optional<bool> is_primary_sql(int i);
+  // pg_postmaster_start_time() as text.
+  std::optional<std::string> postmaster_start_time(int i);
+
+  // ---- DCS (etcd keys under /service/<scope>/)
+  std::string key(const std::string& relative) const;
+  std::optional<std::string> get_key(const std::string& relative);
+  void put_key(const std::string& relative, const std::string& value);
+  std::optional<std::string> leader_name();
+
+  // ---- REST API of an agent
+  // HTTP status of GET http://127.0.0.1:<api port><path>, 0 when unreachable.
+  int rest_status(int i, const std::string& path, std::string* body = nullptr);
+
+  // ---- waits (throw std::runtime_error with describe() on timeout)
+  // Until exactly one node is primary: the leader key names it, its PostgreSQL accepts writes
+  // (not in recovery), its GET /primary answers 200 and no other node answers 200 there or runs
+  // PostgreSQL out of recovery. Returns its index.
+  int wait_for_primary(milliseconds timeout);
+  // Until each of `replicas` streams from `primary` (pg_stat_replication on the primary shows
+  // application_name = member name in state streaming) and answers GET /replica with 200.
+  void wait_for_streaming(int primary, const std::vector<int>& replicas, milliseconds timeout);
+  // Until an INSERT succeeds on one of `candidates`; returns that node. Tries each candidate in
+  // turn every 100 ms.
+  int wait_for_writable(const std::vector<int>& candidates, const std::string& insert_sql,
+                        milliseconds timeout);
+  // Until `SELECT count(*) FROM e2e_rows WHERE id BETWEEN lo AND hi` on node i equals hi-lo+1.
+  void wait_for_rows(int i, int64_t lo, int64_t hi, milliseconds timeout);
+
+  // ---- diagnostics
+  // One line per node (agent, postmaster, SQL role, REST codes) plus the leader key.
+  std::string describe();
+  // The last `lines` lines of every node's agent log (and PostgreSQL's log if found).
+  std::string logs(std::size_t lines = 120) const;
+  // ADD_FAILURE for every agent that is expected to run but has exited (a crash).
+  void check_no_agent_died();
+
+  // Stops everything (agents, PostgreSQL, etcd) by PID and removes the dir. Idempotent.
+  void shutdown();
+
+ private:
+  void write_config(int i);
+  void kill_leftovers();
+
+  ClusterOptions options_;
+  std::string dir_;
+  std::unique_ptr<test::EtcdServer> etcd_;
+  std::vector<Node> nodes_;
+  bool shut_down_ = false;
+};
+
+// Seconds since `start`, as a double.
+double seconds_since(Clock::time_point start);
+
+}  // namespace custos::e2e
