@@ -110,6 +110,7 @@ void Etcd3Dcs::note_write(const std::string& absolute_key, std::optional<std::st
   if (absolute_key == key("leader")) {
     view_.leader_value = value;
     view_.leader_lease = value ? lease : std::string();
+    if (value) view_.leader_released = false;
   } else if (absolute_key == key("members/" + settings_.name)) {
     view_.member_value = value;
     view_.member_lease = value ? lease : std::string();
@@ -232,6 +233,8 @@ DcsResult<Cluster> Etcd3Dcs::get_cluster() {
     std::lock_guard lock(view_mu_);
     v.legacy_optime = legacy;
     v.last_optime_written = view_.last_optime_written;
+    // A read by another thread (REST API) must not re-arm the refresh of a key we released.
+    v.leader_released = view_.leader_released && !v.leader_value;
     view_ = std::move(v);
     auto lease = lease_id();
     if (!settings_.ctl && view_.leader_value == settings_.name && lease && view_.leader_lease != *lease)
@@ -283,10 +286,16 @@ DcsStatus Etcd3Dcs::update_leader(const LeaderRefresh& refresh) {
   if (!l) return err(l.error());
   std::string lease = l.value();
   bool already_ours;
+  bool released;
   {
     std::lock_guard lock(view_mu_);
     already_ours = view_.leader_value == settings_.name && view_.leader_lease == lease;
+    released = view_.leader_released;
   }
+  // Patroni refreshes with a keepalive only when the cycle's view shows our key; a key we
+  // released ourselves in the meantime (graceful demote in the background) stays released.
+  if (released)
+    return dcs_error(DcsErrorKind::kLockOwnedByOther, "the leader key was released by this member; not re-created");
   if (!already_ours) {
     EtcdResult<json> r = json();
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -345,6 +354,8 @@ DcsStatus Etcd3Dcs::delete_leader(std::optional<int64_t> last_lsn) {
   if (!r) return err(r.error());
   if (txn_succeeded(r.value())) {
     note_write(leader, std::nullopt, header_revision(r.value()));
+    std::lock_guard lock(view_mu_);
+    view_.leader_released = true;
     return Unit{};
   }
   auto current = failure_range(r.value());

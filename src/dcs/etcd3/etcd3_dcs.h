@@ -102,6 +102,10 @@ class Etcd3Dcs : public Dcs {
   struct View {
     std::optional<std::string> leader_value;
     std::string leader_lease;
+    // We deleted the leader key ourselves (delete_leader) and have not written it since (no
+    // read has shown it held either): update_leader must not re-create it, because the HA cycle
+    // that calls it may have read the key before the delete (graceful demote in the background).
+    bool leader_released = false;
     std::optional<std::string> member_value;
     std::string member_lease;
     std::optional<nlohmann::json> last_status;

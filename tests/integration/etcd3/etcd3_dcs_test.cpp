@@ -277,6 +277,29 @@ TEST_F(Etcd3Dcs_, UpdateLeaderReacquiresAMissingKey) {
   EXPECT_EQ(raw(*a, "leader"), "a");
 }
 
+// A graceful demote releases the key in the background while the HA loop, which read the key
+// before, refreshes the lock: the refresh must not re-create the released key (it did, and the
+// demoted node kept the lock for ever, demoting itself again and again).
+TEST_F(Etcd3Dcs_, UpdateLeaderAfterOurOwnDeleteDoesNotRecreateTheKey) {
+  const std::string scope = unique_scope("relsd");
+  auto a = make_dcs(params("a", scope));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  ASSERT_TRUE(a->get_cluster());
+  ASSERT_TRUE(a->delete_leader(std::nullopt));
+  auto r = a->update_leader(LeaderRefresh{});
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(DcsErrorKind::kLockOwnedByOther));
+  EXPECT_FALSE(raw(*a, "leader"));
+  // A read in between (the REST API reads too) that finds the key absent changes nothing.
+  ASSERT_TRUE(a->get_cluster());
+  EXPECT_FALSE(a->update_leader(LeaderRefresh{}));
+  EXPECT_FALSE(raw(*a, "leader"));
+  // Taking the key again (the normal acquire path) makes refreshes work again.
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  EXPECT_TRUE(a->update_leader(LeaderRefresh{}));
+  EXPECT_EQ(raw(*a, "leader"), "a");
+}
+
 TEST_F(Etcd3Dcs_, DeleteLeaderOnlyDeletesOurOwnKey) {
   const std::string scope = unique_scope("del");
   auto a = make_dcs(params("a", scope));
