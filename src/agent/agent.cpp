@@ -30,7 +30,7 @@ double epoch_now() {
 Agent::Agent(config::Config config, std::unique_ptr<dcs::Dcs> dcs, std::string config_path)
     : config_path_(std::move(config_path)), dcs_(std::move(dcs)), config_(std::move(config)) {
   settings_ = ha_settings_from_config(config_);
-  pg_ = std::make_unique<PgNode>(pg_settings_from_config(config_));
+  pg_ = std::make_unique<PgNode>(pg_settings_for(config_));
   worker_ = std::make_unique<AsyncWorker>([this] { wake(); });
   net::HttpClientOptions ho;
   const auto& ctl = config_.ctl();
@@ -127,6 +127,10 @@ int Agent::run() {
     if (epoch_now() - started > settings_.loop_wait)
       spdlog::warn("the HA cycle took {:.1f} s", epoch_now() - started);
     if (stop_ || fatal_) break;
+    if (cycle_again_) {
+      cycle_again_ = false;
+      continue;
+    }
     const double now = epoch_now();
     NextRun nr = next_run(scheduled_run_, settings_.loop_wait, now);
     if (nr.overran)
@@ -151,9 +155,11 @@ int Agent::run() {
 }
 
 void Agent::wait_until(double deadline) {
-  // Replicas following a leader watch the leader key; everyone else sleeps interruptibly.
-  const bool watch = view_ && view_->leader() && !holds_lock_in_view() && !worker_->busy() &&
-                     local_.process != ha::PgProcess::stopped;
+  // Every node but the lock holder watches the leader key: a replica reacts at once to the
+  // leader going away, and a node waiting for the leader to bootstrap (or for anyone to win the
+  // race) acts at once when the key appears, instead of a loop_wait later. The lock holder and a
+  // node with an async task sleep interruptibly.
+  const bool watch = view_ && !holds_lock_in_view() && !worker_->busy();
   {
     std::unique_lock lk(wait_mu_);
     if (woken_) {
@@ -165,7 +171,9 @@ void Agent::wait_until(double deadline) {
   if (left <= 0) return;
   if (watch) {
     auto ms = std::chrono::milliseconds(static_cast<int64_t>(left * 1000) + 500);
-    auto outcome = dcs_->watch(view_->leader()->version, ms);
+    std::optional<dcs::Version> leader_version;
+    if (view_->leader()) leader_version = view_->leader()->version;
+    auto outcome = dcs_->watch(leader_version, ms);
     std::lock_guard lk(wait_mu_);
     woken_ = false;
     if (outcome == dcs::WatchOutcome::kChanged) spdlog::debug("leader key changed: running a cycle now");
@@ -205,6 +213,7 @@ void Agent::arm_rewind_check() {
 void Agent::apply_async_outcome(const AsyncOutcome& o) {
   using K = ha::AsyncKind;
   spdlog::info("{} {}", o.task.display_name(), o.ok ? "finished" : "failed: " + o.error);
+  if (o.task.kind == ha::AsyncKind::restart) leaving_sync_ = false;  // back in the sync candidates
   switch (o.task.kind) {
     case K::bootstrap:
     case K::bootstrap_standby_leader:
@@ -213,6 +222,10 @@ void Agent::apply_async_outcome(const AsyncOutcome& o) {
       break;
     case K::post_bootstrap:
       local_.bootstrap_result = o.ok ? ha::BootstrapResult::succeeded : ha::BootstrapResult::failed;
+      // The cycle that finishes the bootstrap returns early (spec/ha.md §2.8); the next one
+      // creates the replicas' slots, so run it at once rather than a loop_wait later: replicas
+      // cloning meanwhile cannot stream without their slot.
+      cycle_again_ = o.ok;
       break;
     case K::clone:
     case K::reinitialize:
@@ -433,7 +446,7 @@ void Agent::apply_dynamic_config(const dcs::Cluster& cluster) {
     std::lock_guard lk(config_mu_);
     config_ = config_.with_dynamic(cc->data());
     settings_ = ha_settings_from_config(config_);
-    pg_->set_settings(pg_settings_from_config(config_));
+    pg_->set_settings(pg_settings_for(config_));
     for (const auto& w : config_.warnings()) spdlog::debug("config: {}", w);
   }
   warn_unsupported_features();
@@ -473,7 +486,7 @@ void Agent::reload_local_config() {
     std::lock_guard lk(config_mu_);
     config_ = config_.with_local(loaded->local);
     settings_ = ha_settings_from_config(config_);
-    pg_->set_settings(pg_settings_from_config(config_));
+    pg_->set_settings(pg_settings_for(config_));
   }
   dcs_->set_timing(dcs::DcsTiming{config_.ttl(), config_.loop_wait(), config_.retry_timeout()});
   spdlog::info("reloaded the configuration from {}", config_path_);
@@ -588,6 +601,11 @@ void Agent::shutdown() {
   death_watcher_.reset();
   const bool was_leader = local_.last_lock_write.has_value();
   const PgSettings s = pg_->settings();
+  if (!was_leader && settings_.is_synchronous_mode())  // ha.md §6.4: leave the sync role first
+    SyncReplication::leave_sync_role(*dcs_, local_.name, static_cast<int>(2 * settings_.loop_wait), [this] {
+      leaving_sync_ = true;
+      touch_member();
+    });
   if (!pg_->stop(postgres::StopMode::Fast, std::chrono::seconds(s.pg_ctl_timeout))) {
     spdlog::error("PostgreSQL is still running after the stop: keeping the leader lock");
     return;

@@ -20,6 +20,7 @@
 
 #include "agent/async_worker.h"
 #include "agent/pg_node.h"
+#include "agent/sync_replication.h"
 #include "api/node_state_source.h"
 #include "config/config.h"
 #include "dcs/dcs.h"
@@ -85,6 +86,10 @@ class Agent : public api::NodeStateSource {
   void do_demote(ha::DemoteMode mode);
   void do_update_history();
   void sync_slots();
+  // PgSettings from `config` with the synchronous_standby_names that sync_ manages (ha.md §6).
+  PgSettings pg_settings_for(const config::Config& config) const;
+  // Rewrites postgresql.conf with the managed synchronous_standby_names and reloads if running.
+  void apply_synchronous_standby_names();
   bool start_async(ha::AsyncKind kind, std::string name, std::function<std::string()> fn);
   std::optional<int64_t> last_lsn_for_status() const;
   void set_pg_state(const std::string& state);
@@ -97,6 +102,8 @@ class Agent : public api::NodeStateSource {
   config::Config config_;
   ha::HaSettings settings_;
   std::unique_ptr<PgNode> pg_;
+  SyncReplication sync_;
+  bool leaving_sync_ = false;  // publish the `nosync` tag (ha.md §6.4)
   std::unique_ptr<AsyncWorker> worker_;
   std::unique_ptr<net::HttpClient> http_;
   std::unique_ptr<api::RestServer> rest_;
@@ -130,6 +137,7 @@ class Agent : public api::NodeStateSource {
   bool woken_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<bool> reload_{false};
+  bool cycle_again_ = false;  // run the next cycle at once (e.g. right after bootstrap)
 };
 
 }  // namespace custos::agent

@@ -11,6 +11,7 @@
 
 #include "agent/agent.h"
 #include "agent/member_json.h"
+#include "agent/state_mapping.h"
 #include "common/version.h"
 #include "dcs/slot_names.h"
 #include "ha/follow_target.h"
@@ -101,6 +102,10 @@ nlohmann::json Agent::member_json() const {
   {
     std::lock_guard lk(config_mu_);
     m.tags = config_.tags();
+  }
+  if (leaving_sync_) {
+    if (!m.tags.is_object()) m.tags = nlohmann::json::object();
+    m.tags["nosync"] = true;
   }
   const bool async_blocks = local_.async && local_.async->kind != ha::AsyncKind::promote;
   if (status_ && !async_blocks) {
@@ -360,7 +365,17 @@ Agent::StepOutcome Agent::run_step(const ha::Step& step) {
         if (auto m = view_->get_member(view_->leader()->name(), false)) upstream = upstream_of(*m);
       }
       const PgSettings s = pg_->settings();
-      start_async(ha::AsyncKind::restart, "", [this, replica, upstream, s] {
+      // ha.md §3.16/§6.4: a synchronous standby leaves the role (nosync) before the restart.
+      const bool leave_sync =
+          replica && settings_.is_synchronous_mode() && view_ && view_->sync().matches(local_.name);
+      if (leave_sync) {
+        leaving_sync_ = true;
+        touch_member();
+      }
+      const int sync_wait = static_cast<int>(2 * settings_.loop_wait);
+      const bool started = start_async(ha::AsyncKind::restart, "", [this, replica, upstream, s, leave_sync, sync_wait,
+                                                                     name = local_.name] {
+        if (leave_sync) SyncReplication::leave_sync_role(*dcs_, name, sync_wait, [] {});
         if (!pg_->stop(postgres::StopMode::Fast, std::chrono::seconds(s.pg_ctl_timeout))) return std::string("stop failed");
         auto st = pg_->start(replica, upstream);
         if (!st) return st.error();
@@ -368,6 +383,7 @@ Agent::StepOutcome Agent::run_step(const ha::Step& step) {
                    ? std::string()
                    : std::string("PostgreSQL did not start in time");
       });
+      if (!started) leaving_sync_ = false;
       pending_restart_params_.clear();
       return ok;
     }
@@ -390,8 +406,14 @@ Agent::StepOutcome Agent::run_step(const ha::Step& step) {
       local_.role = step.role;
       return ok;
     case Action::set_synchronous_standby_names:
+      sync_.set_names(step.text, [this] { apply_synchronous_standby_names(); });
+      return ok;
     case Action::manage_sync_replication:
-      // Synchronous replication management is not implemented yet (issue 3 scope: async).
+      if (view_)
+        sync_.manage(
+            *dcs_, *view_, settings_, local_.name,
+            [this](const std::string& sql) { return pg_->query(sql, {}, std::chrono::milliseconds(5000)); },
+            [this] { apply_synchronous_standby_names(); });
       return ok;
     case Action::update_history:
       do_update_history();
@@ -522,6 +544,8 @@ void Agent::do_demote(ha::DemoteMode mode) {
   const auto stop_timeout = std::chrono::seconds(s.pg_ctl_timeout);
   local_.role = ha::Role::demoted;
   checkpoint_after_promote_pending_ = false;
+  // ha.md §3.13: in synchronous mode synchronous_standby_names is cleared before the stop.
+  if (settings_.is_synchronous_mode()) sync_.set_names("", [this] { apply_synchronous_standby_names(); });
   if (mode == ha::DemoteMode::graceful) {
     const bool can_rewind = local_.can_rewind;
     start_async(ha::AsyncKind::demote, "manual failover: demote", [this, stop_timeout, can_rewind] {
@@ -620,6 +644,33 @@ void Agent::do_update_history() {
   lastline.push_back(local_.name);
   auto st = dcs_->set_history_value(out.dump());
   if (!st) spdlog::warn("writing /history failed: {}", st.error().describe());
+}
+
+PgSettings Agent::pg_settings_for(const config::Config& config) const {
+  PgSettings s = pg_settings_from_config(config);
+  if (auto v = sync_.override_value(ha_settings_from_config(config).is_synchronous_mode())) {
+    if (v->empty()) s.conf_parameters.erase("synchronous_standby_names");
+    else s.conf_parameters["synchronous_standby_names"] = *v;
+  }
+  return s;
+}
+
+void Agent::apply_synchronous_standby_names() {
+  {
+    std::lock_guard lk(config_mu_);
+    pg_->set_settings(pg_settings_for(config_));
+  }
+  if (local_.process != ha::PgProcess::running || worker_->busy() || pg_->data_dir_state() != ha::DataDir::present)
+    return;  // the next start/follow writes postgresql.conf
+  try {
+    // A primary may have been adopted (nothing written by this process yet): write it in full.
+    if (status_ && !status_->in_recovery) pg_->write_configuration(false, std::nullopt);
+    else pg_->rewrite_configuration();
+  } catch (const std::exception& e) {
+    spdlog::warn("cannot rewrite postgresql.conf: {}", e.what());
+    return;
+  }
+  pg_->reload();
 }
 
 void Agent::sync_slots() {

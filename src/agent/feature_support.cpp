@@ -37,8 +37,6 @@ bool non_empty(const json* v) {
 
 std::vector<std::string> unsupported_features(const json& c) {
   std::vector<std::string> out;
-  if (truthy(at(c, {"synchronous_mode"})))
-    out.push_back("synchronous_mode: synchronous replication is not managed yet; replication stays asynchronous");
   if (truthy(at(c, {"failsafe_mode"}))) out.push_back("failsafe_mode: not supported yet; a DCS outage demotes the primary");
   if (non_empty(at(c, {"standby_cluster"}))) out.push_back("standby_cluster: standby clusters are not supported yet");
   if (const json* slots = at(c, {"slots"}); non_empty(slots))

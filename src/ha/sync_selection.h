@@ -1,9 +1,11 @@
 // Synchronous replication (ha.md §6) as pure functions: candidate selection from
-// pg_stat_replication (§6.1) and the synchronous_standby_names value (§6.3).
+// pg_stat_replication (§6.1), the ordering protocol's decisions (§6.2), the
+// synchronous_standby_names value (§6.3: rendering and parsing) and the `/sync` value.
 #pragma once
 
 #include <cstdint>
-#include <set>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,8 +38,9 @@ struct SyncSelectionInput {
   int64_t flush_lsn_at_ssn_change = 0;
   // Names currently listed in synchronous_standby_names (lowercase compare).
   std::vector<std::string> ssn_members;
-  // Replicas found "ready" in earlier cycles (application names).
-  std::set<std::string> ready;
+  // Replicas found "ready" in earlier cycles: application name -> walsender pid. An entry is
+  // forgotten when that replica's walsender is gone or has another pid (it reconnected).
+  std::map<std::string, int64_t> ready;
 };
 
 struct SyncSelection {
@@ -46,7 +49,7 @@ struct SyncSelection {
   // picked members that are `sync` and ready: may be written to /sync.
   std::vector<std::string> allow_promote;
   // Updated readiness memory for the next cycle.
-  std::set<std::string> ready;
+  std::map<std::string, int64_t> ready;
 };
 
 SyncSelection select_sync_candidates(const dcs::Cluster& cluster, const SyncSelectionInput& in);
@@ -55,5 +58,45 @@ SyncSelection select_sync_candidates(const dcs::Cluster& cluster, const SyncSele
 // unless ^[A-Za-z_][A-Za-z_0-9$]*$; empty list -> "" (parameter removed).
 std::string render_synchronous_standby_names(const std::vector<std::string>& names, bool star,
                                              int server_version);
+
+// A synchronous_standby_names value as PostgreSQL reads it: `*`, `name`, `a, b`,
+// `[FIRST|ANY] N (a, "b c", ...)`. Names keep their case (quotes removed, `""` -> `"`).
+struct StandbyNames {
+  bool star = false;  // `*` listed
+  int num = 0;        // N (0 when the value is empty)
+  bool any = false;   // ANY (quorum)
+  std::vector<std::string> names;
+};
+// Malformed text -> std::nullopt (the caller treats the value as unknown).
+std::optional<StandbyNames> parse_synchronous_standby_names(const std::string& value);
+
+// Same names ignoring case and order (sets).
+bool same_names(const std::vector<std::string>& a, const std::vector<std::string>& b);
+// Names of `a` also in `b` (case-insensitive), in `a`'s order.
+std::vector<std::string> intersect_names(const std::vector<std::string>& a, const std::vector<std::string>& b);
+
+// The `/sync` value: {"leader": leader, "sync_standby": sorted comma-joined names or null}.
+std::string sync_state_value(const std::string& leader, const std::vector<std::string>& names);
+
+// §6.2 steps 2-3 for one cycle, decided from the current `/sync` members and the selection.
+struct SyncProtocolPlan {
+  // Step 2: picked == /sync members but /sync != allow_promote: write /sync = allow_promote.
+  bool rewrite_to_allow_promote = false;
+  // Step 3 (picked != /sync members).
+  bool change = false;
+  // /sync members that stay while synchronous_standby_names changes (current ∩ allow_promote).
+  std::vector<std::string> shrunk;
+  // true when `shrunk` differs from the current members: CAS-write it first.
+  bool shrink_first = false;
+  // The new synchronous_standby_names content.
+  std::vector<std::string> ssn_names;
+  bool ssn_star = false;  // strict mode and nothing picked
+};
+SyncProtocolPlan plan_sync_protocol(const std::vector<std::string>& current_sync, const SyncSelection& selection,
+                                    bool strict);
+// After synchronous_standby_names was set: the /sync members to write, if any (allow_promote
+// non-empty and not the shrunk set).
+std::optional<std::vector<std::string>> final_sync_write(const std::vector<std::string>& shrunk,
+                                                         const std::vector<std::string>& allow_promote);
 
 }  // namespace custos::ha

@@ -162,6 +162,7 @@ void TestCluster::write_config(int i) {
     << "    retry_timeout: " << options_.retry_timeout << "\n"
     << "    maximum_lag_on_failover: " << options_.maximum_lag_on_failover << "\n"
     << "    primary_start_timeout: " << options_.primary_start_timeout << "\n"
+    << (options_.synchronous_mode ? "    synchronous_mode: true\n" : "")
     << "    postgresql:\n"
     << "      use_pg_rewind: true\n"
     << "      use_slots: true\n"

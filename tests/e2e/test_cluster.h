@@ -34,6 +34,8 @@ struct ClusterOptions {
   int retry_timeout = 3;
   int primary_start_timeout = 60;
   int maximum_lag_on_failover = 16 << 20;
+  // bootstrap.dcs.synchronous_mode (ha.md §6).
+  bool synchronous_mode = false;
 };
 
 struct Node {

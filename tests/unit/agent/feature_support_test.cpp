@@ -7,7 +7,7 @@ using nlohmann::json;
 
 TEST(FeatureSupport, PlainConfigurationNamesNothing) {
   json c = {{"ttl", 30}, {"postgresql", {{"use_pg_rewind", true}, {"create_replica_methods", {"basebackup"}}}},
-            {"bootstrap", {{"method", "initdb"}}}, {"synchronous_mode", false}, {"watchdog", {{"mode", "automatic"}}}};
+            {"bootstrap", {{"method", "initdb"}}}, {"synchronous_mode", true}, {"watchdog", {{"mode", "automatic"}}}};
   EXPECT_TRUE(unsupported_features(c).empty());
   EXPECT_TRUE(unsupported_features(json::array()).empty());
 }
@@ -23,8 +23,9 @@ TEST(FeatureSupport, EachUnsupportedFeatureIsNamedByItsKey) {
   auto out = unsupported_features(c);
   std::string all;
   for (const auto& l : out) all += l + "\n";
-  for (const char* key : {"synchronous_mode:", "failsafe_mode:", "standby_cluster:", "slots:", "postgresql.callbacks:",
+  for (const char* key : {"failsafe_mode:", "standby_cluster:", "slots:", "postgresql.callbacks:",
                           "'wal_e'", "bootstrap.method:", "watchdog.mode:"})
     EXPECT_NE(all.find(key), std::string::npos) << key << " missing in\n" << all;
   EXPECT_EQ(all.find("'basebackup'"), std::string::npos);
+  EXPECT_EQ(all.find("synchronous_mode"), std::string::npos);  // managed since ha.md §6 is implemented
 }

@@ -83,5 +83,145 @@ TEST(SyncStandbyNames, Rendering) {
   EXPECT_EQ(render_synchronous_standby_names({"b", "a"}, false, 90500), "a");
 }
 
+
+TEST(SyncSelection, ReadinessIsForgottenWhenTheWalsenderChanges) {
+  SyncSelectionInput in;
+  in.my_name = "node1";
+  in.rows = {row("node2", 1000, "sync")};
+  in.rows[0].pid = 77;
+  in.ssn_members = {"NODE2"};  // case-insensitive
+  in.flush_lsn_at_ssn_change = 1000;
+  SyncSelection s = select_sync_candidates(healthy_cluster().build(), in);
+  EXPECT_EQ(s.ready, (std::map<std::string, int64_t>{{"node2", 77}}));
+  // Later the change point moves past the replica, but it stays ready while the same walsender runs.
+  in.ready = s.ready;
+  in.flush_lsn_at_ssn_change = 5000;
+  EXPECT_EQ(select_sync_candidates(healthy_cluster().build(), in).allow_promote,
+            (std::vector<std::string>{"node2"}));
+  // No longer listed in synchronous_standby_names: forgotten.
+  in.ssn_members = {};
+  EXPECT_TRUE(select_sync_candidates(healthy_cluster().build(), in).ready.empty());
+  in.ssn_members = {"node2"};
+  // Reconnected (new pid): must confirm again.
+  in.rows[0].pid = 78;
+  s = select_sync_candidates(healthy_cluster().build(), in);
+  EXPECT_TRUE(s.ready.empty());
+  EXPECT_TRUE(s.allow_promote.empty());
+  EXPECT_EQ(s.picked, (std::vector<std::string>{"node2"}));
+}
+
+TEST(SyncSelection, NotStreamingOrNotSyncIsNeverReady) {
+  SyncSelectionInput in;
+  in.my_name = "node1";
+  in.rows = {row("node2", 1000, "potential"), row("node3", 1000, "sync")};
+  in.rows[1].state = "catchup";
+  in.ssn_members = {"node2", "node3"};
+  SyncSelection s = select_sync_candidates(healthy_cluster().sync("node1", "node2,node3").build(), in);
+  EXPECT_EQ(s.picked, (std::vector<std::string>{"node2"}));
+  EXPECT_TRUE(s.allow_promote.empty());
+  EXPECT_TRUE(s.ready.empty());
+}
+
+TEST(SyncStandbyNames, Parsing) {
+  auto p = parse_synchronous_standby_names("");
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->names.empty());
+  EXPECT_EQ(p->num, 0);
+  p = parse_synchronous_standby_names("*");
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->star);
+  p = parse_synchronous_standby_names(" node2 ");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->num, 1);
+  EXPECT_EQ(p->names, (std::vector<std::string>{"node2"}));
+  p = parse_synchronous_standby_names("2 (\"a\"\"b\", \"node-2\")");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->num, 2);
+  EXPECT_FALSE(p->star);
+  EXPECT_EQ(p->names, (std::vector<std::string>{"a\"b", "node-2"}));
+  p = parse_synchronous_standby_names("ANY 1 (x, y)");
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->any);
+  EXPECT_EQ(p->names.size(), 2u);
+  p = parse_synchronous_standby_names("FIRST 2 (a,*)");
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->star);
+  EXPECT_FALSE(p->any);
+  p = parse_synchronous_standby_names("a, b");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->names, (std::vector<std::string>{"a", "b"}));
+  // Round trip of what custos writes.
+  p = parse_synchronous_standby_names(render_synchronous_standby_names({"n-1", "n2"}, false, 160000));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->names, (std::vector<std::string>{"n-1", "n2"}));
+  for (const char* bad : {"(", "2 (a", "a,", "2 (a,b) c", "\"unterminated", "a b", "\"\"", "a;b"})
+    EXPECT_FALSE(parse_synchronous_standby_names(bad)) << bad;
+}
+
+TEST(SyncProtocol, NamesHelpersIgnoreCaseAndOrder) {
+  EXPECT_TRUE(same_names({"A", "b"}, {"B", "a"}));
+  EXPECT_FALSE(same_names({"a"}, {"a", "b"}));
+  EXPECT_EQ(intersect_names({"a", "B", "c"}, {"b", "c", "d"}), (std::vector<std::string>{"B", "c"}));
+  EXPECT_EQ(sync_state_value("node1", {}), R"({"leader":"node1","sync_standby":null})");
+  EXPECT_EQ(sync_state_value("node1", {"node3", "node2"}), R"({"leader":"node1","sync_standby":"node2,node3"})");
+}
+
+SyncSelection selection(std::vector<std::string> picked, std::vector<std::string> allow) {
+  SyncSelection s;
+  s.picked = std::move(picked);
+  s.allow_promote = std::move(allow);
+  return s;
+}
+
+TEST(SyncProtocol, SteadyStateDoesNothing) {
+  SyncProtocolPlan p = plan_sync_protocol({"node2"}, selection({"node2"}, {"node2"}), false);
+  EXPECT_FALSE(p.rewrite_to_allow_promote);
+  EXPECT_FALSE(p.change);
+  p = plan_sync_protocol({}, selection({}, {}), true);
+  EXPECT_FALSE(p.change);
+}
+
+TEST(SyncProtocol, InconsistentSyncKeyIsRewritten) {
+  // picked == /sync members but the standby is not confirmed synchronous (any more).
+  SyncProtocolPlan p = plan_sync_protocol({"node2"}, selection({"node2"}, {}), false);
+  EXPECT_TRUE(p.rewrite_to_allow_promote);
+  EXPECT_FALSE(p.change);
+}
+
+TEST(SyncProtocol, NewStandbyGoesToPostgresBeforeDcs) {
+  SyncProtocolPlan p = plan_sync_protocol({}, selection({"node2"}, {}), false);
+  EXPECT_TRUE(p.change);
+  EXPECT_FALSE(p.shrink_first);  // nothing to remove from /sync
+  EXPECT_EQ(p.ssn_names, (std::vector<std::string>{"node2"}));
+  // /sync only after the standby confirmed (allow_promote), and never with nothing in it.
+  EXPECT_FALSE(final_sync_write(p.shrunk, {}));
+  EXPECT_EQ(*final_sync_write(p.shrunk, {"node2"}), (std::vector<std::string>{"node2"}));
+}
+
+TEST(SyncProtocol, ReplacedStandbyLeavesDcsFirst) {
+  // node2 was sync, now node3 is picked: /sync shrinks to nothing before PostgreSQL changes.
+  SyncProtocolPlan p = plan_sync_protocol({"node2"}, selection({"node3"}, {}), false);
+  EXPECT_TRUE(p.change);
+  EXPECT_TRUE(p.shrink_first);
+  EXPECT_TRUE(p.shrunk.empty());
+  EXPECT_EQ(p.ssn_names, (std::vector<std::string>{"node3"}));
+  // Two standbys, one stays synchronous throughout.
+  p = plan_sync_protocol({"node2", "node3"}, selection({"node2", "node4"}, {"node2"}), false);
+  EXPECT_TRUE(p.shrink_first);
+  EXPECT_EQ(p.shrunk, (std::vector<std::string>{"node2"}));
+  EXPECT_FALSE(final_sync_write(p.shrunk, {"node2"}));
+  EXPECT_EQ(*final_sync_write(p.shrunk, {"node2", "node4"}), (std::vector<std::string>{"node2", "node4"}));
+}
+
+TEST(SyncProtocol, StrictModeWithoutStandbysUsesStar) {
+  SyncProtocolPlan p = plan_sync_protocol({"node2"}, selection({}, {}), true);
+  EXPECT_TRUE(p.shrink_first);
+  EXPECT_TRUE(p.ssn_star);
+  EXPECT_EQ(render_synchronous_standby_names(p.ssn_names, p.ssn_star, 150000), "*");
+  p = plan_sync_protocol({"node2"}, selection({}, {}), false);
+  EXPECT_FALSE(p.ssn_star);
+  EXPECT_EQ(render_synchronous_standby_names(p.ssn_names, p.ssn_star, 150000), "");
+}
+
 }  // namespace
 }  // namespace custos::ha::test
