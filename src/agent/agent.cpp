@@ -12,6 +12,7 @@
 #include "agent/member_json.h"
 #include "agent/schedule.h"
 #include "agent/state_mapping.h"
+#include "api/handler.h"
 #include "api/rest_server.h"
 #include "common/version.h"
 #include "config/dynamic_cache.h"
@@ -59,6 +60,7 @@ void Agent::warn_unsupported_features() {
 
 void Agent::request_stop() {
   stop_ = true;
+  restart_cv_.notify_all();
   pg_->request_cancel();
   wake();
 }
@@ -98,6 +100,7 @@ int Agent::run() {
       return 1;
     }
     rest_ = std::make_unique<api::RestServer>(rs.value(), *this);
+    register_operations(rest_->handler());
     auto st = rest_->start();
     if (!st) {
       spdlog::critical("cannot start the REST API: {}", st.error());
@@ -213,7 +216,10 @@ void Agent::arm_rewind_check() {
 void Agent::apply_async_outcome(const AsyncOutcome& o) {
   using K = ha::AsyncKind;
   spdlog::info("{} {}", o.task.display_name(), o.ok ? "finished" : "failed: " + o.error);
-  if (o.task.kind == ha::AsyncKind::restart) leaving_sync_ = false;  // back in the sync candidates
+  if (o.task.kind == ha::AsyncKind::restart) {
+    leaving_sync_ = false;  // back in the sync candidates
+    record_restart_outcome(o.ok, o.error);
+  }
   switch (o.task.kind) {
     case K::bootstrap:
     case K::bootstrap_standby_leader:
@@ -395,6 +401,8 @@ void Agent::cycle() {
     spdlog::error("failed to load the cluster from the DCS: {}", loaded.error().describe());
   }
   view_ = cluster;
+  // REST requests (restart, reinitialize, scheduled restart) act on this cycle's view.
+  drain_mailbox();
 
   ha::LocalState local = collect_local_state(now);
   if (cluster && !local.async) {
@@ -568,6 +576,7 @@ void Agent::publish_snapshot(double now) {
   s.failsafe_mode = settings_.failsafe_mode;
   if (!local_.sysid.empty()) s.database_system_identifier = local_.sysid;
   s.pending_restart = !pending_restart_params_.empty();
+  s.scheduled_restart = scheduled_restart_json();
   s.failsafe_mode_is_active = failsafe_active_;
   std::lock_guard lk(snap_mu_);
   s.next_run = snapshot_.next_run;

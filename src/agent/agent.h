@@ -30,6 +30,10 @@
 
 namespace custos::api {
 class RestServer;
+class RequestHandler;
+struct Request;
+struct Response;
+struct SwitchoverRequest;
 }
 
 namespace custos::agent {
@@ -94,6 +98,27 @@ class Agent : public api::NodeStateSource {
   std::optional<int64_t> last_lsn_for_status() const;
   void set_pg_state(const std::string& state);
   void arm_rewind_check();
+  // Starts the async restart (scheduled restart or POST /restart); `timeout` = seconds to wait
+  // for the start (default pg_ctl_timeout). False when another action runs.
+  bool start_restart(std::optional<int> timeout);
+
+  // ---- REST write endpoints (operations.cpp) ----
+  void register_operations(api::RequestHandler& handler);
+  api::Response api_switchover(const api::Request& request, bool failover_endpoint, double now);
+  api::Response wait_for_switchover(const std::optional<std::string>& old_leader, const api::SwitchoverRequest& r);
+  std::optional<std::string> switchover_infeasible(const dcs::Cluster& cluster, const api::SwitchoverRequest& r);
+  api::Response api_delete_switchover();
+  api::Response api_restart(const api::Request& request, double now);
+  api::Response api_delete_restart();
+  api::Response api_reinitialize(const api::Request& request);
+  api::Response api_config(const api::Request& request, bool patch);
+  void record_restart_outcome(bool ok, const std::string& error);
+  std::optional<nlohmann::json> scheduled_restart_json() const;
+  // Runs `fn` on the loop thread at the start of the next cycle (waking the loop) and returns
+  // its reply; nullopt when the loop did not take it within `timeout`.
+  std::optional<api::Response> run_in_loop(std::function<api::Response()> fn, std::chrono::milliseconds timeout);
+  // Loop thread: runs what REST threads posted.
+  void drain_mailbox();
 
   // Immutable after construction / loop-thread-only state.
   std::string config_path_;
@@ -130,6 +155,16 @@ class Agent : public api::NodeStateSource {
   // Snapshot for the REST server.
   mutable std::mutex snap_mu_;
   api::NodeSnapshot snapshot_;
+
+  // REST requests to run on the loop thread (run_in_loop).
+  std::mutex mailbox_mu_;
+  std::vector<std::function<void()>> mailbox_;
+  // Outcome of the last restart task, for POST /restart waiting on it.
+  std::mutex restart_mu_;
+  std::condition_variable restart_cv_;
+  uint64_t restart_seq_ = 0;
+  bool restart_ok_ = false;
+  std::string restart_error_;
 
   // Wake-up / stop.
   std::mutex wait_mu_;

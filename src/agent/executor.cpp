@@ -24,10 +24,6 @@ using ha::Action;
 
 namespace {
 
-std::string role_text(ha::Role role) {
-  return role == ha::Role::primary ? "master" : std::string(ha::to_string(role));
-}
-
 std::string iso_time(double epoch) {
   std::time_t t = static_cast<std::time_t>(epoch);
   std::tm tm{};
@@ -90,6 +86,39 @@ bool Agent::start_async(ha::AsyncKind kind, std::string name, std::function<std:
   return true;
 }
 
+bool Agent::start_restart(std::optional<int> timeout) {
+  if (worker_->busy()) return false;
+  set_pg_state("restarting");
+  const bool replica = local_.in_recovery;
+  std::optional<Upstream> upstream;
+  if (replica && view_ && view_->leader()) {
+    if (auto m = view_->get_member(view_->leader()->name(), false)) upstream = upstream_of(*m);
+  }
+  const PgSettings s = pg_->settings();
+  // ha.md §3.16/§6.4: a synchronous standby leaves the role (nosync) before the restart.
+  const bool leave_sync =
+      replica && settings_.is_synchronous_mode() && view_ && view_->sync().matches(local_.name);
+  if (leave_sync) {
+    leaving_sync_ = true;
+    touch_member();
+  }
+  const int sync_wait = static_cast<int>(2 * settings_.loop_wait);
+  const int wait_seconds = timeout.value_or(s.pg_ctl_timeout);
+  const bool started = start_async(ha::AsyncKind::restart, "", [this, replica, upstream, s, leave_sync, sync_wait, wait_seconds,
+                                                                 name = local_.name] {
+    if (leave_sync) SyncReplication::leave_sync_role(*dcs_, name, sync_wait, [] {});
+    if (!pg_->stop(postgres::StopMode::Fast, std::chrono::seconds(s.pg_ctl_timeout))) return std::string("stop failed");
+    auto st = pg_->start(replica, upstream);
+    if (!st) return st.error();
+    return pg_->wait_ready(std::chrono::seconds(wait_seconds)) == ha::PgProcess::running
+               ? std::string()
+               : std::string("PostgreSQL did not start in time");
+  });
+  if (!started) leaving_sync_ = false;
+  else pending_restart_params_.clear();
+  return started;
+}
+
 nlohmann::json Agent::member_json() const {
   MemberInfo m;
   const PgSettings s = pg_->settings();
@@ -116,6 +145,7 @@ nlohmann::json Agent::member_json() const {
   m.pending_restart = !pending_restart_params_.empty();
   m.checkpoint_after_promote_pending = checkpoint_after_promote_pending_;
   m.paused = settings_.pause;
+  m.scheduled_restart = scheduled_restart_json();
   return build_member_json(m);
 }
 
@@ -357,36 +387,9 @@ Agent::StepOutcome Agent::run_step(const ha::Step& step) {
       });
       return ok;
     }
-    case Action::restart: {
-      set_pg_state("restarting");
-      const bool replica = local_.in_recovery;
-      std::optional<Upstream> upstream;
-      if (replica && view_ && view_->leader()) {
-        if (auto m = view_->get_member(view_->leader()->name(), false)) upstream = upstream_of(*m);
-      }
-      const PgSettings s = pg_->settings();
-      // ha.md §3.16/§6.4: a synchronous standby leaves the role (nosync) before the restart.
-      const bool leave_sync =
-          replica && settings_.is_synchronous_mode() && view_ && view_->sync().matches(local_.name);
-      if (leave_sync) {
-        leaving_sync_ = true;
-        touch_member();
-      }
-      const int sync_wait = static_cast<int>(2 * settings_.loop_wait);
-      const bool started = start_async(ha::AsyncKind::restart, "", [this, replica, upstream, s, leave_sync, sync_wait,
-                                                                     name = local_.name] {
-        if (leave_sync) SyncReplication::leave_sync_role(*dcs_, name, sync_wait, [] {});
-        if (!pg_->stop(postgres::StopMode::Fast, std::chrono::seconds(s.pg_ctl_timeout))) return std::string("stop failed");
-        auto st = pg_->start(replica, upstream);
-        if (!st) return st.error();
-        return pg_->wait_ready(std::chrono::seconds(s.pg_ctl_timeout)) == ha::PgProcess::running
-                   ? std::string()
-                   : std::string("PostgreSQL did not start in time");
-      });
-      if (!started) leaving_sync_ = false;
-      pending_restart_params_.clear();
+    case Action::restart:
+      start_restart(std::nullopt);
       return ok;
-    }
     case Action::stop_postgres: {
       const auto mode = step.text == "immediate" ? postgres::StopMode::Immediate : postgres::StopMode::Fast;
       if (local_.process != ha::PgProcess::stopped || pg_->postmaster_pid()) {

@@ -26,6 +26,10 @@ ha::Tags tags_from_config(const nlohmann::json& tags);
 ha::HaSettings ha_settings_from_config(const config::Config& config);
 
 // `body` of GET <api_url>; reachable = parsed with a `wal`/`xlog` object (rest-api.md §9).
+// The internal role as written to the member key and the API: "master" for a primary
+// (Patroni 3.0 wording), else the role's name.
+std::string role_text(ha::Role role);
+
 ha::MemberStatus member_status_from_patroni(const std::string& name, const std::string& body);
 
 }  // namespace custos::agent

@@ -21,6 +21,7 @@
 
 #include <gtest/gtest.h>
 
+#include "net/base64.h"
 #include "net/http_client.h"
 
 namespace custos::e2e {
@@ -154,6 +155,9 @@ void TestCluster::write_config(int i) {
     << "restapi:\n"
     << "  listen: 127.0.0.1:" << n.api_port << "\n"
     << "  connect_address: 127.0.0.1:" << n.api_port << "\n"
+    << (options_.rest_user.empty() ? std::string()
+                                   : "  authentication:\n    username: " + options_.rest_user +
+                                         "\n    password: " + options_.rest_password + "\n")
     << "etcd3:\n  hosts:\n    - " << etcd_->host_port() << "\n"
     << "bootstrap:\n"
     << "  dcs:\n"
@@ -367,6 +371,22 @@ int TestCluster::rest_status(int i, const std::string& path, std::string* body) 
   if (!r.ok()) return 0;
   if (body) *body = r.value().body;
   return r.value().status;
+}
+
+RestReply TestCluster::rest(int i, const std::string& method, const std::string& path, const std::string& body,
+                            bool auth, milliseconds timeout) {
+  static net::HttpClient client;
+  net::HttpRequest req;
+  req.method = method;
+  req.url = "http://127.0.0.1:" + std::to_string(node(i).api_port) + path;
+  req.body = body;
+  if (!body.empty()) req.content_type = "application/json";
+  if (auth && !options_.rest_user.empty())
+    req.headers.emplace_back("Authorization",
+                             "Basic " + net::base64_encode(options_.rest_user + ":" + options_.rest_password));
+  auto r = client.request(req, timeout);
+  if (!r.ok()) return {};
+  return {r.value().status, r.value().body};
 }
 
 // ---------------------------------------------------------------- waits

@@ -36,6 +36,15 @@ struct ClusterOptions {
   int maximum_lag_on_failover = 16 << 20;
   // bootstrap.dcs.synchronous_mode (ha.md §6).
   bool synchronous_mode = false;
+  // restapi.authentication (basic auth on the unsafe endpoints); empty user = none.
+  std::string rest_user;
+  std::string rest_password;
+};
+
+// The reply of TestCluster::rest(); status 0 when the agent could not be reached.
+struct RestReply {
+  int status = 0;
+  std::string body;
 };
 
 struct Node {
@@ -117,6 +126,9 @@ class TestCluster {
   // ---- REST API of an agent
   // HTTP status of GET http://127.0.0.1:<api port><path>, 0 when unreachable.
   int rest_status(int i, const std::string& path, std::string* body = nullptr);
+  // Any request to node i; `auth`: send the configured rest_user/rest_password.
+  RestReply rest(int i, const std::string& method, const std::string& path, const std::string& body = "",
+                 bool auth = true, milliseconds timeout = milliseconds(90000));
 
   // ---- waits (throw std::runtime_error with describe() on timeout)
   // Until exactly one node is primary: the leader key names it, its PostgreSQL accepts writes

@@ -1,0 +1,75 @@
+// The bodies of the REST write endpoints (spec/rest-api.md §6), parsed and validated without
+// any I/O: each parser returns either the request to carry out or the exact error reply
+// (status code + message) Patroni gives for that input. The agent (src/agent/operations.cpp)
+// then does the work: DCS writes, waiting for the outcome, restarting PostgreSQL.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include "api/handler.h"
+
+namespace custos::api {
+
+// Reads a JSON object body. `optional_body`: a request without Content-Length (or with an
+// empty body) is `{}`; otherwise 411. Unparsable JSON or a non-object: 400. `required_non_empty`:
+// `{}` is a 400 too.
+std::variant<nlohmann::json, Response> read_json_body(const Request& request, bool optional_body,
+                                                      bool required_non_empty);
+
+// A timestamp of a `schedule` / `scheduled_at` field: epoch seconds, or the error reply (400
+// without a time zone, 422 when unparsable or in the past). `what` names the field's purpose
+// in messages ("restart", "switchover").
+std::variant<double, Response> parse_schedule(const nlohmann::json& value, double now);
+
+// POST /restart (§6).
+struct RestartRequest {
+  std::optional<double> schedule;            // epoch seconds; nullopt = now
+  std::optional<std::string> role;           // "master", "primary", "replica"
+  std::optional<int> postgres_version;       // server_version_num form (15.4 -> 150004)
+  std::optional<std::string> postgres_version_text;  // as sent ("15.4")
+  std::optional<int> timeout;                // seconds
+  bool restart_pending = false;
+};
+// `paused`: the cluster is in maintenance mode (a schedule is then refused with 500).
+std::variant<RestartRequest, Response> parse_restart_request(const nlohmann::json& body, bool paused, double now);
+// "15" / "15.4" / "9.6.24" -> 150000 / 150004 / 90624. nullopt when not a valid version.
+std::optional<int> parse_postgres_version(const std::string& text);
+
+// POST /switchover and POST /failover (§6 steps 1-5; the feasibility check and the DCS write
+// are the agent's).
+struct SwitchoverRequest {
+  bool switchover = true;  // false: failover (no leader given)
+  std::optional<std::string> leader;
+  std::optional<std::string> candidate;
+  std::optional<double> scheduled_at;  // epoch seconds
+  std::string scheduled_at_text;       // as sent, written to the `failover` key
+
+  // "Switchover" / "Failover" (capitalised) for messages.
+  std::string action() const { return switchover ? "Switchover" : "Failover"; }
+};
+// `failover_endpoint`: POST /failover (else /switchover).
+std::variant<SwitchoverRequest, Response> parse_switchover_request(const nlohmann::json& body, bool failover_endpoint,
+                                                                   bool paused, double now);
+// The `failover` key value written for a request: {leader?, member?, scheduled_at?}.
+nlohmann::json failover_key_value(const SwitchoverRequest& request);
+
+// POST /reinitialize: {"force": bool} (anything truthy counts, as in Patroni).
+bool parse_reinitialize_force(const nlohmann::json& body);
+
+// PATCH /config: Patroni's merge (null deletes, objects merge, scalars replaced when their
+// text differs). Returns the patched copy and whether anything changed.
+struct PatchedConfig {
+  nlohmann::json config;
+  bool changed = false;
+};
+PatchedConfig patch_dynamic_config(const nlohmann::json& current, const nlohmann::json& patch);
+
+// A dynamic configuration about to be written through the API: nullopt when valid, else the
+// 400 reply naming every offending key (custos refuses what Patroni would store and ignore).
+std::optional<Response> refuse_invalid_dynamic_config(const nlohmann::json& config);
+
+}  // namespace custos::api

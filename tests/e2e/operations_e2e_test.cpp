@@ -1,0 +1,264 @@
+// End-to-end tests of the operations (spec/rest-api.md §6, ha.md §3.10/§3.16): three real
+// custos agents with PostgreSQL 15 and a private etcd (test_cluster.h), driven through the REST
+// write endpoints with basic authentication, the way curl or patronictl would.
+//  - Switchover and failover answer with the outcome and every node follows the new leader,
+//    with no acknowledged row lost; a lagging candidate is refused ("Switchover failed").
+//  - Refusals: no auth, bad JSON, unknown candidate, leader mismatch, unknown config key,
+//    invalid config value (nothing written), scheduling while paused, reinitialize of the leader.
+//  - Dynamic configuration reaches every node (reload), a restart-only parameter shows
+//    pending_restart until POST /restart {"restart_pending": true}; pause/resume show in every
+//    view; scheduled restart and scheduled switchover can be listed and cancelled;
+//    reinitialize re-clones a replica.
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+
+#include "test_cluster.h"
+
+namespace custos::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+void report(const std::string& what, double seconds) {
+  std::printf("[  FIGURE  ] %s: %.2f s\n", what.c_str(), seconds);
+  std::fflush(stdout);
+}
+
+std::string iso_in(int seconds) {
+  std::time_t t = std::time(nullptr) + seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+  return buf;
+}
+
+class OperationsE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ClusterOptions o;
+    o.scope = "e2e-ops";
+    o.rest_user = "admin";
+    o.rest_password = "s3cret";
+    cluster_ = std::make_unique<TestCluster>(o);
+    c().start_all();
+    primary_ = c().wait_for_primary(150s);
+    c().wait_for_streaming(primary_, others(primary_), 150s);
+    c().sql(primary_, "CREATE TABLE IF NOT EXISTS e2e_rows (id bigint PRIMARY KEY, note text)");
+  }
+
+  void TearDown() override {
+    if (!cluster_) return;
+    cluster_->check_no_agent_died();
+    if (HasFailure())
+      std::printf("===== cluster state at the end of the failed test =====\n%s%s\n", cluster_->describe().c_str(),
+                  cluster_->logs().c_str());
+    cluster_.reset();
+  }
+
+  TestCluster& c() { return *cluster_; }
+  std::vector<int> others(int i) const {
+    std::vector<int> v;
+    for (int j = 0; j < cluster_->size(); ++j)
+      if (j != i) v.push_back(j);
+    return v;
+  }
+
+  json patroni(int i) {
+    std::string body;
+    if (c().rest_status(i, "/patroni", &body) != 200) return json::object();
+    auto j = json::parse(body, nullptr, false);
+    return j.is_object() ? j : json::object();
+  }
+
+  json config_key() {
+    auto v = c().get_key("config");
+    auto j = v ? json::parse(*v, nullptr, false) : json();
+    return j.is_object() ? j : json::object();
+  }
+
+  // Polls `pred` every 200 ms until true; false after `timeout`.
+  template <typename Pred>
+  bool eventually(Pred pred, std::chrono::seconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(200ms);
+    }
+    return pred();
+  }
+
+  int primary_ = -1;
+  std::unique_ptr<TestCluster> cluster_;
+};
+
+TEST_F(OperationsE2E, SwitchoverAndFailoverAnswerWithTheOutcomeAndLoseNoRow) {
+  int64_t next_id = 1;
+  auto write_rows = [&](int at, int n) {
+    for (int k = 0; k < n; ++k) {
+      auto r = c().sql(at, "INSERT INTO e2e_rows (id, note) VALUES (" + std::to_string(next_id) + ", 'ops')");
+      ASSERT_TRUE(r.ok) << r.error;
+      ++next_id;
+    }
+  };
+  write_rows(primary_, 50);
+
+  // Switchover to a named candidate.
+  const int cand = others(primary_)[0];
+  auto t0 = Clock::now();
+  auto r = c().rest(primary_, "POST", "/switchover",
+                    json{{"leader", c().name(primary_)}, {"candidate", c().name(cand)}}.dump());
+  report("POST /switchover answered", std::chrono::duration<double>(Clock::now() - t0).count());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "Successfully switched over to \"" + c().name(cand) + "\"");
+  EXPECT_EQ(c().wait_for_primary(60s), cand);
+  c().wait_for_streaming(cand, others(cand), 90s);
+  report("switchover until every node streams", std::chrono::duration<double>(Clock::now() - t0).count());
+  write_rows(cand, 50);
+  c().wait_for_rows(primary_, 1, next_id - 1, 60s);
+
+  // Failover (no leader named) to the third node, asked on a replica.
+  const int third = 3 - primary_ - cand;
+  t0 = Clock::now();
+  r = c().rest(primary_, "POST", "/failover", json{{"candidate", c().name(third)}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "Successfully failed over to \"" + c().name(third) + "\"");
+  EXPECT_EQ(c().wait_for_primary(60s), third);
+  c().wait_for_streaming(third, others(third), 90s);
+  report("failover until every node streams", std::chrono::duration<double>(Clock::now() - t0).count());
+  write_rows(third, 10);
+  for (int i = 0; i < 3; ++i) c().wait_for_rows(i, 1, next_id - 1, 60s);
+
+  // A candidate that lags more than maximum_lag_on_failover is refused by the leader: its
+  // walreceiver is frozen while the primary writes several MB.
+  r = c().rest(third, "PATCH", "/config", json{{"maximum_lag_on_failover", 1048576}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const int lagging = others(third)[0];
+  auto walreceiver = c().sql_value(lagging, "SELECT pid FROM pg_catalog.pg_stat_wal_receiver");
+  ASSERT_TRUE(walreceiver);
+  ASSERT_EQ(::kill(std::stoi(*walreceiver), SIGSTOP), 0);
+  c().sql(third, "CREATE TABLE filler AS SELECT g, repeat('x', 1000) AS pad FROM generate_series(1, 8000) g");
+  c().sql(third, "CHECKPOINT");
+  std::this_thread::sleep_for(std::chrono::seconds(2 * c().options().loop_wait + 1));  // optime published
+  r = c().rest(third, "POST", "/switchover",
+               json{{"leader", c().name(third)}, {"candidate", c().name(lagging)}}.dump());
+  ::kill(std::stoi(*walreceiver), SIGCONT);
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(r.body, "Switchover failed");
+  EXPECT_EQ(c().leader_name(), c().name(third));
+}
+
+TEST_F(OperationsE2E, RefusalsConfigPauseRestartAndReinitialize) {
+  const int p = primary_;
+  const int rep = others(p)[0];
+  const std::string pname = c().name(p);
+
+  // ---- refusals
+  EXPECT_EQ(c().rest(p, "POST", "/switchover", json{{"leader", pname}}.dump(), /*auth=*/false).status, 401);
+  EXPECT_EQ(c().rest(p, "PATCH", "/config", json{{"pause", true}}.dump(), false).status, 401);
+  EXPECT_EQ(c().rest(p, "POST", "/switchover", "{not json").status, 400);
+  auto r = c().rest(p, "POST", "/switchover", json{{"leader", pname}, {"candidate", "nobody"}}.dump());
+  EXPECT_EQ(r.status, 412);
+  EXPECT_EQ(r.body, "candidate does not exists");
+  r = c().rest(p, "POST", "/switchover", json{{"leader", c().name(rep)}, {"candidate", pname}}.dump());
+  EXPECT_EQ(r.status, 412);
+  EXPECT_EQ(r.body, "leader name does not match");
+  r = c().rest(rep, "POST", "/reinitialize", "");
+  EXPECT_EQ(c().rest(p, "POST", "/reinitialize", "").body, "I am the leader, can not reinitialize");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "reinitialize started");
+  EXPECT_TRUE(eventually([&] { return patroni(rep).value("state", "") == "running"; }, 120s));
+  c().wait_for_streaming(p, others(p), 120s);
+
+  // ---- dynamic configuration: refused values write nothing
+  const json before = config_key();
+  r = c().rest(p, "PATCH", "/config", json{{"bogus_setting", 1}}.dump());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("bogus_setting"), std::string::npos) << r.body;
+  r = c().rest(p, "PATCH", "/config", json{{"loop_wait", "often"}}.dump());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("loop_wait"), std::string::npos) << r.body;
+  r = c().rest(p, "PUT", "/config", json{{"ttl", 5}}.dump());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("ttl"), std::string::npos) << r.body;
+  EXPECT_EQ(config_key(), before);
+
+  // A reloadable parameter reaches every node; a restart-only one shows pending_restart.
+  r = c().rest(rep, "PATCH", "/config",
+               json{{"postgresql", {{"parameters", {{"work_mem", "7MB"}, {"max_connections", 120}}}}}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["postgresql"]["parameters"]["work_mem"], "7MB");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(eventually([&] { return c().sql_value(i, "SHOW work_mem") == std::string("7MB"); }, 30s)) << i;
+    EXPECT_TRUE(eventually([&] { return patroni(i).value("pending_restart", false); }, 30s)) << i;
+  }
+  r = c().rest(rep, "POST", "/restart", json{{"restart_pending", true}, {"role", "replica"}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "restarted successfully");
+  EXPECT_EQ(c().sql_value(rep, "SHOW max_connections"), std::string("120"));
+  EXPECT_TRUE(eventually([&] { return !patroni(rep).value("pending_restart", false); }, 30s));
+  r = c().rest(rep, "POST", "/restart", json{{"role", "primary"}}.dump());
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "restart conditions are not satisfied");
+
+  // ---- scheduled restart: listed in the member key, one at a time, cancellable
+  r = c().rest(p, "POST", "/restart", json{{"schedule", iso_in(3600)}}.dump());
+  EXPECT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(c().rest(p, "POST", "/restart", json{{"schedule", iso_in(7200)}}.dump()).status, 409);
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto m = c().get_key("members/" + pname);
+        return m && m->find("scheduled_restart") != std::string::npos;
+      },
+      10s));
+  EXPECT_EQ(c().rest(p, "POST", "/restart", json{{"schedule", "2020-01-01T00:00:00"}}.dump()).status, 400);
+  EXPECT_EQ(c().rest(p, "DELETE", "/restart").status, 200);
+  EXPECT_EQ(c().rest(p, "DELETE", "/restart").body, "no restarts are scheduled");
+
+  // ---- scheduled switchover: written with scheduled_at, cancellable
+  r = c().rest(p, "POST", "/switchover",
+               json{{"leader", pname}, {"candidate", c().name(rep)}, {"scheduled_at", iso_in(3600)}}.dump());
+  EXPECT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(r.body, "Switchover scheduled");
+  auto fk = c().get_key("failover");
+  ASSERT_TRUE(fk);
+  EXPECT_NE(fk->find("scheduled_at"), std::string::npos);
+  EXPECT_EQ(c().rest(p, "DELETE", "/switchover").body, "scheduled switchover deleted");
+  EXPECT_EQ(c().rest(p, "DELETE", "/switchover").status, 404);
+
+  // ---- pause: shown everywhere, refuses what needs automation, resume
+  r = c().rest(rep, "PATCH", "/config", json{{"pause", true}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(eventually([&] { return patroni(i).value("pause", false); }, 30s)) << i;
+  std::string cluster_body;
+  ASSERT_EQ(c().rest_status(p, "/cluster", &cluster_body), 200);
+  EXPECT_EQ(json::parse(cluster_body).value("pause", false), true);
+  r = c().rest(p, "POST", "/switchover", json{{"leader", pname}}.dump());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "Switchover is possible only to a specific candidate in a paused state");
+  EXPECT_EQ(c().rest(p, "POST", "/restart", json{{"schedule", iso_in(3600)}}.dump()).status, 500);
+  r = c().rest(p, "PATCH", "/config", json{{"pause", nullptr}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(eventually([&] { return !patroni(i).contains("pause"); }, 30s)) << i;
+  EXPECT_EQ(c().leader_name(), pname);
+
+  // ---- reload
+  r = c().rest(rep, "POST", "/reload", "");
+  EXPECT_EQ(r.status, 202);
+  EXPECT_EQ(r.body, "reload scheduled");
+}
+
+}  // namespace
+}  // namespace custos::e2e
