@@ -11,6 +11,11 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev googletest
   postgresql-15 etcd-server etcd-client openssl
+  # Patroni 3.0.2 for the interoperability tests (tests/interop). Its etcd3 support needs
+  # python3-etcd, which the package only lists as one alternative of several.
+  patroni python3-etcd
+  # The benchmark suite (bench/): its orchestration speaks SQL through psycopg2; wrk loads the REST API.
+  python3-psycopg2 wrk
 )
 
 missing=()
@@ -18,8 +23,17 @@ for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+# patroni/patronictl must run with Debian's python3 (another python3 may come first on PATH).
+check_patroni() {
+  local v
+  v="$(/usr/bin/python3 /usr/bin/patroni --version 2>&1)" || { echo "install-deps: patroni does not run: $v" >&2; exit 1; }
+  /usr/bin/python3 /usr/bin/patronictl version >/dev/null 2>&1 || { echo "install-deps: patronictl does not run" >&2; exit 1; }
+  echo "install-deps: $v"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
+  check_patroni
   exit 0
 fi
 
@@ -27,5 +41,21 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "install-deps: installing ${missing[*]}"
 $SUDO apt-get update -qq
-# The postgresql package would start a system-wide cluster on 5432; we never use it.
+# The postgresql package would start a system-wide cluster on 5432 and the patroni package
+# ships a patroni.service; we never use either. A temporary policy-rc.d tells invoke-rc.d /
+# deb-systemd-invoke not to start any service during the installation (exit code 101 means
+# "action forbidden"); an existing policy-rc.d is kept and restored.
+POLICY=/usr/sbin/policy-rc.d
+saved=""
+if [ -e "$POLICY" ]; then
+  saved="$(mktemp)"
+  $SUDO cp -p "$POLICY" "$saved"
+fi
+restore_policy() {
+  if [ -n "$saved" ]; then $SUDO mv -f "$saved" "$POLICY"; else $SUDO rm -f "$POLICY"; fi
+}
+trap restore_policy EXIT
+printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+$SUDO chmod 755 "$POLICY"
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+check_patroni

@@ -1,0 +1,232 @@
+// One Patroni 3.0.2 node (n1) and two custos nodes (n2, n3) sharing one scope in one etcd: they
+// must agree on the leader, stream from it, hand over in both directions (switchover through
+// the leader's REST API, failover after kill -9 of the leader's agent and postmaster) and keep
+// every row written before.
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "patroni_tools.h"
+#include "test_cluster.h"
+
+namespace custos::interop {
+namespace {
+
+using namespace std::chrono_literals;
+using e2e::ClusterOptions;
+using e2e::TestCluster;
+
+constexpr int kPatroniNode = 0;  // n1; n2 and n3 run custos
+
+bool is_patroni(int i) { return i == kPatroniNode; }
+std::string kind(int i) { return is_patroni(i) ? "Patroni" : "custos"; }
+
+class MixedCluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why = patroni_unavailable_reason();
+    if (!why.empty()) GTEST_SKIP() << why;
+    ClusterOptions o;
+    o.nodes = 3;
+    o.scope = "mixed";
+    o.ttl = 20;
+    o.loop_wait = 2;
+    o.retry_timeout = 5;
+    cluster_ = std::make_unique<TestCluster>(o);
+    TestCluster& c = *cluster_;
+    if (patroni_bootstraps()) {
+      // Patroni initializes the cluster alone; the custos nodes clone from it.
+      start(kPatroniNode);
+      ASSERT_EQ(c.wait_for_primary(90s), kPatroniNode);
+      for (int i = 0; i < c.size(); ++i)
+        if (i != kPatroniNode) start(i);
+    } else {
+      for (int i = 0; i < c.size(); ++i) start(i);  // either may win the initialize race
+    }
+    int p = c.wait_for_primary(120s);
+    c.wait_for_streaming(p, others(p), 120s);
+    ASSERT_TRUE(c.sql(p, "CREATE TABLE e2e_rows (id bigint PRIMARY KEY, note text)").ok);
+    write_rows(p, "bootstrap by " + kind(p));
+  }
+  void TearDown() override {
+    if (cluster_) {
+      cluster_->check_no_agent_died();
+      if (HasFailure()) std::cerr << cluster_->describe() << cluster_->logs(80);
+    }
+  }
+
+  // true: Patroni starts first and bootstraps; false: all start at once.
+  virtual bool patroni_bootstraps() const { return false; }
+
+  void start(int i) {
+    if (is_patroni(i))
+      start_patroni(*cluster_, i);
+    else
+      cluster_->start_agent(i);
+  }
+  std::vector<int> others(int i) const {
+    std::vector<int> out;
+    for (int j = 0; j < cluster_->size(); ++j)
+      if (j != i) out.push_back(j);
+    return out;
+  }
+  // Ten more rows on the primary; they must be on every node afterwards.
+  void write_rows(int primary, const std::string& note) {
+    int64_t lo = next_row_, hi = next_row_ + 9;
+    auto r = cluster_->sql(primary, "INSERT INTO e2e_rows SELECT g, $1 FROM generate_series($2::bigint, $3::bigint) g",
+                           {note, std::to_string(lo), std::to_string(hi)});
+    ASSERT_TRUE(r.ok) << r.error;
+    next_row_ = hi + 1;
+  }
+  void expect_all_rows_everywhere() {
+    for (int i = 0; i < cluster_->size(); ++i) cluster_->wait_for_rows(i, 1, next_row_ - 1, 60s);
+  }
+  // The leader key, the member keys and GET /patroni of every node agree on who leads.
+  void expect_consistent_view(int primary) {
+    TestCluster& c = *cluster_;
+    EXPECT_EQ(c.leader_name(), c.name(primary));
+    for (int i = 0; i < c.size(); ++i) {
+      auto m = nlohmann::json::parse(c.get_key("members/" + c.name(i)).value_or(""), nullptr, false);
+      ASSERT_TRUE(m.is_object()) << c.name(i) << " has no member key";
+      EXPECT_EQ(m.value("role", ""), i == primary ? "master" : "replica")
+          << kind(i) << " node " << c.name(i) << " member key " << m.dump();
+      EXPECT_EQ(m.value("state", ""), "running") << c.name(i) << " " << m.dump();
+      std::string body;
+      ASSERT_EQ(c.rest_status(i, "/patroni", &body), 200) << c.name(i);
+      auto p = nlohmann::json::parse(body, nullptr, false);
+      ASSERT_TRUE(p.is_object()) << body;
+      EXPECT_EQ(p.value("role", ""), i == primary ? "master" : "replica") << c.name(i) << " " << body;
+    }
+    auto l = patronictl_list(c);
+    EXPECT_EQ(l.error, "");
+    EXPECT_EQ(l.leader(), c.name(primary)) << "patronictl list disagrees";
+  }
+
+  // Remembers every node's member key under "<kind> <role>" (e.g. "custos master").
+  void snapshot_member_keys() {
+    TestCluster& c = *cluster_;
+    for (int i = 0; i < c.size(); ++i) {
+      auto m = nlohmann::json::parse(c.get_key("members/" + c.name(i)).value_or(""), nullptr, false);
+      if (m.is_object()) member_keys_[kind(i) + " " + m.value("role", "?")] = m;
+    }
+  }
+  // Every field Patroni 3.0.2 writes into its member key, custos writes too, with the same JSON
+  // type, for a member in the same role.
+  void expect_same_member_fields(const std::string& role) {
+    auto p = member_keys_.find("Patroni " + role), k = member_keys_.find("custos " + role);
+    ASSERT_TRUE(p != member_keys_.end() && k != member_keys_.end()) << "no snapshot for role " << role;
+    std::cout << "member key of a " << role << " written by Patroni 3.0.2: " << p->second.dump() << "\n"
+              << "member key of a " << role << " written by custos:       " << k->second.dump() << "\n";
+    for (auto it = p->second.begin(); it != p->second.end(); ++it) {
+      ASSERT_TRUE(k->second.contains(it.key())) << "custos' " << role << " member key lacks '" << it.key() << "'";
+      EXPECT_EQ(std::string(k->second[it.key()].type_name()), std::string(it.value().type_name())) << it.key();
+    }
+  }
+  std::map<std::string, nlohmann::json> member_keys_;
+
+  // Switchover through POST /switchover on the current leader, as patronictl does. Returns the
+  // new primary's index.
+  int switchover(int leader, int candidate) {
+    TestCluster& c = *cluster_;
+    SCOPED_TRACE("switchover " + kind(leader) + " " + c.name(leader) + " -> " + kind(candidate) + " " +
+                 c.name(candidate));
+    nlohmann::json body = {{"leader", c.name(leader)}, {"candidate", c.name(candidate)}};
+    auto r = rest(c, leader, "POST", "/switchover", body.dump(), 60s);
+    if (r.status != 200) {
+      ADD_FAILURE() << kind(leader) << " leader " << c.name(leader) << " answered " << r.status
+                    << " to POST /switchover: " << r.body
+                    << "; falling back to the /failover key as patronictl 3.0.2 does";
+      c.put_key("failover", nlohmann::json({{"leader", c.name(leader)}, {"member", c.name(candidate)}}).dump());
+    }
+    wait_for_leader(c, c.name(candidate), 90s);
+    c.wait_for_streaming(candidate, others(candidate), 120s);
+    return candidate;
+  }
+
+  // kill -9 of the agents and postmasters of `victims` (the leader among them); waits for a
+  // new primary among the others, restarts the victims and waits until they stream from it.
+  int failover(int leader, const std::vector<int>& victims) {
+    TestCluster& c = *cluster_;
+    SCOPED_TRACE("failover away from " + kind(leader) + " " + c.name(leader));
+    for (int v : victims) c.kill_node(v);
+    int p = c.wait_for_primary(90s);
+    EXPECT_NE(p, leader);
+    for (int v : victims) start(v);
+    c.wait_for_streaming(p, others(p), 150s);
+    return p;
+  }
+
+  std::unique_ptr<TestCluster> cluster_;
+  int64_t next_row_ = 1;
+};
+
+TEST_F(MixedCluster, BootstrapsAndSwitchesOverBothWays) {
+  TestCluster& c = *cluster_;
+  int p = c.wait_for_primary(30s);
+  std::cout << "bootstrap leader: " << kind(p) << " " << c.name(p) << "\n";
+  expect_consistent_view(p);
+  snapshot_member_keys();
+  // Patroni -> custos and custos -> Patroni, whichever came first.
+  std::vector<int> targets = is_patroni(p) ? std::vector<int>{1, kPatroniNode} : std::vector<int>{kPatroniNode, 3 - p};
+  for (int t : targets) {
+    p = switchover(p, t);
+    ASSERT_EQ(p, t);
+    expect_consistent_view(p);
+    snapshot_member_keys();
+    write_rows(p, "after switchover to " + kind(p));
+    expect_all_rows_everywhere();
+  }
+  expect_same_member_fields("master");
+  expect_same_member_fields("replica");
+  auto h = patronictl(c, {"history", "-f", "json"});
+  auto j = nlohmann::json::parse(h.output.substr(std::min(h.output.find('['), h.output.size())), nullptr, false);
+  EXPECT_TRUE(j.is_array() && j.size() == 2u) << h.output;
+}
+
+class MixedClusterBootstrappedByPatroni : public MixedCluster {
+ protected:
+  bool patroni_bootstraps() const override { return true; }
+};
+
+TEST_F(MixedClusterBootstrappedByPatroni, FailsOverBothWays) {
+  TestCluster& c = *cluster_;
+  int p = c.wait_for_primary(30s);
+  std::cout << "bootstrap leader: " << kind(p) << " " << c.name(p) << "\n";
+  // Patroni -> custos: kill the Patroni primary, one of the custos nodes takes over.
+  // custos primary killed: Patroni and the other custos node race for the lock, each asking the
+  // other's GET /patroni whether it is healthier; either may win. When that is won by custos
+  // again, both custos nodes are killed, so Patroni (the only candidate left) takes over.
+  bool to_custos = false, to_patroni = false, raced = false;
+  for (int round = 0; round < 3 && !(to_custos && to_patroni); ++round) {
+    std::vector<int> victims;
+    if (is_patroni(p))
+      victims = {kPatroniNode};
+    else if (!raced)
+      victims = {p};
+    else
+      victims = {1, 2};
+    if (victims.size() == 1 && !is_patroni(p)) raced = true;
+    int np = failover(p, victims);
+    std::cout << "failover round " << round + 1 << ": " << kind(p) << " " << c.name(p) << " -> " << kind(np) << " "
+              << c.name(np) << "\n";
+    if (victims.size() == 2) {
+      EXPECT_TRUE(is_patroni(np)) << "new leader " << c.name(np);
+    }
+    if (is_patroni(p)) {
+      EXPECT_FALSE(is_patroni(np)) << "new leader " << c.name(np);
+    }
+    (is_patroni(np) ? to_patroni : to_custos) = true;
+    p = np;
+    expect_consistent_view(p);
+    write_rows(p, "after failover to " + kind(p));
+    expect_all_rows_everywhere();
+  }
+  EXPECT_TRUE(to_custos && to_patroni);
+}
+
+}  // namespace
+}  // namespace custos::interop
