@@ -1,0 +1,302 @@
+#!/usr/bin/python3
+"""custos benchmark suite: the same measurements against custos and Debian's Patroni, side by
+side, in one invocation (bench/README.md). Prints a table and writes it as JSON."""
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from lib import measure, procs, report  # noqa: E402
+from lib.cluster import BenchError, Cluster, Etcd, Profile, custos_kind, patroni_kind  # noqa: E402
+
+DEFAULT = Profile(30, 10, 10)
+FAST = Profile(10, 2, 4)
+
+
+class Run:
+    def __init__(self, args):
+        self.args = args
+        self.rows = {}
+        self.failures = []
+        self.active = []  # clusters and etcds to stop, newest last
+        self.base = tempfile.mkdtemp(prefix="custos-bench-")
+        os.chmod(self.base, 0o755)
+        self.next_id = 1
+
+    # ---- bookkeeping ---------------------------------------------------------------------------
+    def row(self, section, metric, unit, target=None, note=""):
+        key = (section, metric)
+        if key not in self.rows:
+            self.rows[key] = report.Row(section, metric, unit, target, note)
+        return self.rows[key]
+
+    def etcd(self):
+        e = Etcd(self.base)
+        self.active.append(e)
+        e.start()
+        return e
+
+    def cluster(self, kind, etcd, scope, profile, small=False):
+        c = Cluster(kind, etcd, self.base, scope, profile, small=small)
+        self.active.append(c)
+        return c
+
+    def release(self, *things):
+        for t in things:
+            try:
+                t.stop()
+            finally:
+                if t in self.active:
+                    self.active.remove(t)
+
+    def stop_all(self):
+        while self.active:
+            t = self.active.pop()
+            try:
+                t.stop()
+            except Exception as e:  # noqa: BLE001
+                print(f"warning: cleanup of {t}: {e}", file=sys.stderr)
+
+    def section(self, name, kind, fn, clusters_for_logs):
+        """Runs one section; whatever it started is stopped afterwards, also when it fails."""
+        print(f"== {kind.name}: {name}", flush=True)
+        t0 = time.monotonic()
+        mark = len(self.active)
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - one failed section must not hide the others
+            msg = f"{kind.name}: {name}: {e}"
+            self.failures.append(msg)
+            print(f"FAILED {msg}", file=sys.stderr)
+            if not isinstance(e, BenchError):
+                traceback.print_exc()
+            for c in clusters_for_logs():
+                print(c.log_tail(25), file=sys.stderr)
+        finally:
+            while len(self.active) > mark:
+                t = self.active.pop()
+                try:
+                    t.stop()
+                except Exception as e:  # noqa: BLE001
+                    print(f"warning: cleanup: {e}", file=sys.stderr)
+        print(f"   ({time.monotonic() - t0:.0f} s)", flush=True)
+
+    # ---- sections ------------------------------------------------------------------------------
+    def main_cluster(self, kind):
+        """Bootstrap, idle footprint and DCS load, REST load, switchovers: one cluster."""
+        a = self.args
+        holder = []
+
+        def body():
+            etcd = self.etcd()
+            c = self.cluster(kind, etcd, f"{kind.name}-main", DEFAULT)
+            holder.append(c)
+            primary, b = measure.bootstrap(c, 180)
+            self.row("bootstrap", "first primary", "s").add(kind.name, b["first_primary_s"])
+            self.row("bootstrap", "primary + 2 streaming replicas", "s").add(kind.name, b["all_streaming_s"])
+            measure.prepare_table(c, primary)
+            idle = measure.idle([c], etcd, a.idle_seconds, settle=a.settle_seconds)
+            self.row("footprint", "agent RSS (mean of 3)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_rss_mib"])
+            self.row("footprint", "agent CPU while idle (mean of 3)", "s/min", ("le_ratio", 1 / 10)).add(
+                kind.name, idle["agent_cpu_s_per_min"])
+            self.row("dcs load", "etcd requests while idle (cluster)", "req/min", ("le_ratio", 1)).add(
+                kind.name, idle["etcd_requests_per_min"])
+            self.row("dcs load", "etcd CPU while idle", "s/min").add(kind.name, idle["etcd_cpu_s_per_min"])
+            primary = c.wait_primary(30)
+            for path in ("/primary", "/patroni"):
+                r = measure.rest_load(c, primary, path, a.rest_seconds, 8)
+                note = "wrk -t2 -c8" + (f"; {r['errors']} errors" if r["errors"] else "")
+                self.row("rest api", f"GET {path} throughput", "req/s", ("ge_ratio", 10), note).add(kind.name, r["rps"])
+                self.row("rest api", f"GET {path} p50", "ms").add(kind.name, r["p50_ms"])
+                self.row("rest api", f"GET {path} p99", "ms", ("le_ratio", 1 / 10)).add(kind.name, r["p99_ms"])
+            for _ in range(a.rounds):
+                self.next_id, s = measure.switchover(c, self.next_id, 120)
+                print(f"   switchover: {s}", flush=True)
+                self.row("switchover", "candidate accepts writes", "s", ("le_ratio", 1 / 3)).add(
+                    kind.name, s["candidate_writable_s"])
+                self.row("switchover", "old primary streams again", "s").add(kind.name, s["old_primary_streaming_s"])
+                self.row("switchover", "acknowledged rows lost", "rows").add(kind.name, s["lost_rows"])
+            self.release(c, etcd)
+
+        self.section("bootstrap, footprint, DCS load, REST, switchover", kind, body, lambda: holder)
+
+    def failovers(self, kind):
+        a = self.args
+        profiles = [FAST] if a.smoke else [DEFAULT, FAST]
+        modes = [False] if a.smoke else [False, True]
+        for p in profiles:
+            for sync in modes:
+                prof = Profile(p.ttl, p.loop_wait, p.retry_timeout, sync)
+                holder = []
+
+                def body(prof=prof, holder=holder):
+                    etcd = self.etcd()
+                    scope = f"{kind.name}-fo-{prof.ttl}-{'sync' if prof.synchronous_mode else 'async'}"
+                    c = self.cluster(kind, etcd, scope, prof)
+                    holder.append(c)
+                    primary, _ = measure.bootstrap(c, 180)
+                    measure.prepare_table(c, primary)
+                    label = prof.label()
+                    for _ in range(a.rounds):
+                        self.next_id, f = measure.failover(c, self.next_id, prof.ttl + prof.loop_wait + 120)
+                        print(f"   failover: {f}", flush=True)
+                        self.row(f"failover, {label}", "another node accepts writes after kill -9", "s",
+                                 ("le_ratio", 1)).add(kind.name, f["failover_s"])
+                        self.row(f"failover, {label}", "lock expired after kill -9 (effective ttl)", "s").add(
+                            kind.name, f["lock_expired_after_kill_s"])
+                        self.row(f"failover, {label}", "reaction after the lock expired", "ms",
+                                 ("lt_abs", 300)).add(kind.name, None if f["reaction_s"] is None else f["reaction_s"] * 1000)
+                        self.row(f"failover, {label}", "acknowledged rows lost", "rows",
+                                 ("eq_abs", 0) if prof.synchronous_mode else None).add(kind.name, f["lost_rows"])
+                        self.row(f"failover, {label}", "old primary streams again after restart", "s").add(
+                            kind.name, f["old_primary_rejoined_s"])
+                    self.release(c, etcd)
+
+                self.section(f"failover ({prof.label()})", kind, body, lambda holder=holder: holder)
+
+    def scale(self, kind):
+        a = self.args
+        holder = []
+
+        def body():
+            etcd = self.etcd()
+            clusters = [self.cluster(kind, etcd, f"{kind.name}-s{k + 1}", DEFAULT, small=True)
+                        for k in range(a.scale_clusters)]
+            holder.extend(clusters)
+            for c in clusters:
+                c.start_all()
+            for c in clusters:
+                c.wait_streaming(c.wait_primary(600), 600)
+            idle = measure.idle(clusters, etcd, a.idle_seconds, settle=a.settle_seconds)
+            n = f"{a.scale_clusters} clusters x 3 agents"
+            self.row(f"scale, {n}", "agent RSS (mean)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_rss_mib"])
+            self.row(f"scale, {n}", "agent CPU while idle (mean)", "s/min", ("le_ratio", 1 / 10)).add(
+                kind.name, idle["agent_cpu_s_per_min"])
+            self.row(f"scale, {n}", "etcd requests while idle (all)", "req/min", ("le_ratio", 1)).add(
+                kind.name, idle["etcd_requests_per_min"])
+            self.row(f"scale, {n}", "etcd requests per agent", "req/min", ("le_ratio", 1)).add(
+                kind.name, idle["etcd_requests_per_min"] / (3 * a.scale_clusters))
+            self.row(f"scale, {n}", "etcd CPU while idle", "s/min").add(kind.name, idle["etcd_cpu_s_per_min"])
+            self.row(f"scale, {n}", "etcd RSS", "MiB").add(kind.name, idle["etcd_rss_mib"])
+            self.release(*clusters, etcd)
+
+        self.section(f"scale ({a.scale_clusters} clusters)", kind, body, lambda: holder[:1])
+
+
+def version_of(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except Exception as e:  # noqa: BLE001
+        return f"unknown ({e})"
+
+
+def machine_facts(kinds, build_dir):
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (FileNotFoundError, StopIteration):
+        pass
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    facts = {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kib / (1 << 20), 1),
+             "kernel": platform.release(), "os": platform.freedesktop_os_release().get("PRETTY_NAME", "?"),
+             "postgresql": version_of(["/usr/lib/postgresql/15/bin/postgres", "--version"]),
+             "etcd": version_of(["/usr/bin/etcd", "--version"])}
+    for k in kinds:
+        if k.name == "custos":
+            facts["custos"] = version_of([k.argv_prefix[0], "--version"])
+        else:
+            facts["patroni"] = version_of(["/usr/bin/python3", "/usr/bin/patroni", "--version"])
+    return facts
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--agents", default="custos,patroni", help="comma-separated: custos, patroni")
+    p.add_argument("--rounds", type=int, default=3, help="failover/switchover rounds per profile")
+    p.add_argument("--idle-seconds", type=float, default=60)
+    p.add_argument("--settle-seconds", type=float, default=15)
+    p.add_argument("--rest-seconds", type=int, default=10)
+    p.add_argument("--scale-clusters", type=int, default=10)
+    p.add_argument("--skip", default="", help="comma-separated sections to skip: main, failover, scale")
+    p.add_argument("--smoke", action="store_true",
+                   help="one short round against custos only (what CI runs)")
+    p.add_argument("--build-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build"))
+    p.add_argument("--json", default=None, help="where to write the JSON (default: bench/results/latest.json, "
+                   "or <build-dir>/bench-smoke.json with --smoke)")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (logs) afterwards")
+    a = p.parse_args(argv)
+    if a.smoke:
+        a.agents, a.rounds, a.idle_seconds, a.settle_seconds, a.rest_seconds = "custos", 1, 5, 3, 2
+        a.skip = ",".join(filter(None, [a.skip, "scale"]))
+    if a.rounds < 1 or a.idle_seconds <= 0 or a.rest_seconds < 1 or a.scale_clusters < 1:
+        p.error("--rounds, --idle-seconds, --rest-seconds and --scale-clusters must be positive")
+    bad = [x for x in a.agents.split(",") if x not in ("custos", "patroni")]
+    if bad:
+        p.error(f"unknown agent(s) in --agents: {', '.join(bad)}")
+    bad = [x for x in a.skip.split(",") if x and x not in ("main", "failover", "scale")]
+    if bad:
+        p.error(f"unknown section(s) in --skip: {', '.join(bad)}")
+    if a.json is None:
+        a.json = (os.path.join(a.build_dir, "bench-smoke.json") if a.smoke else
+                  os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "latest.json"))
+    return a
+
+
+def main(argv):
+    a = parse_args(argv)
+    try:
+        kinds = [custos_kind(a.build_dir) if x == "custos" else patroni_kind() for x in a.agents.split(",")]
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 2
+    procs.init()
+    run = Run(a)
+    skip = set(a.skip.split(","))
+    started = time.time()
+    print(f"bench: temp dir {run.base}", flush=True)
+    try:
+        for k in kinds:
+            if "main" not in skip:
+                run.main_cluster(k)
+            if "failover" not in skip:
+                run.failovers(k)
+            if "scale" not in skip:
+                run.scale(k)
+    except KeyboardInterrupt:
+        run.failures.append("interrupted")
+    finally:
+        run.stop_all()
+        if not a.keep and not run.failures:
+            shutil.rmtree(run.base, ignore_errors=True)
+        elif os.path.isdir(run.base):
+            print(f"bench: logs kept in {run.base}", file=sys.stderr)
+    agents = [k.name for k in kinds]
+    rows = list(run.rows.values())
+    print()
+    print(report.render(rows, agents))
+    facts = machine_facts(kinds, a.build_dir)
+    os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
+    report.write_json(a.json, facts, rows, {"agents": agents, "smoke": a.smoke, "started": started,
+                                            "duration_s": time.time() - started, "failures": run.failures})
+    print(f"\nmachine: {facts['cpu']}, {facts['cores']} cores, {facts['memory_gib']} GiB; written to {a.json}")
+    missed = [f"{r.section}: {r.metric}" for r in rows if r.verdict() is False]
+    if missed:
+        print("targets missed: " + "; ".join(missed))
+    for f in run.failures:
+        print(f"FAILED: {f}", file=sys.stderr)
+    return 1 if run.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Building blocks of the custos benchmark suite (see bench/README.md)."""

@@ -1,0 +1,433 @@
+"""A private etcd and clusters of three agents (custos or Patroni) on 127.0.0.1, each agent with
+its own PostgreSQL 15, all from one identical Patroni-style YAML template. Everything started
+here is stopped by PID in stop()."""
+
+import base64
+import tempfile
+import json
+import os
+import socket
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import psycopg2
+
+from . import procs
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+SUPERUSER = "postgres"
+SUPERUSER_PASSWORD = "bench-super-pw"
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def wait_until(what, timeout, probe, interval=0.05):
+    """Calls probe() until it returns a truthy value; raises BenchError naming `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            v = probe()
+            if v:
+                return v
+        except BenchError:
+            raise  # the probe saw a definite failure
+        except Exception as e:  # noqa: BLE001 - every other probe failure means "not yet"
+            last_error = e
+        time.sleep(interval)
+    raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}" +
+                     (f" (last error: {last_error})" if last_error else ""))
+
+
+# ------------------------------------------------------------------------------------------------
+class Etcd:
+    def __init__(self, base_dir):
+        self.dir = tempfile.mkdtemp(prefix="etcd-", dir=base_dir)
+        self.port = procs.free_port()
+        self.peer_port = procs.free_port()
+        self.proc = None
+
+    @property
+    def host_port(self):
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self):
+        return f"http://{self.host_port}"
+
+    def start(self):
+        peer = f"http://127.0.0.1:{self.peer_port}"
+        argv = ["/usr/bin/etcd", "--name", "bench", "--data-dir", os.path.join(self.dir, "data"),
+                "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", f"bench={peer}", "--initial-cluster-state", "new",
+                "--logger", "zap", "--log-level", "warn"]
+        self.proc = procs.spawn(argv, os.path.join(self.dir, "etcd.log"), as_postgres=False)
+        wait_until("etcd to answer", 30, lambda: self._get("/health").get("health") == "true")
+
+    def stop(self):
+        procs.stop_popen(self.proc)
+
+    def _get(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=2) as r:
+            return json.loads(r.read())
+
+    def post(self, path, body, timeout=5):
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read())
+
+    def get_key(self, key):
+        r = self.post("/v3/kv/range", {"key": base64.b64encode(key.encode()).decode()})
+        kvs = r.get("kvs") or []
+        return base64.b64decode(kvs[0]["value"]).decode() if kvs and "value" in kvs[0] else None
+
+    def requests_total(self):
+        """gRPC requests started so far (the JSON gateway forwards every HTTP call as one)."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as r:
+            text = r.read().decode()
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith("grpc_server_started_total{"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def pid(self):
+        return self.proc.pid
+
+
+class KeyWatch:
+    """Streams etcd watch events of one key and records (monotonic time, type, value). Speaks
+    HTTP/1.0 on a raw socket with a short timeout so that close() never blocks on a read."""
+
+    def __init__(self, etcd, key):
+        self.events = []
+        self._stop = threading.Event()
+        self._started = threading.Event()
+        body = json.dumps({"create_request": {"key": base64.b64encode(key.encode()).decode()}}).encode()
+        self._sock = socket.create_connection(("127.0.0.1", etcd.port), timeout=5)
+        self._sock.sendall(b"POST /v3/watch HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        self._sock.settimeout(0.2)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        wait_until("the etcd watch to start", 10, self._started.is_set)
+
+    def _run(self):
+        buf, in_body = b"", False
+        while not self._stop.is_set():
+            try:
+                chunk = self._sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if not chunk:
+                return
+            at = time.monotonic()
+            buf += chunk
+            if not in_body:
+                if b"\r\n\r\n" not in buf:
+                    continue
+                _, buf = buf.split(b"\r\n\r\n", 1)
+                in_body = True
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                self._parse(line, at)
+
+    def _parse(self, line, at):
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            return
+        result = msg.get("result") or {}
+        if result.get("created"):
+            self._started.set()
+        for ev in result.get("events") or []:
+            kv = ev.get("kv") or {}
+            value = base64.b64decode(kv["value"]).decode() if "value" in kv else None
+            self.events.append((at, ev.get("type", "PUT"), value))
+
+    def first(self, kind, after, value_not=None):
+        for at, t, v in list(self.events):
+            if at >= after and t == kind and (value_not is None or v != value_not):
+                return at
+        return None
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._sock.close()
+
+
+# ------------------------------------------------------------------------------------------------
+class AgentKind:
+    def __init__(self, name, argv_prefix):
+        self.name = name
+        self.argv_prefix = argv_prefix
+
+    def argv(self, config_file):
+        return self.argv_prefix + [config_file]
+
+
+def custos_kind(build_dir):
+    binary = os.path.join(build_dir, "src", "app", "custos")
+    if not os.access(binary, os.X_OK):
+        raise BenchError(f"{binary} not found: build custos first (bench/run.sh does)")
+    return AgentKind("custos", [binary])
+
+
+def patroni_kind():
+    if not os.access("/usr/bin/patroni", os.X_OK):
+        raise BenchError("/usr/bin/patroni not found: apt-get install patroni (scripts/install-deps.sh)")
+    return AgentKind("patroni", ["/usr/bin/python3", "/usr/bin/patroni"])
+
+
+class Profile:
+    def __init__(self, ttl, loop_wait, retry_timeout, synchronous_mode=False):
+        self.ttl, self.loop_wait, self.retry_timeout = ttl, loop_wait, retry_timeout
+        self.synchronous_mode = synchronous_mode
+
+    def label(self):
+        return (f"ttl {self.ttl} / loop_wait {self.loop_wait} / retry_timeout {self.retry_timeout}"
+                + (", synchronous_mode" if self.synchronous_mode else ""))
+
+
+class Node:
+    def __init__(self, cluster_dir, name):
+        self.name = name
+        self.api_port = procs.free_port()
+        self.pg_port = procs.free_port()
+        self.dir = os.path.join(cluster_dir, name)
+        self.data_dir = os.path.join(self.dir, "data")
+        self.config_file = os.path.join(self.dir, "agent.yml")
+        self.log_file = os.path.join(self.dir, "agent.log")
+        self.proc = None
+        os.makedirs(self.dir, exist_ok=True)
+
+    def agent_pid(self):
+        return self.proc.pid if self.proc and self.proc.poll() is None else None
+
+    def postmaster_pid(self):
+        try:
+            with open(os.path.join(self.data_dir, "postmaster.pid")) as f:
+                pid = int(f.readline().strip())
+            return pid if procs.pid_alive(pid) else None
+        except (FileNotFoundError, ValueError, PermissionError):
+            return None
+
+
+class Cluster:
+    """Three agents of one kind in one scope; `small` makes PostgreSQL lighter (scale runs)."""
+
+    def __init__(self, kind, etcd, base_dir, scope, profile, nodes=3, small=False):
+        self.kind, self.etcd, self.scope, self.profile, self.small = kind, etcd, scope, profile, small
+        self.dir = os.path.join(base_dir, scope)
+        os.makedirs(self.dir, exist_ok=True)
+        self.nodes = [Node(self.dir, f"{scope}-n{i + 1}") for i in range(nodes)]
+        for n in self.nodes:
+            self._write_config(n)
+        procs.chown_tree(self.dir)
+
+    def _write_config(self, n):
+        shared_buffers = "8MB" if self.small else "32MB"
+        max_conn = 20 if self.small else 50
+        yml = f"""# generated by bench/lib/cluster.py: identical for custos and Patroni
+scope: {self.scope}
+namespace: /service/
+name: {n.name}
+log:
+  level: INFO
+restapi:
+  listen: 127.0.0.1:{n.api_port}
+  connect_address: 127.0.0.1:{n.api_port}
+etcd3:
+  hosts:
+    - {self.etcd.host_port}
+bootstrap:
+  dcs:
+    ttl: {self.profile.ttl}
+    loop_wait: {self.profile.loop_wait}
+    retry_timeout: {self.profile.retry_timeout}
+    maximum_lag_on_failover: 1048576
+    synchronous_mode: {"true" if self.profile.synchronous_mode else "false"}
+    postgresql:
+      use_pg_rewind: true
+      use_slots: true
+      parameters:
+        wal_level: replica
+        hot_standby: 'on'
+        wal_log_hints: 'on'
+        max_connections: {max_conn}
+        max_wal_senders: 10
+        max_replication_slots: 10
+        wal_keep_size: 128MB
+  initdb:
+    - encoding: UTF8
+    - data-checksums
+postgresql:
+  listen: 127.0.0.1:{n.pg_port}
+  connect_address: 127.0.0.1:{n.pg_port}
+  data_dir: {n.data_dir}
+  bin_dir: {PG_BIN}
+  pgpass: {n.dir}/pgpass
+  authentication:
+    superuser:
+      username: {SUPERUSER}
+      password: {SUPERUSER_PASSWORD}
+    replication:
+      username: replicator
+      password: bench-repl-pw
+    rewind:
+      username: rewinder
+      password: bench-rewind-pw
+  parameters:
+    unix_socket_directories: {n.dir}
+    shared_buffers: {shared_buffers}
+  pg_hba:
+    - local all all trust
+    - host replication replicator 127.0.0.1/32 md5
+    - host all all 127.0.0.1/32 md5
+tags:
+  nofailover: false
+  noloadbalance: false
+"""
+        with open(n.config_file, "w") as f:
+            f.write(yml)
+
+    # ---- agents -------------------------------------------------------------------------------
+    def start(self, i):
+        n = self.nodes[i]
+        n.proc = procs.spawn(self.kind.argv(n.config_file), n.log_file, cwd=n.dir)
+
+    def start_all(self):
+        for i in range(len(self.nodes)):
+            self.start(i)
+
+    def kill_node(self, i):
+        """kill -9 of the agent and its postmaster back to back: a machine dying."""
+        n = self.nodes[i]
+        pm = n.postmaster_pid()
+        children = procs.children_of(pm) if pm else []
+        if n.proc:
+            procs.kill_pid(n.proc.pid)
+        if pm:
+            procs.kill_pid(pm)
+        if n.proc:
+            n.proc.wait(timeout=10)
+        if pm and not procs.wait_pid_gone(pm, 10):
+            raise BenchError(f"postmaster {pm} of {n.name} survived SIGKILL")
+        # The backends exit once they notice the postmaster is gone; until then the old shared
+        # memory is in use and PostgreSQL would refuse to start again in that data dir.
+        for c in children:
+            if not procs.wait_pid_gone(c, 20):
+                procs.kill_pid(c)
+
+    def stop(self):
+        for n in self.nodes:
+            if n.proc and n.proc.poll() is None:
+                n.proc.send_signal(signal.SIGTERM)
+        for n in self.nodes:
+            procs.stop_popen(n.proc, timeout=60)
+        for n in self.nodes:  # PostgreSQL left behind (pause, kill -9 of an agent, ...)
+            pm = n.postmaster_pid()
+            if pm:
+                procs.kill_pid(pm, signal.SIGQUIT)
+                if not procs.wait_pid_gone(pm, 10):
+                    procs.kill_pid(pm)
+
+    # ---- probes -------------------------------------------------------------------------------
+    def connect(self, i, timeout=2):
+        n = self.nodes[i]
+        c = psycopg2.connect(host="127.0.0.1", port=n.pg_port, user=SUPERUSER, password=SUPERUSER_PASSWORD,
+                             dbname="postgres", connect_timeout=timeout,
+                             options="-c statement_timeout=5000")
+        c.autocommit = True
+        return c
+
+    def sql(self, i, statement, params=None, timeout=2):
+        c = self.connect(i, timeout)
+        try:
+            with c.cursor() as cur:
+                cur.execute(statement, params)
+                return cur.fetchall() if cur.description else None
+        finally:
+            c.close()
+
+    def is_primary(self, i):
+        try:
+            return self.sql(i, "SELECT NOT pg_is_in_recovery()")[0][0]
+        except Exception:  # noqa: BLE001
+            return None
+
+    def rest(self, i, method, path, body=None, timeout=5):
+        n = self.nodes[i]
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"http://127.0.0.1:{n.api_port}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"} if data else {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, r.read().decode(errors="replace")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(errors="replace")
+        except Exception as e:  # noqa: BLE001
+            return 0, str(e)
+
+    def leader_name(self):
+        return self.etcd.get_key(f"/service/{self.scope}/leader")
+
+    def leader_index(self):
+        name = self.leader_name()
+        for i, n in enumerate(self.nodes):
+            if n.name == name:
+                return i
+        return None
+
+    def streaming_from(self, primary):
+        rows = self.sql(primary, "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'")
+        return {r[0] for r in rows or []}
+
+    def wait_primary(self, timeout):
+        def probe():
+            i = self.leader_index()
+            if i is None or not self.is_primary(i):
+                return None
+            code, _ = self.rest(i, "GET", "/primary", timeout=2)
+            return (i,) if code == 200 else None
+        return wait_until(f"a primary in {self.scope}", timeout, probe, 0.1)[0]
+
+    def wait_streaming(self, primary, timeout):
+        want = {n.name for k, n in enumerate(self.nodes) if k != primary}
+        return wait_until(f"{sorted(want)} streaming from {self.nodes[primary].name}", timeout,
+                          lambda: want <= self.streaming_from(primary), 0.1)
+
+    def wait_sync_standby(self, primary, timeout):
+        """Until /sync names a synchronous standby that the primary reports as `sync`."""
+        def probe():
+            raw = self.etcd.get_key(f"/service/{self.scope}/sync")
+            standby = (json.loads(raw) or {}).get("sync_standby") if raw else None
+            if not standby:
+                return False
+            rows = self.sql(primary, "SELECT application_name FROM pg_stat_replication WHERE sync_state = 'sync'")
+            return standby in {r[0] for r in rows or []}
+        return wait_until(f"a synchronous standby in {self.scope}", timeout, probe, 0.1)
+
+    def agent_pids(self):
+        return [n.agent_pid() for n in self.nodes]
+
+    def log_tail(self, lines=40):
+        out = []
+        for n in self.nodes:
+            try:
+                with open(n.log_file, errors="replace") as f:
+                    tail = f.readlines()[-lines:]
+            except FileNotFoundError:
+                tail = []
+            out.append(f"---- {n.name} ({n.log_file})\n" + "".join(tail))
+        return "\n".join(out)

@@ -1,0 +1,250 @@
+"""The measurements: each takes a running Cluster (or several) and returns plain figures."""
+
+import re
+import statistics
+import subprocess
+import threading
+import time
+
+from . import procs
+from .cluster import BenchError, KeyWatch, wait_until
+
+TABLE_DDL = "CREATE TABLE IF NOT EXISTS bench_rows (id bigint PRIMARY KEY, at timestamptz DEFAULT now())"
+
+
+class Writer:
+    """Inserts one row per transaction, continuously, into whichever node accepts writes, and
+    records every acknowledged row (id, node index, monotonic time of the acknowledgement)."""
+
+    def __init__(self, cluster, first_id, deadline_s):
+        self.cluster = cluster
+        self.acked = []
+        self._next = first_id
+        self._stop = threading.Event()
+        self._deadline = time.monotonic() + deadline_s
+        self._thread = threading.Thread(target=self._run, name="writer", daemon=True)
+        self._thread.start()
+
+    def _connect(self, prefer):
+        order = [prefer] + [k for k in range(len(self.cluster.nodes)) if k != prefer]
+        for k in order:
+            if k is None:
+                continue
+            try:
+                c = self.cluster.connect(k, timeout=1)
+                c.cursor().execute("SET statement_timeout = 0")  # a cancel would ack an unreplicated row
+                with c.cursor() as cur:
+                    cur.execute("SELECT pg_is_in_recovery()")
+                    if not cur.fetchone()[0]:
+                        return c, k
+                c.close()
+            except Exception:  # noqa: BLE001 - try the next node
+                pass
+        return None, None
+
+    def _run(self):
+        conn, node = None, None
+        while not self._stop.is_set() and time.monotonic() < self._deadline:
+            if conn is None:
+                conn, node = self._connect(node if node is not None else self.cluster.leader_index())
+                if conn is None:
+                    time.sleep(0.02)
+                    continue
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("INSERT INTO bench_rows (id) VALUES (%s)", (self._next,))
+                self.acked.append((self._next, node, time.monotonic()))
+                self._next += 1
+            except Exception:  # noqa: BLE001 - the node went away or was demoted
+                try:
+                    conn.close()
+                except Exception:  # noqa: BLE001
+                    pass
+                conn = None
+                self._next += 1  # never reuse an id whose fate is unknown
+        if conn is not None:
+            conn.close()
+
+    def next_id(self):
+        return self._next
+
+    def first_ack(self, after, node_not=None, node=None):
+        for rid, k, at in list(self.acked):
+            if at >= after and (node_not is None or k != node_not) and (node is None or k == node):
+                return at, k
+        return None
+
+    def count(self):
+        return len(self.acked)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def missing_on(self, node):
+        ids = [rid for rid, _, _ in self.acked]
+        if not ids:
+            return 0
+        found = self.cluster.sql(node, "SELECT count(*) FROM bench_rows WHERE id = ANY(%s)", (ids,), timeout=5)[0][0]
+        return len(ids) - found
+
+
+def prepare_table(cluster, primary):
+    cluster.sql(primary, TABLE_DDL)
+
+
+def bootstrap(cluster, timeout):
+    t0 = time.monotonic()
+    cluster.start_all()
+    primary = cluster.wait_primary(timeout)
+    first_primary_s = time.monotonic() - t0
+    cluster.wait_streaming(primary, timeout - (time.monotonic() - t0))
+    return primary, {"first_primary_s": first_primary_s, "all_streaming_s": time.monotonic() - t0}
+
+
+def failover(cluster, next_id, timeout):
+    """kill -9 of the primary's agent and postmaster; the killed node is started again and must
+    stream from the new primary before this returns."""
+    primary = cluster.wait_primary(60)
+    cluster.wait_streaming(primary, 120)
+    if cluster.profile.synchronous_mode:
+        # Without a synchronous standby (e.g. right after the previous round's rejoin) a
+        # non-strict synchronous_mode commits asynchronously: wait until one is in place.
+        cluster.wait_sync_standby(primary, 120)
+    old = cluster.nodes[primary].name
+    watch = KeyWatch(cluster.etcd, f"/service/{cluster.scope}/leader")
+    writer = Writer(cluster, next_id, timeout + 60)
+    try:
+        wait_until("the writer to commit on the primary", 20, lambda: writer.count() >= 20, 0.02)
+        t_kill = time.monotonic()
+        cluster.kill_node(primary)
+        got = wait_until("another node to accept writes", timeout,
+                         lambda: writer.first_ack(t_kill, node_not=primary), 0.02)
+        t_writable, new_primary = got
+        time.sleep(0.5)
+    finally:
+        writer.stop()
+        watch.close()
+    t_expired = watch.first("DELETE", t_kill)
+    t_new_leader = watch.first("PUT", t_kill, value_not=old)
+    lost = writer.missing_on(new_primary)
+    t_restart = time.monotonic()
+    cluster.start(primary)
+    cluster.wait_streaming(new_primary, 180)
+    return writer.next_id(), {
+        "failover_s": t_writable - t_kill,
+        "reaction_s": (t_writable - t_expired) if t_expired else None,
+        "lock_expired_after_kill_s": (t_expired - t_kill) if t_expired else None,
+        "new_leader_key_after_expiry_s": (t_new_leader - t_expired) if (t_expired and t_new_leader) else None,
+        "acked_rows": writer.count(),
+        "lost_rows": lost,
+        "old_primary_rejoined_s": time.monotonic() - t_restart,
+    }
+
+
+def switchover(cluster, next_id, timeout):
+    primary = cluster.wait_primary(60)
+    cluster.wait_streaming(primary, 120)
+    candidate = next(k for k in range(len(cluster.nodes)) if k != primary)
+    body = {"leader": cluster.nodes[primary].name, "candidate": cluster.nodes[candidate].name}
+    writer = Writer(cluster, next_id, timeout + 60)
+    reply = {}
+    try:
+        wait_until("the writer to commit on the primary", 20, lambda: writer.count() >= 20, 0.02)
+        t0 = time.monotonic()
+
+        def post():
+            reply["answer"] = cluster.rest(primary, "POST", "/switchover", body, timeout=timeout)
+            reply["at"] = time.monotonic()
+
+        poster = threading.Thread(target=post, daemon=True)
+        poster.start()
+
+        def candidate_writable():
+            answer = reply.get("answer")
+            if answer and answer[0] != 200:
+                raise BenchError(f"POST /switchover answered {answer[0]}: {answer[1].strip()[:200]}")
+            return writer.first_ack(t0, node=candidate)
+
+        t_writable, _ = wait_until(f"{body['candidate']} to accept writes", timeout, candidate_writable, 0.02)
+        old_name = body["leader"]
+        wait_until(f"{old_name} to stream from {body['candidate']}", timeout,
+                   lambda: old_name in cluster.streaming_from(candidate), 0.05)
+        t_streaming = time.monotonic()
+        poster.join(timeout=timeout)
+        time.sleep(0.3)
+    finally:
+        writer.stop()
+    code, text = reply.get("answer", (0, "no reply"))
+    if code != 200:
+        raise BenchError(f"POST /switchover answered {code}: {text.strip()[:200]}")
+    return writer.next_id(), {
+        "candidate_writable_s": t_writable - t0,
+        "old_primary_streaming_s": t_streaming - t0,
+        "reply_s": reply["at"] - t0,
+        "lost_rows": writer.missing_on(candidate),
+    }
+
+
+def idle(clusters, etcd, seconds, settle):
+    """CPU seconds and RSS of every agent, and etcd requests, over `seconds` of idle."""
+    time.sleep(settle)
+    pids = [p for c in clusters for p in c.agent_pids()]
+    if any(p is None for p in pids):
+        raise BenchError("an agent is not running at the start of the idle window")
+    cpu0 = {p: procs.cpu_seconds(p) for p in pids}
+    etcd_cpu0 = procs.cpu_seconds(etcd.pid())
+    req0 = etcd.requests_total()
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    window = time.monotonic() - t0
+    req1 = etcd.requests_total()
+    etcd_cpu1 = procs.cpu_seconds(etcd.pid())
+    per_agent = []
+    for p in pids:
+        c1 = procs.cpu_seconds(p)
+        if c1 is None:
+            raise BenchError(f"agent pid {p} exited during the idle window")
+        per_agent.append({"pid": p, "cpu_s_per_min": (c1 - cpu0[p]) * 60 / window, "rss_mib": procs.rss_mib(p)})
+    return {
+        "window_s": window,
+        "agents": per_agent,
+        "agent_cpu_s_per_min": statistics.mean(a["cpu_s_per_min"] for a in per_agent),
+        "agent_rss_mib": statistics.mean(a["rss_mib"] for a in per_agent),
+        "etcd_requests_per_min": (req1 - req0) * 60 / window,
+        "etcd_cpu_s_per_min": (etcd_cpu1 - etcd_cpu0) * 60 / window,
+        "etcd_rss_mib": procs.rss_mib(etcd.pid()),
+    }
+
+
+_LAT = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s)\s*$")
+
+
+def _ms(value, unit):
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def rest_load(cluster, node, path, seconds, connections):
+    url = f"http://127.0.0.1:{cluster.nodes[node].api_port}{path}"
+    argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    if out.returncode != 0:
+        raise BenchError(f"wrk failed: {out.stderr.strip()}")
+    rps = p50 = p99 = None
+    errors = 0
+    for line in out.stdout.splitlines():
+        if line.startswith("Requests/sec:"):
+            rps = float(line.split()[1])
+        m = _LAT.match(line)
+        if m:
+            if m.group(1) == "50":
+                p50 = _ms(m.group(2), m.group(3))
+            else:
+                p99 = _ms(m.group(2), m.group(3))
+        if "Non-2xx or 3xx responses:" in line:
+            errors += int(line.split(":")[1])
+        if line.strip().startswith("Socket errors:"):
+            errors += sum(int(x) for x in re.findall(r"\d+", line))
+    if rps is None or p50 is None or p99 is None:
+        raise BenchError(f"cannot read wrk's output:\n{out.stdout}")
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "errors": errors}
