@@ -1,6 +1,8 @@
-// custosctl's command line (ctl.md §1, §4) parsed with CLI11: the global options
-// (-c/--config-file, -d/--dcs-url/--dcs, -k/--insecure) and the `list`, `topology` and
-// `version` commands. Usage errors give exit code 2 and a message, as click does.
+// custosctl's command line (ctl.md §1, §4-6) parsed with CLI11: the global options
+// (-c/--config-file, -d/--dcs-url/--dcs, -k/--insecure) and every patronictl command with its
+// options. Usage errors (unknown option, bad choice, missing argument) give exit code 2 and a
+// message, as click does; checks that patronictl makes after parsing (e.g. -r with -m) are
+// left to the command layer (exit 1).
 #pragma once
 
 #include <optional>
@@ -27,12 +29,82 @@ struct ListArgs {
   std::optional<double> watch;
 };
 
-enum class Command { kList, kTopology, kVersion };
+enum class Command {
+  kList,
+  kTopology,
+  kVersion,
+  kShowConfig,
+  kHistory,
+  kDsn,
+  kEditConfig,
+  kPause,
+  kResume,
+  kSwitchover,
+  kFailover,
+  kRestart,
+  kReinit,
+  kReload,
+  kFlush,
+  kRemove,
+  kQuery,
+};
+
+// The command's name as typed ("edit-config", ...).
+const char* command_name(Command command);
+
+struct EditConfigArgs {
+  bool quiet = false;
+  std::vector<std::string> set;        // -s K=V
+  std::vector<std::string> pg;         // -p K=V
+  std::optional<std::string> apply;    // FILE or -
+  std::optional<std::string> replace;  // FILE or -
+};
+
+struct SwitchoverArgs {
+  std::optional<std::string> leader;     // --leader/--primary/--master
+  std::optional<std::string> candidate;  // --candidate
+  std::optional<std::string> scheduled;  // --scheduled (switchover only)
+};
+
+struct RestartArgs {
+  bool any = false;                       // --any
+  std::optional<std::string> scheduled;   // --scheduled
+  std::optional<std::string> pg_version;  // --pg-version
+  bool pending = false;                   // --pending
+  std::optional<std::string> timeout;     // --timeout (passed through)
+};
+
+struct QueryArgs {
+  std::optional<std::string> command;   // -c
+  std::optional<std::string> file;      // -f
+  std::optional<std::string> username;  // -U
+  bool password = false;                // --password: prompt for one
+  std::optional<std::string> dbname;    // -d
+  std::string format = "tsv";           // --format
+  std::string delimiter = "\t";         // --delimiter
+  std::optional<double> watch;          // -W / -w
+};
 
 struct Invocation {
   Command command = Command::kList;
   GlobalOptions global;
   ListArgs list;  // list and topology (topology: format kTopology)
+
+  // Common to the other commands.
+  std::optional<std::string> cluster;           // CLUSTER_NAME (nullopt: the configuration's scope)
+  std::vector<std::string> members;             // MEMBER_NAMES
+  std::optional<int> group;                     // --group
+  OutputFormat format = OutputFormat::kPretty;  // -f/--format (history, remove)
+  bool force = false;                           // --force
+  bool wait = false;                            // --wait (pause/resume/reinit)
+  std::optional<std::string> role;              // -r/--role as typed
+  std::optional<std::string> member;            // -m/--member (dsn, query)
+  std::string flush_target;                     // restart | switchover
+
+  EditConfigArgs edit;
+  SwitchoverArgs switchover;
+  RestartArgs restart;
+  QueryArgs query;
 };
 
 struct ParseOutcome {

@@ -1,5 +1,8 @@
 #include "ctl/commands.h"
 
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -7,17 +10,15 @@
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <thread>
 
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include "common/logging.h"
 #include "common/version.h"
 #include "config/env.h"
+#include "ctl/command_context.h"
 #include "ctl/ctl_config.h"
 #include "ctl/dcs_factory.h"
 
@@ -32,13 +33,17 @@ extern "C" void on_interrupt(int) { g_interrupted.store(true); }
 // %L in the log pattern: the level name in capitals, as Python's logging writes it.
 class UpperLevelFlag : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    static const char* const kNames[] = {"TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "OFF"};
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    static const char* const kNames[] = {"TRACE", "DEBUG",    "INFO", "WARNING",
+                                         "ERROR", "CRITICAL", "OFF"};
     const auto i = static_cast<size_t>(msg.level);
     const std::string_view name = i < std::size(kNames) ? kNames[i] : "UNKNOWN";
     dest.append(name.data(), name.data() + name.size());
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<UpperLevelFlag>(); }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<UpperLevelFlag>();
+  }
 };
 
 // Logs of the libraries (etcd client...) go to stderr so that stdout stays parsable. Level
@@ -131,7 +136,8 @@ int run_list(const Invocation& inv, std::ostream& out, std::ostream& err) {
       auto cluster = stores[name]->get_cluster();
       if (!cluster) {
         out.flush();
-        return fail(err, "cannot read cluster \"" + name + "\" from the DCS: " + cluster.error().describe());
+        return fail(err, "cannot read cluster \"" + name +
+                             "\" from the DCS: " + cluster.error().describe());
       }
       if (cluster->is_empty()) spdlog::warn("cluster \"{}\" has no keys in the DCS", name);
       out << render_members(*cluster, name, options);
@@ -148,17 +154,61 @@ int run_list(const Invocation& inv, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 int run_invocation(const Invocation& invocation, std::ostream& out, std::ostream& err) {
+  return run_invocation(invocation, out, err, std::cin, nullptr);
+}
+
+int run_invocation(const Invocation& invocation, std::ostream& out, std::ostream& err,
+                   std::istream& in, MemberApi* api) {
   setup_logging();
   try {
+    if (invocation.command == Command::kList || invocation.command == Command::kTopology)
+      return run_list(invocation, out, err);
+    CommandContext ctx(invocation, out, err, in, api);
+    if (invocation.command != Command::kVersion) ctx.load();
     switch (invocation.command) {
-      case Command::kVersion:
-        out << "custosctl version " << kVersion << "\n";
-        return 0;
       case Command::kList:
       case Command::kTopology:
-        return run_list(invocation, out, err);
+        return 1;
+      case Command::kVersion:
+        return run_version(ctx);
+      case Command::kShowConfig:
+        return run_show_config(ctx);
+      case Command::kHistory:
+        return run_history(ctx);
+      case Command::kDsn:
+        return run_dsn(ctx);
+      case Command::kEditConfig:
+        return run_edit_config(ctx);
+      case Command::kPause:
+        return run_pause(ctx, true);
+      case Command::kResume:
+        return run_pause(ctx, false);
+      case Command::kSwitchover:
+        return run_switchover(ctx, false);
+      case Command::kFailover:
+        return run_switchover(ctx, true);
+      case Command::kRestart:
+        return run_restart(ctx);
+      case Command::kReinit:
+        return run_reinit(ctx);
+      case Command::kReload:
+        return run_reload(ctx);
+      case Command::kFlush:
+        return run_flush(ctx);
+      case Command::kRemove:
+        return run_remove(ctx);
+      case Command::kQuery:
+        return run_query(ctx);
     }
+  } catch (const PromptAborted&) {
+    out.flush();
+    err << "Aborted!\n";
+    return 1;
+  } catch (const CtlError& e) {
+    out.flush();
+    return fail(err, e.what());
   } catch (const std::exception& e) {
+    out.flush();
     return fail(err, std::string("unexpected failure: ") + e.what());
   }
   return 1;
