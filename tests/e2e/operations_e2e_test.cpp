@@ -156,6 +156,20 @@ TEST_F(OperationsE2E, SwitchoverAndFailoverAnswerWithTheOutcomeAndLoseNoRow) {
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(r.body, "Switchover failed");
   EXPECT_EQ(c().leader_name(), c().name(third));
+
+  // A scheduled switchover is carried out at its time (ha.md §3.10), not before.
+  const int target = others(third)[1];
+  r = c().rest(third, "POST", "/switchover",
+               json{{"leader", c().name(third)}, {"candidate", c().name(target)}, {"scheduled_at", iso_in(6)}}.dump());
+  ASSERT_EQ(r.status, 202) << r.body;
+  const auto scheduled_at = Clock::now() + 6s;
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(c().leader_name(), c().name(third));  // not yet
+  EXPECT_TRUE(eventually([&] { return c().leader_name() == c().name(target); }, 40s));
+  EXPECT_GE(Clock::now(), scheduled_at - 1s);
+  report("scheduled switchover done after its time",
+         std::chrono::duration<double>(Clock::now() - scheduled_at).count());
+  EXPECT_EQ(c().wait_for_primary(60s), target);
 }
 
 TEST_F(OperationsE2E, RefusalsConfigPauseRestartAndReinitialize) {
