@@ -595,7 +595,7 @@ std::optional<api::PgStatus> Agent::live_pg_status(std::chrono::milliseconds) {
   return snapshot_.pg;
 }
 
-dcs::DcsResult<dcs::Cluster> Agent::fresh_cluster() { return dcs_->get_cluster(); }
+dcs::DcsResult<dcs::Cluster> Agent::fresh_cluster() { return dcs_->get_cluster_fresh(); }
 
 // ---------------------------------------------------------------------------------------------
 void Agent::shutdown() {

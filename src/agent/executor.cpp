@@ -183,7 +183,8 @@ Agent::StepOutcome Agent::run_step(const ha::Step& step) {
       return ok;
     }
     case Action::reload_cluster: {
-      auto c = dcs_->get_cluster();
+      // After a lock change: the winner's key may be milliseconds old, read past the cache.
+      auto c = dcs_->get_cluster_fresh();
       if (c) {
         view_ = c.value();
         if (view_->leader()) old_cluster_ = view_;
@@ -491,7 +492,7 @@ void Agent::do_follow(const ha::Step& step) {
   std::string target = step.member;
   bool remote = step.flag;
   if (step.flag2) {
-    auto c = dcs_->get_cluster();
+    auto c = dcs_->get_cluster_fresh();
     if (c) view_ = c.value();
     if (view_) {
       auto t = ha::node_to_follow(*view_, local_, settings_, holds_lock_in_view());

@@ -177,7 +177,7 @@ std::optional<std::string> Agent::switchover_infeasible(const dcs::Cluster& c, c
 Response Agent::api_switchover(const Request& req, bool failover_endpoint, double now) {
   auto body = api::read_json_body(req, false, true);
   if (auto* resp = std::get_if<Response>(&body)) return *resp;
-  auto loaded = dcs_->get_cluster();
+  auto loaded = dcs_->get_cluster_fresh();
   if (!loaded) return Response::text(503, "DCS is not accessible: " + loaded.error().describe());
   const dcs::Cluster cluster = loaded.value();
   auto parsed = api::parse_switchover_request(std::get<json>(body), failover_endpoint, cluster_paused(cluster), now);
@@ -208,7 +208,7 @@ Response Agent::wait_for_switchover(const std::optional<std::string>& old_leader
   bool extended = false;
   while (true) {
     std::this_thread::sleep_for(100ms);
-    auto loaded = dcs_->get_cluster();
+    auto loaded = dcs_->get_cluster();  // the watch cache: cheap, and at most milliseconds behind
     if (loaded) {
       const dcs::Cluster& c = loaded.value();
       const auto leader = c.leader_name();
@@ -237,7 +237,7 @@ Response Agent::wait_for_switchover(const std::optional<std::string>& old_leader
 }
 
 Response Agent::api_delete_switchover() {
-  auto loaded = dcs_->get_cluster();
+  auto loaded = dcs_->get_cluster_fresh();
   if (!loaded) return Response::text(503, "DCS is not accessible: " + loaded.error().describe());
   const auto& f = loaded.value().failover();
   if (f && (f->scheduled_at || f->scheduled_at_invalid) && !f->is_empty()) {
@@ -255,7 +255,7 @@ Response Agent::api_restart(const Request& req, double now) {
   auto body = api::read_json_body(req, true, false);
   if (auto* resp = std::get_if<Response>(&body)) return *resp;
   bool paused = snapshot().paused;
-  if (auto loaded = dcs_->get_cluster()) paused = cluster_paused(loaded.value());
+  if (auto loaded = dcs_->get_cluster_fresh()) paused = cluster_paused(loaded.value());
   auto parsed = api::parse_restart_request(std::get<json>(body), paused, now);
   if (auto* resp = std::get_if<Response>(&parsed)) return *resp;
   const api::RestartRequest r = take(parsed);
@@ -349,7 +349,7 @@ Response Agent::api_reinitialize(const Request& req) {
   auto attempt = [this, force](bool cancel_running) {
     return run_in_loop(
         [this, force, cancel_running]() {
-          auto loaded = dcs_->get_cluster();
+          auto loaded = dcs_->get_cluster_fresh();
           if (loaded) view_ = loaded.value();
           if (!view_ || !view_->leader()) return Response::text(503, "Cluster has no leader, can not reinitialize");
           if (view_->leader_name() && *view_->leader_name() == local_.name)
@@ -389,7 +389,7 @@ Response Agent::api_config(const Request& req, bool patch) {
   if (auto* resp = std::get_if<Response>(&body)) return *resp;
   const json request = std::get<json>(body);
   if (request.empty()) return Response::text(400, "Bad request: the body must be a non-empty JSON object");
-  auto loaded = dcs_->get_cluster();
+  auto loaded = dcs_->get_cluster_fresh();
   if (!loaded) return Response::text(503, "DCS is not accessible: " + loaded.error().describe());
   const auto& cc = loaded.value().config();
   if (patch) {

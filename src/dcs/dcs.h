@@ -55,7 +55,13 @@ class Dcs {
   virtual const std::string& base_path() const = 0;
 
   // Reads the whole cluster with one prefix read. For a Citus coordinator, all groups.
+  // May be served from a watch cache that trails other members' writes by the stream's delay
+  // (milliseconds); our own writes are always in it.
   virtual DcsResult<Cluster> get_cluster() = 0;
+  // A read straight from the DCS, bypassing any cache: for compare-and-set writes made on an
+  // operator's request (PATCH /config, DELETE /switchover), which must start from the latest
+  // version.
+  virtual DcsResult<Cluster> get_cluster_fresh() { return get_cluster(); }
 
   // Creates `leader` = our name bound to our TTL, only if absent.
   // kLockOwnedByOther when the key exists (whoever holds it).

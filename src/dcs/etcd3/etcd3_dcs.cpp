@@ -105,7 +105,7 @@ void Etcd3Dcs::signal_change() {
 
 void Etcd3Dcs::note_write(const std::string& absolute_key, std::optional<std::string> value, int64_t revision,
                           const std::string& lease) {
-  if (watcher_ && revision > 0) watcher_->note_write(absolute_key, value, revision);
+  if (watcher_ && revision > 0) watcher_->note_write(absolute_key, value, revision, value ? lease : std::string());
   std::lock_guard lock(view_mu_);
   if (absolute_key == key("leader")) {
     view_.leader_value = value;
@@ -183,15 +183,22 @@ DcsStatus Etcd3Dcs::revoke_lease() {
 
 // ---- reads ------------------------------------------------------------------------------------
 
-DcsResult<Cluster> Etcd3Dcs::get_cluster() {
+DcsResult<Cluster> Etcd3Dcs::read_cluster(bool use_cache) {
   const std::string prefix = settings_.cluster_prefix();
   const bool serializable = !(settings_.ctl || linearizable_reads_.load());
-  auto r = client_->range(prefix, prefix_range_end(prefix), serializable, deadline());
-  if (!r) return err(r.error());
+  // The watch cache holds the same keys as a serializable read of the prefix, kept current by
+  // the stream: reading it saves one etcd request per member and cycle (dcs.md §5).
+  std::optional<std::vector<etcd3::KeyValue>> kvs;
+  if (use_cache && serializable && watcher_) kvs = watcher_->cached();
+  if (!kvs) {
+    auto r = client_->range(prefix, prefix_range_end(prefix), serializable, deadline());
+    if (!r) return err(r.error());
+    kvs = std::move(r->kvs);
+  }
 
   RawNodes nodes;
-  nodes.reserve(r->kvs.size());
-  for (const auto& kv : r->kvs) {
+  nodes.reserve(kvs->size());
+  for (const auto& kv : *kvs) {
     if (kv.key.size() <= prefix.size() || kv.key.compare(0, prefix.size(), prefix) != 0) continue;
     RawNode n;
     n.key = kv.key.substr(prefix.size());
@@ -390,12 +397,14 @@ DcsStatus Etcd3Dcs::initialize(bool create_new, const std::string& sysid) {
   auto r = client_->txn(body, deadline());
   if (!r) return err(r.error());
   if (!txn_succeeded(r.value())) return dcs_error(DcsErrorKind::kCasConflict, "initialize key already exists");
+  note_write(k, sysid, header_revision(r.value()));
   return Unit{};
 }
 
 DcsStatus Etcd3Dcs::cancel_initialization() {
   auto r = client_->delete_range(key("initialize"), std::nullopt, deadline());
   if (!r) return err(r.error());
+  note_write(key("initialize"), std::nullopt, r.value());
   return Unit{};
 }
 
@@ -467,6 +476,7 @@ DcsStatus Etcd3Dcs::delete_sync_state(std::optional<Version> version) {
   if (!version) {
     auto r = client_->delete_range(k, std::nullopt, deadline());
     if (!r) return err(r.error());
+    note_write(k, std::nullopt, r.value());
     return Unit{};
   }
   json body = {{"compare", json::array({compare_mod(k, *version)})}, {"success", json::array({delete_op(k)})}};
@@ -474,6 +484,7 @@ DcsStatus Etcd3Dcs::delete_sync_state(std::optional<Version> version) {
   if (!r) return err(r.error());
   if (!txn_succeeded(r.value()))
     return dcs_error(DcsErrorKind::kCasConflict, "sync changed since version " + std::to_string(*version));
+  note_write(k, std::nullopt, header_revision(r.value()));
   return Unit{};
 }
 

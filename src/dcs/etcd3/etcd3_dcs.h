@@ -39,7 +39,8 @@ class Etcd3Dcs : public Dcs {
   const std::string& member_name() const override { return settings_.name; }
   const std::string& base_path() const override { return base_path_; }
 
-  DcsResult<Cluster> get_cluster() override;
+  DcsResult<Cluster> get_cluster() override { return read_cluster(true); }
+  DcsResult<Cluster> get_cluster_fresh() override { return read_cluster(false); }
   DcsStatus attempt_to_acquire_leader() override;
   DcsStatus update_leader(const LeaderRefresh& refresh) override;
   DcsStatus delete_leader(std::optional<int64_t> last_lsn) override;
@@ -82,6 +83,7 @@ class Etcd3Dcs : public Dcs {
   void drop_lease(const std::string& id);
   DcsResult<Version> cas_put(const std::string& relative, const std::string& value, std::optional<Version> version);
   DcsStatus plain_put(const std::string& relative, const std::string& value);
+  DcsResult<Cluster> read_cluster(bool use_cache);
   void note_write(const std::string& absolute_key, std::optional<std::string> value, int64_t revision,
                   const std::string& lease = {});
   void signal_change();

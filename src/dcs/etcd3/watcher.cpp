@@ -51,11 +51,29 @@ bool Watcher::interesting(const std::string& key) const {
   return key == leader_key_ || key == config_key_ || key == status_key_ || key == optime_key_;
 }
 
-void Watcher::note_write(const std::string& key, std::optional<std::string> value, int64_t revision) {
-  if (interesting(key)) apply(key, std::move(value), revision, false);
+void Watcher::note_write(const std::string& key, std::optional<std::string> value, int64_t revision,
+                         const std::string& lease) {
+  if (key.compare(0, prefix_.size(), prefix_) == 0) apply(key, std::move(value), revision, lease, false);
 }
 
-bool Watcher::apply(const std::string& key, std::optional<std::string> value, int64_t revision, bool from_snapshot) {
+std::optional<std::vector<KeyValue>> Watcher::cached() const {
+  std::lock_guard lock(mu_);
+  if (!ready_) return std::nullopt;
+  std::vector<KeyValue> out;
+  out.reserve(cache_.size());
+  for (const auto& [k, e] : cache_) {
+    KeyValue kv;
+    kv.key = k;
+    kv.value = e.value;
+    kv.mod_revision = e.mod_revision;
+    kv.lease = e.lease;
+    out.push_back(std::move(kv));
+  }
+  return out;
+}
+
+bool Watcher::apply(const std::string& key, std::optional<std::string> value, int64_t revision,
+                    const std::string& lease, bool from_snapshot) {
   std::lock_guard lock(mu_);
   auto it = cache_.find(key);
   std::optional<std::string> old;
@@ -68,11 +86,11 @@ bool Watcher::apply(const std::string& key, std::optional<std::string> value, in
     }
   }
   if (value)
-    cache_[key] = Entry{*value, revision};
+    cache_[key] = Entry{*value, revision, lease};
   else if (it != cache_.end())
     cache_.erase(it);
 
-  if (old == value) return false;
+  if (old == value || !interesting(key)) return false;
   bool is_status = key == status_key_ || key == optime_key_;
   bool changed = key == leader_key_ || (is_status && value) || (key == config_key_ && old && value);
   if (changed && is_status) {
@@ -106,9 +124,9 @@ void Watcher::run() {
       continue;
     }
     // Compare the snapshot with what we knew: changes while the stream was down count too.
-    std::map<std::string, std::string> snapshot;
+    std::map<std::string, const KeyValue*> snapshot;
     for (const auto& kv : r->kvs)
-      if (interesting(kv.key)) snapshot[kv.key] = kv.value;
+      if (kv.key.compare(0, prefix_.size(), prefix_) == 0) snapshot[kv.key] = &kv;
     std::set<std::string> keys;
     {
       std::lock_guard lock(mu_);
@@ -118,10 +136,10 @@ void Watcher::run() {
     bool wake = false;
     for (const auto& k : keys) {
       auto it = snapshot.find(k);
-      int64_t rev = r->revision;
-      for (const auto& kv : r->kvs)
-        if (kv.key == k) rev = kv.mod_revision;
-      wake |= apply(k, it == snapshot.end() ? std::nullopt : std::optional<std::string>(it->second), rev, true);
+      if (it == snapshot.end())
+        wake |= apply(k, std::nullopt, r->revision, "", true);
+      else
+        wake |= apply(k, it->second->value, it->second->mod_revision, it->second->lease, true);
     }
     if (wake && had_snapshot) on_change_();
     had_snapshot = true;
@@ -155,14 +173,17 @@ void Watcher::run() {
       for (const auto& ev : *events) {
         if (!ev.is_object() || !ev.contains("kv")) continue;
         auto kv = decode_kv(ev["kv"]);
-        if (!kv || !interesting(kv->key)) continue;
+        if (!kv || kv->key.compare(0, prefix_.size(), prefix_) != 0) continue;
         bool deleted = ev.contains("type") && ev["type"] == "DELETE";
-        changed |= apply(kv->key, deleted ? std::nullopt : std::optional<std::string>(kv->value), kv->mod_revision, false);
+        changed |= apply(kv->key, deleted ? std::nullopt : std::optional<std::string>(kv->value), kv->mod_revision,
+                         deleted ? std::string() : kv->lease, false);
       }
       if (changed) on_change_();
       return true;
     };
-    auto idle = std::max<std::chrono::milliseconds>(client_.retry_timeout() * 2, 20000ms);
+    // etcd sends nothing on a quiet prefix: a long idle limit avoids re-reading the prefix every
+    // 20 s, while TCP keepalive (net/http_client) ends a stream whose peer vanished in ~11 s.
+    auto idle = std::max<std::chrono::milliseconds>(client_.retry_timeout() * 2, 300000ms);
     auto w = client_.watch(create, on_message, canceller_, idle, short_deadline());
     {
       std::lock_guard lock(mu_);

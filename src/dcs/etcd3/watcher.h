@@ -1,8 +1,10 @@
 // Background watcher of one key prefix (dcs.md §5 "Watch cache"): reads the prefix, opens a
-// streaming /watch from the next revision, and reports when the HA loop must wake up: the
-// `leader` value changed (deleted, expired, other name), `config` changed, or `status`/
-// `optime/leader` changed while the leader is not us. Reconnects after errors (next
-// endpoint, fresh read, new start revision) with a backoff, never busy-looping.
+// streaming /watch from the next revision and keeps a copy of every key under it (value, mod
+// revision, lease), so that the HA loop reads the cluster from memory instead of asking etcd
+// every cycle. It reports when the HA loop must wake up: the `leader` value changed (deleted,
+// expired, other name), `config` changed, or `status`/`optime/leader` changed while the leader
+// is not us. Reconnects after errors (next endpoint, fresh read, new start revision) with a
+// backoff, never busy-looping; while it is not connected the cache is not offered.
 #pragma once
 
 #include <atomic>
@@ -15,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,8 +42,13 @@ class Watcher {
   bool wait_ready(std::chrono::milliseconds timeout) const;
 
   // Our own successful write (value nullopt: delete) at `revision`, so that its echo from the
-  // stream does not wake us up.
-  void note_write(const std::string& key, std::optional<std::string> value, int64_t revision);
+  // stream does not wake us up and our next read of the cache already sees it.
+  void note_write(const std::string& key, std::optional<std::string> value, int64_t revision,
+                  const std::string& lease = "");
+
+  // Every key under the prefix as the stream last reported it, while the stream is
+  // established; nullopt otherwise (the caller then reads etcd).
+  std::optional<std::vector<KeyValue>> cached() const;
 
   // Drops the current stream and starts over (e.g. after re-authentication).
   void restart();
@@ -52,10 +60,12 @@ class Watcher {
   struct Entry {
     std::string value;
     int64_t mod_revision = 0;
+    std::string lease;
   };
   void run();
   // Applies one observed state of `key` (value nullopt: absent); returns whether to wake up.
-  bool apply(const std::string& key, std::optional<std::string> value, int64_t revision, bool from_snapshot);
+  bool apply(const std::string& key, std::optional<std::string> value, int64_t revision, const std::string& lease,
+             bool from_snapshot);
   bool interesting(const std::string& key) const;
   void sleep_interruptibly(std::chrono::milliseconds d);
 
@@ -68,7 +78,7 @@ class Watcher {
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
-  std::map<std::string, Entry> cache_;  // interesting keys only
+  std::map<std::string, Entry> cache_;  // every key under the prefix
   bool ready_ = false;
   bool stop_ = false;
   net::StreamCanceller canceller_;

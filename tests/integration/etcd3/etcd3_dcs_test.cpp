@@ -2,9 +2,11 @@
 #include <signal.h>
 
 #include <barrier>
+#include <sstream>
 #include <thread>
 
 #include "etcd3_test_util.h"
+#include "net/http_client.h"
 
 namespace custos::test {
 namespace {
@@ -178,7 +180,7 @@ TEST_F(Etcd3Dcs_, WatcherWakesWithin100msOfLeaderDeletion) {
     if (round > 0) {
       ASSERT_TRUE(a->attempt_to_acquire_leader());
     }
-    auto c = b->get_cluster();
+    auto c = b->get_cluster_fresh();  // a's write, read at once from etcd (not b's watch cache)
     ASSERT_TRUE(c);
     ASSERT_TRUE(c->leader());
     // Drain the wake-up caused by the acquisition itself.
@@ -272,7 +274,7 @@ TEST_F(Etcd3Dcs_, UpdateLeaderReacquiresAMissingKey) {
   ASSERT_TRUE(a->attempt_to_acquire_leader());
   ASSERT_TRUE(a->client().delete_range(a->settings().client_path() + "leader", std::nullopt,
                                        a->client().deadline_from_now()));
-  ASSERT_TRUE(a->get_cluster());
+  ASSERT_TRUE(a->get_cluster_fresh());  // the view must show the key gone (read past the cache)
   EXPECT_TRUE(a->update_leader(LeaderRefresh{}));  // failure branch: CREATE == 0 -> put
   EXPECT_EQ(raw(*a, "leader"), "a");
 }
@@ -324,11 +326,11 @@ TEST_F(Etcd3Dcs_, InitializeRaceCancelAndDeleteCluster) {
   ASSERT_FALSE(second);
   EXPECT_TRUE(second.error().is(DcsErrorKind::kCasConflict));
   ASSERT_TRUE(a->initialize(false, "7000000000000000001"));
-  auto c = b->get_cluster();
+  auto c = b->get_cluster_fresh();  // another client's write: read past b's watch cache
   ASSERT_TRUE(c);
   EXPECT_EQ(c->initialize(), "7000000000000000001");
   ASSERT_TRUE(a->cancel_initialization());
-  EXPECT_FALSE(b->get_cluster()->initialize());
+  EXPECT_FALSE(b->get_cluster_fresh()->initialize());
   EXPECT_TRUE(b->initialize(true, ""));
 
   // delete_cluster removes every key of this cluster, and nothing else.
@@ -338,7 +340,7 @@ TEST_F(Etcd3Dcs_, InitializeRaceCancelAndDeleteCluster) {
   ASSERT_TRUE(a->set_history_value("[]"));
   ASSERT_TRUE(a->attempt_to_acquire_leader());
   ASSERT_TRUE(b->delete_cluster());
-  auto after = a->get_cluster();
+  auto after = a->get_cluster_fresh();
   ASSERT_TRUE(after);
   EXPECT_TRUE(after->is_empty());
   EXPECT_TRUE(raw(*other, "config"));
@@ -538,6 +540,98 @@ TEST(Etcd3DcsRestart, ClientRecoversAfterEtcdRestart) {
   ASSERT_TRUE(a->client().lease_revoke(old_lease, a->client().deadline_from_now()));
   ASSERT_TRUE(a->attempt_to_acquire_leader());
   EXPECT_NE(*a->lease_id(), old_lease);
+}
+
+}  // namespace
+}  // namespace custos::test
+
+namespace custos::test {
+namespace {
+
+// etcd's count of Range calls answered so far (its Prometheus /metrics on the client port).
+int64_t etcd_range_calls(const std::string& host_port) {
+  net::HttpClient http;
+  auto r = http.request({"GET", "http://" + host_port + "/metrics", {}, "", ""}, 5000ms);
+  if (!r || r->status != 200) throw std::runtime_error("cannot read etcd metrics");
+  int64_t total = 0;
+  std::istringstream in(r->body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("grpc_server_handled_total{", 0) != 0 || line.find("grpc_method=\"Range\"") == std::string::npos)
+      continue;
+    total += std::stoll(line.substr(line.rfind(' ') + 1));
+  }
+  return total;
+}
+
+TEST(Etcd3WatchCache, ClusterReadsComeFromTheWatchAndFollowOtherWriters) {
+  EtcdServer server;
+  DcsParams p;
+  p.hosts = {server.host_port()};
+  p.scope = unique_scope("cache");
+  p.name = "reader";
+  auto reader = make_dcs(p);
+  p.name = "writer";
+  auto writer = make_dcs(p);
+  ASSERT_TRUE(reader->wait_watch_ready(5000ms));
+  ASSERT_TRUE(writer->touch_member(json{{"state", "running"}}));
+  ASSERT_TRUE(writer->attempt_to_acquire_leader());
+  // Another member's writes show up in the reader's view within a moment, without a read.
+  auto until = [&](auto pred) {
+    auto t0 = Clock::now();
+    while (ms_since(t0) < 2000) {
+      auto c = reader->get_cluster();
+      if (c && pred(c.value())) return ms_since(t0);
+      std::this_thread::sleep_for(5ms);
+    }
+    return -1.0;
+  };
+  EXPECT_GE(until([](const dcs::Cluster& c) { return c.leader_name() == std::string("writer"); }), 0);
+  const int64_t before = etcd_range_calls(server.host_port());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(reader->get_cluster());
+  EXPECT_LE(etcd_range_calls(server.host_port()) - before, 1) << "get_cluster did not use the watch cache";
+
+  ASSERT_TRUE(writer->set_config_value(R"({"ttl":30,"pause":true})", std::nullopt));
+  double ms = until([](const dcs::Cluster& c) { return c.config() && c.config()->data().value("pause", false); });
+  EXPECT_GE(ms, 0);
+  std::printf("[ measure  ] config change seen through the watch cache after %.1f ms\n", ms);
+  ASSERT_TRUE(writer->delete_leader(std::nullopt));
+  EXPECT_GE(until([](const dcs::Cluster& c) { return !c.leader(); }), 0);
+
+  // Our own write is in our next read at once (no waiting for the stream's echo).
+  ASSERT_TRUE(reader->attempt_to_acquire_leader());
+  auto c = reader->get_cluster();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->leader_name(), std::string("reader"));
+  ASSERT_TRUE(reader->touch_member(json{{"state", "running"}, {"role", "master"}}));
+  c = reader->get_cluster();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->get_member("reader", false));
+  EXPECT_EQ(c->get_member("reader", false)->data().value("role", ""), "master");
+
+  // A lease that expires (holder gone without a word) removes its keys from the cache too.
+  ASSERT_TRUE(reader->delete_leader(std::nullopt));
+  ASSERT_TRUE(writer->attempt_to_acquire_leader());
+  EXPECT_GE(until([](const dcs::Cluster& c) { return c.leader_name() == std::string("writer"); }), 0);
+  writer.reset();
+  auto expiry_start = Clock::now();
+  bool gone = false;
+  while (ms_since(expiry_start) < (p.ttl + 3) * 1000.0 && !gone) {
+    auto view = reader->get_cluster();
+    gone = view && !view->leader() && !view->get_member("writer", false);
+    if (!gone) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(gone) << "the expired lease's keys stayed in the cache";
+
+  // With etcd gone the cache is not offered: the read fails instead of showing a stale view.
+  server.stop();
+  auto t0 = Clock::now();
+  bool failed = false;
+  while (ms_since(t0) < 15000 && !failed) {
+    failed = !reader->get_cluster();
+    if (!failed) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(failed) << "get_cluster kept answering from the cache after etcd stopped";
 }
 
 }  // namespace

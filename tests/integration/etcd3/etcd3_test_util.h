@@ -55,7 +55,7 @@ inline std::unique_ptr<Etcd3Dcs> make_dcs(const DcsParams& p) {
 
 // Leader name in the cluster as read now ("" when no leader; "<error>" when the read failed).
 inline std::string leader_name(Etcd3Dcs& dcs) {
-  auto c = dcs.get_cluster();
+  auto c = dcs.get_cluster_fresh();
   if (!c) return "<error: " + c.error().describe() + ">";
   return c->leader() ? c->leader()->name() : "";
 }
