@@ -105,6 +105,8 @@ class Run:
             measure.prepare_table(c, primary)
             idle = measure.idle([c], etcd, a.idle_seconds, settle=a.settle_seconds)
             self.row("footprint", "agent RSS (mean of 3)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_rss_mib"])
+            self.row("footprint", "agent private memory, RssAnon (mean of 3)", "MiB").add(
+                kind.name, idle["agent_rss_anon_mib"])
             self.row("footprint", "agent CPU while idle (mean of 3)", "s/min", ("le_ratio", 1 / 10)).add(
                 kind.name, idle["agent_cpu_s_per_min"])
             self.row("dcs load", "etcd requests while idle (cluster)", "req/min", ("le_ratio", 1)).add(

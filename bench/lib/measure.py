@@ -205,12 +205,14 @@ def idle(clusters, etcd, seconds, settle):
         c1 = procs.cpu_seconds(p)
         if c1 is None:
             raise BenchError(f"agent pid {p} exited during the idle window")
-        per_agent.append({"pid": p, "cpu_s_per_min": (c1 - cpu0[p]) * 60 / window, "rss_mib": procs.rss_mib(p)})
+        per_agent.append({"pid": p, "cpu_s_per_min": (c1 - cpu0[p]) * 60 / window, "rss_mib": procs.rss_mib(p),
+                          "rss_anon_mib": procs.rss_anon_mib(p)})
     return {
         "window_s": window,
         "agents": per_agent,
         "agent_cpu_s_per_min": statistics.mean(a["cpu_s_per_min"] for a in per_agent),
         "agent_rss_mib": statistics.mean(a["rss_mib"] for a in per_agent),
+        "agent_rss_anon_mib": statistics.mean(a["rss_anon_mib"] for a in per_agent),
         "etcd_requests_per_min": (req1 - req0) * 60 / window,
         "etcd_cpu_s_per_min": (etcd_cpu1 - etcd_cpu0) * 60 / window,
         "etcd_rss_mib": procs.rss_mib(etcd.pid()),

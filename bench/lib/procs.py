@@ -179,6 +179,19 @@ def cpu_seconds(pid):
         return None
 
 
+def rss_anon_mib(pid):
+    """Private anonymous resident memory (RssAnon: heap, stacks) in MiB, None when gone. Unlike
+    RSS it leaves out the pages of shared libraries, which other processes map too."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ValueError):
+        return None
+    return None
+
+
 def rss_mib(pid):
     """Resident set size in MiB (None when gone)."""
     try:
