@@ -286,15 +286,27 @@ ha::LocalState Agent::collect_local_state(double now) {
     return l;
   }
   l.data_dir = pg_->data_dir_state();
+  l.process = l.data_dir == ha::DataDir::present ? pg_->process_state() : ha::PgProcess::stopped;
+  // pg_controldata is a fork+exec: while the same postmaster runs, what the decision reads from
+  // it (system identifier, wal_log_hints/checksums) cannot change and the cluster state is only
+  // consulted when PostgreSQL is not running, so the copy read when it started is reused.
   std::optional<postgres::ControlData> cd;
-  if (l.data_dir == ha::DataDir::present) cd = pg_->controldata();
+  if (l.data_dir == ha::DataDir::present) {
+    const auto pid = pg_->postmaster_pid();
+    if (l.process == ha::PgProcess::running && pid && pid == controldata_pid_ && controldata_) {
+      cd = controldata_;
+    } else {
+      cd = pg_->controldata();
+      controldata_ = cd;
+      controldata_pid_ = l.process == ha::PgProcess::running ? pid : std::nullopt;
+    }
+  }
   l.sysid = cd ? cd->system_identifier().value_or("") : "";
   l.control_state = cd ? map_control_state(cd->cluster_state()) : ha::ControlState::unknown;
   {
     const std::string dd = pg_->settings().data_dir;
     l.recovery_conf_exists = postgres::has_standby_signal(dd) || postgres::has_recovery_signal(dd);
   }
-  l.process = l.data_dir == ha::DataDir::present ? pg_->process_state() : ha::PgProcess::stopped;
   arm_death_watcher();
   status_.reset();
   if (l.process == ha::PgProcess::running) {

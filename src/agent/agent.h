@@ -138,6 +138,9 @@ class Agent : public api::NodeStateSource {
   // Cross-cycle memory (LocalState bookkeeping of the agent).
   ha::LocalState local_;
   std::optional<postgres::ServerStatus> status_;
+  // Last pg_controldata output and the postmaster it was read under (collect_local_state).
+  std::optional<postgres::ControlData> controldata_;
+  std::optional<pid_t> controldata_pid_;
   std::optional<dcs::Cluster> view_;      // the cluster the executor works on (reload_cluster)
   std::optional<dcs::Cluster> old_cluster_;
   std::optional<dcs::Version> applied_config_version_;
