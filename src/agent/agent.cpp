@@ -539,17 +539,7 @@ void Agent::publish_snapshot(double now) {
   s.pg.state = pg_state_;
   s.pg.role = local_.role == ha::Role::primary ? "master" : std::string(ha::to_string(local_.role));
   if (status_) {
-    s.pg.query_ok = true;
-    s.pg.postmaster_start_time = status_->postmaster_start_time;
-    s.pg.server_version = status_->server_version;
-    s.pg.in_recovery = status_->in_recovery;
-    s.pg.flush_lsn = status_->flush_lsn;
-    s.pg.receive_lsn = status_->receive_lsn;
-    s.pg.replay_lsn = status_->replay_lsn;
-    s.pg.replay_paused = status_->replay_paused;
-    if (status_->timeline > 0) s.pg.timeline = static_cast<int>(status_->timeline);
-    if (status_->in_recovery) s.pg.replication_state = status_->receive_lsn ? "streaming" : "in archive recovery";
-    s.pg.sampled_at = now;
+    fill_pg_status(s.pg, *status_, now);
     if (!status_->in_recovery && !worker_->busy()) {
       auto r = pg_->query(
           "SELECT usename, application_name, COALESCE(host(client_addr), ''), state, sync_state, sync_priority "
@@ -600,11 +590,36 @@ api::NodeSnapshot Agent::snapshot() const {
   return snapshot_;
 }
 
-std::optional<api::PgStatus> Agent::live_pg_status(std::chrono::milliseconds) {
-  // The cycle's status is at most loop_wait old; never block a REST request on PostgreSQL.
-  std::lock_guard lk(snap_mu_);
-  if (!snapshot_.pg.query_ok) return std::nullopt;
-  return snapshot_.pg;
+void Agent::fill_pg_status(api::PgStatus& pg, const postgres::ServerStatus& st, double now) {
+  pg.query_ok = true;
+  pg.postmaster_start_time = st.postmaster_start_time;
+  pg.server_version = st.server_version;
+  pg.in_recovery = st.in_recovery;
+  pg.flush_lsn = st.flush_lsn;
+  pg.receive_lsn = st.receive_lsn;
+  pg.replay_lsn = st.replay_lsn;
+  pg.replay_paused = st.replay_paused;
+  if (st.timeline > 0) pg.timeline = static_cast<int>(st.timeline);
+  if (st.in_recovery) pg.replication_state = st.receive_lsn ? "streaming" : "in archive recovery";
+  pg.sampled_at = now;
+}
+
+std::optional<api::PgStatus> Agent::live_pg_status(std::chrono::milliseconds timeout) {
+  // The cycle's status is at most loop_wait old: answer from it when the cycle could query.
+  api::PgStatus pg;
+  {
+    std::lock_guard lk(snap_mu_);
+    if (snapshot_.pg.query_ok) return snapshot_.pg;
+    pg = snapshot_.pg;
+  }
+  // The cycle's query failed (PostgreSQL was restarting, e.g. right after a switchover): ask
+  // again now, bounded, so that another member checking us before a switchover or in a leader
+  // race does not see us without a WAL position for a whole loop_wait.
+  if (worker_->busy() || pg_->process_state() != ha::PgProcess::running) return std::nullopt;
+  auto st = pg_->query_status(timeout);
+  if (!st) return std::nullopt;
+  fill_pg_status(pg, st.value(), epoch_now());
+  return pg;
 }
 
 dcs::DcsResult<dcs::Cluster> Agent::fresh_cluster() { return dcs_->get_cluster_fresh(); }

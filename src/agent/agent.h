@@ -74,6 +74,7 @@ class Agent : public api::NodeStateSource {
   // Rewrites postgresql.conf / pg_hba and reloads PostgreSQL when the settings changed.
   void apply_pg_settings_change(const PgSettings& before);
   void publish_snapshot(double now);
+  static void fill_pg_status(api::PgStatus& pg, const postgres::ServerStatus& status, double now);
   void arm_death_watcher();
   bool duplicate_member_running(const dcs::Cluster& cluster);
   void shutdown();

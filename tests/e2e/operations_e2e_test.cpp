@@ -127,10 +127,18 @@ TEST_F(OperationsE2E, SwitchoverAndFailoverAnswerWithTheOutcomeAndLoseNoRow) {
   write_rows(cand, 50);
   c().wait_for_rows(primary_, 1, next_id - 1, 60s);
 
+  // Straight back to the old primary, which has just rejoined: it must count as a healthy
+  // candidate although its PostgreSQL restarted moments ago.
+  r = c().rest(cand, "POST", "/switchover", json{{"leader", c().name(cand)}, {"candidate", c().name(primary_)}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(c().wait_for_primary(60s), primary_);
+  c().wait_for_streaming(primary_, others(primary_), 90s);
+  write_rows(primary_, 10);
+
   // Failover (no leader named) to the third node, asked on a replica.
   const int third = 3 - primary_ - cand;
   t0 = Clock::now();
-  r = c().rest(primary_, "POST", "/failover", json{{"candidate", c().name(third)}}.dump());
+  r = c().rest(cand, "POST", "/failover", json{{"candidate", c().name(third)}}.dump());
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, "Successfully failed over to \"" + c().name(third) + "\"");
   EXPECT_EQ(c().wait_for_primary(60s), third);
