@@ -362,6 +362,10 @@ ha::MemberStatuses Agent::fetch_member_statuses(const dcs::Cluster& cluster) {
   add(cluster);
   for (const auto& [name, url] : cluster.failsafe_members())
     if (name != local_.name && !urls.count(name)) urls[name] = url;
+  return query_members(urls);
+}
+
+ha::MemberStatuses Agent::query_members(const std::map<std::string, std::string>& urls) {
   std::vector<std::future<ha::MemberStatus>> futures;
   for (const auto& [name, url] : urls) {
     futures.push_back(std::async(std::launch::async, [this, name = name, url = url] {

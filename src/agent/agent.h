@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -67,6 +68,9 @@ class Agent : public api::NodeStateSource {
   void apply_async_outcome(const AsyncOutcome& outcome);
   ha::LocalState collect_local_state(double now);
   ha::MemberStatuses fetch_member_statuses(const dcs::Cluster& cluster);
+  // GET /patroni of each member (name -> api_url) in parallel, 2 s each (rest-api.md §9); an
+  // unanswered or failed request gives a status with reachable = false.
+  ha::MemberStatuses query_members(const std::map<std::string, std::string>& urls);
   bool needs_member_statuses(const dcs::Cluster& cluster, const ha::LocalState& local) const;
   void run_rewind_check(const dcs::Cluster& cluster);
   void apply_dynamic_config(const dcs::Cluster& cluster);

@@ -145,25 +145,12 @@ std::optional<std::string> Agent::switchover_infeasible(const dcs::Cluster& c, c
       if ((!c.leader_name() || m.name() != *c.leader_name()) && m.api_url()) candidates.push_back(&m);
     if (candidates.empty()) return action + " is not possible: cluster does not have members except leader";
   }
-  std::vector<std::future<ha::MemberStatus>> futures;
-  for (const auto* m : candidates) {
-    if (!m->api_url()) continue;
-    futures.push_back(std::async(std::launch::async, [this, name = m->name(), url = *m->api_url()] {
-      net::HttpRequest req;
-      req.url = url;
-      auto resp = http_->request(req, 2s);
-      if (!resp || resp->status != 200) {
-        ha::MemberStatus st;
-        st.name = name;
-        return st;
-      }
-      return member_status_from_patroni(name, resp->body);
-    }));
-  }
+  std::map<std::string, std::string> urls;
+  for (const auto* m : candidates)
+    if (m->api_url()) urls[m->name()] = *m->api_url();
   std::string reasons;
   bool ok = false;
-  for (auto& f : futures) {
-    auto st = f.get();
+  for (const auto& st : query_members(urls)) {
     if (auto why = st.failover_limitation()) {
       reasons += (reasons.empty() ? "" : ", ") + st.name + ": " + *why;
     } else {
@@ -305,12 +292,10 @@ Response Agent::api_restart(const Request& req, double now) {
   if (answer->status != 0) return *answer;
   // Wait for the outcome (the worker wakes the loop, which records it).
   const double limit = (r.timeout ? *r.timeout : pg_->settings().pg_ctl_timeout) * 2.0 + 30;
-  const double started = epoch_now();
   std::unique_lock lk(restart_mu_);
   restart_cv_.wait_for(lk, std::chrono::milliseconds(static_cast<int64_t>(limit * 1000)),
                        [&] { return restart_seq_ != *seq_before || stop_; });
   if (restart_seq_ == *seq_before) return Response::text(503, "postgres is still starting");
-  (void)started;
   if (restart_ok_) return Response::text(200, "restarted successfully");
   if (restart_error_.find("did not start in time") != std::string::npos)
     return Response::text(503, "postgres is still starting");

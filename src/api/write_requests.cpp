@@ -5,7 +5,9 @@
 #include <set>
 #include <vector>
 
+#include "config/merge.h"
 #include "config/validate.h"
+#include "config/values.h"
 #include "dcs/failover.h"
 
 namespace custos::api {
@@ -202,58 +204,13 @@ json failover_key_value(const SwitchoverRequest& request) {
 
 bool parse_reinitialize_force(const json& body) {
   auto it = body.find("force");
-  if (it == body.end()) return false;
-  if (it->is_boolean()) return it->get<bool>();
-  if (it->is_number()) return it->get<double>() != 0;
-  if (it->is_string()) {
-    std::string s = it->get<std::string>();
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s == "true" || s == "on" || s == "yes" || s == "1" || s == "y" || s == "t";
-  }
-  return false;
+  return it != body.end() && config::parse_bool(*it).value_or(false);
 }
-
-namespace {
-// Patroni's str(old) != str(new) for scalars.
-std::string scalar_text(const json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
-  if (v.is_null()) return "None";
-  return v.dump();
-}
-
-bool patch(json& target, const json& p) {
-  bool changed = false;
-  for (const auto& [key, value] : p.items()) {
-    auto it = target.find(key);
-    if (value.is_null()) {
-      if (it != target.end()) {
-        target.erase(it);
-        changed = true;
-      }
-    } else if (value.is_object()) {
-      if (it == target.end() || !it->is_object()) {
-        json fresh = json::object();
-        patch(fresh, value);
-        target[key] = fresh;
-        changed = true;
-      } else if (patch(*it, value)) {
-        changed = true;
-      }
-    } else if (it == target.end() || it->is_object() || it->is_array() != value.is_array() ||
-               (value.is_array() ? *it != value : scalar_text(*it) != scalar_text(value))) {
-      target[key] = value;
-      changed = true;
-    }
-  }
-  return changed;
-}
-}  // namespace
 
 PatchedConfig patch_dynamic_config(const json& current, const json& p) {
   PatchedConfig out;
   out.config = current.is_object() ? current : json::object();
-  out.changed = patch(out.config, p);
+  out.changed = config::patch_config(out.config, p);
   return out;
 }
 

@@ -57,11 +57,11 @@ std::variant<SwitchoverRequest, Response> parse_switchover_request(const nlohman
 // The `failover` key value written for a request: {leader?, member?, scheduled_at?}.
 nlohmann::json failover_key_value(const SwitchoverRequest& request);
 
-// POST /reinitialize: {"force": bool} (anything truthy counts, as in Patroni).
+// POST /reinitialize: {"force": ...} read with Patroni's parse_bool (config::parse_bool).
 bool parse_reinitialize_force(const nlohmann::json& body);
 
-// PATCH /config: Patroni's merge (null deletes, objects merge, scalars replaced when their
-// text differs). Returns the patched copy and whether anything changed.
+// PATCH /config: Patroni's merge (config::patch_config: null deletes, objects merge, scalars
+// replaced when their text differs). Returns the patched copy and whether anything changed.
 struct PatchedConfig {
   nlohmann::json config;
   bool changed = false;

@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "test_cluster.h"
+#include "cluster_fixture.h"
 
 namespace custos::e2e {
 namespace {
@@ -22,34 +22,17 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-class CtlE2E : public ::testing::Test {
+class CtlE2E : public ClusterFixture {
  protected:
   void SetUp() override {
     ClusterOptions o;
     o.scope = "e2e-ctl";
     o.rest_user = "operator";
     o.rest_password = "pa55";
-    cluster_ = std::make_unique<TestCluster>(o);
+    make_cluster(o);
     c().start_all();
     const int p = c().wait_for_primary(150s);
     c().wait_for_streaming(p, others(p), 150s);
-  }
-
-  void TearDown() override {
-    if (!cluster_) return;
-    cluster_->check_no_agent_died();
-    if (HasFailure())
-      std::printf("===== cluster state at the end of the failed test =====\n%s%s\n", cluster_->describe().c_str(),
-                  cluster_->logs().c_str());
-    cluster_.reset();
-  }
-
-  TestCluster& c() { return *cluster_; }
-  std::vector<int> others(int i) const {
-    std::vector<int> v;
-    for (int j = 0; j < cluster_->size(); ++j)
-      if (j != i) v.push_back(j);
-    return v;
   }
 
   // custosctl -c <node 0's config> args...
@@ -63,26 +46,7 @@ class CtlE2E : public ::testing::Test {
     return r;
   }
 
-  json patroni(int i) {
-    std::string body;
-    if (c().rest_status(i, "/patroni", &body) != 200) return json::object();
-    auto j = json::parse(body, nullptr, false);
-    return j.is_object() ? j : json::object();
-  }
-
-  template <typename Pred>
-  bool eventually(Pred pred, std::chrono::seconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(200ms);
-    }
-    return pred();
-  }
-
   bool has(const test::RunResult& r, const std::string& text) { return r.output.find(text) != std::string::npos; }
-
-  std::unique_ptr<TestCluster> cluster_;
 };
 
 TEST_F(CtlE2E, EveryOperationThroughCustosctl) {

@@ -23,7 +23,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "test_cluster.h"
+#include "cluster_fixture.h"
 
 namespace custos::e2e {
 namespace {
@@ -42,38 +42,13 @@ std::string file_text(const std::string& path) {
   return ss.str();
 }
 
-// What the tests report as measured figures; printed in one block so that it is easy to find.
-void report(const std::string& what, double seconds) {
-  std::printf("[  FIGURE  ] %s: %.2f s\n", what.c_str(), seconds);
-  std::fflush(stdout);
-}
-
 std::string insert_sql(int64_t id, const std::string& note) {
   return "INSERT INTO e2e_rows (id, note) VALUES (" + std::to_string(id) + ", '" + note + "')";
 }
 
-class E2E : public ::testing::Test {
+class E2E : public ClusterFixture {
  protected:
-  void SetUp() override { cluster_ = std::make_unique<TestCluster>(); }
-
-  void TearDown() override {
-    if (!cluster_) return;
-    cluster_->check_no_agent_died();
-    if (HasFailure()) {
-      std::cout << "===== cluster state at the end of the failed test =====\n"
-                << cluster_->describe() << cluster_->logs() << std::flush;
-    }
-    cluster_.reset();  // stops everything by PID, removes the temp dir
-  }
-
-  TestCluster& c() { return *cluster_; }
-
-  std::vector<int> others(int i) const {
-    std::vector<int> v;
-    for (int j = 0; j < cluster_->size(); ++j)
-      if (j != i) v.push_back(j);
-    return v;
-  }
+  void SetUp() override { make_cluster({}); }
 
   // Starts all nodes; waits for one primary and every other node streaming; creates the table.
   int bring_up() {
@@ -96,7 +71,6 @@ class E2E : public ::testing::Test {
                                         c().name(i) + ": " + r.error);
   }
 
-  std::unique_ptr<TestCluster> cluster_;
 };
 
 // Three nodes bootstrap into exactly one primary and two streaming replicas; rows written on the

@@ -21,18 +21,13 @@
 #include <nlohmann/json.hpp>
 #include <signal.h>
 
-#include "test_cluster.h"
+#include "cluster_fixture.h"
 
 namespace custos::e2e {
 namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-
-void report(const std::string& what, double seconds) {
-  std::printf("[  FIGURE  ] %s: %.2f s\n", what.c_str(), seconds);
-  std::fflush(stdout);
-}
 
 std::string iso_in(int seconds) {
   std::time_t t = std::time(nullptr) + seconds;
@@ -43,42 +38,18 @@ std::string iso_in(int seconds) {
   return buf;
 }
 
-class OperationsE2E : public ::testing::Test {
+class OperationsE2E : public ClusterFixture {
  protected:
   void SetUp() override {
     ClusterOptions o;
     o.scope = "e2e-ops";
     o.rest_user = "admin";
     o.rest_password = "s3cret";
-    cluster_ = std::make_unique<TestCluster>(o);
+    make_cluster(o);
     c().start_all();
     primary_ = c().wait_for_primary(150s);
     c().wait_for_streaming(primary_, others(primary_), 150s);
     c().sql(primary_, "CREATE TABLE IF NOT EXISTS e2e_rows (id bigint PRIMARY KEY, note text)");
-  }
-
-  void TearDown() override {
-    if (!cluster_) return;
-    cluster_->check_no_agent_died();
-    if (HasFailure())
-      std::printf("===== cluster state at the end of the failed test =====\n%s%s\n", cluster_->describe().c_str(),
-                  cluster_->logs().c_str());
-    cluster_.reset();
-  }
-
-  TestCluster& c() { return *cluster_; }
-  std::vector<int> others(int i) const {
-    std::vector<int> v;
-    for (int j = 0; j < cluster_->size(); ++j)
-      if (j != i) v.push_back(j);
-    return v;
-  }
-
-  json patroni(int i) {
-    std::string body;
-    if (c().rest_status(i, "/patroni", &body) != 200) return json::object();
-    auto j = json::parse(body, nullptr, false);
-    return j.is_object() ? j : json::object();
   }
 
   json config_key() {
@@ -87,19 +58,7 @@ class OperationsE2E : public ::testing::Test {
     return j.is_object() ? j : json::object();
   }
 
-  // Polls `pred` every 200 ms until true; false after `timeout`.
-  template <typename Pred>
-  bool eventually(Pred pred, std::chrono::seconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(200ms);
-    }
-    return pred();
-  }
-
   int primary_ = -1;
-  std::unique_ptr<TestCluster> cluster_;
 };
 
 TEST_F(OperationsE2E, SwitchoverAndFailoverAnswerWithTheOutcomeAndLoseNoRow) {

@@ -19,43 +19,20 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "test_cluster.h"
+#include "cluster_fixture.h"
 
 namespace custos::e2e {
 namespace {
 
 using namespace std::chrono_literals;
 
-void report(const std::string& what, double seconds) {
-  std::printf("[  FIGURE  ] %s: %.2f s\n", what.c_str(), seconds);
-  std::fflush(stdout);
-}
-
-class SyncE2E : public ::testing::Test {
+class SyncE2E : public ClusterFixture {
  protected:
   void SetUp() override {
     ClusterOptions o;
     o.scope = "e2e-sync";
     o.synchronous_mode = true;
-    cluster_ = std::make_unique<TestCluster>(o);
-  }
-
-  void TearDown() override {
-    if (!cluster_) return;
-    cluster_->check_no_agent_died();
-    if (HasFailure())
-      std::printf("===== cluster state at the end of the failed test =====\n%s%s\n", cluster_->describe().c_str(),
-                  cluster_->logs().c_str());
-    cluster_.reset();
-  }
-
-  TestCluster& c() { return *cluster_; }
-
-  std::vector<int> others(int i) const {
-    std::vector<int> v;
-    for (int j = 0; j < cluster_->size(); ++j)
-      if (j != i) v.push_back(j);
-    return v;
+    make_cluster(o);
   }
 
   // The parsed /sync key, or an empty object.
@@ -90,7 +67,6 @@ class SyncE2E : public ::testing::Test {
                              c().describe());
   }
 
-  std::unique_ptr<TestCluster> cluster_;
 };
 
 TEST_F(SyncE2E, SyncStandbyTakesOverWithoutLosingAcknowledgedRowsAndModeCanBeTurnedOff) {
