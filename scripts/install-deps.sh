@@ -6,6 +6,8 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake g++ pkg-config git curl
+  # clang: the thread-safety analysis of scripts/check-thread-safety.sh (part of the test command)
+  clang
   libpq-dev nlohmann-json3-dev libyaml-cpp-dev
   libboost-dev libboost-system-dev libssl-dev
   libspdlog-dev libfmt-dev libcli11-dev

@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, builds everything, runs every test
-# (unit and real-server integration), and closes with "N passed, N failed".
+# The README's test command: installs what is missing, builds everything as users build it
+# (Release), runs clang's thread-safety analysis over src/, runs every test (unit and
+# real-server integration), and closes with "N passed, N failed" (the analysis counts as one).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh || { echo "install-deps failed"; echo "0 passed, 1 failed"; exit 1; }
 
 BUILD_DIR=${BUILD_DIR:-build}
+BUILD_TYPE=${BUILD_TYPE:-Release}
 JOBS=${JOBS:-$(nproc)}
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$BUILD_DIR.configure.log" 2>&1 \
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" "${launcher[@]}" >"$BUILD_DIR.configure.log" 2>&1 \
   || { cat "$BUILD_DIR.configure.log"; echo "0 passed, 1 failed"; exit 1; }
 if ! cmake --build "$BUILD_DIR" -j"$JOBS"; then
   echo "build failed"
   echo "0 passed, 1 failed"
   exit 1
+fi
+
+# Clang -Wthread-safety -Werror over src/ (scripts/check-thread-safety.sh): one more result.
+tsa_passed=1
+if [ "${SKIP_THREAD_SAFETY:-}" = "1" ]; then
+  tsa_passed=skip
+elif ! JOBS="$JOBS" bash scripts/check-thread-safety.sh "$BUILD_DIR-tsa"; then
+  tsa_passed=0
 fi
 
 log=$(mktemp)
@@ -26,7 +38,12 @@ rm -f "$log"
 if [ -n "$summary" ]; then
   failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$summary")
   total=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$summary")
-  echo "$((total - failed)) passed, ${failed} failed"
+  passed=$((total - failed))
+  case "$tsa_passed" in
+    1) passed=$((passed + 1)) ;;
+    0) failed=$((failed + 1)); echo "thread-safety analysis failed (see above)"; [ "$rc" -ne 0 ] || rc=1 ;;
+  esac
+  echo "${passed} passed, ${failed} failed"
 else
   echo "0 passed, 1 failed"
   [ "$rc" -ne 0 ] || rc=1
