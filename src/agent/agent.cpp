@@ -2,353 +2,262 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-#include <cmath>
 #include <future>
 #include <random>
 #include <thread>
 
 #include "agent/feature_support.h"
-#include "agent/member_json.h"
+#include "agent/postgres_mapping.h"
+#include "agent/scheduled_restart.h"
 #include "agent/schedule.h"
 #include "agent/state_mapping.h"
-#include "api/handler.h"
-#include "api/rest_server.h"
+#include "common/logging.h"
 #include "common/version.h"
 #include "config/dynamic_cache.h"
-#include "config/loader.h"
-#include "postgres/config_files.h"
-#include "ha/follow_target.h"
+#include "dcs/member_value.h"
 
 namespace custos::agent {
 
 using namespace std::chrono_literals;
 
-double epoch_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-Agent::Agent(config::Config config, std::unique_ptr<dcs::Dcs> dcs, std::string config_path)
-    : config_path_(std::move(config_path)), dcs_(std::move(dcs)), config_(std::move(config)) {
-  settings_ = ha_settings_from_config(config_);
-  pg_ = std::make_unique<PgNode>(pg_settings_for(config_));
-  worker_ = std::make_unique<AsyncWorker>([this] { wake(); });
-  net::HttpClientOptions ho;
-  const auto& ctl = config_.ctl();
-  if (ctl.is_object() && ctl.contains("insecure") && ctl["insecure"].is_boolean() && ctl["insecure"].get<bool>())
-    ho.tls.verify_peer = false;
-  ho.user_agent = std::string("Patroni/") + kPatroniCompatVersion + " custos/" + kVersion;
-  http_ = std::make_unique<net::HttpClient>(ho);
-  local_.name = config_.name();
-  local_.tags = tags_from_config(config_.tags());
-  pg_state_since_ = epoch_now();
-  warn_unsupported_features();
+Agent::Agent(AgentServices services, SettingsStore& settings)
+    : services_(services),
+      settings_(settings),
+      waker_(services_.clock, services_.dcs),
+      worker_([this] { waker_.wake(); }),
+      death_watcher_([this](pid_t pid) {
+        spdlog::warn("postmaster (pid {}) terminated", pid);
+        waker_.wake();
+      }),
+      collector_(services_.pg),
+      executor_(services_, settings_, memory_, worker_, waker_, collector_, death_watcher_) {
+  const auto s = settings_.current();
+  memory_.local.name = s->config.name();
+  memory_.local.tags = tags_from_config(s->config.tags());
+  memory_.local.state = ha::PgState::stopped;
+  memory_.local.state_since = services_.clock.now_seconds();
+  services_.pg.set_settings(s->pg);
+  executor_.set_restart_listener([this](bool ok, const std::string& error) { record_restart(ok, error); });
+  // A member joining wakes the loop: the lock holder then creates its slot at once.
+  services_.dcs.set_wake_listener([this] { waker_.wake(); });
+  warn_unsupported_features(*s);
 }
 
 Agent::~Agent() {
-  if (rest_) rest_->stop();
-  if (worker_) worker_->join();
-  death_watcher_.reset();
+  services_.dcs.set_wake_listener(nullptr);
+  worker_.shutdown();
+  death_watcher_.watch(std::nullopt);
 }
 
-void Agent::warn_unsupported_features() {
-  auto now = unsupported_features(config_.raw());
+void Agent::warn_unsupported_features(const EffectiveSettings& s) {
+  auto now = unsupported_features(s.config.raw());
   if (now == unsupported_warned_) return;
   for (const auto& line : now) spdlog::warn("not supported yet: {}", line);
   unsupported_warned_ = std::move(now);
 }
 
 void Agent::request_stop() {
-  stop_ = true;
+  {
+    MutexLock lk(restart_mu_);
+    stopping_ = true;
+  }
   restart_cv_.notify_all();
-  pg_->request_cancel();
-  wake();
+  worker_.cancel_current();
+  waker_.request_stop();
 }
 
 void Agent::request_reload() {
-  reload_ = true;
-  wake();
+  reload_requested_ = true;
+  waker_.wake();
 }
 
-void Agent::wake() {
-  {
-    std::lock_guard lk(wait_mu_);
-    woken_ = true;
-  }
-  wait_cv_.notify_all();
-  dcs_->wakeup();
-}
+// ---- the loop -----------------------------------------------------------------------------------
 
-bool Agent::holds_lock_in_view() const {
-  return view_ && view_->leader_name() && *view_->leader_name() == local_.name;
-}
-
-// ---------------------------------------------------------------------------------------------
-int Agent::run() {
-  // Duplicate member name (rest-api.md §9).
-  {
-    auto c = dcs_->get_cluster();
-    if (c && duplicate_member_running(c.value())) {
-      spdlog::critical("Can't start; there is already a node named '{}' running", local_.name);
-      return 1;
+void Agent::start() {
+  ha::LocalState& l = memory_.local;
+  const auto s = settings_.current();
+  const double now = services_.clock.now_seconds();
+  l.process = to_ha(services_.pg.process_state());
+  if (l.process != ha::PgProcess::stopped) {
+    ha::set_pg_state(l, l.process == ha::PgProcess::running ? ha::PgState::running : ha::PgState::starting, now);
+    auto st = services_.pg.query_status(std::chrono::milliseconds(static_cast<int64_t>(s->ha.retry_timeout * 500)));
+    if (st) {
+      l.role = st->in_recovery ? ha::Role::replica : ha::Role::primary;
+      l.in_recovery = st->in_recovery;
     }
-  }
-  {
-    auto rs = api::RestApiSettings::from_config(config_.restapi());
-    if (!rs) {
-      spdlog::critical("restapi: {}", rs.error());
-      return 1;
-    }
-    rest_ = std::make_unique<api::RestServer>(rs.value(), *this);
-    register_operations(rest_->handler());
-    auto st = rest_->start();
-    if (!st) {
-      spdlog::critical("cannot start the REST API: {}", st.error());
-      return 1;
-    }
-  }
-  // Adopt a running postmaster at once (never restart it).
-  local_.process = pg_->process_state();
-  if (local_.process != ha::PgProcess::stopped) {
-    set_pg_state(local_.process == ha::PgProcess::running ? "running" : "starting");
-    auto s = pg_->query_status(std::chrono::milliseconds(static_cast<int>(settings_.retry_timeout * 500)));
-    if (s) local_.role = s->in_recovery ? ha::Role::replica : ha::Role::primary;
   } else {
-    local_.role = pg_->data_dir_state() == ha::DataDir::present ? ha::Role::replica : ha::Role::uninitialized;
+    l.role = to_ha(services_.pg.data_dir_state()) == ha::DataDir::present ? ha::Role::replica : ha::Role::uninitialized;
   }
-  arm_death_watcher();
+  executor_.watch_postmaster();
+  scheduled_run_ = services_.clock.now();
+}
 
-  scheduled_run_ = epoch_now();
-  while (!stop_ && !fatal_) {
-    if (reload_.exchange(false)) reload_local_config();
-    const double started = epoch_now();
-    try {
-      cycle();
-    } catch (const std::exception& e) {
-      spdlog::error("unexpected exception in the HA cycle: {}", e.what());
-    }
-    if (epoch_now() - started > settings_.loop_wait)
-      spdlog::warn("the HA cycle took {:.1f} s", epoch_now() - started);
-    if (stop_ || fatal_) break;
-    if (cycle_again_) {
-      cycle_again_ = false;
-      continue;
-    }
-    const double now = epoch_now();
-    NextRun nr = next_run(scheduled_run_, settings_.loop_wait, now);
-    if (nr.overran)
-      spdlog::warn("Loop time exceeded, rescheduling immediately.");
-    {
-      std::lock_guard lk(snap_mu_);
-      snapshot_.next_run = nr.at;
-    }
-    wait_until(nr.at);
-    if (epoch_now() > nr.at + 2) spdlog::warn("woke up {:.1f} s after the scheduled time", epoch_now() - nr.at);
-    // Woken early (leader change, postmaster death, async task done, REST): this early cycle
-    // becomes the anchor of the schedule.
-    scheduled_run_ = std::min(nr.at, epoch_now());
-  }
-  if (fatal_) {
-    spdlog::critical("{}", *fatal_);
-    if (rest_) rest_->stop();
+int Agent::run() {
+  try {
+    start();
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
     return 1;
   }
-  shutdown();
+  while (!waker_.stop_requested() && !memory_.fatal) {
+    const MonoTime started = services_.clock.now();
+    if (!run_cycle_guarded()) {
+      close_mailbox();
+      return 1;
+    }
+    const auto s = settings_.current();
+    const MonoTime after = services_.clock.now();
+    if (after - started > std::chrono::duration<double>(s->ha.loop_wait))
+      spdlog::warn("the HA cycle took {:.1f} s", std::chrono::duration<double>(after - started).count());
+    if (waker_.stop_requested() || memory_.fatal) break;
+    if (memory_.run_next_cycle_now) {
+      memory_.run_next_cycle_now = false;
+      continue;
+    }
+    const NextRun nr = next_run(mono_seconds(scheduled_run_), s->ha.loop_wait, mono_seconds(after));
+    if (nr.overran) spdlog::warn("Loop time exceeded, rescheduling immediately.");
+    {
+      MutexLock lk(snapshot_mu_);
+      snapshot_.next_run = nr.at;
+    }
+    // Every node but the lock holder watches the leader key: a replica reacts at once to the
+    // leader going away, and a node waiting for a leader to bootstrap (or for anyone to win the
+    // race) acts at once when the key appears. The lock holder and a node with an async task
+    // sleep (a task's end wakes the loop).
+    std::optional<std::optional<dcs::Version>> watch;
+    if (memory_.view && !memory_.holds_lock_in_view() && !worker_.busy()) {
+      std::optional<dcs::Version> v;
+      if (memory_.view->leader()) v = memory_.view->leader()->version;
+      watch = v;
+    }
+    const MonoTime at = mono_time(nr.at);
+    try {
+      waker_.wait_until(at, watch);
+    } catch (const std::exception& e) {
+      spdlog::error("waiting for the next cycle failed: {}", e.what());
+    }
+    const MonoTime woke = services_.clock.now();
+    if (woke > at + 2s)
+      spdlog::warn("woke up {:.1f} s after the scheduled time", std::chrono::duration<double>(woke - at).count());
+    // Woken early: this cycle becomes the anchor of the schedule.
+    scheduled_run_ = std::min(at, woke);
+  }
+  close_mailbox();
+  if (memory_.fatal) {
+    spdlog::critical("{}", *memory_.fatal);
+    return 1;
+  }
   return 0;
 }
 
-void Agent::wait_until(double deadline) {
-  // Every node but the lock holder watches the leader key: a replica reacts at once to the
-  // leader going away, and a node waiting for the leader to bootstrap (or for anyone to win the
-  // race) acts at once when the key appears, instead of a loop_wait later. The lock holder and a
-  // node with an async task sleep interruptibly.
-  const bool watch = view_ && !holds_lock_in_view() && !worker_->busy();
-  {
-    std::unique_lock lk(wait_mu_);
-    if (woken_) {
-      woken_ = false;
-      return;
+bool Agent::run_cycle_guarded() {
+  try {
+    run_cycle();
+    consecutive_failures_ = 0;
+    return true;
+  } catch (const std::exception& e) {
+    return on_cycle_failure(e.what());
+  } catch (...) {
+    return on_cycle_failure("an exception of unknown type");
+  }
+}
+
+bool Agent::on_cycle_failure(const std::string& what) {
+  ++consecutive_failures_;
+  spdlog::critical("unexpected exception in the HA cycle ({} in a row): {}", consecutive_failures_, what);
+  const ha::LocalState& l = memory_.local;
+  // The lock may be ours (the refresh may have happened before the failure), or PostgreSQL
+  // runs as a primary (as last seen, or in the role the agent gave it): it must not go on
+  // accepting writes without a lease it can refresh.
+  const bool primary_role = l.role == ha::Role::primary || l.role == ha::Role::promoted;
+  const bool runs_as_primary = memory_.status ? !memory_.status->in_recovery : !l.in_recovery;
+  const bool may_accept_writes = l.last_lock_write.has_value() || memory_.holds_lock_in_view() || primary_role ||
+                                 (l.process != ha::PgProcess::stopped && runs_as_primary);
+  if (may_accept_writes) {
+    bool fenced = false;
+    try {
+      fenced = executor_.fence("the HA cycle failed while this node may be the primary");
+    } catch (const std::exception& e) {
+      spdlog::critical("fencing failed: {}", e.what());
+    }
+    if (!fenced) {
+      // Exiting now would leave a primary running without anyone to stop it when its lease
+      // expires: stay, and fence again after the next failing cycle.
+      spdlog::critical("PostgreSQL could not be stopped: the agent keeps running to try again");
+      return true;
     }
   }
-  double left = deadline - epoch_now();
-  if (left <= 0) return;
-  if (watch) {
-    auto ms = std::chrono::milliseconds(static_cast<int64_t>(left * 1000) + 500);
-    std::optional<dcs::Version> leader_version;
-    if (view_->leader()) leader_version = view_->leader()->version;
-    auto outcome = dcs_->watch(leader_version, ms);
-    std::lock_guard lk(wait_mu_);
-    woken_ = false;
-    if (outcome == dcs::WatchOutcome::kChanged) spdlog::debug("leader key changed: running a cycle now");
-    return;
+  if (consecutive_failures_ >= kMaxFailures) {
+    spdlog::critical("{} HA cycles in a row failed: exiting", consecutive_failures_);
+    return false;
   }
-  std::unique_lock lk(wait_mu_);
-  wait_cv_.wait_for(lk, std::chrono::milliseconds(static_cast<int64_t>(left * 1000)), [&] { return woken_ || stop_; });
-  woken_ = false;
+  return true;
 }
 
-void Agent::arm_death_watcher() {
-  auto pid = pg_->postmaster_pid();
-  if (pid == watched_pid_) return;
-  death_watcher_.reset();
-  watched_pid_ = pid;
-  if (pid) {
-    const pid_t p = *pid;
-    death_watcher_ = std::make_unique<postgres::DeathWatcher>(p, [this, p] {
-      spdlog::warn("postmaster (pid {}) terminated", p);
-      wake();
-    });
+void Agent::run_cycle() {
+  if (reload_requested_.exchange(false)) reload_local_config();
+  const double now = services_.clock.now_seconds();
+  if (auto done = worker_.take_finished()) executor_.apply_async_result(*done);
+
+  auto loaded = services_.dcs.get_cluster();
+  std::optional<dcs::Cluster> cluster;
+  if (loaded) {
+    cluster = loaded.value();
+    if (cluster->leader() || !memory_.old_cluster) memory_.old_cluster = cluster;
+    apply_dynamic_config(*cluster);
+  } else {
+    spdlog::error("failed to load the cluster from the DCS: {}", loaded.error().describe());
   }
+  memory_.view = cluster;
+  // REST requests (restart, reinitialize, scheduled restart) act on this cycle's view.
+  drain_mailbox();
+
+  auto s = settings_.current();
+  collector_.collect(memory_, *s, now, worker_.current());
+  if (memory_.deferred_pg_settings && !worker_.busy()) {
+    const postgres::NodeSettings before = *memory_.deferred_pg_settings;
+    memory_.deferred_pg_settings.reset();
+    apply_pg_settings_change(before);
+  }
+  if (cluster && !memory_.local.async && memory_.local.rewind == ha::RewindState::check)
+    collector_.check_timeline(memory_, *s, *cluster);
+
+  ha::DecisionInput in;
+  in.cluster = cluster;
+  in.old_cluster = memory_.old_cluster;
+  in.settings = s->ha;
+  in.now = now;
+  in.wall_now = services_.clock.wall_seconds();
+  in.random_seed = static_cast<std::size_t>(std::random_device{}());
+  if (cluster && needs_member_statuses(*cluster)) in.members = fetch_member_statuses(*cluster);
+  in.local = memory_.local;
+  in.local.watchdog_running = services_.watchdog.is_running();
+  in.local.watchdog_healthy = services_.watchdog.is_healthy();
+
+  ExecutionResult result = executor_.execute(ha::decide(in));
+  if (result.dcs_error && cluster) {
+    spdlog::error("DCS error during the cycle: deciding again without the cluster view");
+    in.cluster.reset();
+    memory_.view.reset();
+    in.local = memory_.local;
+    in.local.watchdog_running = services_.watchdog.is_running();
+    in.local.watchdog_healthy = services_.watchdog.is_healthy();
+    result = executor_.execute(ha::decide(in));
+  }
+  memory_.local.was_paused = s->ha.pause;
+  spdlog::info("{}", result.message);
+  publish_snapshot();
+  save_dynamic_cache();
 }
 
-void Agent::set_pg_state(const std::string& state) {
-  if (state != pg_state_) {
-    pg_state_ = state;
-    pg_state_since_ = epoch_now();
-  }
-}
-
-void Agent::arm_rewind_check() {
-  if (local_.can_rewind || settings_.remove_data_directory_on_diverged_timelines) local_.rewind = ha::RewindState::check;
-}
-
-// ---------------------------------------------------------------------------------------------
-void Agent::apply_async_outcome(const AsyncOutcome& o) {
-  using K = ha::AsyncKind;
-  spdlog::info("{} {}", o.task.display_name(), o.ok ? "finished" : "failed: " + o.error);
-  if (o.task.kind == ha::AsyncKind::restart) {
-    leaving_sync_ = false;  // back in the sync candidates
-    record_restart_outcome(o.ok, o.error);
-  }
-  switch (o.task.kind) {
-    case K::bootstrap:
-    case K::bootstrap_standby_leader:
-      if (!o.ok) local_.bootstrap_result = ha::BootstrapResult::failed;
-      set_pg_state(o.ok ? "running" : "initdb failed");
-      break;
-    case K::post_bootstrap:
-      local_.bootstrap_result = o.ok ? ha::BootstrapResult::succeeded : ha::BootstrapResult::failed;
-      // The cycle that finishes the bootstrap returns early (spec/ha.md §2.8); the next one
-      // creates the replicas' slots, so run it at once rather than a loop_wait later: replicas
-      // cloning meanwhile cannot stream without their slot.
-      cycle_again_ = o.ok;
-      break;
-    case K::clone:
-    case K::reinitialize:
-      set_pg_state(o.ok ? "starting" : "stopped");
-      if (o.ok) local_.role = ha::Role::replica;
-      break;
-    case K::promote:
-      if (o.ok) {
-        local_.role = ha::Role::primary;
-        checkpoint_after_promote_pending_ = false;
-      } else {
-        local_.role = ha::Role::replica;
-      }
-      break;
-    case K::demote:
-      break;
-    case K::start_primary:
-    case K::restart:
-    case K::restart_after_failure:
-      set_pg_state(o.ok ? "running" : (o.task.kind == K::restart ? "restart failed (running)" : "start failed"));
-      local_.recovering = true;
-      break;
-    case K::crash_recovery:
-      set_pg_state("stopped");
-      arm_rewind_check();
-      break;
-    case K::rewind:
-      local_.rewind_executed = true;
-      local_.rewind = o.ok ? ha::RewindState::success : ha::RewindState::failed;
-      if (!o.ok && (settings_.remove_data_directory_on_rewind_failure ||
-                    settings_.remove_data_directory_on_diverged_timelines)) {
-        auto moved = pg_->move_data_dir_aside("failed_rewind." + std::to_string(static_cast<int64_t>(epoch_now())));
-        if (!moved) spdlog::error("{}", moved.error());
-        local_.rewind = ha::RewindState::initial;
-      }
-      break;
-    default:
-      break;
-  }
-  arm_death_watcher();
-}
-
-ha::LocalState Agent::collect_local_state(double now) {
-  ha::LocalState& l = local_;
-  {
-    std::lock_guard lk(config_mu_);
-    l.tags = tags_from_config(config_.tags());
-  }
-  l.async = worker_->current();
-  if (l.async) {
-    // The worker owns PostgreSQL meanwhile: keep the last known facts.
-    return l;
-  }
-  l.data_dir = pg_->data_dir_state();
-  l.process = l.data_dir == ha::DataDir::present ? pg_->process_state() : ha::PgProcess::stopped;
-  // pg_controldata is a fork+exec: while the same postmaster runs, what the decision reads from
-  // it (system identifier, wal_log_hints/checksums) cannot change and the cluster state is only
-  // consulted when PostgreSQL is not running, so the copy read when it started is reused.
-  std::optional<postgres::ControlData> cd;
-  if (l.data_dir == ha::DataDir::present) {
-    const auto pid = pg_->postmaster_pid();
-    if (l.process == ha::PgProcess::running && pid && pid == controldata_pid_ && controldata_) {
-      cd = controldata_;
-    } else {
-      cd = pg_->controldata();
-      controldata_ = cd;
-      controldata_pid_ = l.process == ha::PgProcess::running ? pid : std::nullopt;
-    }
-  }
-  l.sysid = cd ? cd->system_identifier().value_or("") : "";
-  l.control_state = cd ? map_control_state(cd->cluster_state()) : ha::ControlState::unknown;
-  {
-    const std::string dd = pg_->settings().data_dir;
-    l.recovery_conf_exists = postgres::has_standby_signal(dd) || postgres::has_recovery_signal(dd);
-  }
-  arm_death_watcher();
-  status_.reset();
-  if (l.process == ha::PgProcess::running) {
-    auto s = pg_->query_status(std::chrono::milliseconds(static_cast<int>(std::max(1.0, settings_.retry_timeout / 2) * 1000)));
-    if (s) {
-      status_ = s.value();
-      apply_server_status(l, s.value());
-      set_pg_state("running");
-      l.crash_recovery_started = 0;
-    } else {
-      spdlog::warn("status query failed: {}", s.error());
-      l.process = pg_->process_state();
-      if (l.process == ha::PgProcess::running) l.process = ha::PgProcess::starting;
-    }
-  }
-  if (l.process == ha::PgProcess::starting) {
-    if (pg_state_ != "starting" && pg_state_ != "restarting") set_pg_state("starting");
-    // Not queryable yet: it comes up as a replica exactly when a recovery signal file exists.
-    l.in_recovery = l.recovery_conf_exists;
-  }
-  l.state = pg_state_;
-  l.state_since = pg_state_since_;
-  if (l.process == ha::PgProcess::stopped && (pg_state_ == "running" || pg_state_ == "starting")) {
-    // Crashed under us: decide sees the previous state ("running") and treats it as a crash.
-    set_pg_state("crashed");
-  }
-  {
-    const PgSettings s = pg_->settings();
-    l.can_rewind = s.use_pg_rewind && cd && (cd->wal_log_hints() || cd->data_checksums());
-  }
-  l.pending_restart = !pending_restart_params_.empty();
-  (void)now;
-  return l;
-}
-
-bool Agent::needs_member_statuses(const dcs::Cluster& cluster, const ha::LocalState& local) const {
+bool Agent::needs_member_statuses(const dcs::Cluster& cluster) const {
+  const ha::LocalState& l = memory_.local;
   if (cluster.is_unlocked()) return true;
-  const bool has_lock = cluster.leader_name() && *cluster.leader_name() == local.name;
+  const bool has_lock = cluster.leader_name() && *cluster.leader_name() == l.name;
   if (!has_lock) return false;
   if (cluster.failover() && !cluster.failover()->is_empty()) return true;
-  if (local.process != ha::PgProcess::running) return true;
-  if (local.async && local.async->kind == ha::AsyncKind::crash_recovery) return true;
+  if (l.process != ha::PgProcess::running) return true;
+  if (l.async && l.async->kind == ha::AsyncKind::crash_recovery) return true;
   return false;
 }
 
@@ -356,311 +265,295 @@ ha::MemberStatuses Agent::fetch_member_statuses(const dcs::Cluster& cluster) {
   std::map<std::string, std::string> urls;
   auto add = [&](const dcs::Cluster& c) {
     for (const auto& m : c.members())
-      if (m.name() != local_.name && m.api_url()) urls[m.name()] = *m.api_url();
+      if (m.name() != memory_.local.name && m.api_url()) urls[m.name()] = *m.api_url();
   };
-  if (old_cluster_) add(*old_cluster_);
+  if (memory_.old_cluster) add(*memory_.old_cluster);
   add(cluster);
   for (const auto& [name, url] : cluster.failsafe_members())
-    if (name != local_.name && !urls.count(name)) urls[name] = url;
-  return query_members(urls);
+    if (name != memory_.local.name && !urls.count(name)) urls[name] = url;
+  return services_.members.query(urls);
 }
 
-ha::MemberStatuses Agent::query_members(const std::map<std::string, std::string>& urls) {
-  std::vector<std::future<ha::MemberStatus>> futures;
-  for (const auto& [name, url] : urls) {
-    futures.push_back(std::async(std::launch::async, [this, name = name, url = url] {
-      net::HttpRequest req;
-      req.url = url;
-      auto r = http_->request(req, 2s);
-      if (!r || r->status != 200) {
-        ha::MemberStatus st;
-        st.name = name;
-        spdlog::debug("GET {} failed: {}", url, r ? std::to_string(r->status) : r.error().describe());
-        return st;
-      }
-      return member_status_from_patroni(name, r->body);
-    }));
-  }
-  ha::MemberStatuses out;
-  for (auto& f : futures) out.push_back(f.get());
-  return out;
-}
+// ---- configuration ------------------------------------------------------------------------------
 
-void Agent::run_rewind_check(const dcs::Cluster& cluster) {
-  if (local_.rewind != ha::RewindState::check || local_.async) return;
-  auto leader = cluster.leader();
-  if (!leader || leader->name() == local_.name) return;
-  auto member = cluster.get_member(leader->name(), false);
-  if (!member || !member->is_primary()) return;
-  auto up = upstream_of(*member);
-  if (!up) return;
-  if (!local_.can_rewind && !settings_.remove_data_directory_on_diverged_timelines) {
-    local_.rewind = ha::RewindState::not_needed;
-    return;
-  }
-  auto verdict = pg_->check_diverged(*up, local_.process == ha::PgProcess::running, status_ ? &*status_ : nullptr);
-  if (verdict == DivergeVerdict::need_rewind) local_.rewind = ha::RewindState::need;
-  else if (verdict == DivergeVerdict::not_needed) local_.rewind = ha::RewindState::not_needed;
-}
-
-void Agent::cycle() {
-  const double now = epoch_now();
-  if (auto done = worker_->take_finished()) apply_async_outcome(*done);
-
-  auto loaded = dcs_->get_cluster();
-  std::optional<dcs::Cluster> cluster;
-  if (loaded) {
-    cluster = loaded.value();
-    if (cluster->leader() || !old_cluster_) old_cluster_ = cluster;
-    apply_dynamic_config(*cluster);
-  } else {
-    spdlog::error("failed to load the cluster from the DCS: {}", loaded.error().describe());
-  }
-  view_ = cluster;
-  // REST requests (restart, reinitialize, scheduled restart) act on this cycle's view.
-  drain_mailbox();
-
-  ha::LocalState local = collect_local_state(now);
-  if (cluster && !local.async) {
-    if (local.rewind == ha::RewindState::check) {
-      run_rewind_check(*cluster);
-      local.rewind = local_.rewind;
-    }
-  }
-  ha::DecisionInput in;
-  in.cluster = cluster;
-  in.old_cluster = old_cluster_;
-  in.settings = settings_;
-  in.now = now;
-  in.random_seed = static_cast<std::size_t>(std::random_device{}());
-  if (cluster && needs_member_statuses(*cluster, local)) in.members = fetch_member_statuses(*cluster);
-  in.local = local;
-
-  ha::Decision decision = ha::decide(in);
-  std::string message;
-  if (!execute(decision, message) && cluster) {
-    spdlog::error("DCS error during the cycle: deciding again without the cluster view");
-    in.cluster.reset();
-    view_.reset();
-    in.local = local_;
-    decision = ha::decide(in);
-    execute(decision, message);
-  }
-  local_.was_paused = settings_.pause;
-  spdlog::info("{}", message);
-  publish_snapshot(epoch_now());
-  // patroni.dynamic.json, rewritten when the applied DCS `config` changed.
-  if (applied_config_version_ && saved_config_version_ != applied_config_version_ &&
-      pg_->data_dir_state() == ha::DataDir::present && !worker_->busy()) {
-    std::lock_guard lk(config_mu_);
-    auto st = config::save_dynamic_cache(config_.data_dir(), config_.dynamic());
-    if (st) saved_config_version_ = applied_config_version_;
-    else spdlog::warn("cannot save {}: {}", config::kDynamicCacheFileName, st.error());
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 void Agent::apply_dynamic_config(const dcs::Cluster& cluster) {
   const auto& cc = cluster.config();
   if (!cc || cc->data().empty()) return;
-  if (applied_config_version_ && *applied_config_version_ == cc->version) return;
-  applied_config_version_ = cc->version;
-  PgSettings before = pg_->settings();
-  {
-    std::lock_guard lk(config_mu_);
-    config_ = config_.with_dynamic(cc->data());
-    settings_ = ha_settings_from_config(config_);
-    pg_->set_settings(pg_settings_for(config_));
-    for (const auto& w : config_.warnings()) spdlog::debug("config: {}", w);
-  }
-  warn_unsupported_features();
-  dcs_->set_timing(dcs::DcsTiming{config_.ttl(), config_.loop_wait(), config_.retry_timeout()});
+  if (memory_.applied_config_version && *memory_.applied_config_version == cc->version) return;
+  memory_.applied_config_version = cc->version;
+  const postgres::NodeSettings before = settings_.current()->pg;
+  if (!settings_.apply_dynamic(cc->data())) return;
+  const auto s = settings_.current();
+  for (const auto& w : s->config.warnings()) spdlog::debug("config: {}", w);
+  warn_unsupported_features(*s);
+  services_.dcs.set_timing(dcs::DcsTiming{s->config.ttl(), s->config.loop_wait(), s->config.retry_timeout()});
   apply_pg_settings_change(before);
-}
-
-void Agent::apply_pg_settings_change(const PgSettings& before) {
-  PgSettings after = pg_->settings();
-  if (before.conf_parameters != after.conf_parameters || before.command_line != after.command_line ||
-      before.pg_hba != after.pg_hba || before.pg_ident != after.pg_ident) {
-    if (local_.process == ha::PgProcess::running && !worker_->busy() && pg_->data_dir_state() == ha::DataDir::present) {
-      try {
-        pg_->rewrite_configuration();
-      } catch (const std::exception& e) {
-        spdlog::warn("cannot rewrite postgresql.conf: {}", e.what());
-      }
-      // A replica's recovery section is rewritten by the next follow step; reload now.
-      pg_->reload();
-      std::this_thread::sleep_for(200ms);
-      pending_restart_params_ = pg_->pending_restart_parameters();
-      if (before.command_line != after.command_line) pending_restart_params_.push_back("command line parameters");
-      spdlog::info("reloaded the PostgreSQL configuration after a configuration change");
-    }
-  }
 }
 
 void Agent::reload_local_config() {
-  if (config_path_.empty()) return;
-  auto loaded = config::load_local_configuration(config_path_, config::EnvMap{});
-  if (!loaded) {
-    spdlog::error("cannot reload {}: {}", config_path_, loaded.error().to_string());
+  const postgres::NodeSettings before = settings_.current()->pg;
+  if (auto st = settings_.reload_local(); !st) {
+    spdlog::error("{}", st.error());
     return;
   }
-  const PgSettings before = pg_->settings();
-  {
-    std::lock_guard lk(config_mu_);
-    config_ = config_.with_local(loaded->local);
-    settings_ = ha_settings_from_config(config_);
-    pg_->set_settings(pg_settings_for(config_));
+  const auto s = settings_.current();
+  spdlog::info("reloaded the configuration from {}",
+               settings_.config_path().empty() ? std::string("the environment") : settings_.config_path());
+  const nlohmann::json& log = s->config.log();
+  if (log.is_object() && log.contains("level") && log["level"].is_string()) {
+    if (auto level = parse_log_level(log["level"].get<std::string>()))
+      spdlog::set_level(static_cast<spdlog::level::level_enum>(*level));
+    else
+      spdlog::warn("log.level: unknown level '{}', keeping the current one", log["level"].get<std::string>());
   }
-  dcs_->set_timing(dcs::DcsTiming{config_.ttl(), config_.loop_wait(), config_.retry_timeout()});
-  spdlog::info("reloaded the configuration from {}", config_path_);
+  warn_unsupported_features(*s);
+  services_.dcs.set_timing(dcs::DcsTiming{s->config.ttl(), s->config.loop_wait(), s->config.retry_timeout()});
+  memory_.local.tags = tags_from_config(s->config.tags());
   apply_pg_settings_change(before);
+  services_.hooks.fire(CallbackAction::on_reload, memory_.local.role);
+  if (reload_listener_) reload_listener_(*s);
 }
 
-// ---------------------------------------------------------------------------------------------
-bool Agent::duplicate_member_running(const dcs::Cluster& cluster) {
-  auto m = cluster.get_member(local_.name, false);
-  if (!m || !m->api_url()) return false;
-  auto url = net::Url::parse(*m->api_url());
-  if (!url) return false;
-  net::HttpRequest req;
-  req.url = url->origin() + "/liveness";
-  auto r = http_->request(req, 3s);
-  return r.ok();
+void Agent::apply_pg_settings_change(const postgres::NodeSettings& before) {
+  const postgres::NodeSettings after = settings_.current()->pg;
+  services_.pg.set_settings(after);
+  if (before.conf_parameters == after.conf_parameters && before.command_line == after.command_line &&
+      before.pg_hba == after.pg_hba && before.pg_ident == after.pg_ident &&
+      before.managed_synchronous_standby_names == after.managed_synchronous_standby_names)
+    return;
+  if (memory_.local.process != ha::PgProcess::running || to_ha(services_.pg.data_dir_state()) != ha::DataDir::present)
+    return;  // the next start writes the files
+  if (worker_.busy()) {
+    // The task may have started PostgreSQL with the settings before the change: apply it once
+    // the task is over (the earliest `before` is kept, so nothing is missed).
+    if (!memory_.deferred_pg_settings) memory_.deferred_pg_settings = before;
+    return;
+  }
+  memory_.deferred_pg_settings.reset();
+  if (auto st = services_.pg.rewrite_configuration(); !st) spdlog::warn("{}", st.error());
+  // A replica's recovery section is rewritten by the next follow step; reload now.
+  services_.pg.reload();
+  waker_.sleep_until(services_.clock.now() + 200ms);  // PostgreSQL applies the reload meanwhile
+  memory_.pending_restart_params = services_.pg.pending_restart_parameters();
+  if (before.command_line != after.command_line) memory_.pending_restart_params.push_back("command line parameters");
+  spdlog::info("reloaded the PostgreSQL configuration after a configuration change");
 }
 
-void Agent::publish_snapshot(double now) {
-  api::NodeSnapshot s;
-  s.name = local_.name;
+void Agent::save_dynamic_cache() {
+  if (!memory_.applied_config_version || memory_.saved_config_version == memory_.applied_config_version) return;
+  if (to_ha(services_.pg.data_dir_state()) != ha::DataDir::present || worker_.busy()) return;
+  const auto s = settings_.current();
+  auto st = config::save_dynamic_cache(s->config.data_dir(), s->config.dynamic());
+  if (st) memory_.saved_config_version = memory_.applied_config_version;
+  else spdlog::warn("cannot save {}: {}", config::kDynamicCacheFileName, st.error());
+}
+
+// ---- REST side ----------------------------------------------------------------------------------
+
+void Agent::drain_mailbox() {
+  std::vector<MailboxJob> jobs;
   {
-    std::lock_guard lk(config_mu_);
-    s.scope = config_.scope();
-    s.ttl = config_.ttl();
-    s.loop_wait = config_.loop_wait();
-    s.tags = published_tags(config_.tags());
+    MutexLock lk(mailbox_mu_);
+    jobs.swap(mailbox_);
   }
-  s.patroni_version = kPatroniCompatVersion;
-  s.pg.state = pg_state_;
-  s.pg.role = local_.role == ha::Role::primary ? "master" : std::string(ha::to_string(local_.role));
-  if (status_) {
-    fill_pg_status(s.pg, *status_, now);
-    if (!status_->in_recovery && !worker_->busy()) {
-      auto r = pg_->query(
-          "SELECT usename, application_name, COALESCE(host(client_addr), ''), state, sync_state, sync_priority "
-          "FROM pg_catalog.pg_stat_replication",
-          {}, std::chrono::milliseconds(2000));
-      if (r) {
-        for (const auto& row : r->rows) {
-          if (row.size() < 6) continue;
-          api::ReplicationConnection c;
-          c.usename = row[0].value_or("");
-          c.application_name = row[1].value_or("");
-          c.client_addr = row[2].value_or("");
-          c.state = row[3].value_or("");
-          c.sync_state = row[4].value_or("");
-          try {
-            c.sync_priority = row[5] ? std::stoi(*row[5]) : 0;
-          } catch (...) {
-          }
-          s.pg.replication.push_back(std::move(c));
-        }
-      }
-    }
+  for (auto& job : jobs) job.run();
+}
+
+void Agent::close_mailbox() {
+  std::vector<MailboxJob> jobs;
+  {
+    MutexLock lk(mailbox_mu_);
+    mailbox_closed_ = true;
+    jobs.swap(mailbox_);
   }
-  if (view_) {
-    s.cluster = view_;
-    s.cluster_loaded_at = now;
+  for (auto& job : jobs) job.fail();
+}
+
+std::optional<api::Response> Agent::run_in_loop(std::function<api::Response()> fn, std::chrono::milliseconds timeout) {
+  if (waker_.stop_requested()) return std::nullopt;
+  auto promise = std::make_shared<std::promise<api::Response>>();
+  auto future = promise->get_future();
+  {
+    MutexLock lk(mailbox_mu_);
+    if (mailbox_closed_) return std::nullopt;
+    mailbox_.push_back(MailboxJob{[promise, fn = std::move(fn)] {
+                                    try {
+                                      promise->set_value(fn());
+                                    } catch (const std::exception& e) {
+                                      promise->set_value(
+                                          api::Response::text(500, std::string("internal error: ") + e.what()));
+                                    }
+                                  },
+                                  [promise] { promise->set_value(api::Response::text(503, "shutting down")); }});
+  }
+  waker_.wake();
+  if (future.wait_for(timeout) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
+void Agent::record_restart(bool ok, const std::string& error) {
+  {
+    MutexLock lk(restart_mu_);
+    ++restart_seq_;
+    restart_outcome_ = RestartOutcome{ok, error};
+  }
+  restart_cv_.notify_all();
+}
+
+uint64_t Agent::restart_sequence() const {
+  MutexLock lk(restart_mu_);
+  return restart_seq_;
+}
+
+std::optional<Agent::RestartOutcome> Agent::wait_restart_after(uint64_t seq, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  MutexLock lk(restart_mu_);
+  while (restart_seq_ == seq && !stopping_) {
+    if (!restart_cv_.wait_until(restart_mu_, deadline)) break;
+  }
+  if (restart_seq_ == seq) return std::nullopt;
+  return restart_outcome_;
+}
+
+void Agent::publish_snapshot() {
+  const auto s = settings_.current();
+  const ha::LocalState& l = memory_.local;
+  const double now = services_.clock.now_seconds();
+  api::NodeSnapshot snap;
+  snap.name = l.name;
+  snap.scope = s->config.scope();
+  snap.ttl = s->config.ttl();
+  snap.loop_wait = s->config.loop_wait();
+  snap.tags = dcs::published_tags(s->config.tags());
+  snap.patroni_version = kPatroniCompatVersion;
+  snap.pg.state = std::string(ha::to_string(l.state));
+  snap.pg.role = role_text(l.role);
+  if (const auto& st = memory_.status) {
+    api::PgStatus& pg = snap.pg;
+    pg.query_ok = true;
+    pg.postmaster_start_time = st->postmaster_start_time;
+    pg.server_version = st->server_version;
+    pg.in_recovery = st->in_recovery;
+    pg.flush_lsn = st->flush_lsn;
+    pg.receive_lsn = st->receive_lsn;
+    pg.replay_lsn = st->replay_lsn;
+    pg.replay_paused = st->replay_paused;
+    if (st->timeline > 0) pg.timeline = static_cast<int>(st->timeline);
+    if (st->in_recovery) pg.replication_state = st->receive_lsn ? "streaming" : "in archive recovery";
+    pg.sampled_at = now;
+  }
+  if (l.last_lock_write) snap.leader_lock_valid_until = *l.last_lock_write + s->ha.ttl;
+  snap.paused = s->ha.pause;
+  snap.synchronous_mode = s->ha.synchronous_mode;
+  snap.standby_cluster = s->ha.is_standby_cluster();
+  snap.failsafe_mode = s->ha.failsafe_mode;
+  if (!l.sysid.empty()) snap.database_system_identifier = l.sysid;
+  snap.pending_restart = !memory_.pending_restart_params.empty();
+  if (l.scheduled_restart) snap.scheduled_restart = scheduled_restart_value(*l.scheduled_restart);
+  snap.failsafe_mode_is_active = l.failsafe_active;
+  snap.watchdog_failed = !services_.watchdog.is_healthy();
+  MutexLock lk(snapshot_mu_);
+  if (memory_.view) {
+    snap.cluster = memory_.view;
+    snap.cluster_loaded_at = now;
+    snap.dcs_last_seen = services_.clock.wall_seconds();
   } else {
-    std::lock_guard lk(snap_mu_);
-    s.cluster = snapshot_.cluster;
-    s.cluster_loaded_at = snapshot_.cluster_loaded_at;
+    snap.cluster = snapshot_.cluster;
+    snap.cluster_loaded_at = snapshot_.cluster_loaded_at;
+    snap.dcs_last_seen = snapshot_.dcs_last_seen;
   }
-  if (local_.last_lock_write) s.leader_lock_valid_until = *local_.last_lock_write + settings_.ttl;
-  s.paused = settings_.pause;
-  s.synchronous_mode = settings_.synchronous_mode;
-  s.standby_cluster = settings_.is_standby_cluster();
-  s.failsafe_mode = settings_.failsafe_mode;
-  if (!local_.sysid.empty()) s.database_system_identifier = local_.sysid;
-  s.pending_restart = !pending_restart_params_.empty();
-  s.scheduled_restart = scheduled_restart_json();
-  s.failsafe_mode_is_active = failsafe_active_;
-  std::lock_guard lk(snap_mu_);
-  s.next_run = snapshot_.next_run;
-  snapshot_ = std::move(s);
+  snap.next_run = snapshot_.next_run;
+  snapshot_ = std::move(snap);
 }
 
 api::NodeSnapshot Agent::snapshot() const {
-  std::lock_guard lk(snap_mu_);
+  MutexLock lk(snapshot_mu_);
   return snapshot_;
 }
 
-void Agent::fill_pg_status(api::PgStatus& pg, const postgres::ServerStatus& st, double now) {
-  pg.query_ok = true;
-  pg.postmaster_start_time = st.postmaster_start_time;
-  pg.server_version = st.server_version;
-  pg.in_recovery = st.in_recovery;
-  pg.flush_lsn = st.flush_lsn;
-  pg.receive_lsn = st.receive_lsn;
-  pg.replay_lsn = st.replay_lsn;
-  pg.replay_paused = st.replay_paused;
-  if (st.timeline > 0) pg.timeline = static_cast<int>(st.timeline);
-  if (st.in_recovery) pg.replication_state = st.receive_lsn ? "streaming" : "in archive recovery";
-  pg.sampled_at = now;
-}
-
 std::optional<api::PgStatus> Agent::live_pg_status(std::chrono::milliseconds timeout) {
-  // The cycle's status is at most loop_wait old: answer from it when the cycle could query.
   api::PgStatus pg;
   {
-    std::lock_guard lk(snap_mu_);
-    if (snapshot_.pg.query_ok) return snapshot_.pg;
+    MutexLock lk(snapshot_mu_);
     pg = snapshot_.pg;
   }
-  // The cycle's query failed (PostgreSQL was restarting, e.g. right after a switchover): ask
-  // again now, bounded, so that another member checking us before a switchover or in a leader
-  // race does not see us without a WAL position for a whole loop_wait.
-  if (worker_->busy() || pg_->process_state() != ha::PgProcess::running) return std::nullopt;
-  auto st = pg_->query_status(timeout);
-  if (!st) return std::nullopt;
-  fill_pg_status(pg, st.value(), epoch_now());
+  if (worker_.busy() || services_.pg.process_state() != postgres::ServerProcess::running) {
+    if (pg.query_ok) return pg;
+    return std::nullopt;
+  }
+  if (!pg.query_ok) {
+    // The cycle's query failed (PostgreSQL was restarting, e.g. right after a switchover): ask
+    // again now, bounded, so that a member checking us before a switchover or in a leader race
+    // does not see us without a WAL position for a whole loop_wait.
+    auto st = services_.pg.query_status(timeout);
+    if (!st) return std::nullopt;
+    pg.query_ok = true;
+    pg.postmaster_start_time = st->postmaster_start_time;
+    pg.server_version = st->server_version;
+    pg.in_recovery = st->in_recovery;
+    pg.flush_lsn = st->flush_lsn;
+    pg.receive_lsn = st->receive_lsn;
+    pg.replay_lsn = st->replay_lsn;
+    pg.replay_paused = st->replay_paused;
+    if (st->timeline > 0) pg.timeline = static_cast<int>(st->timeline);
+    if (st->in_recovery) pg.replication_state = st->receive_lsn ? "streaming" : "in archive recovery";
+    pg.sampled_at = services_.clock.now_seconds();
+  }
+  // The walsenders are asked for on demand (GET /patroni on a primary), not every cycle.
+  if (!pg.in_recovery) {
+    if (auto rep = services_.pg.replication_connections(timeout)) pg.replication = std::move(rep).value();
+  }
   return pg;
 }
 
-dcs::DcsResult<dcs::Cluster> Agent::fresh_cluster() { return dcs_->get_cluster_fresh(); }
+dcs::DcsResult<dcs::Cluster> Agent::fresh_cluster() { return services_.dcs.get_cluster_fresh(); }
 
-// ---------------------------------------------------------------------------------------------
+// ---- shutdown -----------------------------------------------------------------------------------
+
 void Agent::shutdown() {
   spdlog::info("shutting down");
-  if (rest_) rest_->stop();
-  worker_->join();
-  if (auto done = worker_->take_finished()) apply_async_outcome(*done);
-  if (settings_.pause) {
+  worker_.shutdown();
+  try {
+    if (auto done = worker_.take_finished()) executor_.apply_async_result(*done);
+  } catch (const std::exception& e) {
+    spdlog::error("shutdown: {}", e.what());
+  }
+  close_mailbox();  // REST jobs that will never run now
+  const auto s = settings_.current();
+  if (s->ha.pause) {
     spdlog::info("paused: leaving PostgreSQL running and the leader lock in place");
     return;
   }
-  death_watcher_.reset();
-  const bool was_leader = local_.last_lock_write.has_value();
-  const PgSettings s = pg_->settings();
-  if (!was_leader && settings_.is_synchronous_mode())  // ha.md §6.4: leave the sync role first
-    SyncReplication::leave_sync_role(*dcs_, local_.name, static_cast<int>(2 * settings_.loop_wait), [this] {
-      leaving_sync_ = true;
-      touch_member();
-    });
-  if (!pg_->stop(postgres::StopMode::Fast, std::chrono::seconds(s.pg_ctl_timeout))) {
-    spdlog::error("PostgreSQL is still running after the stop: keeping the leader lock");
-    return;
+  death_watcher_.watch(std::nullopt);
+  ha::LocalState& l = memory_.local;
+  const bool was_leader = l.last_lock_write.has_value();
+  try {
+    if (!was_leader && s->ha.is_synchronous_mode())  // ha.md §6.4: leave the sync role first
+      SyncReplication::leave_sync_role(services_.dcs, l.name, static_cast<int>(2 * s->ha.loop_wait), [this] {
+        memory_.leaving_sync = true;
+        executor_.touch_member();
+      });
+    services_.hooks.before_stop();
+    if (!services_.pg.stop(postgres::StopMode::Fast, std::chrono::seconds(s->pg.pg_ctl_timeout))) {
+      spdlog::error("PostgreSQL is still running after the stop: keeping the leader lock");
+      return;
+    }
+    ha::set_pg_state(l, ha::PgState::stopped, services_.clock.now_seconds());
+    services_.watchdog.disable();
+    if (was_leader) {
+      std::optional<int64_t> lsn;
+      if (auto cd = services_.pg.controldata()) lsn = cd->checkpoint_lsn();
+      auto st = services_.dcs.delete_leader(lsn);
+      if (st) spdlog::info("released the leader lock (last LSN {})", lsn.value_or(0));
+      else spdlog::warn("could not release the leader lock: {}", st.error().describe());
+      l.last_lock_write.reset();
+    }
+    l.role = ha::Role::demoted;
+    executor_.touch_member();
+    services_.hooks.fire(CallbackAction::on_stop, l.role);
+  } catch (const std::exception& e) {
+    spdlog::critical("shutdown failed: {}", e.what());
   }
-  set_pg_state("stopped");
-  if (was_leader) {
-    std::optional<int64_t> lsn;
-    if (auto cd = pg_->controldata()) lsn = cd->checkpoint_lsn();
-    auto st = dcs_->delete_leader(lsn);
-    if (st) spdlog::info("released the leader lock (last LSN {})", lsn.value_or(0));
-    else spdlog::warn("could not release the leader lock: {}", st.error().describe());
-    local_.last_lock_write.reset();
-  }
-  local_.role = ha::Role::demoted;
-  touch_member();
 }
 
 }  // namespace custos::agent

@@ -1,695 +1,817 @@
-// The executor half of Agent: carries out the steps of an ha::Decision (decision.h contract).
-// Conditional steps pick the branch; a DCS error on a lock refresh aborts the plan so that the
-// loop decides again as if the DCS were unreachable. Long actions go to the AsyncWorker.
+#include "agent/executor.h"
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <ctime>
-#include <filesystem>
-#include <sstream>
 #include <thread>
 
-#include "agent/agent.h"
-#include "agent/member_json.h"
+#include "agent/postgres_mapping.h"
+#include "agent/rejoin.h"
 #include "agent/state_mapping.h"
+#include "common/time_format.h"
 #include "common/version.h"
-#include "dcs/slot_names.h"
+#include "dcs/history_value.h"
+#include "dcs/member_value.h"
+#include "ha/bookkeeping.h"
+#include "agent/scheduled_restart.h"
 #include "ha/follow_target.h"
-#include "postgres/lsn.h"
 
 namespace custos::agent {
 
 using namespace std::chrono_literals;
 using ha::Action;
+namespace step = ha::step;
 
 namespace {
 
-std::string iso_time(double epoch) {
-  std::time_t t = static_cast<std::time_t>(epoch);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &tm);
-  std::string s = buf;
-  if (s.size() > 5) s.insert(s.size() - 2, ":");
-  return s;
+std::chrono::milliseconds seconds_ms(double s) {
+  return std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, s) * 1000));
+}
+
+postgres::StopMode stop_mode_of(ha::StopKind kind) {
+  return kind == ha::StopKind::immediate ? postgres::StopMode::Immediate : postgres::StopMode::Fast;
 }
 
 }  // namespace
 
-bool Agent::execute(const ha::Decision& decision, std::string& message) {
+Executor::Executor(AgentServices& services, SettingsStore& settings, NodeMemory& memory, AsyncWorker& worker,
+                   LoopWaker& waker, StateCollector& collector, DeathWatcher& death_watcher)
+    : services_(services),
+      settings_(settings),
+      memory_(memory),
+      worker_(worker),
+      waker_(waker),
+      collector_(collector),
+      death_watcher_(death_watcher) {}
+
+// ---- plan ---------------------------------------------------------------------------------------
+
+ExecutionResult Executor::execute(const ha::Decision& decision) {
   const ha::Decision* d = &decision;
   while (true) {
     const ha::Decision* next = nullptr;
     for (std::size_t i = 0; i < d->steps.size(); ++i) {
-      const ha::Step& step = d->steps[i];
-      const StepOutcome out = run_step(step);
-      if (out == StepOutcome::dcs_error) {
-        message = "DCS error";
-        return false;
-      }
-      if (fatal_) {
-        message = d->message.empty() ? *fatal_ : d->message;
-        return true;
-      }
-      if (i + 1 == d->steps.size() && d->is_conditional() && ha::is_conditional(step.action))
-        next = out == StepOutcome::success ? &d->on_success() : &d->on_failure();
+      const ha::Step& s = d->steps[i];
+      const Outcome out = run(s);
+      if (out == Outcome::dcs_error) return ExecutionResult{"DCS error", true};
+      if (memory_.fatal) return ExecutionResult{d->message.empty() ? *memory_.fatal : d->message, false};
+      if (i + 1 == d->steps.size() && d->is_conditional() && ha::is_conditional(s.action()))
+        next = out == Outcome::success ? &d->on_success() : &d->on_failure();
     }
-    if (!next && d->is_conditional()) next = &d->on_failure();  // defensive: malformed plan
-    if (next) {
-      d = next;
-      continue;
-    }
-    message = d->message;
-    return true;
+    if (!next && d->is_conditional()) next = &d->on_failure();  // defensive: a malformed plan
+    if (!next) return ExecutionResult{d->message, false};
+    d = next;
   }
 }
 
-std::optional<int64_t> Agent::last_lsn_for_status() const {
-  if (status_ && !status_->in_recovery && status_->flush_lsn) return status_->flush_lsn;
-  return std::nullopt;
+Executor::Outcome Executor::run(const ha::Step& s) {
+  if (ha::is_bookkeeping(s.action())) {
+    const ha::Role before = memory_.local.role;
+    ha::apply_bookkeeping(s, memory_.local, settings()->ha, now());
+    if (const auto* r = s.get<step::SetRole>()) {
+      if (before != r->role) spdlog::info("role: {} -> {}", role_text(before), role_text(r->role));
+      if (r->on_role_change) services_.hooks.fire(CallbackAction::on_role_change, r->role);
+    } else if (s.get<step::FireOnStart>()) {
+      services_.hooks.fire(CallbackAction::on_start, memory_.local.role);
+    }
+    return Outcome::success;
+  }
+  return std::visit([this](const auto& payload) { return run(payload); }, s.payload);
 }
 
-bool Agent::start_async(ha::AsyncKind kind, std::string name, std::function<std::string()> fn) {
+template <class T>
+Executor::Outcome Executor::run(const T&) {
+  // Every bookkeeping step is applied by ha::apply_bookkeeping before the visit.
+  return Outcome::success;
+}
+
+// ---- DCS writes ---------------------------------------------------------------------------------
+
+namespace {
+void warn_failed(const char* what, const dcs::DcsStatus& st) {
+  if (!st) spdlog::warn("{} failed: {}", what, st.error().describe());
+}
+}  // namespace
+
+Executor::Outcome Executor::run(const step::TouchMember&) {
+  touch_member();
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::WriteInitialize& s) {
+  if (!memory_.local.sysid.empty())
+    warn_failed("write initialize", services_.dcs.initialize(s.create_new, memory_.local.sysid));
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::WriteConfig&) {
+  nlohmann::json dyn = settings()->config.dynamic();
+  if (!dyn.is_object()) dyn = nlohmann::json::object();
+  auto r = services_.dcs.set_config_value(dyn.dump(), std::nullopt);
+  if (!r) spdlog::warn("write config failed: {}", r.error().describe());
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::ReloadCluster&) {
+  // After a lock change: the winner's key may be milliseconds old, read past the cache.
+  auto c = services_.dcs.get_cluster_fresh();
+  if (c) {
+    memory_.view = c.value();
+    if (memory_.view->leader()) memory_.old_cluster = memory_.view;
+  } else {
+    spdlog::warn("re-reading the cluster failed: {}", c.error().describe());
+  }
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::ReleaseLock&) {
+  if (memory_.local.state == ha::PgState::stop_failed && services_.pg.postmaster_pid()) {
+    // The plan stopped PostgreSQL first, and that failed: releasing the lock now would let
+    // another member promote while this one may still accept writes.
+    spdlog::error("PostgreSQL did not stop: keeping the leader lock");
+    return Outcome::success;
+  }
+  warn_failed("release the leader lock", services_.dcs.delete_leader(last_lsn_for_status()));
+  memory_.local.last_lock_write.reset();
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::ClearFailoverKey& s) {
+  std::optional<dcs::Version> v;
+  if (!s.unconditional && memory_.view && memory_.view->failover()) v = memory_.view->failover()->version;
+  auto r = services_.dcs.set_failover_value("{}", v);
+  if (!r) spdlog::info("clearing the failover key failed: {}", r.error().describe());
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::RewriteFailoverKey& s) {
+  nlohmann::json f = {{"member", s.candidate}};
+  std::optional<dcs::Version> v;
+  if (memory_.view && memory_.view->failover()) v = memory_.view->failover()->version;
+  auto r = services_.dcs.set_failover_value(f.dump(), v);
+  if (!r) spdlog::info("rewriting the failover key failed: {}", r.error().describe());
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::CancelInitialization&) {
+  warn_failed("delete initialize", services_.dcs.cancel_initialization());
+  return Outcome::success;
+}
+
+// ---- conditional steps --------------------------------------------------------------------------
+
+Executor::Outcome Executor::run(const step::AcquireLock&) {
+  const double at = now();
+  auto st = services_.dcs.attempt_to_acquire_leader();
+  if (st) {
+    memory_.local.last_lock_write = at;
+    spdlog::info("acquired the leader lock");
+    return Outcome::success;
+  }
+  if (!st.error().is(dcs::DcsErrorKind::kLockOwnedByOther))
+    spdlog::warn("attempt to acquire the leader lock failed: {}", st.error().describe());
+  return Outcome::failure;
+}
+
+Executor::Outcome Executor::run(const step::UpdateLock&) {
+  const double at = now();
+  dcs::LeaderRefresh refresh;
+  refresh.last_lsn = last_lsn_for_status();
+  auto st = services_.dcs.update_leader(refresh);
+  if (st) {
+    memory_.local.last_lock_write = at;
+    return Outcome::success;
+  }
+  if (st.error().is(dcs::DcsErrorKind::kLockOwnedByOther)) {
+    spdlog::error("the leader lock is no longer ours");
+    memory_.local.last_lock_write.reset();
+    return Outcome::failure;
+  }
+  spdlog::error("refreshing the leader lock failed: {}", st.error().describe());
+  return Outcome::dcs_error;
+}
+
+Executor::Outcome Executor::run(const step::RaceInitialize&) {
+  auto st = services_.dcs.initialize(true, "");
+  if (st) return Outcome::success;
+  if (!st.error().is(dcs::DcsErrorKind::kCasConflict)) spdlog::warn("initialize race failed: {}", st.error().describe());
+  return Outcome::failure;
+}
+
+Executor::Outcome Executor::run(const step::TakeLeader&) {
+  const double at = now();
+  auto st = services_.dcs.take_leader();
+  if (st) {
+    memory_.local.last_lock_write = at;
+    return Outcome::success;
+  }
+  spdlog::error("writing the leader lock failed: {}", st.error().describe());
+  return Outcome::failure;
+}
+
+Executor::Outcome Executor::run(const step::WriteSyncState&) {
+  nlohmann::json v = {{"leader", memory_.local.name}, {"sync_standby", nullptr}};
+  std::optional<dcs::Version> ver;
+  if (memory_.view && memory_.view->sync().version) ver = memory_.view->sync().version;
+  auto r = services_.dcs.set_sync_state_value(v.dump(), ver);
+  return r ? Outcome::success : Outcome::failure;
+}
+
+Executor::Outcome Executor::run(const step::CheckFailsafeTopology&) {
+  // POST /failsafe between members is not implemented yet (issue 12): the safe answer is "not
+  // every member confirmed", so the primary demotes.
+  return Outcome::failure;
+}
+
+Executor::Outcome Executor::run(const step::ActivateWatchdog&) {
+  // Without a watchdog configured (mode off) there is nothing to arm: that is a success.
+  if (!settings()->ha.watchdog_enabled) return Outcome::success;
+  return services_.watchdog.activate() ? Outcome::success : Outcome::failure;
+}
+
+// ---- PostgreSQL actions -------------------------------------------------------------------------
+
+bool Executor::start_async(ha::AsyncKind kind, std::string name, AsyncWorker::Task fn) {
   ha::AsyncTask task{kind, std::move(name)};
-  if (worker_->busy()) {
+  if (waker_.stop_requested()) {
+    spdlog::info("not starting {}: shutting down", task.display_name());
+    return false;
+  }
+  if (!worker_.start(task, std::move(fn))) {
     spdlog::warn("cannot start {}: another action is running", task.display_name());
     return false;
   }
-  pg_->reset_cancel();
-  if (!worker_->start(task, std::move(fn))) {
-    spdlog::warn("cannot start {}: another action is running", task.display_name());
-    return false;
-  }
-  local_.async = task;
+  memory_.local.async = task;
   spdlog::info("started {}", task.display_name());
   return true;
 }
 
-bool Agent::start_restart(std::optional<int> timeout) {
-  if (worker_->busy()) return false;
-  set_pg_state("restarting");
-  const bool replica = local_.in_recovery;
-  std::optional<Upstream> upstream;
-  if (replica && view_ && view_->leader()) {
-    if (auto m = view_->get_member(view_->leader()->name(), false)) upstream = upstream_of(*m);
+Executor::Outcome Executor::run(const step::Bootstrap& s) {
+  if (s.standby_leader) {
+    spdlog::error("bootstrapping a standby cluster (standby_cluster) is not supported yet");
+    return Outcome::success;
   }
-  const PgSettings s = pg_->settings();
-  // ha.md §3.16/§6.4: a synchronous standby leaves the role (nosync) before the restart.
-  const bool leave_sync =
-      replica && settings_.is_synchronous_mode() && view_ && view_->sync().matches(local_.name);
-  if (leave_sync) {
-    leaving_sync_ = true;
-    touch_member();
-  }
-  const int sync_wait = static_cast<int>(2 * settings_.loop_wait);
-  const int wait_seconds = timeout.value_or(s.pg_ctl_timeout);
-  const bool started = start_async(ha::AsyncKind::restart, "", [this, replica, upstream, s, leave_sync, sync_wait, wait_seconds,
-                                                                 name = local_.name] {
-    if (leave_sync) SyncReplication::leave_sync_role(*dcs_, name, sync_wait, [] {});
-    if (!pg_->stop(postgres::StopMode::Fast, std::chrono::seconds(s.pg_ctl_timeout))) return std::string("stop failed");
-    auto st = pg_->start(replica, upstream);
-    if (!st) return st.error();
-    return pg_->wait_ready(std::chrono::seconds(wait_seconds)) == ha::PgProcess::running
-               ? std::string()
-               : std::string("PostgreSQL did not start in time");
+  ha::LocalState& l = memory_.local;
+  l.bootstrapping = true;
+  l.bootstrap_result = ha::BootstrapResult::pending;
+  l.role = ha::Role::uninitialized;
+  ha::set_pg_state(l, ha::PgState::initializing_new_cluster, now());
+  start_async(ha::AsyncKind::bootstrap, "", [&pg = services_.pg](const CancelToken& cancel) {
+    auto r = pg.bootstrap(cancel);
+    return r ? std::string() : r.error();
   });
-  if (!started) leaving_sync_ = false;
-  else pending_restart_params_.clear();
-  return started;
+  return Outcome::success;
 }
 
-nlohmann::json Agent::member_json() const {
-  MemberInfo m;
-  const PgSettings s = pg_->settings();
-  m.conn_url = s.conn_url();
-  m.api_url = s.api_url;
-  m.proxy_url = s.proxy_url;
-  m.state = pg_state_;
-  m.role = role_text(local_.role);
-  m.version = kPatroniCompatVersion;
-  {
-    std::lock_guard lk(config_mu_);
-    m.tags = config_.tags();
-  }
-  if (leaving_sync_) {
-    if (!m.tags.is_object()) m.tags = nlohmann::json::object();
-    m.tags["nosync"] = true;
-  }
-  const bool async_blocks = local_.async && local_.async->kind != ha::AsyncKind::promote;
-  if (status_ && !async_blocks) {
-    m.xlog_location = status_->wal_position();
-    if (status_->timeline > 0) m.timeline = status_->timeline;
-    if (status_->in_recovery) m.replication_state = status_->receive_lsn ? "streaming" : "in archive recovery";
-  }
-  m.pending_restart = !pending_restart_params_.empty();
-  m.checkpoint_after_promote_pending = checkpoint_after_promote_pending_;
-  m.paused = settings_.pause;
-  m.scheduled_restart = scheduled_restart_json();
-  return build_member_json(m);
+Executor::Outcome Executor::run(const step::PostBootstrap&) {
+  start_async(ha::AsyncKind::post_bootstrap, "", [&pg = services_.pg](const CancelToken&) {
+    auto r = pg.post_bootstrap();
+    return r ? std::string() : r.error();
+  });
+  return Outcome::success;
 }
 
-void Agent::touch_member() {
-  auto st = dcs_->touch_member(member_json());
-  if (!st) spdlog::warn("failed to update the member key: {}", st.error().describe());
-}
-
-// ---------------------------------------------------------------------------------------------
-Agent::StepOutcome Agent::run_step(const ha::Step& step) {
-  const double now = epoch_now();
-  auto ok = StepOutcome::success;
-  auto warn_dcs = [&](const char* what, const dcs::DcsStatus& st) {
-    if (!st) spdlog::warn("{} failed: {}", what, st.error().describe());
-  };
-  switch (step.action) {
-    case Action::none:
-      return ok;
-    // ---- DCS writes ----
-    case Action::touch_member:
-      touch_member();
-      return ok;
-    case Action::write_initialize:
-      if (!local_.sysid.empty()) warn_dcs("write initialize", dcs_->initialize(step.flag, local_.sysid));
-      return ok;
-    case Action::write_config: {
-      nlohmann::json dyn;
-      {
-        std::lock_guard lk(config_mu_);
-        dyn = config_.dynamic();
-      }
-      if (!dyn.is_object()) dyn = nlohmann::json::object();
-      auto r = dcs_->set_config_value(dyn.dump(), std::nullopt);
-      if (!r) spdlog::warn("write config failed: {}", r.error().describe());
-      return ok;
-    }
-    case Action::reload_cluster: {
-      // After a lock change: the winner's key may be milliseconds old, read past the cache.
-      auto c = dcs_->get_cluster_fresh();
-      if (c) {
-        view_ = c.value();
-        if (view_->leader()) old_cluster_ = view_;
-      } else {
-        spdlog::warn("re-reading the cluster failed: {}", c.error().describe());
-      }
-      return ok;
-    }
-    case Action::release_lock: {
-      auto st = dcs_->delete_leader(last_lsn_for_status());
-      warn_dcs("release the leader lock", st);
-      local_.last_lock_write.reset();
-      return ok;
-    }
-    case Action::take_leader: {
-      auto st = dcs_->take_leader();
-      if (st) local_.last_lock_write = now;
-      else spdlog::error("take_leader failed: {}", st.error().describe());
-      return ok;
-    }
-    case Action::clear_failover_key: {
-      std::optional<dcs::Version> v;
-      if (!step.flag && view_ && view_->failover()) v = view_->failover()->version;
-      auto r = dcs_->set_failover_value("{}", v);
-      if (!r) spdlog::info("clearing the failover key failed: {}", r.error().describe());
-      return ok;
-    }
-    case Action::rewrite_failover_key: {
-      nlohmann::json f = {{"member", step.member}};
-      std::optional<dcs::Version> v;
-      if (view_ && view_->failover()) v = view_->failover()->version;
-      auto r = dcs_->set_failover_value(f.dump(), v);
-      if (!r) spdlog::info("rewriting the failover key failed: {}", r.error().describe());
-      return ok;
-    }
-    case Action::cancel_initialization:
-      warn_dcs("delete initialize", dcs_->cancel_initialization());
-      return ok;
-    // ---- conditional ----
-    case Action::acquire_lock: {
-      auto st = dcs_->attempt_to_acquire_leader();
-      if (st) {
-        local_.last_lock_write = now;
-        spdlog::info("acquired the leader lock");
-        return ok;
-      }
-      if (!st.error().is(dcs::DcsErrorKind::kLockOwnedByOther))
-        spdlog::warn("attempt to acquire the leader lock failed: {}", st.error().describe());
-      return StepOutcome::failure;
-    }
-    case Action::update_lock: {
-      dcs::LeaderRefresh refresh;
-      refresh.last_lsn = last_lsn_for_status();
-      auto st = dcs_->update_leader(refresh);
-      if (st) {
-        local_.last_lock_write = now;
-        return ok;
-      }
-      if (st.error().is(dcs::DcsErrorKind::kLockOwnedByOther)) {
-        spdlog::error("the leader lock is held by another member now");
-        local_.last_lock_write.reset();
-        return StepOutcome::failure;
-      }
-      spdlog::error("refreshing the leader lock failed: {}", st.error().describe());
-      return StepOutcome::dcs_error;
-    }
-    case Action::race_initialize: {
-      auto st = dcs_->initialize(true, "");
-      if (st) return ok;
-      if (!st.error().is(dcs::DcsErrorKind::kCasConflict))
-        spdlog::warn("initialize race failed: {}", st.error().describe());
-      return StepOutcome::failure;
-    }
-    case Action::write_sync_state: {
-      nlohmann::json v = {{"leader", local_.name}, {"sync_standby", nullptr}};
-      std::optional<dcs::Version> ver;
-      if (view_ && view_->sync().version) ver = view_->sync().version;
-      auto r = dcs_->set_sync_state_value(v.dump(), ver);
-      return r ? ok : StepOutcome::failure;
-    }
-    case Action::check_failsafe_topology:
-      return StepOutcome::failure;  // POST /failsafe is not implemented yet: demote (the safe side)
-    case Action::activate_watchdog:
-      return settings_.watchdog_enabled ? StepOutcome::failure : ok;
-    // ---- async PostgreSQL actions ----
-    case Action::bootstrap:
-      if (step.flag) {
-        spdlog::error("bootstrapping a standby cluster (standby_cluster) is not supported yet");
-        return ok;
-      }
-      local_.bootstrapping = true;
-      local_.bootstrap_result = ha::BootstrapResult::pending;
-      local_.role = ha::Role::uninitialized;
-      set_pg_state("initializing new cluster");
-      start_async(step.flag ? ha::AsyncKind::bootstrap_standby_leader : ha::AsyncKind::bootstrap, "", [this] {
-        auto r = pg_->bootstrap();
-        return r ? std::string() : r.error();
-      });
-      return ok;
-    case Action::post_bootstrap:
-      start_async(ha::AsyncKind::post_bootstrap, "", [this] {
-        auto r = pg_->post_bootstrap();
-        return r ? std::string() : r.error();
-      });
-      return ok;
-    case Action::clone: {
-      std::optional<dcs::Member> m;
-      if (view_ && !step.member.empty()) m = view_->get_member(step.member, false);
-      std::optional<Upstream> up = m ? upstream_of(*m) : std::nullopt;
-      if (!up) {
-        spdlog::error("cannot clone: no usable member '{}' (replica methods without a leader are not supported)",
-                      step.member);
-        return ok;
-      }
-      set_pg_state("creating replica");
-      local_.role = ha::Role::uninitialized;
-      const bool from_leader = view_ && view_->leader_name() == step.member;
-      start_async(ha::AsyncKind::clone,
-                  std::string("bootstrap from ") + (from_leader ? "leader" : "replica") + " '" + step.member + "'",
-                  [this, u = *up] {
-                    auto r = pg_->clone(u);
-                    return r ? std::string() : r.error();
-                  });
-      return ok;
-    }
-    case Action::promote: {
-      local_.role = ha::Role::promoted;
-      checkpoint_after_promote_pending_ = true;
-      const auto wait = std::chrono::milliseconds(static_cast<int64_t>(std::max(10.0, settings_.loop_wait) * 1000));
-      start_async(ha::AsyncKind::promote, "", [this, wait] {
-        auto r = pg_->promote(wait);
-        return r ? std::string() : r.error();
-      });
-      return ok;
-    }
-    case Action::demote:
-      do_demote(step.demote_mode);
-      return ok;
-    case Action::follow:
-      do_follow(step);
-      return ok;
-    case Action::start_primary: {
-      local_.start_timeout = step.seconds;
-      set_pg_state("starting");
-      const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(std::max(1.0, step.seconds) * 1000));
-      start_async(ha::AsyncKind::start_primary, "", [this, timeout] {
-        // Right after a crash the old backends may still hold the shared memory for a moment:
-        // a postmaster that exits at once is started again until the start timeout.
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        std::string error = "PostgreSQL did not start in time";
-        for (int attempt = 1; std::chrono::steady_clock::now() < deadline; ++attempt) {
-          auto st = pg_->start(false, std::nullopt);
-          if (!st) {
-            error = st.error();
-          } else {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            const auto r = pg_->wait_ready(std::max(left, std::chrono::milliseconds(1)));
-            if (r == ha::PgProcess::running) return std::string();
-            if (r == ha::PgProcess::starting) break;  // still starting at the deadline
-            error = "the postmaster exited during start";
-          }
-          if (attempt >= 5) break;
-          spdlog::warn("starting the primary failed ({}), retrying", error);
-          std::this_thread::sleep_for(1s);
-        }
-        return error;
-      });
-      return ok;
-    }
-    case Action::crash_recovery:
-      local_.crash_recovery_started = now;
-      start_async(ha::AsyncKind::crash_recovery, "", [this] {
-        auto r = pg_->crash_recovery();
-        return r ? std::string() : r.error();
-      });
-      return ok;
-    case Action::rewind: {
-      std::optional<dcs::Member> m = view_ ? view_->get_member(step.member, false) : std::nullopt;
-      std::optional<Upstream> up = m ? upstream_of(*m) : std::nullopt;
-      if (!up) {
-        spdlog::warn("cannot rewind: leader '{}' has no conn_url", step.member);
-        return ok;
-      }
-      start_async(ha::AsyncKind::rewind, "running pg_rewind from " + step.member, [this, u = *up] {
-        auto r = pg_->rewind(u);
-        return r ? std::string() : r.error();
-      });
-      return ok;
-    }
-    case Action::reinitialize: {
-      std::optional<dcs::Member> m = view_ ? view_->get_member(step.member, true) : std::nullopt;
-      std::optional<Upstream> up = m ? upstream_of(*m) : std::nullopt;
-      if (!up) return ok;
-      set_pg_state("creating replica");
-      start_async(ha::AsyncKind::reinitialize, "", [this, u = *up] {
-        pg_->stop(postgres::StopMode::Immediate, 30s);
-        auto moved = pg_->move_data_dir_aside("reinit." + std::to_string(static_cast<int64_t>(epoch_now())));
-        if (!moved) return moved.error();
-        auto r = pg_->clone(u);
-        return r ? std::string() : r.error();
-      });
-      return ok;
-    }
-    case Action::restart:
-      start_restart(std::nullopt);
-      return ok;
-    case Action::stop_postgres: {
-      const auto mode = step.text == "immediate" ? postgres::StopMode::Immediate : postgres::StopMode::Fast;
-      if (local_.process != ha::PgProcess::stopped || pg_->postmaster_pid()) {
-        pg_->stop(mode, std::chrono::seconds(pg_->settings().pg_ctl_timeout));
-        set_pg_state("stopped");
-        local_.process = ha::PgProcess::stopped;
-        arm_death_watcher();
-      }
-      return ok;
-    }
-    case Action::cancel_async:
-      pg_->request_cancel();
-      spdlog::warn("cancelling {} (best effort)", step.text);
-      return ok;
-    case Action::set_role:
-      if (local_.role != step.role) spdlog::info("role: {} -> {}", role_text(local_.role), role_text(step.role));
-      local_.role = step.role;
-      return ok;
-    case Action::set_synchronous_standby_names:
-      sync_.set_names(step.text, [this] { apply_synchronous_standby_names(); });
-      return ok;
-    case Action::manage_sync_replication:
-      if (view_)
-        sync_.manage(
-            *dcs_, *view_, settings_, local_.name,
-            [this](const std::string& sql) { return pg_->query(sql, {}, std::chrono::milliseconds(5000)); },
-            [this] { apply_synchronous_standby_names(); });
-      return ok;
-    case Action::update_history:
-      do_update_history();
-      return ok;
-    case Action::ensure_checkpoint_after_promote:
-      return ok;  // the promote task runs the CHECKPOINT before reporting success
-    case Action::sync_replication_slots:
-      if (!step.flag) sync_slots();
-      return ok;
-    case Action::trigger_rewind_check:
-      arm_rewind_check();
-      return ok;
-    case Action::reset_rewind_state:
-      local_.rewind = ha::RewindState::initial;
-      local_.rewind_executed = false;
-      return ok;
-    case Action::reset_recovery_state:
-      local_.recovering = false;
-      local_.crash_recovery_started = 0;
-      local_.start_timeout.reset();
-      if (local_.rewind == ha::RewindState::success) local_.rewind = ha::RewindState::initial;
-      return ok;
-    case Action::remember_pre_promote_release:
-      local_.released_lock_after_pre_promote = now;
-      local_.pre_promote_failed = false;
-      return ok;
-    case Action::remove_data_directory: {
-      auto moved = pg_->move_data_dir_aside("removed." + std::to_string(static_cast<int64_t>(now)));
-      if (!moved) spdlog::error("{}", moved.error());
-      return ok;
-    }
-    case Action::rename_data_directory: {
-      auto moved = pg_->move_data_dir_aside("failed");
-      if (!moved) spdlog::error("{}", moved.error());
-      return ok;
-    }
-    case Action::watchdog_keepalive:
-    case Action::watchdog_disable:
-    case Action::sanity_checks:
-      return ok;
-    case Action::set_is_leader:
-      if (step.flag) local_.last_lock_write = now;
-      else local_.last_lock_write.reset();
-      return ok;
-    case Action::failsafe_active:
-      failsafe_active_ = step.flag;
-      return ok;
-    case Action::delete_scheduled_restart:
-      local_.scheduled_restart.reset();
-      return ok;
-    case Action::fire_on_start:
-      local_.on_start_fired = true;
-      return ok;
-    case Action::finish_bootstrap:
-      local_.bootstrapping = false;
-      return ok;
-    case Action::sleep: {
-      std::unique_lock lk(wait_mu_);
-      wait_cv_.wait_for(lk, std::chrono::milliseconds(static_cast<int64_t>(step.seconds * 1000)),
-                        [&] { return stop_.load(); });
-      return ok;
-    }
-    case Action::fatal_exit:
-      fatal_ = step.text.empty() ? std::string("fatal error") : step.text;
-      return ok;
+Executor::Outcome Executor::run(const step::Clone& s) {
+  std::optional<dcs::Member> m;
+  if (memory_.view && !s.member.empty()) m = memory_.view->get_member(s.member, false);
+  std::optional<postgres::Upstream> up = m ? upstream_of(*m) : std::nullopt;
+  if (!up) {
+    spdlog::error("cannot clone: no usable member '{}' (replica methods without a leader are not supported)",
+                  s.member);
+    return Outcome::success;
   }
-  return ok;
+  ha::set_pg_state(memory_.local, ha::PgState::creating_replica, now());
+  memory_.local.role = ha::Role::uninitialized;
+  const bool from_leader = memory_.view && memory_.view->leader_name() == s.member;
+  start_async(ha::AsyncKind::clone,
+              std::string("bootstrap from ") + (from_leader ? "leader" : "replica") + " '" + s.member + "'",
+              [&pg = services_.pg, u = *up](const CancelToken& cancel) {
+                auto r = pg.clone(u, cancel);
+                return r ? std::string() : r.error();
+              });
+  return Outcome::success;
 }
 
-// ---------------------------------------------------------------------------------------------
-void Agent::do_follow(const ha::Step& step) {
-  std::string target = step.member;
-  bool remote = step.flag;
-  if (step.flag2) {
-    auto c = dcs_->get_cluster_fresh();
-    if (c) view_ = c.value();
-    if (view_) {
-      auto t = ha::node_to_follow(*view_, local_, settings_, holds_lock_in_view());
+Executor::Outcome Executor::run(const step::Promote&) {
+  memory_.local.role = ha::Role::promoted;
+  memory_.local.checkpoint_after_promote_pending = true;
+  const auto wait = seconds_ms(std::max(10.0, settings()->ha.loop_wait));
+  // The slots the other members will stream from once we are primary are created before the
+  // promotion (physical slots can be made on a standby and survive it): a replica that follows
+  // us right away must not find its slot missing (its WAL receiver would then wait
+  // wal_retrieve_retry_interval, 5 s by default, before trying again).
+  const auto slots = expected_physical_slots(true);
+  start_async(ha::AsyncKind::promote, "", [&pg = services_.pg, &hooks = services_.hooks, wait, slots](const CancelToken&) {
+    if (auto pre = hooks.pre_promote(); !pre) return "pre_promote: " + pre.error();
+    if (slots) pg.sync_physical_slots(*slots);
+    auto r = pg.promote(wait);
+    return r ? std::string() : r.error();
+  });
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::Demote& s) {
+  demote(s.mode);
+  return Outcome::success;
+}
+
+void Executor::demote(ha::DemoteMode mode) {
+  spdlog::warn("demoting PostgreSQL ({})", ha::to_string(mode));
+  const auto current = settings();
+  const auto stop_timeout = std::chrono::seconds(current->pg.pg_ctl_timeout);
+  ha::LocalState& l = memory_.local;
+  l.role = ha::Role::demoted;
+  l.checkpoint_after_promote_pending = false;
+  // ha.md §3.13: in synchronous mode synchronous_standby_names is cleared before the stop.
+  if (current->ha.is_synchronous_mode())
+    sync_.set_names("", [this](const std::optional<std::string>& v) { apply_synchronous_standby_names(v); });
+  if (mode == ha::DemoteMode::graceful) {
+    // One pass (agent/rejoin.h): stop, release the lock, then follow the new leader, rewinding
+    // first when the timelines diverged, all in this task.
+    RejoinRequest rejoin;
+    rejoin.my_name = l.name;
+    rejoin.can_rewind = l.can_rewind;
+    rejoin.reinitialize_on_divergence = current->ha.remove_data_directory_on_diverged_timelines;
+    rejoin.wait = seconds_ms(current->ha.retry_timeout);
+    rejoin.ready_wait = std::chrono::seconds(current->pg.pg_ctl_timeout);
+    if (current->pg.use_slots) rejoin.slot = current->pg.slot_name;
+    start_async(ha::AsyncKind::demote, "manual failover: demote",
+                [&pg = services_.pg, &dcs = services_.dcs, &hooks = services_.hooks, &clock = services_.clock,
+                 stop_timeout, rejoin](const CancelToken& cancel) -> AsyncWorker::TaskResult {
+                  if (auto cp = pg.checkpoint(60s); !cp) spdlog::warn("CHECKPOINT before demote failed: {}", cp.error());
+                  hooks.before_stop();
+                  if (!pg.stop(postgres::StopMode::Fast, stop_timeout)) return std::string("cannot stop PostgreSQL");
+                  std::optional<int64_t> lsn;
+                  if (auto cd = pg.controldata()) lsn = cd->checkpoint_lsn();
+                  auto st = dcs.delete_leader(lsn);
+                  if (!st) spdlog::warn("release of the leader lock failed: {}", st.error().describe());
+                  const RejoinOutcome joined = rejoin_new_leader(rejoin, pg, dcs, clock, cancel);
+                  AsyncWorker::TaskResult out(joined.error);
+                  out.rewind = joined.rewind;
+                  out.started_replica = joined.started;
+                  if (joined.started)
+                    spdlog::info("rejoined as a replica of {}", joined.leader.value_or("nobody (no leader yet)"));
+                  return out;
+                });
+    l.last_lock_write.reset();
+    ha::set_pg_state(l, ha::PgState::stopping, now());
+    ha::arm_rewind_check(l, current->ha);
+    return;
+  }
+  const auto stop_mode = mode == ha::DemoteMode::offline ? postgres::StopMode::Fast : postgres::StopMode::Immediate;
+  services_.hooks.before_stop();
+  if (!services_.pg.stop(stop_mode, stop_timeout)) {
+    spdlog::error("PostgreSQL did not stop: it keeps running");
+    ha::set_pg_state(l, ha::PgState::stop_failed, now());
+    return;
+  }
+  ha::set_pg_state(l, ha::PgState::stopped, now());
+  l.process = ha::PgProcess::stopped;
+  services_.watchdog.disable();  // only once no postmaster runs (ha.md §3.13: the safepoint)
+  if (mode == ha::DemoteMode::immediate) warn_failed("release of the leader lock", services_.dcs.delete_leader(std::nullopt));
+  if (mode != ha::DemoteMode::offline) l.last_lock_write.reset();
+  ha::arm_rewind_check(l, current->ha);
+  if (l.rewind == ha::RewindState::check && mode != ha::DemoteMode::offline) {
+    // pg_rewind may be needed: start on the next cycle, after the check (ha.md §3.13).
+    watch_postmaster();
+    return;
+  }
+  std::optional<postgres::Upstream> upstream;
+  const auto& view = memory_.view;
+  if (mode != ha::DemoteMode::offline && view && view->leader() && view->leader()->name() != l.name) {
+    if (auto m = view->get_member(view->leader()->name(), false)) upstream = upstream_of(*m);
+  }
+  auto r = services_.pg.start(true, upstream);
+  if (!r) spdlog::error("cannot start PostgreSQL as a replica: {}", r.error());
+  else ha::set_pg_state(l, ha::PgState::starting, now());
+  l.role = ha::Role::replica;
+  watch_postmaster();
+}
+
+Executor::Outcome Executor::run(const step::Follow& s) {
+  const auto current = settings();
+  ha::LocalState& l = memory_.local;
+  std::string target = s.member;
+  bool remote = s.remote;
+  if (s.refresh_target) {
+    auto c = services_.dcs.get_cluster_fresh();
+    if (c) memory_.view = c.value();
+    if (memory_.view) {
+      auto t = ha::node_to_follow(*memory_.view, l, current->ha, memory_.holds_lock_in_view());
       target = t ? t->name : "";
       remote = t ? t->remote : false;
     }
   }
-  std::optional<Upstream> upstream;
+  std::optional<postgres::Upstream> upstream;
   if (remote) {
-    if (!settings_.standby_cluster.host.empty())
-      upstream = Upstream{"remote", settings_.standby_cluster.host, settings_.standby_cluster.port.value_or(5432)};
-  } else if (!target.empty() && view_) {
-    auto m = view_->get_member(target, false);
-    if (m) upstream = upstream_of(*m);
+    if (!current->ha.standby_cluster.host.empty())
+      upstream = postgres::Upstream{"remote", current->ha.standby_cluster.host,
+                                    current->ha.standby_cluster.port.value_or(5432)};
+  } else if (!target.empty() && memory_.view) {
+    if (auto m = memory_.view->get_member(target, false)) upstream = upstream_of(*m);
     if (!upstream) spdlog::info("member '{}' to follow has no conn_url yet", target);
   }
-  if (local_.role != step.role) spdlog::info("role: {} -> {}", role_text(local_.role), role_text(step.role));
-  local_.role = step.role;
+  log_role_change(s.role);
+  l.role = s.role;
 
-  if (local_.process == ha::PgProcess::stopped) {
-    auto st = pg_->start(true, upstream);
+  if (l.process == ha::PgProcess::stopped) {
+    auto st = services_.pg.start(true, upstream);
     if (!st) {
       spdlog::error("cannot start PostgreSQL: {}", st.error());
-      set_pg_state("start failed");
+      ha::set_pg_state(l, ha::PgState::start_failed, now());
     } else {
-      set_pg_state("starting");
-      local_.process = ha::PgProcess::starting;
+      ha::set_pg_state(l, ha::PgState::starting, now());
+      l.process = ha::PgProcess::starting;
     }
-    local_.recovering = true;
-    local_.start_timeout = step.seconds > 0 ? std::optional<double>(step.seconds) : std::nullopt;
-    arm_death_watcher();
-    return;
+    l.recovering = true;
+    l.start_timeout = s.start_timeout > 0 ? std::optional<double>(s.start_timeout) : std::nullopt;
+    watch_postmaster();
+    return Outcome::success;
   }
-  // Running: rewrite primary_conninfo / slot when the target changed. PostgreSQL >= 13 applies
-  // them on reload.
-  if (!target.empty() && !upstream) return;  // keep the current configuration
-  const auto desired = pg_->recovery_params(upstream);
-  if (pg_->written_replica() && desired == pg_->written_recovery()) return;
-  try {
-    pg_->write_configuration(true, upstream);
-  } catch (const std::exception& e) {
-    spdlog::error("cannot write the recovery configuration: {}", e.what());
-    return;
+  // Running: follow the new target. A known target without an address keeps what is configured.
+  if (!target.empty() && !upstream) return Outcome::success;
+  auto r = services_.pg.follow(upstream);
+  if (!r) {
+    spdlog::error("cannot write the recovery configuration: {}", r.error());
+    return Outcome::success;
   }
-  pg_->reload();
-  spdlog::info("changed primary_conninfo to follow {}", upstream ? upstream->name : std::string("nobody"));
-  arm_rewind_check();
+  if (r.value() == postgres::FollowOutcome::reconfigured) {
+    spdlog::info("changed primary_conninfo to follow {}", upstream ? upstream->name : std::string("nobody"));
+    ha::arm_rewind_check(l, current->ha);
+  }
+  return Outcome::success;
 }
 
-void Agent::do_demote(ha::DemoteMode mode) {
-  spdlog::warn("demoting PostgreSQL ({})", ha::to_string(mode));
-  const PgSettings s = pg_->settings();
-  const auto stop_timeout = std::chrono::seconds(s.pg_ctl_timeout);
-  local_.role = ha::Role::demoted;
-  checkpoint_after_promote_pending_ = false;
-  // ha.md §3.13: in synchronous mode synchronous_standby_names is cleared before the stop.
-  if (settings_.is_synchronous_mode()) sync_.set_names("", [this] { apply_synchronous_standby_names(); });
-  if (mode == ha::DemoteMode::graceful) {
-    const bool can_rewind = local_.can_rewind;
-    start_async(ha::AsyncKind::demote, "manual failover: demote", [this, stop_timeout, can_rewind] {
-      auto cp = pg_->query("CHECKPOINT", {}, 60s);
-      if (!cp) spdlog::warn("CHECKPOINT before demote failed: {}", cp.error());
-      if (!pg_->stop(postgres::StopMode::Fast, stop_timeout)) return std::string("cannot stop PostgreSQL");
-      std::optional<int64_t> lsn;
-      if (auto cd = pg_->controldata()) lsn = cd->checkpoint_lsn();
-      auto st = dcs_->delete_leader(lsn);
-      if (!st) spdlog::warn("release of the leader lock failed: {}", st.error().describe());
-      if (!can_rewind) {
-        auto r = pg_->start(true, std::nullopt);
-        if (!r) return r.error();
+Executor::Outcome Executor::run(const step::StartPrimary& s) {
+  memory_.local.start_timeout = s.timeout;
+  ha::set_pg_state(memory_.local, ha::PgState::starting, now());
+  const auto timeout = seconds_ms(std::max(1.0, s.timeout));
+  start_async(ha::AsyncKind::start_primary, "", [&pg = services_.pg, timeout](const CancelToken& cancel) {
+    // Right after a crash the old backends may still hold the shared memory for a moment: a
+    // postmaster that exits at once is started again, until the start timeout.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string error = "PostgreSQL did not start in time";
+    for (int attempt = 1; std::chrono::steady_clock::now() < deadline && !cancel.cancelled(); ++attempt) {
+      auto st = pg.start(false, std::nullopt, cancel);
+      if (!st) {
+        error = st.error();
+      } else {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto r = pg.wait_ready(std::max(left, std::chrono::milliseconds(1)), cancel);
+        if (r == postgres::ServerProcess::running) return std::string();
+        if (r == postgres::ServerProcess::starting) break;  // still starting at the deadline
+        error = "the postmaster exited during start";
       }
-      return std::string();
-    });
-    local_.last_lock_write.reset();
-    set_pg_state("stopping");
-    arm_rewind_check();
-    return;
-  }
-  const auto stop_mode = mode == ha::DemoteMode::offline ? postgres::StopMode::Fast : postgres::StopMode::Immediate;
-  pg_->stop(stop_mode, stop_timeout);
-  set_pg_state("stopped");
-  local_.process = ha::PgProcess::stopped;
-  if (mode == ha::DemoteMode::immediate) {
-    auto st = dcs_->delete_leader(std::nullopt);
-    if (!st) spdlog::warn("release of the leader lock failed: {}", st.error().describe());
-  }
-  if (mode != ha::DemoteMode::offline) local_.last_lock_write.reset();
-  arm_rewind_check();
-  if (local_.rewind == ha::RewindState::check && mode != ha::DemoteMode::offline) {
-    // pg_rewind may be needed: start on the next cycle, after the check (ha.md §3.13).
-    arm_death_watcher();
-    return;
-  }
-  std::optional<Upstream> upstream;
-  if (mode != ha::DemoteMode::offline && view_ && view_->leader() && view_->leader()->name() != local_.name) {
-    if (auto m = view_->get_member(view_->leader()->name(), false)) upstream = upstream_of(*m);
-  }
-  auto r = pg_->start(true, upstream);
-  if (!r) spdlog::error("cannot start PostgreSQL as a replica: {}", r.error());
-  else set_pg_state("starting");
-  local_.role = ha::Role::replica;
-  arm_death_watcher();
-}
-
-void Agent::do_update_history() {
-  if (!status_ || status_->in_recovery || status_->timeline <= 0 || !view_) return;
-  const int64_t tl = status_->timeline;
-  const auto& hist = view_->history();
-  if (tl == 1) {
-    if (!hist || hist->value != "[]") {
-      auto st = dcs_->set_history_value("[]");
-      if (!st) spdlog::warn("writing /history failed: {}", st.error().describe());
+      if (attempt >= 5) break;
+      spdlog::warn("starting the primary failed ({}), retrying", error);
+      for (int i = 0; i < 10 && !cancel.cancelled(); ++i) std::this_thread::sleep_for(100ms);
     }
+    return error;
+  });
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::CrashRecovery&) {
+  memory_.local.crash_recovery_started = now();
+  start_async(ha::AsyncKind::crash_recovery, "", [&pg = services_.pg](const CancelToken& cancel) {
+    auto r = pg.crash_recovery(cancel);
+    return r ? std::string() : r.error();
+  });
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::Rewind& s) {
+  std::optional<dcs::Member> m = memory_.view ? memory_.view->get_member(s.member, false) : std::nullopt;
+  std::optional<postgres::Upstream> up = m ? upstream_of(*m) : std::nullopt;
+  if (!up) {
+    spdlog::warn("cannot rewind: leader '{}' has no conn_url", s.member);
+    return Outcome::success;
+  }
+  // pg_rewind reads the source's timeline from its pg_control: a just promoted leader must have
+  // run its post-promote CHECKPOINT first (ha.md §4); decided again next cycle.
+  if (memory_.view->leader() && memory_.view->leader()->name() == s.member &&
+      memory_.view->leader()->checkpoint_after_promote() == false) {
+    spdlog::info("waiting for the checkpoint on {} before pg_rewind", s.member);
+    return Outcome::success;
+  }
+  start_async(ha::AsyncKind::rewind, "running pg_rewind from " + s.member, [&pg = services_.pg, u = *up](const CancelToken& cancel) {
+    auto r = pg.rewind(u, cancel);
+    return r ? std::string() : r.error();
+  });
+  return Outcome::success;
+}
+
+bool Executor::start_reinitialize(const std::string& member) {
+  std::optional<dcs::Member> m = memory_.view ? memory_.view->get_member(member, true) : std::nullopt;
+  std::optional<postgres::Upstream> up = m ? upstream_of(*m) : std::nullopt;
+  if (!up) {
+    spdlog::warn("cannot reinitialize: member '{}' has no conn_url", member);
+    return false;
+  }
+  const double started = services_.clock.wall_seconds();
+  const bool ok = start_async(
+      ha::AsyncKind::reinitialize, "", [&pg = services_.pg, u = *up, started](const CancelToken& cancel) {
+        // The data directory is moved aside only once no postmaster uses it any more.
+        if (!pg.stop(postgres::StopMode::Immediate, 30s))
+          return std::string("PostgreSQL did not stop: the data directory is left in place");
+        if (cancel.cancelled()) return std::string("cancelled");
+        auto moved = pg.move_data_dir_aside("reinit." + std::to_string(static_cast<int64_t>(started)));
+        if (!moved) return moved.error();
+        auto r = pg.clone(u, cancel);
+        return r ? std::string() : r.error();
+      });
+  if (ok) ha::set_pg_state(memory_.local, ha::PgState::creating_replica, now());
+  return ok;
+}
+
+Executor::Outcome Executor::run(const step::Reinitialize& s) {
+  start_reinitialize(s.member);
+  return Outcome::success;
+}
+
+bool Executor::start_restart(std::optional<int> timeout) {
+  if (worker_.busy()) return false;
+  const auto current = settings();
+  ha::LocalState& l = memory_.local;
+  const bool replica = l.in_recovery;
+  std::optional<postgres::Upstream> upstream;
+  const auto& view = memory_.view;
+  if (replica && view && view->leader()) {
+    if (auto m = view->get_member(view->leader()->name(), false)) upstream = upstream_of(*m);
+  }
+  // ha.md §3.16/§6.4: a synchronous standby leaves the role (nosync) before the restart.
+  const bool leave_sync = replica && current->ha.is_synchronous_mode() && view && view->sync().matches(l.name);
+  if (leave_sync) {
+    memory_.leaving_sync = true;
+    touch_member();
+  }
+  const int sync_wait = static_cast<int>(2 * current->ha.loop_wait);
+  const auto stop_timeout = std::chrono::seconds(current->pg.pg_ctl_timeout);
+  const auto start_timeout = std::chrono::seconds(timeout.value_or(current->pg.pg_ctl_timeout));
+  const bool started = start_async(
+      ha::AsyncKind::restart, "",
+      [&pg = services_.pg, &dcs = services_.dcs, replica, upstream, leave_sync, sync_wait, stop_timeout,
+       start_timeout, name = l.name](const CancelToken& cancel) {
+        if (leave_sync) SyncReplication::leave_sync_role(dcs, name, sync_wait, [] {});
+        if (!pg.stop(postgres::StopMode::Fast, stop_timeout)) return std::string("stop failed");
+        auto st = pg.start(replica, upstream, cancel);
+        if (!st) return st.error();
+        return pg.wait_ready(start_timeout, cancel) == postgres::ServerProcess::running
+                   ? std::string()
+                   : std::string("PostgreSQL did not start in time");
+      });
+  if (!started) {
+    memory_.leaving_sync = false;
+  } else {
+    ha::set_pg_state(l, ha::PgState::restarting, now());
+    memory_.pending_restart_params.clear();
+  }
+  return started;
+}
+
+Executor::Outcome Executor::run(const step::Restart&) {
+  start_restart(std::nullopt);
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::StopPostgres& s) {
+  ha::LocalState& l = memory_.local;
+  if (l.process == ha::PgProcess::stopped && !services_.pg.postmaster_pid()) return Outcome::success;
+  services_.hooks.before_stop();
+  if (services_.pg.stop(stop_mode_of(s.kind), std::chrono::seconds(settings()->pg.pg_ctl_timeout))) {
+    ha::set_pg_state(l, ha::PgState::stopped, now());
+    l.process = ha::PgProcess::stopped;
+  } else {
+    spdlog::error("PostgreSQL did not stop ({})", ha::to_string(s.kind));
+    ha::set_pg_state(l, ha::PgState::stop_failed, now());
+  }
+  watch_postmaster();
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::CancelAsync& s) {
+  worker_.cancel_current();
+  spdlog::warn("cancelling {} (best effort)", s.what);
+  return Outcome::success;
+}
+
+void Executor::log_role_change(ha::Role to) {
+  if (memory_.local.role != to) spdlog::info("role: {} -> {}", role_text(memory_.local.role), role_text(to));
+}
+
+// ---- synchronous replication, history, slots ----------------------------------------------------
+
+void Executor::apply_synchronous_standby_names(const std::optional<std::string>& value) {
+  settings_.set_managed_synchronous_standby_names(value);
+  services_.pg.set_settings(settings()->pg);
+  const ha::LocalState& l = memory_.local;
+  // Not running (or busy): the next start or follow writes postgresql.conf.
+  if (l.process != ha::PgProcess::running || worker_.busy() || to_ha(services_.pg.data_dir_state()) != ha::DataDir::present)
+    return;
+  // A primary may have been adopted (nothing written by this process yet): write it in full.
+  const auto st = memory_.status && !memory_.status->in_recovery ? services_.pg.write_primary_configuration()
+                                                                 : services_.pg.rewrite_configuration();
+  if (!st) {
+    spdlog::warn("synchronous_standby_names: {}", st.error());
     return;
   }
-  if (hist) {
-    auto lines = hist->lines();
-    if (lines.is_array() && !lines.empty() && lines.back().is_array() && lines.back().size() == 5 &&
-        lines.back()[0].is_number_integer() && lines.back()[0].get<int64_t>() == tl - 1)
-      return;
-  }
-  const std::string text = pg_->read_history_file(tl);
-  if (text.empty()) return;
-  nlohmann::json out = nlohmann::json::array();
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    int64_t parent = 0;
-    std::string lsn_text;
-    if (!(ls >> parent >> lsn_text)) continue;
-    std::string reason;
-    std::getline(ls, reason);
-    while (!reason.empty() && (reason.front() == ' ' || reason.front() == '\t')) reason.erase(reason.begin());
-    auto lsn = postgres::parse_lsn(lsn_text);
-    if (!lsn) continue;
-    nlohmann::json entry = nlohmann::json::array({parent, *lsn, reason});
-    out.push_back(entry);
-  }
-  if (out.empty()) return;
-  // Keep the timestamps/names of lines already known; the last line gets now and our name.
-  for (auto& e : out) {
-    if (hist)
-      for (const auto& l : hist->parsed_lines())
-        if (l.timeline == e[0].get<int64_t>() && l.lsn == e[1].get<int64_t>() && l.timestamp) {
-          e.push_back(*l.timestamp);
-          if (l.new_leader) e.push_back(*l.new_leader);
-        }
-  }
-  auto& lastline = out.back();
-  while (lastline.size() > 3) lastline.erase(lastline.size() - 1);
-  lastline.push_back(iso_time(epoch_now()));
-  lastline.push_back(local_.name);
-  auto st = dcs_->set_history_value(out.dump());
-  if (!st) spdlog::warn("writing /history failed: {}", st.error().describe());
+  services_.pg.reload();
 }
 
-PgSettings Agent::pg_settings_for(const config::Config& config) const {
-  PgSettings s = pg_settings_from_config(config);
-  if (auto v = sync_.override_value(ha_settings_from_config(config).is_synchronous_mode())) {
-    if (v->empty()) s.conf_parameters.erase("synchronous_standby_names");
-    else s.conf_parameters["synchronous_standby_names"] = *v;
-  }
-  return s;
+Executor::Outcome Executor::run(const step::SetSynchronousStandbyNames& s) {
+  sync_.set_names(s.value, [this](const std::optional<std::string>& v) { apply_synchronous_standby_names(v); });
+  return Outcome::success;
 }
 
-void Agent::apply_synchronous_standby_names() {
-  {
-    std::lock_guard lk(config_mu_);
-    pg_->set_settings(pg_settings_for(config_));
-  }
-  if (local_.process != ha::PgProcess::running || worker_->busy() || pg_->data_dir_state() != ha::DataDir::present)
-    return;  // the next start/follow writes postgresql.conf
-  try {
-    // A primary may have been adopted (nothing written by this process yet): write it in full.
-    if (status_ && !status_->in_recovery) pg_->write_configuration(false, std::nullopt);
-    else pg_->rewrite_configuration();
-  } catch (const std::exception& e) {
-    spdlog::warn("cannot rewrite postgresql.conf: {}", e.what());
-    return;
-  }
-  pg_->reload();
+Executor::Outcome Executor::run(const step::ManageSyncReplication&) {
+  if (memory_.view)
+    sync_.manage(services_.dcs, *memory_.view, settings()->ha, memory_.local.name, services_.pg,
+                 [this](const std::optional<std::string>& v) { apply_synchronous_standby_names(v); });
+  return Outcome::success;
 }
 
-void Agent::sync_slots() {
-  if (!view_ || local_.process != ha::PgProcess::running || !status_) return;
-  const PgSettings s = pg_->settings();
-  if (!s.use_slots || !view_->use_slots()) return;
-  const std::string role = status_->in_recovery ? "replica" : "master";
-  auto slots = view_->get_replication_slots(local_.name, role, local_.tags.is_nofailover(),
-                                            status_->server_version, settings_.is_standby_cluster());
+Executor::Outcome Executor::run(const step::UpdateHistory&) {
+  const auto& st = memory_.status;
+  if (!st || st->in_recovery || st->timeline <= 0 || !memory_.view) return Outcome::success;
+  std::vector<dcs::HistorySwitch> switches;
+  if (st->timeline > 1)
+    for (const auto& s : services_.pg.timeline_history(st->timeline))
+      switches.push_back(dcs::HistorySwitch{s.parent, s.switch_lsn, s.reason});
+  auto value = dcs::next_history_value(memory_.view->history(), st->timeline, switches,
+                                       iso8601_local(services_.clock.wall_seconds()), memory_.local.name);
+  if (value) warn_failed("writing /history", services_.dcs.set_history_value(*value));
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::EnsureCheckpointAfterPromote&) {
+  // The promote task runs the CHECKPOINT before it reports success, and its success clears
+  // checkpoint_after_promote_pending (published until then): nothing is left to do here.
+  return Outcome::success;
+}
+
+std::optional<std::vector<std::string>> Executor::expected_physical_slots(bool as_primary) const {
+  const auto& view = memory_.view;
+  const auto& st = memory_.status;
+  if (!view || memory_.local.process != ha::PgProcess::running || !st) return std::nullopt;
+  const auto current = settings();
+  if (!current->pg.use_slots || !view->use_slots()) return std::nullopt;
+  auto slots = view->get_replication_slots(memory_.local.name, as_primary ? "master" : "replica",
+                                           memory_.local.tags.is_nofailover(), st->server_version,
+                                           current->ha.is_standby_cluster());
   std::vector<std::string> expected;
   for (const auto& [name, attrs] : slots) {
     const bool physical = !attrs.is_object() || !attrs.contains("type") || attrs["type"] == "physical";
     if (physical) expected.push_back(name);
   }
-  pg_->sync_physical_slots(expected);
+  return expected;
+}
+
+void Executor::sync_slots() {
+  if (auto expected = expected_physical_slots(memory_.status && !memory_.status->in_recovery))
+    services_.pg.sync_physical_slots(*expected);
+}
+
+Executor::Outcome Executor::run(const step::SyncReplicationSlots& s) {
+  if (!s.dcs_failed) sync_slots();
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::RemoveDataDirectory&) {
+  auto moved = services_.pg.move_data_dir_aside("removed." + std::to_string(static_cast<int64_t>(services_.clock.wall_seconds())));
+  if (!moved) spdlog::error("{}", moved.error());
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::RenameDataDirectory&) {
+  auto moved = services_.pg.move_data_dir_aside("failed");
+  if (!moved) spdlog::error("{}", moved.error());
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::WatchdogKeepalive&) {
+  services_.watchdog.keepalive();
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::WatchdogDisable&) {
+  services_.watchdog.disable();
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::SanityChecks&) {
+  // Leaving pause: the system identifier and version are read again from pg_controldata and the
+  // status query; the slots are synced by this cycle's sync_replication_slots step.
+  collector_.forget_controldata();
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::Sleep& s) {
+  waker_.sleep_until(services_.clock.now() + seconds_ms(s.seconds));
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::FatalExit& s) {
+  memory_.fatal = s.reason.empty() ? std::string("fatal error") : s.reason;
+  return Outcome::success;
+}
+
+// ---- member key, async results, fencing ---------------------------------------------------------
+
+std::optional<int64_t> Executor::last_lsn_for_status() const {
+  const auto& st = memory_.status;
+  if (st && !st->in_recovery && st->flush_lsn) return st->flush_lsn;
+  return std::nullopt;
+}
+
+nlohmann::json Executor::member_value() const {
+  const auto current = settings();
+  const ha::LocalState& l = memory_.local;
+  dcs::MemberValue m;
+  m.conn_url = current->pg.conn_url();
+  m.api_url = current->pg.api_url;
+  m.proxy_url = current->pg.proxy_url;
+  m.state = std::string(ha::to_string(l.state));
+  m.role = role_text(l.role);
+  m.version = kPatroniCompatVersion;
+  m.tags = current->config.tags();
+  if (memory_.leaving_sync) {
+    if (!m.tags.is_object()) m.tags = nlohmann::json::object();
+    m.tags["nosync"] = true;
+  }
+  const auto& st = memory_.status;
+  const bool async_blocks = l.async && l.async->kind != ha::AsyncKind::promote;
+  if (st && !async_blocks) {
+    m.xlog_location = st->wal_position();
+    if (st->timeline > 0) m.timeline = st->timeline;
+    if (st->in_recovery) m.replication_state = st->receive_lsn ? "streaming" : "in archive recovery";
+  }
+  m.pending_restart = !memory_.pending_restart_params.empty();
+  m.checkpoint_after_promote_pending = l.checkpoint_after_promote_pending;
+  m.paused = current->ha.pause;
+  if (l.scheduled_restart) m.scheduled_restart = scheduled_restart_value(*l.scheduled_restart);
+  return dcs::member_value_json(m);
+}
+
+void Executor::touch_member() {
+  auto st = services_.dcs.touch_member(member_value());
+  if (!st) spdlog::warn("failed to update the member key: {}", st.error().describe());
+}
+
+void Executor::apply_async_result(const ha::AsyncResult& r) {
+  spdlog::info("{} {}", r.task.display_name(), r.ok ? "finished" : "failed: " + r.error);
+  if (r.task.kind == ha::AsyncKind::restart) {
+    memory_.leaving_sync = false;  // back among the sync candidates
+    if (restart_listener_) restart_listener_(r.ok, r.error);
+  }
+  const auto follow_up = ha::apply_async_result(r, memory_.local, settings()->ha, now());
+  if (follow_up.move_data_dir_aside) {
+    auto moved = services_.pg.move_data_dir_aside("failed_rewind." +
+                                                  std::to_string(static_cast<int64_t>(services_.clock.wall_seconds())));
+    if (!moved) spdlog::error("{}", moved.error());
+  }
+  if (follow_up.run_next_cycle_now) memory_.run_next_cycle_now = true;
+  // A graceful demote stopped PostgreSQL in its task: the watchdog goes once that is done.
+  if (r.task.kind == ha::AsyncKind::demote) services_.watchdog.disable();
+  watch_postmaster();
+}
+
+void Executor::watch_postmaster() { death_watcher_.watch(services_.pg.postmaster_pid()); }
+
+bool Executor::fence(const std::string& why) {
+  spdlog::critical("fencing: {}: stopping PostgreSQL so that it accepts no writes", why);
+  ha::LocalState& l = memory_.local;
+  // A running task (a restart, a start after a crash) is cancelled first: its token makes any
+  // later start of PostgreSQL by it fail, and starts and stops never interleave.
+  worker_.cancel_current();
+  worker_.wait_idle(2s);
+  services_.hooks.before_stop();
+  bool stopped = false;
+  try {
+    stopped = services_.pg.stop(postgres::StopMode::Immediate, 5s);
+  } catch (const std::exception& e) {
+    spdlog::critical("fencing: stopping PostgreSQL failed: {}", e.what());
+  }
+  if (stopped) {
+    l.process = ha::PgProcess::stopped;
+    ha::set_pg_state(l, ha::PgState::stopped, now());
+    l.role = ha::Role::demoted;
+  } else {
+    ha::set_pg_state(l, ha::PgState::stop_failed, now());
+  }
+  try {
+    // With PostgreSQL down the lock is of no use; releasing it lets a replica take over now
+    // instead of after the ttl. Never released while PostgreSQL might still accept writes.
+    if (stopped) warn_failed("fencing: release of the leader lock", services_.dcs.delete_leader(std::nullopt));
+  } catch (const std::exception& e) {
+    spdlog::critical("fencing: releasing the leader lock failed: {}", e.what());
+  }
+  if (stopped) l.last_lock_write.reset();
+  try {
+    watch_postmaster();
+  } catch (...) {
+  }
+  return stopped;
 }
 
 }  // namespace custos::agent

@@ -1,5 +1,7 @@
 #include "agent/feature_support.h"
 
+#include "common/json_truth.h"
+
 namespace custos::agent {
 namespace {
 
@@ -16,17 +18,6 @@ const json* at(const json& j, std::initializer_list<const char*> path) {
   return cur;
 }
 
-bool truthy(const json* v) {
-  if (!v) return false;
-  if (v->is_boolean()) return v->get<bool>();
-  if (v->is_string()) {
-    const auto& s = v->get_ref<const std::string&>();
-    return s == "true" || s == "on" || s == "yes" || s == "1";
-  }
-  if (v->is_number()) return v->get<double>() != 0;
-  return false;
-}
-
 bool non_empty(const json* v) {
   if (!v || v->is_null()) return false;
   if (v->is_object() || v->is_array() || v->is_string()) return !v->empty();
@@ -37,7 +28,9 @@ bool non_empty(const json* v) {
 
 std::vector<std::string> unsupported_features(const json& c) {
   std::vector<std::string> out;
-  if (truthy(at(c, {"failsafe_mode"}))) out.push_back("failsafe_mode: not supported yet; a DCS outage demotes the primary");
+  // Read like the mode itself (GlobalConfig::check_mode): a quoted "false" is off.
+  if (const json* fs = at(c, {"failsafe_mode"}); fs && patroni_parse_bool(*fs).value_or(false))
+    out.push_back("failsafe_mode: not supported yet; a DCS outage demotes the primary");
   if (non_empty(at(c, {"standby_cluster"}))) out.push_back("standby_cluster: standby clusters are not supported yet");
   if (const json* slots = at(c, {"slots"}); non_empty(slots))
     out.push_back("slots: permanent replication slots are not managed yet");

@@ -1,3 +1,7 @@
+// The custos daemon's main: loads the configuration, wires the real implementations of every
+// interface the agent speaks to (the only place that does), and runs the loop. Threads made
+// here, once: the signal thread; the others are made by the objects constructed here (REST pool,
+// member-query pool, async worker, death watcher, DCS watcher), see docs/architecture.md.
 #include "agent/main_entry.h"
 
 #include <pthread.h>
@@ -10,18 +14,32 @@
 #include <thread>
 
 #include "agent/agent.h"
+#include "agent/hooks.h"
+#include "agent/member_queries.h"
+#include "agent/operations.h"
+#include "agent/settings_store.h"
+#include "agent/watchdog.h"
+#include "api/operations.h"
+#include "api/rest_server.h"
+#include "common/clock.h"
+#include "common/json_truth.h"
 #include "common/logging.h"
+#include "common/process_runner.h"
+#include "common/thread_pool.h"
 #include "common/version.h"
 #include "config/dynamic_cache.h"
 #include "config/env.h"
 #include "config/loader.h"
-#include "dcs/etcd3/etcd3_dcs.h"
+#include "dcs/factory/dcs_factory.h"
+#include "net/host_resolver.h"
+#include "postgres/local_postgres.h"
 
 namespace custos::agent {
 
 namespace {
 
 using nlohmann::json;
+using namespace std::chrono_literals;
 
 // Fatal configuration problems (the agent cannot run without these keys).
 std::vector<std::string> essential_problems(const json& local) {
@@ -43,6 +61,35 @@ std::vector<std::string> essential_problems(const json& local) {
   return out;
 }
 
+std::string log_level_of(const json& local) {
+  if (local.contains("log") && local["log"].is_object() && local["log"].contains("level") &&
+      local["log"]["level"].is_string())
+    return local["log"]["level"].get<std::string>();
+  return "INFO";
+}
+
+// rest-api.md §9: another agent answers /liveness at our member's api_url.
+bool duplicate_member_running(dcs::Dcs& dcs, net::HttpClient& http, const std::string& name) {
+  auto c = dcs.get_cluster();
+  if (!c) return false;
+  auto m = c->get_member(name, false);
+  if (!m || !m->api_url()) return false;
+  auto url = net::Url::parse(*m->api_url());
+  if (!url) return false;
+  net::HttpRequest req;
+  req.url = url->origin() + "/liveness";
+  return http.request(req, 3s).ok();
+}
+
+net::HttpClientOptions member_http_options(const config::Config& config) {
+  net::HttpClientOptions ho;
+  const auto& ctl = config.ctl();
+  // ctl.insecure is read as Patroni reads it: Python truthiness.
+  if (ctl.is_object() && ctl.contains("insecure") && python_truthy(ctl["insecure"])) ho.tls.verify_peer = false;
+  ho.user_agent = std::string("Patroni/") + kPatroniCompatVersion + " custos/" + kVersion;
+  return ho;
+}
+
 }  // namespace
 
 int run_agent_main(const std::string& config_path) {
@@ -58,6 +105,8 @@ int run_agent_main(const std::string& config_path) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // The PATRONI_* variables are read once and then removed from the environment (children must
+  // not inherit passwords); the SettingsStore keeps them for every reload.
   auto env = config::patroni_environment();
   auto loaded = config::load_local_configuration(config_path, env);
   config::remove_patroni_environment();
@@ -66,13 +115,7 @@ int run_agent_main(const std::string& config_path) {
     return 1;
   }
   const json local = loaded->local;
-  {
-    std::string level = "INFO";
-    if (local.contains("log") && local["log"].is_object() && local["log"].contains("level") &&
-        local["log"]["level"].is_string())
-      level = local["log"]["level"].get<std::string>();
-    init_logging(level);
-  }
+  init_logging(log_level_of(local));
   for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w);
   auto problems = essential_problems(local);
   if (!problems.empty()) {
@@ -93,24 +136,58 @@ int run_agent_main(const std::string& config_path) {
   }
   config::Config config(local, dynamic);
   for (const auto& w : config.warnings()) spdlog::warn("config: {}", w);
-  const std::string dcs_name = config.dcs_section_name();
-  if (dcs_name != "etcd3" && dcs_name != "etcd") {
-    std::cerr << "custos: configuration error: " << (dcs_name.empty() ? std::string("no DCS section configured")
-                                                                        : "DCS '" + dcs_name + "' is not supported yet")
-              << " (use etcd3)\n";
+  // Host name lookups of every HTTP client (etcd, members) with a deadline, on one thread; it
+  // outlives everything that resolves (declared first, destroyed last).
+  net::HostResolver resolver(1);
+  net::HostResolver::install(&resolver);
+  auto made = dcs::make_dcs(config.raw(), dcs::DcsMode::agent);
+  if (!made) {
+    std::cerr << "custos: configuration error: " << made.error() << "\n";
     return 1;
   }
-  auto dcs = dcs::etcd3::Etcd3Dcs::from_config(config.raw());
-  if (!dcs) {
-    std::cerr << "custos: configuration error: " << dcs.error() << "\n";
+  std::unique_ptr<dcs::Dcs> store = std::move(made).value();
+  auto rest_settings = api::RestApiSettings::from_config(config.restapi());
+  if (!rest_settings) {
+    std::cerr << "custos: configuration error: restapi: " << rest_settings.error() << "\n";
     return 1;
   }
-  std::unique_ptr<dcs::Dcs> store = std::move(dcs).value();
   spdlog::info("custos {} starting: member '{}' of cluster '{}' (ttl {}, loop_wait {}, retry_timeout {})", kVersion,
                config.name(), config.scope(), config.ttl(), config.loop_wait(), config.retry_timeout());
 
-  Agent agent(config, std::move(store), loaded->path);
+  // ---- the real implementations ----
+  SystemClock clock;
+  SettingsStore settings(config, loaded->path, env);
+  postgres::LocalPostgres pg(settings.current()->pg, system_process_runner());
+  net::HttpClient http(member_http_options(config));
+  HttpMemberQueries members(http, 4);
+  NoWatchdog watchdog;
+  NoHooks hooks;
+  AgentServices services{*store, pg, clock, members, watchdog, hooks};
+
+  if (duplicate_member_running(*store, http, config.name())) {
+    spdlog::critical("Can't start; there is already a node named '{}' running", config.name());
+    return 1;
+  }
+
+  Agent agent(services, settings);
+  AgentOperations operations(agent, services, settings);
+  api::RestServer rest(rest_settings.value(), agent, clock);
+  api::route_operations(rest.handler(), operations);
+  if (auto st = rest.start(); !st) {
+    spdlog::critical("cannot start the REST API: {}", st.error());
+    return 1;
+  }
+  agent.set_reload_listener([&rest](const EffectiveSettings& s) {
+    auto rs = api::RestApiSettings::from_config(s.config.restapi());
+    if (!rs) {
+      spdlog::error("restapi: {} (keeping the REST API settings in force)", rs.error());
+      return;
+    }
+    if (auto st = rest.reload(rs.value()); !st) spdlog::error("{}", st.error());
+  });
+
   std::thread signals([&agent, set] {
+    set_current_thread_name("signals");
     while (true) {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;
@@ -124,7 +201,9 @@ int run_agent_main(const std::string& config_path) {
       }
     }
   });
-  int rc = agent.run();
+  const int rc = agent.run();
+  rest.stop();
+  agent.shutdown();
   pthread_kill(signals.native_handle(), SIGUSR2);
   signals.join();
   return rc;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "common/json_truth.h"
+#include "dcs/json_util.h"
+
 namespace custos::agent {
 
 using nlohmann::json;
@@ -20,17 +23,6 @@ std::optional<int64_t> int_of(const json& v) {
     }
   }
   return std::nullopt;
-}
-
-bool truthy(const json& v) {
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number()) return v.get<double>() != 0;
-  if (v.is_string()) {
-    std::string s = v.get<std::string>();
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return !(s.empty() || s == "false" || s == "off" || s == "no" || s == "0" || s == "n");
-  }
-  return false;
 }
 
 }  // namespace
@@ -64,13 +56,17 @@ void apply_server_status(ha::LocalState& local, const postgres::ServerStatus& st
 ha::Tags tags_from_config(const json& tags) {
   ha::Tags t;
   if (!tags.is_object()) return t;
-  if (tags.contains("nofailover") && !tags["nofailover"].is_null()) t.nofailover = truthy(tags["nofailover"]);
-  if (tags.contains("failover_priority")) t.failover_priority = int_of(tags["failover_priority"]);
-  if (tags.contains("replicatefrom") && tags["replicatefrom"].is_string())
-    t.replicatefrom = tags["replicatefrom"].get<std::string>();
-  if (tags.contains("clonefrom")) t.clonefrom = truthy(tags["clonefrom"]);
-  if (tags.contains("nosync")) t.nosync = truthy(tags["nosync"]);
-  if (tags.contains("nostream")) t.nostream = truthy(tags["nostream"]);
+  auto find = [&](const char* key) -> const json* {
+    auto it = tags.find(key);
+    return it == tags.end() ? nullptr : &*it;
+  };
+  // Patroni's Tags rules, the same as dcs::Member's for other members' keys.
+  if (const json* v = find("nofailover"); v && !v->is_null()) t.nofailover = python_truthy(*v);
+  if (const json* v = find("failover_priority")) t.failover_priority = dcs::parse_int(*v);
+  if (const json* v = find("replicatefrom"); v && v->is_string()) t.replicatefrom = v->get<std::string>();
+  if (const json* v = find("clonefrom")) t.clonefrom = python_truthy(*v);
+  if (const json* v = find("nosync")) t.nosync = python_truthy(*v);
+  if (const json* v = find("nostream")) t.nostream = patroni_parse_bool(*v).value_or(false);
   return t;
 }
 
@@ -92,14 +88,15 @@ ha::HaSettings ha_settings_from_config(const config::Config& config) {
   s.pause = g.is_paused();
   s.use_pg_rewind = config.use_pg_rewind();
   const json& pg = config.postgresql();
-  auto pg_bool = [&](const char* k) { return pg.is_object() && pg.contains(k) && truthy(pg[k]); };
+  auto pg_bool = [&](const char* k) { return pg.is_object() && pg.contains(k) && python_truthy(pg[k]); };
   s.remove_data_directory_on_rewind_failure = pg_bool("remove_data_directory_on_rewind_failure");
   s.remove_data_directory_on_diverged_timelines = pg_bool("remove_data_directory_on_diverged_timelines");
   s.has_bootstrap_section = config.local().is_object() && config.local().contains("bootstrap");
   for (const auto& m : config.create_replica_methods()) {
     if (m == "basebackup" || m == "pg_basebackup") continue;
     if (pg.is_object() && pg.contains(m) && pg[m].is_object() &&
-        (truthy(pg[m].value("no_leader", json(false))) || truthy(pg[m].value("no_master", json(false)))))
+        (python_truthy(pg[m].value("no_leader", json(false))) ||
+         python_truthy(pg[m].value("no_master", json(false)))))
       s.replica_method_without_leader = true;
   }
   const json& w = config.watchdog();
@@ -144,7 +141,7 @@ ha::MemberStatus member_status_from_patroni(const std::string& name, const std::
     st.nofailover = t.is_nofailover();
     st.failover_priority = t.priority();
   }
-  if (j.contains("watchdog_failed")) st.watchdog_failed = truthy(j["watchdog_failed"]);
+  if (j.contains("watchdog_failed")) st.watchdog_failed = python_truthy(j["watchdog_failed"]);
   return st;
 }
 

@@ -14,6 +14,8 @@ namespace custos::agent {
 
 namespace {
 
+constexpr std::chrono::milliseconds kStatementTimeout{5000};
+
 std::string join(const std::vector<std::string>& names) {
   std::string out = "[";
   for (std::size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
@@ -27,24 +29,19 @@ struct SyncReplication::Evaluation {
   ha::SyncSelection selection;
 };
 
-std::optional<std::string> SyncReplication::override_value(bool synchronous_mode) const {
-  if (synchronous_mode) return managed_.value_or("");
-  return managed_;
-}
-
 bool SyncReplication::set_names(const std::string& value, const ApplyFn& apply) {
   if (managed_ && *managed_ == value) return false;
   managed_ = value;
   spdlog::info("synchronous_standby_names set to '{}'", value);
-  apply();
+  apply(managed_);
   return true;
 }
 
 std::optional<SyncReplication::Evaluation> SyncReplication::evaluate(const dcs::Cluster& cluster,
                                                                      const ha::HaSettings& settings,
                                                                      const std::string& my_name,
-                                                                     const QueryFn& query) {
-  auto r = query(postgres::kSyncStatusQuery);
+                                                                     postgres::PostgresNode& pg) {
+  auto r = pg.query(postgres::kSyncStatusQuery, {}, kStatementTimeout);
   if (!r) {
     spdlog::warn("synchronous replication: cannot read pg_stat_replication: {}", r.error());
     return std::nullopt;
@@ -77,18 +74,17 @@ std::optional<SyncReplication::Evaluation> SyncReplication::evaluate(const dcs::
   return e;
 }
 
-void SyncReplication::after_change(const QueryFn& query) {
+void SyncReplication::after_change(postgres::PostgresNode& pg) {
   // Give the reload a moment, then record where WAL ends now and write a little more so that the
   // standbys confirm a position past it.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  auto r = query("SELECT pg_catalog.pg_current_wal_flush_lsn()");
+  auto r = pg.query(postgres::kFlushLsnQuery, {}, kStatementTimeout);
   if (r && !r->rows.empty() && !r->rows[0].empty() && r->rows[0][0]) {
     if (auto lsn = postgres::parse_lsn(*r->rows[0][0])) flush_lsn_at_change_ = *lsn;
   } else if (!r) {
     spdlog::warn("synchronous replication: cannot read the flush LSN: {}", r.error());
   }
-  // synchronous_commit=local: this commit must not wait for the standbys it is meant to wake.
-  auto w = query("SELECT pg_catalog.set_config('synchronous_commit', 'local', true), pg_catalog.txid_current()");
+  auto w = pg.query(postgres::kTinyWalWriteQuery, {}, kStatementTimeout);
   if (!w) spdlog::warn("synchronous replication: WAL write after the change failed: {}", w.error());
 }
 
@@ -104,7 +100,7 @@ void SyncReplication::disable(dcs::Dcs& dcs, const dcs::Cluster& cluster, const 
   }
   if (managed_) {
     managed_.reset();
-    apply();  // the user's own synchronous_standby_names (if any) applies again
+    apply(std::nullopt);  // the user's own synchronous_standby_names (if any) applies again
   }
 }
 
@@ -128,7 +124,7 @@ bool SyncReplication::leave_sync_role(dcs::Dcs& dcs, const std::string& name, in
 }
 
 void SyncReplication::manage(dcs::Dcs& dcs, const dcs::Cluster& cluster, const ha::HaSettings& settings,
-                             const std::string& my_name, const QueryFn& query, const ApplyFn& apply) {
+                             const std::string& my_name, postgres::PostgresNode& pg, const ApplyFn& apply) {
   if (!settings.is_synchronous_mode()) {
     disable(dcs, cluster, apply);
     return;
@@ -143,7 +139,7 @@ void SyncReplication::manage(dcs::Dcs& dcs, const dcs::Cluster& cluster, const h
     spdlog::info("Enabled synchronous replication");
     sync = dcs::SyncState(*v, my_name, std::nullopt);
   }
-  auto e = evaluate(cluster, settings, my_name, query);
+  auto e = evaluate(cluster, settings, my_name, pg);
   if (!e) return;
   if (!managed_) managed_ = e->status.synchronous_standby_names;  // adopted: start from what runs
 
@@ -178,11 +174,11 @@ void SyncReplication::manage(dcs::Dcs& dcs, const dcs::Cluster& cluster, const h
       ha::render_synchronous_standby_names(plan.ssn_names, plan.ssn_star, e->status.server_version);
   std::vector<std::string> allow = e->selection.allow_promote;
   if (set_names(value, apply)) {
-    if (!plan.ssn_star) after_change(query);
+    if (!plan.ssn_star) after_change(pg);
     if (!plan.ssn_star && !plan.ssn_names.empty() && !ha::same_names(allow, plan.ssn_names)) {
       // Wait for PostgreSQL to apply it and see whether the standbys already confirm.
       std::this_thread::sleep_for(std::chrono::seconds(2));
-      if (auto again = evaluate(cluster, settings, my_name, query)) allow = again->selection.allow_promote;
+      if (auto again = evaluate(cluster, settings, my_name, pg)) allow = again->selection.allow_promote;
     }
   }
   if (auto names = ha::final_sync_write(plan.shrunk, allow)) {

@@ -458,7 +458,7 @@ json status_json(const NodeSnapshot& snap, const PgStatus& pg, double now) {
   if (snap.paused) r["pause"] = true;
   if (!snap.cluster_fresh(now) || cluster->is_unlocked()) r["cluster_unlocked"] = true;
   if (snap.failsafe_mode_is_active) r["failsafe_mode_is_active"] = true;
-  r["dcs_last_seen"] = static_cast<int64_t>(snap.cluster_loaded_at);
+  r["dcs_last_seen"] = static_cast<int64_t>(snap.dcs_last_seen);
   // _write_status_response additions
   if (snap.tags.is_object() && !snap.tags.empty()) r["tags"] = snap.tags;
   if (snap.database_system_identifier) r["database_system_identifier"] = *snap.database_system_identifier;

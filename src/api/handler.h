@@ -73,6 +73,12 @@ class RequestHandler {
   std::optional<Response> check_access(const Request& request, const NodeSnapshot& snapshot) const;
 
   const RestApiSettings& settings() const { return settings_; }
+  // The same routes with other settings (a reload of the `restapi` section).
+  RequestHandler with_settings(RestApiSettings settings) const {
+    RequestHandler h(*this);
+    h.settings_ = std::move(settings);
+    return h;
+  }
 
  private:
   RestApiSettings settings_;

@@ -12,18 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "dcs/cluster.h"
+#include "postgres/replication_status.h"
 
 namespace custos::api {
 
 // One walsender row of pg_stat_replication (rest-api.md §4 `replication`).
-struct ReplicationConnection {
-  std::string usename;
-  std::string application_name;
-  std::string client_addr;
-  std::string state;
-  std::string sync_state;
-  int sync_priority = 0;
-};
+using ReplicationConnection = postgres::ReplicationConnection;
 
 // The outcome of the status query (rest-api.md §4) plus the agent's PostgreSQL state.
 struct PgStatus {
@@ -47,7 +41,7 @@ struct PgStatus {
   std::optional<int> timeline;
   std::optional<std::string> replication_state;  // "streaming" / "in archive recovery"
   std::vector<ReplicationConnection> replication;
-  double sampled_at = 0;  // epoch seconds of the query
+  double sampled_at = 0;  // monotonic seconds of the query
 };
 
 struct NodeSnapshot {
@@ -56,12 +50,16 @@ struct NodeSnapshot {
   std::string patroni_version;  // version we announce (common/version.h kPatroniCompatVersion)
   PgStatus pg;
 
-  // Last successful DCS read and when it happened (epoch seconds; 0 = never).
+  // Times are monotonic seconds (common/clock.h) unless named wall: the handler compares them
+  // with its monotonic `now`.
+  // Last successful DCS read and when it happened (0 = never); dcs_last_seen is the same moment
+  // in seconds since the epoch, as reported to clients.
   std::optional<dcs::Cluster> cluster;
   double cluster_loaded_at = 0;
-  // Our last successful leader-lock write + ttl (epoch seconds; 0 = not the leader).
+  double dcs_last_seen = 0;
+  // Our last successful leader-lock write + ttl (0 = not the leader).
   double leader_lock_valid_until = 0;
-  // When the next HA cycle is due (epoch seconds), for /liveness.
+  // When the next HA cycle is due, for /liveness.
   double next_run = 0;
 
   // Effective configuration bits the API needs.

@@ -4,6 +4,12 @@
 // One request per connection (the connection is closed after the reply); a small fixed pool of
 // threads serves connections, so a slow GET /patroni or /cluster never blocks health checks,
 // which read only NodeStateSource::snapshot().
+//
+// Thread safety: start(), reload(), stop() and settings() may come from any thread; they take
+// the server's lock (Impl::mu in rest_server.cpp), which stop() holds while joining the server's
+// threads, so a reload() or settings() during stop() waits for running handlers to return. No
+// thread of the server takes that lock; sessions read the configuration in force under a
+// second, leaf lock (Shared::mu). handler() is unsynchronized: change it only before start().
 #pragma once
 
 #include <chrono>
@@ -18,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/node_state_source.h"
+#include "common/clock.h"
 #include "common/result.h"
 
 namespace custos::api {
@@ -70,7 +77,8 @@ struct RestApiSettings {
 
 class RestServer {
  public:
-  RestServer(RestApiSettings settings, NodeStateSource& source);
+  // `clock` gives the handler its monotonic `now` (the snapshot's times are monotonic).
+  RestServer(RestApiSettings settings, NodeStateSource& source, const Clock& clock);
   ~RestServer();  // stop()s
   RestServer(const RestServer&) = delete;
   RestServer& operator=(const RestServer&) = delete;
@@ -81,10 +89,16 @@ class RestServer {
   Status<std::string> start();
   // Stops accepting, closes connections, joins the threads. Idempotent.
   void stop();
+  // Applies a reloaded `restapi` section without new threads: TLS material is loaded again (and a
+  // new certificate served to new connections), a changed listen address is bound anew before
+  // the old one is closed, authentication/allowlist/headers/limits apply to new requests. On an
+  // error (a certificate that does not load, an address that cannot be bound) the settings in
+  // force stay and the error names what failed.
+  Status<std::string> reload(RestApiSettings settings);
   bool running() const;
   // The port actually bound (useful with listen port 0); 0 when not running.
   uint16_t bound_port() const;
-  const RestApiSettings& settings() const;
+  RestApiSettings settings() const;
   // The request handler, e.g. to register the write endpoints (RequestHandler::
   // set_unsafe_handler). Change it only before start().
   RequestHandler& handler();

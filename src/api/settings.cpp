@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "api/rest_server.h"
+#include "common/json_truth.h"
 
 namespace custos::api {
 
@@ -187,19 +188,11 @@ Result<RestApiSettings, std::string> RestApiSettings::from_config(const json& re
   }
   if (restapi.contains("allowlist_include_members") && !restapi["allowlist_include_members"].is_null()) {
     const json& b = restapi["allowlist_include_members"];
-    if (b.is_boolean()) {
-      s.allowlist_include_members = b.get<bool>();
-    } else if (b.is_string()) {
-      std::string v = lower(b.get<std::string>());
-      if (v == "true" || v == "yes" || v == "on" || v == "1")
-        s.allowlist_include_members = true;
-      else if (v == "false" || v == "no" || v == "off" || v == "0")
-        s.allowlist_include_members = false;
-      else
-        return make_error(std::string("restapi.allowlist_include_members must be a boolean"));
-    } else {
-      return make_error(std::string("restapi.allowlist_include_members must be a boolean"));
-    }
+    // A boolean, or a string patroni_parse_bool understands; anything else is refused.
+    std::optional<bool> parsed;
+    if (b.is_boolean() || b.is_string()) parsed = patroni_parse_bool(b);
+    if (!parsed) return make_error(std::string("restapi.allowlist_include_members must be a boolean"));
+    s.allowlist_include_members = *parsed;
   }
   return s;
 }

@@ -5,9 +5,9 @@
 #include <set>
 #include <vector>
 
+#include "common/json_truth.h"
 #include "config/merge.h"
 #include "config/validate.h"
-#include "config/values.h"
 #include "dcs/failover.h"
 
 namespace custos::api {
@@ -204,7 +204,7 @@ json failover_key_value(const SwitchoverRequest& request) {
 
 bool parse_reinitialize_force(const json& body) {
   auto it = body.find("force");
-  return it != body.end() && config::parse_bool(*it).value_or(false);
+  return it != body.end() && patroni_parse_bool(*it).value_or(false);
 }
 
 PatchedConfig patch_dynamic_config(const json& current, const json& p) {

@@ -57,7 +57,8 @@ std::variant<SwitchoverRequest, Response> parse_switchover_request(const nlohman
 // The `failover` key value written for a request: {leader?, member?, scheduled_at?}.
 nlohmann::json failover_key_value(const SwitchoverRequest& request);
 
-// POST /reinitialize: {"force": ...} read with Patroni's parse_bool (config::parse_bool).
+// POST /reinitialize: {"force": ...} read with Patroni's parse_bool (patroni_parse_bool): a
+// quoted "false" or an unparsable value is no force.
 bool parse_reinitialize_force(const nlohmann::json& body);
 
 // PATCH /config: Patroni's merge (config::patch_config: null deletes, objects merge, scalars

@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include "common/json_truth.h"
 #include "config/values.h"
 
 namespace custos::config {
@@ -109,7 +110,7 @@ std::vector<std::string> Config::create_replica_methods() const {
 bool Config::use_pg_rewind() const {
   const json& pg = postgresql();
   auto it = pg.find("use_pg_rewind");
-  return it != pg.end() && parse_bool(*it).value_or(false);
+  return it != pg.end() && python_truthy(*it);  // Patroni: bool(use_pg_rewind)
 }
 
 }  // namespace custos::config

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "common/json_truth.h"
 #include "config/values.h"
 
 namespace custos::config {
@@ -58,7 +59,7 @@ const std::vector<CommandLineParameter>& command_line_parameters() {
                    auto s = to_lower(v.get<std::string>());
                    return s == "hot_standby" || s == "replica" || s == "logical";
                  }});
-    p.push_back({"hot_standby", "on", [](const json& v) { return parse_bool(v) == true; }});
+    p.push_back({"hot_standby", "on", [](const json& v) { return patroni_parse_bool(v) == true; }});
     p.push_back({"max_connections", 100, [](const json& v) { return int_at_least(v, 25); }});
     p.push_back({"max_wal_senders", 10, [](const json& v) { return int_at_least(v, 3); }});
     p.push_back({"wal_keep_segments", 8, [](const json& v) { return int_at_least(v, 1); }, false});
@@ -68,10 +69,10 @@ const std::vector<CommandLineParameter>& command_line_parameters() {
                  }, false});
     p.push_back({"max_prepared_transactions", 0, [](const json& v) { return int_at_least(v, 0); }});
     p.push_back({"max_locks_per_transaction", 64, [](const json& v) { return int_at_least(v, 32); }});
-    p.push_back({"track_commit_timestamp", "off", [](const json& v) { return parse_bool(v).has_value(); }});
+    p.push_back({"track_commit_timestamp", "off", [](const json& v) { return patroni_parse_bool(v).has_value(); }});
     p.push_back({"max_replication_slots", 10, [](const json& v) { return int_at_least(v, 4); }});
     p.push_back({"max_worker_processes", 8, [](const json& v) { return int_at_least(v, 2); }});
-    p.push_back({"wal_log_hints", "on", [](const json& v) { return parse_bool(v).has_value(); }});
+    p.push_back({"wal_log_hints", "on", [](const json& v) { return patroni_parse_bool(v).has_value(); }});
     return p;
   }();
   return params;

@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 
+#include "common/json_truth.h"
 #include "config/values.h"
 #include "config/yaml.h"
 
@@ -78,11 +79,16 @@ class Builder {
       if (!v.empty()) ret_["postgresql"]["bin_name"][binary] = v;
     }
 
+    // Patroni keeps a parsed false (PATRONI_CTL_INSECURE=false overrides ctl.insecure: true in
+    // the file); only unparsable values are dropped.
     for (auto [first, second] : {std::pair{"restapi", "allowlist_include_members"}, std::pair{"ctl", "insecure"}}) {
-      convert(first, second, [&](const std::string& v) -> json {
-        auto b = parse_bool(v);
-        return b ? json(*b) : json();
-      });
+      convert(
+          first, second,
+          [&](const std::string& v) -> json {
+            auto b = patroni_parse_bool(v);
+            return b ? json(*b) : json();
+          },
+          /*drop_falsy=*/false);
     }
     for (auto [first, second] : {std::pair{"restapi", "request_queue_size"}, std::pair{"log", "max_queue_size"},
                                  std::pair{"log", "file_size"}, std::pair{"log", "file_num"}}) {
@@ -151,7 +157,7 @@ class Builder {
         v = parse_dict(value);
       } else if (suffix == "USE_PROXIES" || suffix == "REGISTER_SERVICE" || suffix == "USE_ENDPOINTS" ||
                  suffix == "BYPASS_API_SERVICE" || suffix == "VERIFY") {
-        if (auto b = parse_bool(value)) v = *b;
+        if (auto b = patroni_parse_bool(value)) v = *b;
       } else {
         v = value;
       }
@@ -190,7 +196,7 @@ class Builder {
         env_.erase(opt);
         if (!options.empty()) {
           json l = parse_list(options, opt_name);
-          if (truthy(l)) users[name]["options"] = l;
+          if (python_truthy(l)) users[name]["options"] = l;
         }
       }
     }
@@ -221,14 +227,15 @@ class Builder {
     }
   }
 
-  // Replaces ret[first][second] (a raw string) by conv(string); drops it if conv gives null/empty.
+  // Replaces ret[first][second] (a raw string) by conv(string); drops it if conv gives null, or
+  // (drop_falsy) any Python-falsy value such as an empty list.
   template <class F>
-  void convert(const std::string& first, const std::string& second, F conv) {
+  void convert(const std::string& first, const std::string& second, F conv, bool drop_falsy = true) {
     if (!ret_.contains(first) || !ret_[first].contains(second)) return;
     std::string raw = ret_[first][second].get<std::string>();
     ret_[first].erase(second);
     json v = conv(raw);
-    if (truthy(v)) {
+    if (drop_falsy ? python_truthy(v) : !v.is_null()) {
       ret_[first][second] = v;
     } else {
       warn(std::string(kEnvPrefix) + to_upper(first + "_" + second) + ": value '" + raw +

@@ -1,5 +1,6 @@
 #include "config/global_config.h"
 
+#include "common/json_truth.h"
 #include "config/values.h"
 
 namespace custos::config {
@@ -9,7 +10,7 @@ GlobalConfig::GlobalConfig(json dynamic) : config_(dynamic.is_object() ? std::mo
 bool GlobalConfig::check_mode(const std::string& key) const {
   auto it = config_.find(key);
   if (it == config_.end()) return false;
-  return parse_bool(*it).value_or(false);
+  return patroni_parse_bool(*it).value_or(false);
 }
 
 int64_t GlobalConfig::get_int(const std::string& key, int64_t fallback) const {
@@ -21,7 +22,7 @@ int64_t GlobalConfig::get_int(const std::string& key, int64_t fallback) const {
 bool GlobalConfig::is_standby_cluster() const {
   const json& sc = standby_cluster();
   for (const char* k : {"host", "port", "restore_command"})
-    if (sc.contains(k) && truthy(sc[k])) return true;
+    if (sc.contains(k) && python_truthy(sc[k])) return true;
   return false;
 }
 
@@ -45,7 +46,7 @@ int64_t GlobalConfig::primary_stop_timeout() const {
 bool GlobalConfig::use_slots() const {
   auto it = config_.find("postgresql");
   if (it == config_.end() || !it->is_object() || !it->contains("use_slots")) return true;
-  return parse_bool((*it)["use_slots"]).value_or(true);
+  return patroni_parse_bool((*it)["use_slots"]).value_or(false);  // null or unparsable: false
 }
 
 const json& GlobalConfig::standby_cluster() const {
@@ -58,7 +59,7 @@ const json& GlobalConfig::standby_cluster() const {
 json GlobalConfig::permanent_slots() const {
   for (const char* k : {"permanent_replication_slots", "permanent_slots", "slots"}) {
     auto it = config_.find(k);
-    if (it != config_.end() && truthy(*it)) return it->is_object() ? *it : json::object();
+    if (it != config_.end() && python_truthy(*it)) return it->is_object() ? *it : json::object();
   }
   return json::object();
 }

@@ -40,7 +40,7 @@ class GlobalConfig {
   // primary_* wins when present, else the legacy master_* name, else the default.
   int64_t primary_start_timeout() const;
   int64_t primary_stop_timeout() const;
-  bool use_slots() const;  // postgresql.use_slots, default true
+  bool use_slots() const;  // postgresql.use_slots: default true when missing, null or unparsable false
   const json& standby_cluster() const;  // {} when unset
   // slots: permanent_replication_slots, then permanent_slots, then slots (first truthy wins).
   json permanent_slots() const;

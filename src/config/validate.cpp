@@ -15,6 +15,7 @@
 #include <regex>
 #include <set>
 
+#include "common/json_truth.h"
 #include "config/dynamic.h"
 #include "config/loader.h"
 #include "config/values.h"
@@ -216,7 +217,7 @@ class Validator {
   bool is_bool(const json& v, const std::string& path) {
     if (v.is_boolean()) return true;
     if (v.is_number_integer() && (v == 0 || v == 1)) return true;  // Patroni's docs write `no_master: 1`
-    if (auto b = parse_bool(v)) {
+    if (auto b = patroni_parse_bool(v)) {
       if (!v.is_boolean()) warning(path, "expected a boolean, got " + type_name(v) + " " + show(v) +
                                              " (accepted as " + (*b ? "true" : "false") + ")");
       return true;
@@ -274,6 +275,24 @@ class Validator {
   }
   void opt_bool(const json& obj, const std::string& path, const std::string& key) {
     opt(obj, path, key, [&](const json& v, const std::string& p) { is_bool(v, p); });
+  }
+  // A boolean that Patroni (and custos) read with Python truthiness, not parse_bool: a quoted
+  // "false" means true. Strings are accepted as they are read, with a warning saying so.
+  bool is_truthy_bool(const json& v, const std::string& path) {
+    if (!v.is_string()) return is_bool(v, path);
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s.empty()) {
+      warning(path, "the empty string is read as false; write an unquoted boolean (true or false)");
+      return true;
+    }
+    std::string hint = "true or false";
+    if (auto meant = patroni_parse_bool(s)) hint = *meant ? "true" : "false";
+    warning(path, "the string " + show(v) + " is read as true: Patroni and custos read any non-empty string " +
+                      "here as true; write an unquoted boolean (" + hint + ")");
+    return true;
+  }
+  void opt_truthy_bool(const json& obj, const std::string& path, const std::string& key) {
+    opt(obj, path, key, [&](const json& v, const std::string& p) { is_truthy_bool(v, p); });
   }
   void opt_map(const json& obj, const std::string& path, const std::string& key) {
     opt(obj, path, key, [&](const json& v, const std::string& p) { is_map(v, p); });
@@ -434,7 +453,7 @@ class Validator {
     if (!is_map(v, path)) return;
     unknown_keys(v, path, kCtlKeys);
     opt(v, path, "authentication", [&](const json& x, const std::string& p) { basic_auth(x, p); });
-    opt_bool(v, path, "insecure");
+    opt_truthy_bool(v, path, "insecure");
     for (const char* k : {"cacert", "certfile", "keyfile", "keyfile_password"}) opt_string(v, path, k);
   }
 
@@ -647,8 +666,9 @@ class Validator {
     opt(v, path, "pg_ident", [&](const json& x, const std::string& p) { is_list_of_strings(x, p); });
     opt_int(v, path, "pg_ctl_timeout", 0);
     for (const char* k : {"use_pg_rewind", "remove_data_directory_on_rewind_failure",
-                          "remove_data_directory_on_diverged_timelines", "use_unix_socket", "use_unix_socket_repl"})
-      opt_bool(v, path, k);
+                          "remove_data_directory_on_diverged_timelines"})
+      opt_truthy_bool(v, path, k);
+    for (const char* k : {"use_unix_socket", "use_unix_socket_repl"}) opt_bool(v, path, k);
     opt(v, path, "use_slots", [&](const json&, const std::string& p) {
       warning(p, "postgresql.use_slots is global: set it in bootstrap.dcs.postgresql; the local value is ignored");
     });
@@ -679,7 +699,8 @@ class Validator {
       if (kPostgresqlKeys.count(it.key()) || !it.value().is_object()) continue;
       std::string p = join(path, it.key());
       opt_string(it.value(), p, "command");
-      for (const char* k : {"no_params", "no_leader", "no_master", "keep_data"}) opt_bool(it.value(), p, k);
+      for (const char* k : {"no_params", "keep_data"}) opt_bool(it.value(), p, k);
+      for (const char* k : {"no_leader", "no_master"}) opt_truthy_bool(it.value(), p, k);
     }
   }
 
@@ -783,16 +804,18 @@ class Validator {
 
   void tags(const json& v, const std::string& path) {
     if (!is_map(v, path)) return;
-    for (const char* k : {"nofailover", "clonefrom", "noloadbalance", "nosync", "nostream"}) opt_bool(v, path, k);
+    // nostream is the one tag read with parse_bool ("false" is false); the others are truthy.
+    for (const char* k : {"nofailover", "clonefrom", "noloadbalance", "nosync"}) opt_truthy_bool(v, path, k);
+    opt_bool(v, path, "nostream");
     opt_string(v, path, "replicatefrom");
     std::optional<int64_t> priority;
     opt(v, path, "failover_priority", [&](const json& x, const std::string& p) { priority = int_in(x, p, 0); });
     const json* nf = get(v, "nofailover");
     if (nf && get(v, "failover_priority")) {
-      auto nofailover = parse_bool(*nf);
-      if (nofailover && priority && ((*nofailover && *priority > 0) || (!*nofailover && *priority <= 0))) {
+      const bool nofailover = python_truthy(*nf);  // as it is read
+      if (priority && ((nofailover && *priority > 0) || (!nofailover && *priority <= 0))) {
         error(join(path, "failover_priority"),
-              "contradicts tags.nofailover (" + std::string(*nofailover ? "true" : "false") +
+              "contradicts tags.nofailover (" + std::string(nofailover ? "true" : "false") +
                   ") with failover_priority " + std::to_string(*priority) +
                   "; set at most one of nofailover and failover_priority (nofailover would win)");
       } else {
@@ -844,7 +867,7 @@ class Validator {
         opt_string(v, path, k);
       opt_bool(v, path, "use_proxies");
       opt(v, path, "protocol", [&](const json& x, const std::string& p) { one_of(x, p, {"http", "https"}); });
-      if (get(v, "use_proxies") && parse_bool(v["use_proxies"]).value_or(false) && !get(v, "url") &&
+      if (get(v, "use_proxies") && patroni_parse_bool(v["use_proxies"]).value_or(false) && !get(v, "url") &&
           !get(v, "proxy") && !get(v, "hosts") && !get(v, "host")) {
         error(join(path, "use_proxies"), "needs url, proxy, host or hosts");
       }
@@ -975,7 +998,7 @@ class Validator {
     }
     opt(d, path, "postgresql", [&](const json& x, const std::string& p) {
       if (!is_map(x, p)) return;
-      opt_bool(x, p, "use_pg_rewind");
+      opt_truthy_bool(x, p, "use_pg_rewind");
       opt_bool(x, p, "use_slots");
       opt(x, p, "parameters", [&](const json& y, const std::string& pp) { parameters(y, pp, false); });
       opt(x, p, "pg_hba", [&](const json& y, const std::string& pp) { is_list_of_strings(y, pp); });

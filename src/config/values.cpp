@@ -19,24 +19,6 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-std::optional<bool> parse_bool(std::string_view text) {
-  std::string v = to_lower(text);
-  if (v == "on" || v == "true" || v == "yes" || v == "1") return true;
-  if (v == "off" || v == "false" || v == "no" || v == "0") return false;
-  return std::nullopt;
-}
-
-std::optional<bool> parse_bool(const json& value) {
-  if (value.is_boolean()) return value.get<bool>();
-  if (value.is_number_integer()) {
-    if (value == 0) return false;
-    if (value == 1) return true;
-    return std::nullopt;
-  }
-  if (value.is_string()) return parse_bool(value.get_ref<const std::string&>());
-  return std::nullopt;
-}
-
 namespace {
 
 std::optional<int64_t> unit_factor(std::string_view unit) {
@@ -102,20 +84,6 @@ std::optional<int64_t> parse_int(const json& value, std::string_view base_unit) 
   }
   if (value.is_string()) return parse_int(std::string_view(value.get_ref<const std::string&>()), base_unit);
   return std::nullopt;
-}
-
-bool truthy(const json& value) {
-  switch (value.type()) {
-    case json::value_t::null: return false;
-    case json::value_t::boolean: return value.get<bool>();
-    case json::value_t::number_integer: return value.get<int64_t>() != 0;
-    case json::value_t::number_unsigned: return value.get<uint64_t>() != 0;
-    case json::value_t::number_float: return value.get<double>() != 0.0;
-    case json::value_t::string: return !value.get_ref<const std::string&>().empty();
-    case json::value_t::array:
-    case json::value_t::object: return !value.empty();
-    default: return true;
-  }
 }
 
 std::string type_name(const json& value) {

@@ -1,6 +1,6 @@
 // Lenient scalar parsing shared by the environment reader, the dynamic configuration and the
-// validator, with Patroni's rules: booleans on/true/yes/1 and off/false/no/0 in any case;
-// integers from JSON numbers or from text ("10", " 0x1f", "128MB" with a base unit).
+// validator, with Patroni's rules: integers from JSON numbers or from text ("10", " 0x1f",
+// "128MB" with a base unit); value names and excerpts for messages. Booleans: common/json_truth.h.
 #pragma once
 
 #include <cstdint>
@@ -14,27 +14,18 @@ namespace custos::config {
 
 using json = nlohmann::json;
 
-std::optional<bool> parse_bool(std::string_view text);
-// JSON booleans as is; numbers 0/1; strings as above. Anything else: nullopt.
-std::optional<bool> parse_bool(const json& value);
-
 // Text: optional sign, decimal or 0x-hex digits, optional memory unit (B, kB, MB, GB, TB)
 // converted to `base_unit` (one of those) when given; a unit without base unit is rejected.
 std::optional<int64_t> parse_int(std::string_view text, std::string_view base_unit = {});
 // JSON integers as is, finite floats truncated, strings as above; booleans are not integers.
 std::optional<int64_t> parse_int(const json& value, std::string_view base_unit = {});
 
-inline std::optional<bool> parse_bool(const std::string& text) { return parse_bool(std::string_view(text)); }
-inline std::optional<bool> parse_bool(const char* text) { return parse_bool(std::string_view(text)); }
 inline std::optional<int64_t> parse_int(const std::string& text, std::string_view base_unit = {}) {
   return parse_int(std::string_view(text), base_unit);
 }
 inline std::optional<int64_t> parse_int(const char* text, std::string_view base_unit = {}) {
   return parse_int(std::string_view(text), base_unit);
 }
-
-// Python-like truthiness (empty string/list/object, 0, false, null are false).
-bool truthy(const json& value);
 
 // Short human type name of a JSON value: "string", "integer", "float", "boolean", "list",
 // "mapping", "null".

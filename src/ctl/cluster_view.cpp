@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "common/json_truth.h"
 #include "config/global_config.h"
 #include "ctl/records.h"
 
@@ -31,8 +32,6 @@ std::optional<int64_t> port_of(const nlohmann::json& v) {
   }
   return std::nullopt;
 }
-
-bool truthy_string(const nlohmann::json& v) { return v.is_string() && !v.get_ref<const std::string&>().empty(); }
 
 }  // namespace
 
@@ -75,7 +74,7 @@ ordered_json cluster_as_json(const dcs::Cluster& cluster) {
       role = "replica";
 
     nlohmann::json state = "";
-    if (role != "leader" && data.contains("replication_state") && truthy_string(data["replication_state"]))
+    if (role != "leader" && data.contains("replication_state") && python_truthy(data["replication_state"]))
       state = data["replication_state"];
     else if (data.contains("state"))
       state = data["state"];
@@ -84,8 +83,8 @@ ordered_json cluster_as_json(const dcs::Cluster& cluster) {
     auto api = m.api_url();
     member["api_url"] = api ? ordered_json(*api) : ordered_json(nullptr);
     nlohmann::json kwargs = m.conn_kwargs();
-    if (kwargs.is_object() && kwargs.contains("host") && truthy_string(kwargs["host"])) {
-      member["host"] = kwargs["host"].get<std::string>();
+    if (kwargs.is_object() && kwargs.contains("host") && python_truthy(kwargs["host"])) {
+      member["host"] = to_ordered(kwargs["host"]);
       if (kwargs.contains("port"))
         if (auto p = port_of(kwargs["port"]); p && *p != 0) member["port"] = *p;
     }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "common/json_truth.h"
 #include "config/loader.h"
 #include "ctl/dcs_url.h"
 
@@ -46,7 +47,7 @@ Result<nlohmann::json, std::string> load_ctl_configuration(const ConfigRequest& 
   }
   if (!cfg.contains("ctl") || !cfg["ctl"].is_object()) cfg["ctl"] = nlohmann::json::object();
   auto& ctl = cfg["ctl"];
-  const bool configured = ctl.contains("insecure") && ctl["insecure"].is_boolean() && ctl["insecure"].get<bool>();
+  const bool configured = ctl.contains("insecure") && python_truthy(ctl["insecure"]);
   if (request.insecure || !ctl.contains("insecure")) ctl["insecure"] = configured || request.insecure;
   return cfg;
 }

@@ -1,7 +1,6 @@
 #include "ctl/dcs_factory.h"
 
-#include "config/config.h"
-#include "dcs/etcd3/etcd3_dcs.h"
+#include "dcs/factory/dcs_factory.h"
 
 namespace custos::ctl {
 
@@ -28,22 +27,7 @@ json dcs_config_for(const json& config, const std::string& scope, std::optional<
 
 Result<std::unique_ptr<dcs::Dcs>, std::string> make_ctl_dcs(const json& config, const std::string& scope,
                                                            std::optional<int> group) {
-  json cfg = dcs_config_for(config, scope, group);
-  std::string found;
-  for (const char* name : config::kDcsSectionNames)
-    if (cfg.contains(name) && !cfg[name].is_null()) {
-      found = name;
-      break;
-    }
-  if (found.empty())
-    return Err<std::string>{
-        "Can not find suitable configuration of distributed configuration store (etcd or etcd3 section, or "
-        "--dcs-url)"};
-  if (found != "etcd" && found != "etcd3")
-    return Err<std::string>{"DCS `" + found + "` is not supported by custosctl yet (only etcd and etcd3)"};
-  auto dcs = dcs::etcd3::Etcd3Dcs::from_config(cfg);
-  if (!dcs) return Err<std::string>{dcs.error()};
-  return std::unique_ptr<dcs::Dcs>(std::move(dcs).value());
+  return dcs::make_dcs(dcs_config_for(config, scope, group), dcs::DcsMode::ctl);
 }
 
 }  // namespace custos::ctl

@@ -22,8 +22,8 @@ bool is_citus_config(const nlohmann::json& config);
 // Citus configuration, the coordinator view (group 0: every group is read).
 nlohmann::json dcs_config_for(const nlohmann::json& config, const std::string& scope, std::optional<int> group);
 
-// The DCS client; errors name the problem (no DCS section, a backend custosctl does not
-// implement yet, an invalid etcd section).
+// The DCS client: dcs::make_dcs(dcs_config_for(...), ctl mode). Errors name the problem (no DCS
+// section, a backend custosctl does not implement yet, an invalid etcd section).
 Result<std::unique_ptr<dcs::Dcs>, std::string> make_ctl_dcs(const nlohmann::json& config, const std::string& scope,
                                                            std::optional<int> group);
 

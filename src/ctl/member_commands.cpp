@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "common/json_truth.h"
 #include "ctl/command_context.h"
 #include "ctl/member_selection.h"
 #include "ctl/pretty_table.h"
@@ -24,30 +25,19 @@ using namespace std::chrono_literals;
 constexpr auto kShortTimeout = 10s;
 constexpr auto kRestartTimeout = 360s;
 
+// The dynamic modes as Patroni's global config reads them: parse_bool, unparsable is off.
 bool is_paused(const dcs::Cluster& cluster) {
   if (!cluster.config()) return false;
   const auto& d = cluster.config()->data();
   auto it = d.find("pause");
-  if (it == d.end() || it->is_null()) return false;
-  if (it->is_boolean()) return it->get<bool>();
-  if (it->is_string()) return !it->get<std::string>().empty();
-  if (it->is_number()) return it->get<double>() != 0;
-  return !it->empty();
+  return it != d.end() && patroni_parse_bool(*it).value_or(false);
 }
 
 bool is_synchronous_mode(const dcs::Cluster& cluster) {
   if (!cluster.config()) return false;
   const auto& d = cluster.config()->data();
   auto it = d.find("synchronous_mode");
-  if (it == d.end()) return false;
-  if (it->is_boolean()) return it->get<bool>();
-  if (it->is_string()) {
-    std::string s = it->get<std::string>();
-    std::transform(s.begin(), s.end(), s.begin(), ::tolower);
-    return s == "on" || s == "true" || s == "yes" || s == "1" || s == "quorum";
-  }
-  if (it->is_number()) return it->get<double>() != 0;
-  return false;
+  return it != d.end() && (*it == "quorum" || patroni_parse_bool(*it).value_or(false));
 }
 
 bool is_standby_cluster(const dcs::Cluster& cluster) {

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/json_truth.h"
 #include "ctl/cluster_view.h"
 #include "ctl/pretty_table.h"
 #include "ctl/records.h"
@@ -16,17 +17,6 @@ namespace custos::ctl {
 namespace {
 
 using json = nlohmann::json;
-
-// Python truthiness of a JSON value.
-bool truthy(const ordered_json& v) {
-  if (v.is_null()) return false;
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number_integer()) return v.get<int64_t>() != 0;
-  if (v.is_number_unsigned()) return v.get<uint64_t>() != 0;
-  if (v.is_number_float()) return v.get<double>() != 0.0;
-  if (v.is_string()) return !v.get_ref<const std::string&>().empty();
-  return !v.empty();
-}
 
 // Python's str.title().
 std::string title_case(const std::string& s) {
@@ -74,7 +64,7 @@ std::string column_key(const std::string& column) {
 
 std::string service_info(const ordered_json& cluster) {
   std::vector<std::string> info;
-  if (cluster.contains("pause") && truthy(cluster["pause"])) info.push_back("Maintenance mode: on");
+  if (cluster.contains("pause") && python_truthy(to_plain(cluster["pause"]))) info.push_back("Maintenance mode: on");
   if (cluster.contains("scheduled_switchover")) {
     const auto& sw = cluster["scheduled_switchover"];
     std::string line = "Switchover scheduled at: " + sw["at"].get<std::string>();
@@ -126,7 +116,7 @@ std::string render_members(const dcs::Cluster& cluster, const std::string& name,
     const std::string key = column_key(c);
     bool any = false;
     for (const auto* m : with_host)
-      if (m->contains(key) && truthy((*m)[key])) any = true;
+      if (m->contains(key) && python_truthy(to_plain((*m)[key]))) any = true;
     if (options.extended || any) columns.push_back(c);
   }
   bool append_port = false;
@@ -148,7 +138,8 @@ std::string render_members(const dcs::Cluster& cluster, const std::string& name,
       values["group"] = g;
       values["member"] = m["name"];
       std::string host = m.contains("host") ? text_of(m["host"]) : "";
-      if (append_port && !host.empty() && m.contains("port") && truthy(m["port"])) host += ":" + text_of(m["port"]);
+      if (append_port && !host.empty() && m.contains("port") && python_truthy(to_plain(m["port"])))
+        host += ":" + text_of(m["port"]);
       values["host"] = host;
       std::string role = text_of(m["role"]);
       std::replace(role.begin(), role.end(), '_', ' ');
@@ -159,7 +150,8 @@ std::string render_members(const dcs::Cluster& cluster, const std::string& name,
       if (lag.is_number_integer())
         lag = static_cast<int64_t>(std::nearbyint(static_cast<double>(lag.get<int64_t>()) / 1024.0 / 1024.0));
       values["lag_in_mb"] = lag;
-      values["pending_restart"] = m.contains("pending_restart") && truthy(m["pending_restart"]) ? "*" : "";
+      values["pending_restart"] =
+          m.contains("pending_restart") && python_truthy(to_plain(m["pending_restart"])) ? "*" : "";
       values["pending_restart_reason"] = restart_reason(m, pretty_like);
       if (m.contains("scheduled_restart")) {
         const auto& sr = m["scheduled_restart"];
@@ -211,7 +203,7 @@ std::string render_members(const dcs::Cluster& cluster, const std::string& name,
   if (tags_it != columns.end()) {
     const size_t i = static_cast<size_t>(tags_it - columns.begin());
     for (auto& row : table.rows)
-      if (truthy(to_ordered(row[i]))) {
+      if (python_truthy(row[i])) {
         std::string y = yaml_dump(to_ordered(row[i]), fmt != OutputFormat::kPretty);
         while (!y.empty() && std::isspace(static_cast<unsigned char>(y.back()))) y.pop_back();
         row[i] = y;

@@ -1,5 +1,7 @@
 #include "ctl/rest_calls.h"
 
+#include "common/json_truth.h"
+
 namespace custos::ctl {
 
 namespace {
@@ -70,7 +72,7 @@ net::HttpClientOptions rest_client_options(const json& config) {
   o.tls.key_file = string_at(config, "ctl", "keyfile");
   bool insecure = false;
   if (auto c = config.find("ctl"); c != config.end() && c->is_object())
-    if (auto i = c->find("insecure"); i != c->end() && i->is_boolean()) insecure = i->get<bool>();
+    if (auto i = c->find("insecure"); i != c->end()) insecure = python_truthy(*i);  // as patronictl
   o.tls.verify_peer = !insecure;
   return o;
 }

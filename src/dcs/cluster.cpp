@@ -1,11 +1,14 @@
 #include "dcs/cluster.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <random>
 #include <set>
 
+#include "common/json_truth.h"
 #include "dcs/json_util.h"
+#include "dcs/parse_hook.h"
 #include "dcs/slot_names.h"
 
 namespace custos::dcs {
@@ -19,40 +22,51 @@ const std::map<int, Cluster>& no_workers() {
   return kEmpty;
 }
 
-// Runs `f`, swallowing anything it throws (memory exhaustion on a huge value): the key is then
-// treated as absent.
+std::atomic<testing::ParseHook> g_parse_hook{nullptr};
+
+// Parses `key` with `parse`. Whatever it throws (memory exhaustion on a huge value, a bug) is
+// appended to `failures` (the key is then absent from the result, and the caller knows the
+// result is not the cluster's state) or, without `failures`, propagates. Never swallowed.
 template <class F>
-void guarded(F&& f) noexcept {
+void parse_key(std::string_view key, std::vector<KeyParseFailure>* failures, F&& parse) {
+  auto run = [&] {
+    if (testing::ParseHook hook = g_parse_hook.load(std::memory_order_relaxed)) hook(key);
+    parse();
+  };
+  if (!failures) return run();
   try {
-    f();
+    run();
+  } catch (const std::exception& e) {
+    failures->push_back(KeyParseFailure{std::string(key), e.what()});
   } catch (...) {
+    failures->push_back(KeyParseFailure{std::string(key), "unknown exception"});
   }
 }
 
 // The slot type as Patroni infers it: `type` when present, else logical when database and plugin
 // are both set, else physical. Non-object values that are falsy are physical.
 std::string slot_type(const nlohmann::json& value) {
-  if (!is_truthy(value)) return "physical";
+  if (!python_truthy(value)) return "physical";
   if (!value.is_object()) return {};
   auto t = value.find("type");
   if (t != value.end()) return t->is_string() ? t->get<std::string>() : std::string();
   auto db = value.find("database");
   auto plugin = value.find("plugin");
-  if (db != value.end() && is_truthy(*db) && plugin != value.end() && is_truthy(*plugin)) {
+  if (db != value.end() && python_truthy(*db) && plugin != value.end() && python_truthy(*plugin)) {
     return "logical";
   }
   return "physical";
 }
 
 bool is_physical_slot(const nlohmann::json& value) {
-  return !is_truthy(value) || (value.is_object() && slot_type(value) == "physical");
+  return !python_truthy(value) || (value.is_object() && slot_type(value) == "physical");
 }
 
 bool is_logical_slot(const nlohmann::json& value) {
   if (!value.is_object() || slot_type(value) != "logical") return false;
   auto db = value.find("database");
   auto plugin = value.find("plugin");
-  return db != value.end() && is_truthy(*db) && plugin != value.end() && is_truthy(*plugin);
+  return db != value.end() && python_truthy(*db) && plugin != value.end() && python_truthy(*plugin);
 }
 
 std::optional<int> parse_group(std::string_view s) {
@@ -68,6 +82,10 @@ std::optional<int> parse_group(std::string_view s) {
 
 }  // namespace
 
+namespace testing {
+void set_parse_hook(ParseHook hook) { g_parse_hook.store(hook, std::memory_order_relaxed); }
+}  // namespace testing
+
 Cluster::Cluster(std::optional<std::string> initialize, std::optional<ClusterConfig> config,
                  std::optional<Leader> leader, ClusterStatus status, std::vector<Member> members,
                  std::optional<Failover> failover, SyncState sync,
@@ -77,7 +95,7 @@ Cluster::Cluster(std::optional<std::string> initialize, std::optional<ClusterCon
       sync_(std::move(sync)), history_(std::move(history)),
       failsafe_(failsafe && failsafe->is_object() ? std::move(failsafe) : std::nullopt) {}
 
-Cluster Cluster::from_nodes(const RawNodes& nodes) {
+Cluster Cluster::from_nodes(const RawNodes& nodes, std::vector<KeyParseFailure>* failures) {
   Cluster c;
   std::map<std::string_view, const RawNode*> by_key;
   for (const auto& n : nodes) by_key[n.key] = &n;
@@ -91,13 +109,13 @@ Cluster Cluster::from_nodes(const RawNodes& nodes) {
     std::string_view name = it->first.substr(kMembersPrefix.size());
     if (name.empty() || name.find('/') != std::string_view::npos) continue;
     const RawNode* n = it->second;
-    guarded([&] {
+    parse_key(n->key, failures, [&] {
       c.members_.push_back(
           Member::from_node(n->version, sanitize_utf8(name), n->session, n->value));
     });
   }
   if (const RawNode* n = get("leader")) {
-    guarded([&] {
+    parse_key(n->key, failures, [&] {
       std::string name = sanitize_utf8(n->value);
       auto m = std::find_if(c.members_.begin(), c.members_.end(),
                             [&](const Member& x) { return x.name() == name; });
@@ -106,27 +124,27 @@ Cluster Cluster::from_nodes(const RawNodes& nodes) {
     });
   }
   if (const RawNode* n = get("config")) {
-    guarded([&] { c.config_ = ClusterConfig::from_node(n->version, n->value, n->modify_version); });
+    parse_key(n->key, failures, [&] { c.config_ = ClusterConfig::from_node(n->version, n->value, n->modify_version); });
   }
   if (const RawNode* n = get("initialize")) {
-    guarded([&] { c.initialize_ = sanitize_utf8(n->value); });
+    parse_key(n->key, failures, [&] { c.initialize_ = sanitize_utf8(n->value); });
   }
   if (const RawNode* n = get("failover")) {
-    guarded([&] { c.failover_ = Failover::from_node(n->version, n->value); });
+    parse_key(n->key, failures, [&] { c.failover_ = Failover::from_node(n->version, n->value); });
   }
   if (const RawNode* n = get("sync")) {
-    guarded([&] { c.sync_ = SyncState::from_node(n->version, n->value); });
+    parse_key(n->key, failures, [&] { c.sync_ = SyncState::from_node(n->version, n->value); });
   }
   if (const RawNode* n = get("history")) {
-    guarded([&] { c.history_ = TimelineHistory::from_node(n->version, n->value); });
+    parse_key(n->key, failures, [&] { c.history_ = TimelineHistory::from_node(n->version, n->value); });
   }
   if (const RawNode* n = get("status")) {
-    guarded([&] { c.status_ = ClusterStatus::from_node(n->value); });
+    parse_key(n->key, failures, [&] { c.status_ = ClusterStatus::from_node(n->value); });
   } else if (const RawNode* o = get("optime/leader")) {
-    guarded([&] { c.status_ = ClusterStatus::from_node(o->value); });
+    parse_key(o->key, failures, [&] { c.status_ = ClusterStatus::from_node(o->value); });
   }
   if (const RawNode* n = get("failsafe")) {
-    guarded([&] {
+    parse_key(n->key, failures, [&] {
       auto j = parse_json(n->value);
       if (j && j->is_object()) c.failsafe_ = std::move(*j);
     });
@@ -134,25 +152,31 @@ Cluster Cluster::from_nodes(const RawNodes& nodes) {
   return c;
 }
 
-Cluster Cluster::from_citus_nodes(const RawNodes& nodes, int my_group) {
+Cluster Cluster::from_citus_nodes(const RawNodes& nodes, int my_group, std::vector<KeyParseFailure>* failures) {
   std::map<int, RawNodes> groups;
   for (const auto& n : nodes) {
     auto slash = n.key.find('/');
     if (slash == std::string::npos) continue;
     auto group = parse_group(std::string_view(n.key).substr(0, slash));
     if (!group) continue;
-    guarded([&] {
-      RawNode copy = n;
-      copy.key = n.key.substr(slash + 1);
-      groups[*group].push_back(std::move(copy));
-    });
+    RawNode copy = n;
+    copy.key = n.key.substr(slash + 1);
+    groups[*group].push_back(std::move(copy));
   }
+  // One group's keys, with their failures reported under the group's prefix.
+  auto parse_group_nodes = [&](int group, const RawNodes& group_nodes) {
+    if (!failures) return from_nodes(group_nodes);
+    std::vector<KeyParseFailure> mine;
+    Cluster c = from_nodes(group_nodes, &mine);
+    for (auto& f : mine) failures->push_back(KeyParseFailure{std::to_string(group) + "/" + f.key, std::move(f.reason)});
+    return c;
+  };
   Cluster mine;
-  if (auto it = groups.find(my_group); it != groups.end()) mine = from_nodes(it->second);
+  if (auto it = groups.find(my_group); it != groups.end()) mine = parse_group_nodes(my_group, it->second);
   if (my_group != 0) return mine;
   std::map<int, Cluster> workers;
   for (const auto& [group, group_nodes] : groups) {
-    if (group != my_group) workers.emplace(group, from_nodes(group_nodes));
+    if (group != my_group) workers.emplace(group, parse_group_nodes(group, group_nodes));
   }
   if (!workers.empty()) mine.workers_ = std::make_shared<const std::map<int, Cluster>>(std::move(workers));
   return mine;
@@ -256,7 +280,7 @@ SlotMap Cluster::permanent_slots() const {
   std::map<std::string, int64_t> member_lsns;
   for (const auto& m : members_) member_lsns[slot_name_from_member_name(m.name())] = m.lsn().value_or(0);
   for (auto it = configured.begin(); it != configured.end(); ++it) {
-    nlohmann::json value = is_truthy(*it) ? *it : nlohmann::json::object();
+    nlohmann::json value = python_truthy(*it) ? *it : nlohmann::json::object();
     if (value.is_object()) {
       int64_t lsn = 0;
       if (is_physical_slot(value)) {
@@ -344,7 +368,7 @@ std::vector<std::string> Cluster::merge_permanent_slots(SlotMap& slots, const Sl
       if (problems) problems->push_back("Invalid permanent replication slot name '" + sanitize_utf8(name) + "'");
       continue;
     }
-    nlohmann::json value = is_truthy(original) ? original : nlohmann::json{{"type", "physical"}};
+    nlohmann::json value = python_truthy(original) ? original : nlohmann::json{{"type", "physical"}};
     if (value.is_object()) {
       if (!value.contains("type")) value["type"] = slot_type(value);
       if (value["type"] == "physical") {

@@ -1,8 +1,10 @@
 // The whole cluster as read from the DCS in one prefix read (dcs.md §1-3): an immutable value
 // built from RawNodes by Cluster::from_nodes (or from_citus_nodes for a Citus coordinator,
 // whose workers() holds one Cluster per worker group). Every value is parsed defensively:
-// garbage gives empty/invalid parts, never an exception. Also the cluster-level helpers of
-// Patroni's Cluster (clone member, replication slot planning, timeline, min_version...).
+// garbage gives empty/invalid parts, never an exception. Should a parser throw all the same
+// (memory exhaustion, a bug), the key is reported (KeyParseFailure), never silently dropped.
+// Also the cluster-level helpers of Patroni's Cluster (clone member, replication slot planning,
+// timeline, min_version...).
 #pragma once
 
 #include <cstddef>
@@ -36,6 +38,13 @@ inline constexpr int kSlotAdvanceAvailableVersion = 110000;
 // {"type": "logical", "database": "db", "plugin": "pgoutput", "lsn": 123}.
 using SlotMap = std::map<std::string, nlohmann::json>;
 
+// A key whose parsing threw (see Cluster::from_nodes).
+struct KeyParseFailure {
+  std::string key;     // relative to the cluster base, as in RawNode::key ("leader", "1/members/a")
+  std::string reason;  // what the exception said
+  bool operator==(const KeyParseFailure&) const = default;
+};
+
 class Cluster {
  public:
   // An empty cluster (no keys).
@@ -50,14 +59,19 @@ class Cluster {
   // Builds the cluster from the keys under the cluster base (keys relative to it: "leader",
   // "members/<name>", "config", "initialize", "failover", "sync", "history", "status",
   // "optime/leader", "failsafe"). Unknown keys, "members/" keys with an empty name or with a
-  // further '/', are ignored; for a duplicated key the last node wins. Never throws for any
-  // value content.
-  static Cluster from_nodes(const RawNodes& nodes);
+  // further '/', are ignored; for a duplicated key the last node wins. No value content makes
+  // it throw. If parsing a key throws anyway (memory exhaustion, a bug), that is never
+  // swallowed: with `failures` the key is left out of the result and one entry per such key
+  // is appended (the caller must then not use the result as the cluster's state: a left-out
+  // `leader` would look like a free lock); without `failures` the exception propagates.
+  static Cluster from_nodes(const RawNodes& nodes, std::vector<KeyParseFailure>* failures = nullptr);
 
   // Nodes of a Citus cluster, keys prefixed "<group>/" (group matching ^(0|[1-9][0-9]*)$ and
   // fitting an int; other keys ignored). Returns the Cluster of `my_group` (empty if absent);
   // when my_group == 0 its workers() holds the Cluster of every other group present.
-  static Cluster from_citus_nodes(const RawNodes& nodes, int my_group);
+  // `failures` as for from_nodes, keys with their "<group>/" prefix.
+  static Cluster from_citus_nodes(const RawNodes& nodes, int my_group,
+                                  std::vector<KeyParseFailure>* failures = nullptr);
 
   // Returns a copy with the given worker groups.
   Cluster with_workers(std::map<int, Cluster> workers) const;

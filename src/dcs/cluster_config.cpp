@@ -1,5 +1,6 @@
 #include "dcs/cluster_config.h"
 
+#include "common/json_truth.h"
 #include "dcs/json_util.h"
 
 namespace custos::dcs {
@@ -29,7 +30,7 @@ ClusterConfig ClusterConfig::from_node(Version version, std::string_view value,
 const nlohmann::json& ClusterConfig::permanent_slots() const noexcept {
   for (const char* key : {"permanent_replication_slots", "permanent_slots", "slots"}) {
     auto it = data_.find(key);
-    if (it != data_.end() && is_truthy(*it)) return it->is_object() ? *it : empty_object();
+    if (it != data_.end() && python_truthy(*it)) return it->is_object() ? *it : empty_object();
   }
   return empty_object();
 }
@@ -52,7 +53,7 @@ bool ClusterConfig::use_slots() const {
   if (pg == data_.end() || !pg->is_object()) return true;
   auto us = pg->find("use_slots");
   if (us == pg->end()) return true;
-  return parse_bool(*us).value_or(false);
+  return patroni_parse_bool(*us).value_or(false);
 }
 
 bool ClusterConfig::operator==(const ClusterConfig& other) const noexcept {

@@ -38,7 +38,7 @@ class ClusterConfig {
   const nlohmann::json& ignore_slots_matchers() const noexcept;
   // `max_timelines_history` through parse_int, default 0.
   int64_t max_timelines_history() const;
-  // `postgresql.use_slots` through parse_bool (unparsable -> false), default true.
+  // `postgresql.use_slots` through patroni_parse_bool (unparsable -> false), default true.
   bool use_slots() const;
 
   bool operator==(const ClusterConfig& other) const noexcept;

@@ -7,11 +7,15 @@
 // - Only kLockOwnedByOther means "another member holds the leader lock". A timeout, a refused
 //   connection or a garbled reply while refreshing the lock is kUnreachable/kMalformedReply:
 //   the HA cycle decides what to do with an unknown lock state, the backend never guesses.
-// - Values written by others are never trusted: get_cluster() parses them defensively.
+// - Values written by others are never trusted: get_cluster() parses them defensively. A key
+//   whose parsing fails unexpectedly (the parser threw) fails the whole read with
+//   kMalformedReply naming the key, never a cluster without that key.
+// - Thread-safe: any thread may call anything; watch() is meant for one thread (the HA loop).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,6 +41,13 @@ struct LeaderRefresh {
   std::optional<int64_t> last_lsn;              // written to `status` when set
   std::map<std::string, int64_t> slots;         // permanent slots for `status`
   std::optional<nlohmann::json> failsafe;       // written to `failsafe` when set
+};
+
+// Counters of a backend since it was built, for logs and monitoring.
+struct DcsStats {
+  // Calls that returned kMalformedReply to their caller (garbled or refused replies, values
+  // that could not be parsed). Errors a backend retried or dropped internally do not count.
+  uint64_t malformed_replies = 0;
 };
 
 // How a watch ended.
@@ -100,15 +111,37 @@ class Dcs {
   virtual DcsStatus delete_cluster() = 0;
 
   // Waits until the leader key differs from `leader_version` (nullopt: no leader seen), the
-  // timeout passes, or wakeup() is called. The lock holder just sleeps (interruptibly).
+  // timeout passes, or wakeup() is called. Blocks the calling thread (the HA loop).
+  // - kChanged at once when the leader key already differs on entry (changed or disappeared
+  //   since the caller's get_cluster()): such a change is never slept through.
+  // - Otherwise kChanged when, during the wait, the leader key changes or another key the HA
+  //   loop reacts to changes (backend-specific; etcd3: config, and status/optime while another
+  //   member holds the lock). Changes of those other keys before the call do not count.
+  // - kWokenUp for wakeup() (see there), kTimeout otherwise (a backend may add a little to the
+  //   timeout of a non-leader, as Patroni does, so that members' loops drift apart).
+  // A lock holder passing its own version is thus woken only by wakeup(), the timeout, or a
+  // change of those other keys (etcd3: config).
   virtual WatchOutcome watch(std::optional<Version> leader_version,
                              std::chrono::milliseconds timeout) = 0;
-  // Ends a watch() in progress, from any thread.
+  // Ends a watch() in progress, from any thread. Sticky: a wakeup() that arrives while no
+  // watch() is in progress makes the next watch() return kWokenUp at once (the HA loop relies
+  // on this never to lose a wake-up between deciding to watch and entering watch()). Several
+  // wakeups before one watch() are reported once.
   virtual void wakeup() = 0;
+
+  // `listener` (or nothing) is called, from a backend thread and without blocking, when the HA
+  // loop should run its next cycle early even if it is not watching: another member's key
+  // appeared (a member joined or came back: the lock holder creates its replication slot at
+  // once, so that its WAL receiver does not wait wal_retrieve_retry_interval for it). Backends
+  // without a watch never call it.
+  virtual void set_wake_listener(std::function<void()> listener) { (void)listener; }
 
   // Applies new timing (dynamic configuration change).
   virtual void set_timing(const DcsTiming& timing) = 0;
   virtual DcsTiming timing() const = 0;
+
+  // The counters so far. Cheap (no I/O, no waiting), from any thread.
+  virtual DcsStats stats() const = 0;
 };
 
 }  // namespace custos::dcs

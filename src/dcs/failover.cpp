@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "common/json_truth.h"
 #include "dcs/json_util.h"
 
 namespace custos::dcs {
@@ -115,7 +116,7 @@ Failover Failover::from_node(Version version, std::string_view value) {
   f.leader = non_empty(json_string(*parsed, "leader"));
   f.candidate = non_empty(json_string(*parsed, "member"));
   auto it = parsed->find("scheduled_at");
-  if (it != parsed->end() && is_truthy(*it)) {
+  if (it != parsed->end() && python_truthy(*it)) {
     if (it->is_string()) f.scheduled_at = parse_iso8601(it->get_ref<const std::string&>());
     f.scheduled_at_invalid = !f.scheduled_at.has_value();
   }

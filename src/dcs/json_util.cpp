@@ -108,29 +108,6 @@ std::optional<nlohmann::json> parse_json(std::string_view text) noexcept {
   }
 }
 
-bool is_truthy(const nlohmann::json& v) noexcept {
-  switch (v.type()) {
-    case nlohmann::json::value_t::null:
-    case nlohmann::json::value_t::discarded:
-      return false;
-    case nlohmann::json::value_t::boolean:
-      return v.get_ref<const nlohmann::json::boolean_t&>();
-    case nlohmann::json::value_t::number_integer:
-      return v.get_ref<const nlohmann::json::number_integer_t&>() != 0;
-    case nlohmann::json::value_t::number_unsigned:
-      return v.get_ref<const nlohmann::json::number_unsigned_t&>() != 0;
-    case nlohmann::json::value_t::number_float:
-      return v.get_ref<const nlohmann::json::number_float_t&>() != 0.0;
-    case nlohmann::json::value_t::string:
-      return !v.get_ref<const nlohmann::json::string_t&>().empty();
-    case nlohmann::json::value_t::array:
-    case nlohmann::json::value_t::object:
-    case nlohmann::json::value_t::binary:
-      return !v.empty();
-  }
-  return false;
-}
-
 std::optional<int64_t> parse_int_string(std::string_view text) noexcept {
   std::string_view s = trim(text);
   size_t i = 0;
@@ -412,24 +389,6 @@ std::optional<int64_t> python_int(const nlohmann::json& v) noexcept {
     default:
       return std::nullopt;
   }
-}
-
-std::optional<bool> parse_bool(const nlohmann::json& v) noexcept {
-  try {
-    std::string s;
-    if (v.is_boolean()) return v.get<bool>();
-    if (v.is_number_integer() || v.is_number_unsigned()) {
-      s = v.dump();
-    } else if (v.is_string()) {
-      s = python_lower_utf8(v.get_ref<const std::string&>());
-    } else {
-      return std::nullopt;
-    }
-    if (s == "on" || s == "true" || s == "yes" || s == "1") return true;
-    if (s == "off" || s == "false" || s == "no" || s == "0") return false;
-  } catch (...) {
-  }
-  return std::nullopt;
 }
 
 }  // namespace custos::dcs

@@ -1,6 +1,7 @@
 // Defensive helpers shared by the cluster model: bounded JSON parsing of untrusted DCS values,
-// Python-like truthiness and integer parsing (the values were written by Patroni, a Python
-// program), UTF-8 sanitising and ASCII case folding. None of these functions throws.
+// Python-like integer parsing (the values were written by Patroni, a Python program), UTF-8
+// sanitising and case folding. Truthiness and parse_bool live in common/json_truth.h. None of
+// these functions throws.
 #pragma once
 
 #include <cstdint>
@@ -20,9 +21,6 @@ inline constexpr int kMaxJsonDepth = 64;
 // nested deeper than kMaxJsonDepth, or memory runs out). Never throws.
 std::optional<nlohmann::json> parse_json(std::string_view text) noexcept;
 
-// Python's bool(value): null/false/0/0.0/""/[]/{} are false, everything else true.
-bool is_truthy(const nlohmann::json& value) noexcept;
-
 // Patroni's parse_int without units: integers as is, floats rounded half-to-even, strings
 // parsed like Patroni's strtol (trimmed, sign, "0x" hex, leading-"0" octal, decimal, a
 // fractional/exponent tail rounded). Booleans, null, objects, arrays, trailing units and values
@@ -34,10 +32,6 @@ std::optional<int64_t> parse_int_string(std::string_view text) noexcept;
 // (0/1), finite floats truncated, strings of decimal digits (trimmed, signed, single '_' between
 // digits). nullopt otherwise or outside int64.
 std::optional<int64_t> python_int(const nlohmann::json& value) noexcept;
-
-// Patroni's parse_bool after str(): true/false, 1/0, and the strings on/true/yes/1 and
-// off/false/no/0 (case-insensitive). nullopt for anything else.
-std::optional<bool> parse_bool(const nlohmann::json& value) noexcept;
 
 // True when `text` nests arrays/objects deeper than kMaxJsonDepth (so parse_json refused it
 // although it may be JSON).

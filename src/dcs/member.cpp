@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "dcs/connection_string.h"
+#include "common/json_truth.h"
 #include "dcs/json_util.h"
 
 namespace custos::dcs {
@@ -22,7 +23,7 @@ const nlohmann::json* find_key(const nlohmann::json& obj, std::string_view key) 
 
 bool truthy_key(const nlohmann::json& obj, std::string_view key) noexcept {
   const nlohmann::json* v = find_key(obj, key);
-  return v != nullptr && is_truthy(*v);
+  return v != nullptr && python_truthy(*v);
 }
 
 std::string_view py_strip(std::string_view s) {
@@ -114,7 +115,7 @@ std::optional<std::string> Member::conn_url() const {
     std::string host;
     if (auto h = kw->find("host"); h != kw->end()) host = scalar_text(*h);
     std::string port = "5432";
-    if (auto p = kw->find("port"); p != kw->end()) port = is_truthy(*p) ? scalar_text(*p) : "";
+    if (auto p = kw->find("port"); p != kw->end()) port = python_truthy(*p) ? scalar_text(*p) : "";
     return build_conn_url("postgresql", host, port);
   }
   return std::nullopt;
@@ -141,7 +142,7 @@ const nlohmann::json& Member::tags() const noexcept {
 
 bool Member::nofailover() const {
   const nlohmann::json* nf = find_key(tags(), "nofailover");
-  if (nf && !nf->is_null()) return is_truthy(*nf);
+  if (nf && !nf->is_null()) return python_truthy(*nf);
   const nlohmann::json* fp = find_key(tags(), "failover_priority");
   if (!fp) return false;
   auto prio = parse_int(*fp);
@@ -159,7 +160,11 @@ bool Member::clonefrom_tag() const { return truthy_key(tags(), "clonefrom"); }
 bool Member::clonefrom() const { return clonefrom_tag() && conn_url().has_value(); }
 bool Member::noloadbalance() const { return truthy_key(tags(), "noloadbalance"); }
 bool Member::nosync() const { return truthy_key(tags(), "nosync"); }
-bool Member::nostream() const { return truthy_key(tags(), "nostream"); }
+// The only tag Patroni reads with parse_bool: a quoted "false" is not nostream.
+bool Member::nostream() const {
+  const nlohmann::json* v = find_key(tags(), "nostream");
+  return v != nullptr && patroni_parse_bool(*v).value_or(false);
+}
 
 std::optional<std::string> Member::replicatefrom() const {
   return json_string(tags(), "replicatefrom");

@@ -59,14 +59,15 @@ class Member {
 
   // `tags` when it is an object, else {}.
   const nlohmann::json& tags() const noexcept;
-  // Tag rules of Patroni's Tags class (truthiness as in Python).
-  bool nofailover() const;         // tag nofailover if set, else failover_priority <= 0
+  // Tag rules of Patroni's Tags class: Python truthiness (a quoted "false" is true), except
+  // nostream, read with patroni_parse_bool (common/json_truth.h).
+  bool nofailover() const;         // tag nofailover if set and not null, else failover_priority <= 0
   int64_t failover_priority() const;  // 0 if nofailover is truthy, else tag (default 1)
   bool clonefrom_tag() const;      // tag clonefrom truthy
   bool clonefrom() const;          // tag clonefrom truthy and a conn_url exists
   bool noloadbalance() const;
   bool nosync() const;
-  bool nostream() const;
+  bool nostream() const;           // patroni_parse_bool(tag), unparsable or missing -> false
   // tag replicatefrom if a string (non-strings give nullopt).
   std::optional<std::string> replicatefrom() const;
 

@@ -11,42 +11,6 @@
 namespace custos::ha {
 namespace {
 
-Step S(Action a) {
-  Step s;
-  s.action = a;
-  return s;
-}
-Step S(Action a, bool flag) {
-  Step s = S(a);
-  s.flag = flag;
-  return s;
-}
-Step S_text(Action a, std::string text) {
-  Step s = S(a);
-  s.text = std::move(text);
-  return s;
-}
-Step S_member(Action a, std::string member) {
-  Step s = S(a);
-  s.member = std::move(member);
-  return s;
-}
-Step demote_step(DemoteMode mode) {
-  Step s = S(Action::demote);
-  s.demote_mode = mode;
-  return s;
-}
-Step role_step(Role role, bool on_role_change = false) {
-  Step s = S(Action::set_role, on_role_change);
-  s.role = role;
-  return s;
-}
-Step sleep_step(double seconds) {
-  Step s = S(Action::sleep);
-  s.seconds = seconds;
-  return s;
-}
-
 std::vector<Step> cat(std::vector<Step> a, const std::vector<Step>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
@@ -61,27 +25,9 @@ Decision with_prefix(std::vector<Step> pre, Decision d) {
   return d;
 }
 
-bool is_async_step(Action a) {
-  switch (a) {
-    case Action::bootstrap:
-    case Action::clone:
-    case Action::post_bootstrap:
-    case Action::promote:
-    case Action::demote:
-    case Action::start_primary:
-    case Action::crash_recovery:
-    case Action::rewind:
-    case Action::reinitialize:
-    case Action::restart:
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool leaf_starts_async(const Decision& d) {
   for (const Step& s : d.steps)
-    if (is_async_step(s.action)) return true;
+    if (is_async(s.action())) return true;
   return false;
 }
 
@@ -118,29 +64,29 @@ class Planner {
   Decision run() {
     std::vector<Step> pre;
     // §2.1 is_leader is false without the lock in the view.
-    if (!has_lock_ && me_.is_leader(now_, s_.ttl)) pre.push_back(S(Action::set_is_leader, false));
+    if (!has_lock_ && me_.is_leader(now_, s_.ttl)) pre.push_back(step::SetIsLeader{false});
     // §2.2 pause bookkeeping.
-    if (paused_) pre.push_back(S(Action::watchdog_disable));
+    if (paused_) pre.push_back(step::WatchdogDisable{});
     if (me_.was_paused && !paused_) {
-      pre.push_back(S(Action::sanity_checks));
-      pre.push_back(S(Action::reset_rewind_state));
+      pre.push_back(step::SanityChecks{});
+      pre.push_back(step::ResetRewindState{});
     }
     // §2.3 own member key.
-    if (!c_.has_member(me_.name)) pre.push_back(S(Action::touch_member));
+    if (!c_.has_member(me_.name)) pre.push_back(step::TouchMember{});
     // §2.4 leader fixes `initialize`.
     if (has_lock_ && !sysid_valid(c_.initialize()))
-      pre.push_back(S(Action::write_initialize, !c_.initialize().has_value()));
+      pre.push_back(step::WriteInitialize{!c_.initialize().has_value()});
     // §2.5 leader writes a missing/empty `config`.
     if (has_lock_ && (!c_.config() || c_.config()->data().empty())) {
-      pre.push_back(S(Action::write_config));
-      pre.push_back(S(Action::reload_cluster));
+      pre.push_back(step::WriteConfig{});
+      pre.push_back(step::ReloadCluster{});
     }
 
     Decision d = body();
     d.prepend(pre);
     // §2.15: write own member key at the end of every cycle with a readable DCS.
     d.for_each_leaf([&](Decision& l) {
-      if (!l.has(Action::fatal_exit)) l.steps.push_back(S(Action::touch_member));
+      if (!l.has(Action::fatal_exit)) l.steps.push_back(step::TouchMember{});
       if (paused_) l.message = "PAUSE: " + l.message;
     });
     return d;
@@ -166,28 +112,28 @@ class Planner {
     // 9. Returning from a recovery attempt.
     if (me_.recovering) {
       if (!me_.rewind_pending() && !me_.is_running()) {
-        std::vector<Step> st = {S(Action::reset_recovery_state), S(Action::watchdog_disable)};
+        std::vector<Step> st = {step::ResetRecoveryState{}, step::WatchdogDisable{}};
         if (has_lock_) {
           if (me_.role == Role::primary || me_.role == Role::standby_leader)
-            st.push_back(role_step(Role::demoted, true));
-          st.push_back(S(Action::release_lock));
+            st.push_back(step::SetRole{Role::demoted, true});
+          st.push_back(step::ReleaseLock{});
           return leaf(Action::release_lock, st,
                       "removed leader key after trying and failing to start postgres");
         }
         return leaf(Action::none, st, "failed to start postgres");
       }
-      pre.push_back(S(Action::reset_recovery_state));
+      pre.push_back(step::ResetRecoveryState{});
     }
 
     // 10. Empty or inaccessible data directory.
     if (me_.data_dir != DataDir::present) {
       const bool accessible = me_.data_dir == DataDir::empty;
-      std::vector<Step> st = {role_step(Role::uninitialized),
-                              S_text(Action::stop_postgres, "immediate"),
-                              S(Action::watchdog_disable)};
+      std::vector<Step> st = {step::SetRole{Role::uninitialized},
+                              step::StopPostgres{StopKind::immediate},
+                              step::WatchdogDisable{}};
       st = cat(pre, st);
       if (has_lock_) {
-        st.push_back(S(Action::release_lock));
+        st.push_back(step::ReleaseLock{});
         return leaf(Action::release_lock, st,
                     std::string("released leader key voluntarily as data dir ") +
                         (accessible ? "empty" : "not accessible") + " and currently leader");
@@ -206,13 +152,13 @@ class Planner {
       if (*c_.initialize() != me_.sysid) {
         if (paused_) {
           if (has_lock_)
-            return leaf(Action::release_lock, cat(pre, {S(Action::release_lock)}),
+            return leaf(Action::release_lock, cat(pre, {step::ReleaseLock{}}),
                         "released leader key voluntarily due to the system ID mismatch");
         } else {
           std::string why = "system ID mismatch, node " + me_.name +
                             " belongs to a different cluster: " + *c_.initialize() +
                             " != " + me_.sysid;
-          return leaf(Action::fatal_exit, cat(pre, {S_text(Action::fatal_exit, why)}), why);
+          return leaf(Action::fatal_exit, cat(pre, {step::FatalExit{why}}), why);
         }
       }
     } else if (c_.is_unlocked() && !paused_ && !me_.on_start_fired) {
@@ -220,16 +166,16 @@ class Planner {
         std::string why =
             "Failed to start primary after bootstrap: initialize key is missing and the data "
             "directory is not empty";
-        return leaf(Action::fatal_exit, cat(pre, {S_text(Action::fatal_exit, why)}), why);
+        return leaf(Action::fatal_exit, cat(pre, {step::FatalExit{why}}), why);
       }
-      pre.push_back(S(Action::write_initialize, !c_.initialize().has_value()));
+      pre.push_back(step::WriteInitialize{!c_.initialize().has_value()});
     }
 
     // 12. PostgreSQL not running.
     if (!me_.is_running()) {
       if (paused_) {
         if (has_lock_)
-          return leaf(Action::release_lock, cat(pre, {S(Action::release_lock)}),
+          return leaf(Action::release_lock, cat(pre, {step::ReleaseLock{}}),
                       "removed leader lock because postgres is not running");
         if (me_.rewind == RewindState::failed || !me_.rewind_pending())
           return leaf(Action::none, pre, "postgres is not running");
@@ -244,10 +190,10 @@ class Planner {
     d.for_each_leaf([&](Decision& l) {
       if (leaf_starts_async(l) && !l.has(Action::promote)) return;
       if (me_.process == PgProcess::starting) return;
-      l.steps.push_back(S(Action::sync_replication_slots, false));
+      l.steps.push_back(step::SyncReplicationSlots{false});
       if (!me_.on_start_fired) {
-        if (!me_.is_primary()) l.steps.push_back(S(Action::trigger_rewind_check));
-        l.steps.push_back(S(Action::fire_on_start));
+        if (!me_.is_primary()) l.steps.push_back(step::TriggerRewindCheck{});
+        l.steps.push_back(step::FireOnStart{});
       }
     });
     return with_prefix(pre, std::move(d));
@@ -259,15 +205,15 @@ class Planner {
     auto without_lock = [&]() -> Decision {
       if (!me_.bootstrapping && !paused_) {
         if (me_.async->kind == AsyncKind::promote)
-          return leaf(Action::cancel_async, {S_text(Action::cancel_async, name)},
+          return leaf(Action::cancel_async, {step::CancelAsync{name}},
                       "lost leader before promote");
         if (me_.role == Role::primary) {
           std::vector<Step> st;
           if (me_.async->kind == AsyncKind::restart || me_.async->kind == AsyncKind::start_primary) {
-            st.push_back(S_text(Action::cancel_async, name));
-            st.push_back(S_text(Action::stop_postgres, "immediate"));
+            st.push_back(step::CancelAsync{name});
+            st.push_back(step::StopPostgres{StopKind::immediate});
           }
-          st.push_back(demote_step(DemoteMode::immediate_nolock));
+          st.push_back(step::Demote{DemoteMode::immediate_nolock});
           return leaf(Action::demote, st, "lost leader lock during " + name);
         }
       }
@@ -278,12 +224,12 @@ class Planner {
     if (me_.async->kind == AsyncKind::crash_recovery &&
         s_.primary_start_timeout - (now_ - me_.crash_recovery_started) <= 0 && failover_possible()) {
       ok = leaf(Action::demote,
-                {S_text(Action::cancel_async, name), demote_step(DemoteMode::immediate)},
+                {step::CancelAsync{name}, step::Demote{DemoteMode::immediate}},
                 "terminated crash recovery because of startup timeout");
     } else {
       ok = leaf(Action::none, {}, "updated leader lock during " + name);
     }
-    return Decision::branch({}, S(Action::update_lock), std::move(ok), without_lock());
+    return Decision::branch({}, step::UpdateLock{}, std::move(ok), without_lock());
   }
 
   // ---- §3.15 (lock holder; replicas continue normal processing) ----
@@ -293,7 +239,7 @@ class Planner {
     Decision ok;
     if (time_left <= 0) {
       if (failover_possible())
-        ok = leaf(Action::demote, {demote_step(DemoteMode::immediate)},
+        ok = leaf(Action::demote, {step::Demote{DemoteMode::immediate}},
                   "stopped PostgreSQL because of startup timeout");
       else
         ok = leaf(Action::none, {},
@@ -308,37 +254,40 @@ class Planner {
                   "PostgreSQL is still starting up, " + fmt_seconds(time_left) +
                       " seconds until timeout");
     }
-    Decision fail = leaf(Action::demote, {demote_step(DemoteMode::immediate_nolock)},
+    Decision fail = leaf(Action::demote, {step::Demote{DemoteMode::immediate_nolock}},
                          "stopped PostgreSQL while starting up because leader key was lost");
-    return Decision::branch({}, S(Action::update_lock), std::move(ok), std::move(fail));
+    return Decision::branch({}, step::UpdateLock{}, std::move(ok), std::move(fail));
   }
 
   // ---- §3.2 ----
   Decision post_bootstrap() {
     const std::vector<Step> cancel = {
-        S(Action::cancel_initialization), S_text(Action::stop_postgres, "immediate"),
-        S(Action::rename_data_directory), S_text(Action::fatal_exit, "Failed to bootstrap cluster")};
+        step::CancelInitialization{}, step::StopPostgres{StopKind::immediate},
+        step::RenameDataDirectory{}, step::FatalExit{"Failed to bootstrap cluster"}};
     if (!me_.is_running() || me_.bootstrap_result == BootstrapResult::failed)
       return leaf(Action::fatal_exit, cancel, "removing initialize key after failed attempt to "
                                               "bootstrap the cluster");
     if (me_.bootstrap_result == BootstrapResult::pending) {
       if (me_.in_recovery) return leaf(Action::none, {}, "waiting for end of recovery after bootstrap");
-      return leaf(Action::post_bootstrap, {role_step(Role::primary), S(Action::post_bootstrap)},
+      return leaf(Action::post_bootstrap, {step::SetRole{Role::primary}, step::PostBootstrap{}},
                   "running post_bootstrap");
     }
-    std::vector<Step> done = {S(Action::ensure_checkpoint_after_promote),
-                              S(Action::write_initialize, !c_.initialize().has_value()),
-                              S(Action::write_config), S(Action::take_leader),
-                              S(Action::set_is_leader, true)};
+    // Taking the lock is conditional: is_leader is set only when the write succeeded; without
+    // the lock the running primary races for it in the next cycle like any unlocked primary.
+    std::vector<Step> after;
     if (s_.is_synchronous_mode())
-      done.push_back(S_text(Action::set_synchronous_standby_names,
-                            s_.is_synchronous_mode_strict() ? "*" : ""));
-    done.push_back(S(Action::fire_on_start));
-    done.push_back(S(Action::reload_cluster));
-    Decision ok = leaf(Action::take_leader, done, "initialized a new cluster");
+      after.push_back(step::SetSynchronousStandbyNames{s_.is_synchronous_mode_strict() ? "*" : ""});
+    after.push_back(step::FireOnStart{});
+    after.push_back(step::ReloadCluster{});
+    Decision took = leaf(Action::take_leader, cat({step::SetIsLeader{true}}, after), "initialized a new cluster");
+    Decision not_taken = leaf(Action::none, after,
+                              "initialized a new cluster, but writing the leader lock failed: racing for it");
+    Decision ok = Decision::branch({step::EnsureCheckpointAfterPromote{},
+                                    step::WriteInitialize{!c_.initialize().has_value()}, step::WriteConfig{}},
+                                   step::TakeLeader{}, std::move(took), std::move(not_taken));
     Decision fail = leaf(Action::fatal_exit, cancel,
                          "cancelling bootstrap because watchdog activation failed");
-    return Decision::branch({S(Action::finish_bootstrap)}, S(Action::activate_watchdog),
+    return Decision::branch({step::FinishBootstrap{}}, step::ActivateWatchdog{},
                             std::move(ok), std::move(fail));
   }
 
@@ -348,11 +297,11 @@ class Planner {
         s_.has_bootstrap_section) {
       Decision won =
           s_.is_standby_cluster()
-              ? leaf(Action::bootstrap, {S(Action::bootstrap, true)},
+              ? leaf(Action::bootstrap, {step::Bootstrap{true}},
                      "trying to bootstrap a new standby leader")
-              : leaf(Action::bootstrap, {S(Action::bootstrap, false)},
+              : leaf(Action::bootstrap, {step::Bootstrap{false}},
                      "trying to bootstrap a new cluster");
-      return Decision::branch({}, S(Action::race_initialize), std::move(won),
+      return Decision::branch({}, step::RaceInitialize{}, std::move(won),
                               leaf(Action::none, {}, "failed to acquire initialize lock"));
     }
     const std::size_t seed = in_.random_seed;
@@ -362,7 +311,7 @@ class Planner {
       const bool is_leader = clone_member->name() == c_.leader_name();
       std::string msg = std::string("from ") + (is_leader ? "leader" : "replica") + " '" +
                         clone_member->name() + "'";
-      return leaf(Action::clone, {S_member(Action::clone, clone_member->name())},
+      return leaf(Action::clone, {step::Clone{clone_member->name()}},
                   "trying to bootstrap " + msg);
     }
     const bool can_bootstrap = s_.is_standby_cluster()
@@ -370,7 +319,7 @@ class Planner {
                                    : s_.replica_method_without_leader;
     const bool concurrent = c_.initialize() && c_.initialize()->empty();
     if (can_bootstrap && !concurrent)
-      return leaf(Action::clone, {S_member(Action::clone, "")},
+      return leaf(Action::clone, {step::Clone{""}},
                   "trying to bootstrap (without leader)");
     return leaf(Action::none, {},
                 std::string("waiting for ") + (s_.is_standby_cluster() ? "standby_" : "") +
@@ -392,14 +341,13 @@ class Planner {
       if (!me_.is_running() && me_.control_state == ControlState::in_archive_recovery) {
         if (auto d = crash_recovery(pre)) return d;
       }
-      Step st = S_member(Action::rewind, leader->name);
-      st.flag = leader->remote;
-      return leaf(Action::rewind, cat(pre, {st}), "running pg_rewind from " + leader->name);
+      return leaf(Action::rewind, cat(pre, {step::Rewind{leader->name, leader->remote}}),
+                  "running pg_rewind from " + leader->name);
     }
     if (s_.remove_data_directory_on_diverged_timelines && !s_.is_standby_cluster()) {
       auto clone = c_.get_clone_member(me_.name, [](std::size_t) { return std::size_t{0}; });
       return leaf(Action::reinitialize,
-                  cat(pre, {S_member(Action::reinitialize, clone ? clone->name() : "")}),
+                  cat(pre, {step::Reinitialize{clone ? clone->name() : ""}}),
                   "reinitializing due to diverged timelines");
     }
     return std::nullopt;
@@ -408,7 +356,7 @@ class Planner {
   // §5 trigger (once per episode).
   std::optional<Decision> crash_recovery(const std::vector<Step>& pre) {
     if (me_.crash_recovery_started == 0 && (c_.is_unlocked() || me_.can_rewind))
-      return leaf(Action::crash_recovery, cat(pre, {S(Action::crash_recovery)}),
+      return leaf(Action::crash_recovery, cat(pre, {step::CrashRecovery{}}),
                   "doing crash recovery in a single user mode");
     return std::nullopt;
   }
@@ -416,26 +364,25 @@ class Planner {
   // ---- §3.3 ----
   Decision recover() {
     if (has_lock_)
-      return Decision::branch({}, S(Action::update_lock), recover_with(true), recover_with(false));
+      return Decision::branch({}, step::UpdateLock{}, recover_with(true), recover_with(false));
     return recover_with(false);
   }
 
   Decision recover_with(bool lock_ok) {
     const double timeout = lock_ok ? s_.primary_start_timeout : 0;
     if (lock_ok && s_.primary_start_timeout == 0 && failover_possible())
-      return leaf(Action::demote, {S(Action::watchdog_disable), demote_step(DemoteMode::immediate)},
+      return leaf(Action::demote, {step::WatchdogDisable{}, step::Demote{DemoteMode::immediate}},
                   "stopped PostgreSQL to fail over after a crash");
     const ControlState cs = me_.control_state;
-    const bool crashed = me_.state == "running" || me_.state == "starting" || me_.state == "crashed";
+    const bool crashed =
+        me_.state == PgState::running || me_.state == PgState::starting || me_.state == PgState::crashed;
     if (lock_ok && timeout > 0 &&
         (cs == ControlState::in_production || cs == ControlState::in_crash_recovery ||
          cs == ControlState::shutting_down || cs == ControlState::shut_down) &&
         crashed && me_.role == Role::primary && !me_.recovery_conf_exists) {
-      Step st = S(Action::start_primary);
-      st.seconds = timeout;
-      return leaf(Action::start_primary, {st}, "starting primary after failure");
+      return leaf(Action::start_primary, {step::StartPrimary{timeout}}, "starting primary after failure");
     }
-    std::vector<Step> st = {S(Action::watchdog_disable)};
+    std::vector<Step> st = {step::WatchdogDisable{}};
     if (cs == ControlState::in_production || cs == ControlState::shutting_down ||
         cs == ControlState::in_crash_recovery) {
       if (auto d = crash_recovery(st)) return std::move(*d);
@@ -444,7 +391,7 @@ class Planner {
     Role role = Role::replica;
     std::optional<FollowTarget> target;
     if (has_lock_ && !s_.is_standby_cluster()) {
-      st.push_back(S(Action::reset_rewind_state));
+      st.push_back(step::ResetRewindState{});
       msg = "starting as readonly because i had the session lock";
     } else {
       if (auto d = rewind_or_reinitialize(st)) return std::move(*d);
@@ -459,15 +406,15 @@ class Planner {
         msg = "starting as a secondary";
         target = node_to_follow(c_, me_, s_, false);
       }
-      if (s_.is_synchronous_mode()) st.push_back(S_text(Action::set_synchronous_standby_names, ""));
+      if (s_.is_synchronous_mode()) st.push_back(step::SetSynchronousStandbyNames{""});
     }
-    Step f = S(Action::follow);
+    step::Follow f;
     if (target) {
       f.member = target->name;
-      f.flag = target->remote;
+      f.remote = target->remote;
     }
     f.role = role;
-    f.seconds = timeout;
+    f.start_timeout = timeout;
     st.push_back(f);
     return leaf(Action::follow, st, msg);
   }
@@ -481,11 +428,11 @@ class Planner {
       std::vector<Step> won;
       if (has_failover) {
         if (paused_ && failover->leader && failover->candidate)
-          won.push_back(S_member(Action::rewrite_failover_key, *failover->candidate));
+          won.push_back(step::RewriteFailoverKey{*failover->candidate});
         else
-          won.push_back(S(Action::clear_failover_key, true));
+          won.push_back(step::ClearFailoverKey{true});
       }
-      won.push_back(S(Action::reload_cluster));
+      won.push_back(step::ReloadCluster{});
       Decision ok = s_.is_standby_cluster()
                         ? follow("cannot be a real primary in standby cluster",
                                  "promoted self to a standby leader by acquiring session lock",
@@ -496,12 +443,12 @@ class Planner {
       Decision lost = follow("demoted self after trying and failing to obtain lock",
                              "following new leader after trying and failing to obtain lock", false,
                              true);
-      return Decision::branch(h.steps, S(Action::acquire_lock), std::move(ok), std::move(lost));
+      return Decision::branch(h.steps, step::AcquireLock{}, std::move(ok), std::move(lost));
     }
     std::vector<Step> pre = h.steps;
     if (has_failover || me_.tags.is_nofailover()) {
-      pre.push_back(S(Action::trigger_rewind_check));
-      pre.push_back(sleep_step(2));
+      pre.push_back(step::TriggerRewindCheck{});
+      pre.push_back(step::Sleep{2});
     }
     Decision d = me_.tags.is_nofailover()
                      ? follow("demoting self because I am not allowed to become primary",
@@ -522,17 +469,17 @@ class Planner {
         if (f && f->candidate && *f->candidate == me_.name)
           return leaf(Action::none, {}, "waiting to become primary after promote...");
         if (!s_.is_standby_cluster())
-          return leaf(Action::release_lock, {S(Action::release_lock)},
+          return leaf(Action::release_lock, {step::ReleaseLock{}},
                       "removed leader lock because postgres is not running as primary");
       }
       Decision ok;
       auto [terminal, side] = manual_failover_from_leader();
       if (terminal) {
         ok = std::move(*terminal);
-        ok.prepend({S(Action::watchdog_keepalive)});
+        ok.prepend({step::WatchdogKeepalive{}});
       } else {
-        std::vector<Step> st = cat({S(Action::watchdog_keepalive)}, side);
-        st.push_back(S(Action::ensure_checkpoint_after_promote));
+        std::vector<Step> st = cat({step::WatchdogKeepalive{}}, side);
+        st.push_back(step::EnsureCheckpointAfterPromote{});
         if (s_.is_standby_cluster())
           ok = follow("cannot be a real primary in standby cluster",
                       "no action. I am (" + me_.name + "), the standby leader with the lock", true,
@@ -548,12 +495,12 @@ class Planner {
           fail = leaf(Action::none, {},
                       "continue to run as primary after failing to update leader lock in DCS");
         else
-          fail = leaf(Action::demote, {demote_step(DemoteMode::immediate_nolock)},
+          fail = leaf(Action::demote, {step::Demote{DemoteMode::immediate_nolock}},
                       "demoted self because failed to update leader lock in DCS");
       } else {
         fail = leaf(Action::none, {}, "not promoting because failed to update leader lock in DCS");
       }
-      Step upd = S(Action::update_lock, s_.failsafe_mode);  // flag: also write /failsafe
+      Step upd = step::UpdateLock{s_.failsafe_mode};
       return Decision::branch({}, upd, std::move(ok), std::move(fail));
     }
     const std::string owner = c_.leader_name().value_or("");
@@ -580,18 +527,18 @@ class Planner {
     if (f->scheduled_at || f->scheduled_at_invalid) {
       if (paused_) return out;
       if (f->scheduled_at_invalid) {
-        out.side.push_back(S(Action::clear_failover_key));
+        out.side.push_back(step::ClearFailoverKey{});
         return out;
       }
       const double at =
           std::chrono::duration<double>(f->scheduled_at->time_since_epoch()).count();
-      ScheduleCheck check = check_schedule(at, now_, s_.loop_wait);
+      ScheduleCheck check = check_schedule(at, in_.wall_now, s_.loop_wait);
       if (check.verdict == ScheduleVerdict::wait) return out;
       if (check.verdict == ScheduleVerdict::stale) {
-        out.side.push_back(S(Action::clear_failover_key));
+        out.side.push_back(step::ClearFailoverKey{});
         return out;
       }
-      if (check.sleep_seconds > 0) out.side.push_back(sleep_step(check.sleep_seconds));
+      if (check.sleep_seconds > 0) out.side.push_back(step::Sleep{check.sleep_seconds});
     }
     if (!f->leader || *f->leader == me_.name) {
       if (!f->candidate || *f->candidate != me_.name) {
@@ -599,13 +546,13 @@ class Planner {
           // Failover is possible only to a specific candidate in a paused state.
         } else if (failover_possible()) {
           const std::string action = f->leader ? "switchover" : "manual failover";
-          Step dm = demote_step(DemoteMode::graceful);
+          Step dm = step::Demote{DemoteMode::graceful};
           out.terminal = leaf(Action::demote, cat(out.side, {dm}), action + ": demoting myself");
           return out;
         }
       }
     }
-    out.side.push_back(S(Action::clear_failover_key));
+    out.side.push_back(step::ClearFailoverKey{});
     return out;
   }
 
@@ -614,37 +561,36 @@ class Planner {
     auto after_watchdog = [&]() -> Decision {
       if (me_.pre_promote_failed)
         return leaf(Action::release_lock,
-                    {S(Action::remember_pre_promote_release), S(Action::release_lock),
-                     role_step(Role::demoted)},
+                    {step::RememberPrePromoteRelease{}, step::ReleaseLock{},
+                     step::SetRole{Role::demoted}},
                     "released leader key voluntarily because the pre-promote script failed");
       if (me_.is_primary())
         return leaf(Action::none,
-                    {role_step(Role::primary), S(Action::manage_sync_replication),
-                     S(Action::update_history)},
+                    {step::SetRole{Role::primary}, step::ManageSyncReplication{},
+                     step::UpdateHistory{}},
                     message);
       if (me_.role == Role::primary || me_.role == Role::promoted)
-        return leaf(Action::none, {S(Action::manage_sync_replication)}, message);
-      std::vector<Step> promote = {S(Action::failsafe_active, false), S(Action::promote)};
+        return leaf(Action::none, {step::ManageSyncReplication{}}, message);
+      std::vector<Step> promote = {step::SetFailsafeActive{false}, step::Promote{}};
       if (s_.is_synchronous_mode()) {
         Decision ok = leaf(Action::promote,
-                           cat({S_text(Action::set_synchronous_standby_names,
-                                       s_.is_synchronous_mode_strict() ? "*" : "")},
+                           cat({step::SetSynchronousStandbyNames{s_.is_synchronous_mode_strict() ? "*" : ""}},
                                promote),
                            promote_message);
         Decision fail = leaf(Action::none, {},
                              "Postponing promotion because synchronous replication state was "
                              "updated by somebody else");
-        return Decision::branch({}, S(Action::write_sync_state), std::move(ok), std::move(fail));
+        return Decision::branch({}, step::WriteSyncState{}, std::move(ok), std::move(fail));
       }
       return leaf(Action::promote, promote, promote_message);
     };
     if (!paused_ && s_.watchdog_enabled && !me_.watchdog_running) {
       Decision fail = me_.is_primary()
-                          ? leaf(Action::demote, {demote_step(DemoteMode::immediate)},
+                          ? leaf(Action::demote, {step::Demote{DemoteMode::immediate}},
                                  "Demoting self because watchdog could not be activated")
-                          : leaf(Action::release_lock, {S(Action::release_lock)},
+                          : leaf(Action::release_lock, {step::ReleaseLock{}},
                                  "Not promoting self because watchdog could not be activated");
-      return Decision::branch({}, S(Action::activate_watchdog), after_watchdog(), std::move(fail));
+      return Decision::branch({}, step::ActivateWatchdog{}, after_watchdog(), std::move(fail));
     }
     return after_watchdog();
   }
@@ -656,19 +602,19 @@ class Planner {
                   bool holds_lock, bool refresh) {
     std::optional<FollowTarget> target = node_to_follow(c_, me_, s_, holds_lock);
     std::vector<Step> st;
-    if (refresh) st.push_back(S(Action::reload_cluster));
+    if (refresh) st.push_back(step::ReloadCluster{});
     if (paused_) {
       const bool rewind_allowed = me_.can_rewind || s_.remove_data_directory_on_diverged_timelines;
       if (!(me_.rewind == RewindState::need && rewind_allowed) || c_.is_unlocked()) {
         if (me_.is_primary())
-          return leaf(Action::none, cat(st, {role_step(Role::primary)}),
+          return leaf(Action::none, cat(st, {step::SetRole{Role::primary}}),
                       "continue to run as primary without lock");
         if (me_.role != Role::standby_leader && me_.role != Role::replica)
-          st.push_back(role_step(Role::replica));
+          st.push_back(step::SetRole{Role::replica});
         if (!target) return leaf(Action::none, st, "no action. I am (" + me_.name + ")");
       }
     } else if (me_.is_primary()) {
-      return leaf(Action::demote, cat(st, {demote_step(DemoteMode::immediate_nolock)}),
+      return leaf(Action::demote, cat(st, {step::Demote{DemoteMode::immediate_nolock}}),
                   demote_reason);
     }
     if (me_.process != PgProcess::starting) {
@@ -677,13 +623,13 @@ class Planner {
     const Role role = (target && target->remote && holds_lock) ? Role::standby_leader : Role::replica;
     if (s_.is_standby_cluster() && role == Role::replica && !(target && target->has_conn_url))
       return leaf(Action::none, st, "continue following the old known standby leader");
-    Step f = S(Action::follow);
+    step::Follow f;
     if (target) {
       f.member = target->name;
-      f.flag = target->remote;
+      f.remote = target->remote;
     }
     f.role = role;
-    f.flag2 = refresh;
+    f.refresh_target = refresh;
     st.push_back(f);
     return leaf(Action::follow, st, follow_reason);
   }
@@ -696,13 +642,13 @@ class Planner {
       if (leaf_starts_async(l)) return;
       if (r.postmaster_start_time && me_.postmaster_start_time &&
           *r.postmaster_start_time != *me_.postmaster_start_time) {
-        l.steps.push_back(S(Action::delete_scheduled_restart));
+        l.steps.push_back(step::DeleteScheduledRestart{});
         return;
       }
       if (paused_) return;
-      ScheduleCheck check = check_schedule(r.schedule, now_, s_.loop_wait);
+      ScheduleCheck check = check_schedule(r.schedule, in_.wall_now, s_.loop_wait);
       if (check.verdict == ScheduleVerdict::wait) return;
-      l.steps.push_back(S(Action::delete_scheduled_restart));
+      l.steps.push_back(step::DeleteScheduledRestart{});
       if (check.verdict == ScheduleVerdict::stale) return;
       const std::string my_role(to_string(me_.role));
       bool matches = true;
@@ -711,8 +657,8 @@ class Planner {
       if (r.postgres_version && *r.postgres_version <= me_.server_version) matches = false;
       if (r.restart_pending && !me_.pending_restart) matches = false;
       if (!matches) return;
-      if (check.sleep_seconds > 0) l.steps.push_back(sleep_step(check.sleep_seconds));
-      l.steps.push_back(S(Action::restart));
+      if (check.sleep_seconds > 0) l.steps.push_back(step::Sleep{check.sleep_seconds});
+      l.steps.push_back(step::Restart{});
       l.action = Action::restart;
       l.message = "restart initiated";
     });
@@ -734,14 +680,14 @@ Decision dcs_error(const DecisionInput& in) {
   Decision d;
   if (!s.pause && me.is_running() && me.is_primary()) {
     Decision offline = leaf(Action::demote,
-                            {S(Action::failsafe_active, false), demote_step(DemoteMode::offline)},
+                            {step::SetFailsafeActive{false}, step::Demote{DemoteMode::offline}},
                             "demoting self because DCS is not accessible and I was a leader");
     d = offline;
     if (s.failsafe_mode && in.old_cluster && in.old_cluster->failsafe() &&
         in.old_cluster->failsafe()->contains(me.name)) {
       Decision ok = leaf(Action::none,
-                         {S(Action::set_is_leader, true), S(Action::failsafe_active, true),
-                          S(Action::watchdog_keepalive), S(Action::sync_replication_slots, true)},
+                         {step::SetIsLeader{true}, step::SetFailsafeActive{true},
+                          step::WatchdogKeepalive{}, step::SyncReplicationSlots{true}},
                          "continue to run as a leader because failsafe mode is enabled and all "
                          "members are accessible");
       bool others = false;
@@ -750,12 +696,12 @@ Decision dcs_error(const DecisionInput& in) {
       if (!others)
         d = std::move(ok);
       else
-        d = Decision::branch({}, S(Action::check_failsafe_topology), std::move(ok),
+        d = Decision::branch({}, step::CheckFailsafeTopology{}, std::move(ok),
                              std::move(offline));
     }
   } else {
     std::vector<Step> st;
-    if (!s.pause && me.is_running()) st.push_back(S(Action::sync_replication_slots, true));
+    if (!s.pause && me.is_running()) st.push_back(step::SyncReplicationSlots{true});
     d = leaf(Action::none, st, "DCS is not accessible");
   }
   if (s.pause) d.for_each_leaf([](Decision& l) { l.message = "PAUSE: " + l.message; });

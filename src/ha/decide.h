@@ -35,8 +35,12 @@ struct DecisionInput {
   HaSettings settings;
   // Fresh `GET /patroni` answers of the other members (see member_status.h).
   MemberStatuses members;
-  // Seconds since the epoch.
+  // Monotonic seconds: every interval of LocalState (lock write, time in state, crash recovery
+  // start, pre_promote release, failsafe ping) is measured against it.
   double now = 0;
+  // Seconds since the epoch: only for schedules written as wall-clock times by others
+  // (scheduled switchover `scheduled_at`, scheduled restart).
+  double wall_now = 0;
   // Picks the clone source among several clonefrom members: index = random_seed % count.
   std::size_t random_seed = 0;
 };

@@ -4,59 +4,26 @@
 
 namespace custos::ha {
 
+// Step::action() is the variant index: the alternatives must follow CUSTOS_HA_STEPS.
+#define CUSTOS_HA_CHECK_ORDER(name, type)                                                        \
+  static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(Action::name), \
+                                                          StepPayload>,                          \
+                               step::type>,                                                     \
+                "StepPayload alternative out of order: " #type);
+CUSTOS_HA_STEPS(CUSTOS_HA_CHECK_ORDER)
+#undef CUSTOS_HA_CHECK_ORDER
+#define CUSTOS_HA_COUNT(name, type) +1
+static_assert(std::variant_size_v<StepPayload> == 0 CUSTOS_HA_STEPS(CUSTOS_HA_COUNT),
+              "StepPayload and CUSTOS_HA_STEPS differ");
+#undef CUSTOS_HA_COUNT
+
 std::string_view to_string(Action action) noexcept {
   switch (action) {
-    case Action::none: return "none";
-    case Action::touch_member: return "touch_member";
-    case Action::write_initialize: return "write_initialize";
-    case Action::write_config: return "write_config";
-    case Action::reload_cluster: return "reload_cluster";
-    case Action::release_lock: return "release_lock";
-    case Action::take_leader: return "take_leader";
-    case Action::clear_failover_key: return "clear_failover_key";
-    case Action::rewrite_failover_key: return "rewrite_failover_key";
-    case Action::cancel_initialization: return "cancel_initialization";
-    case Action::acquire_lock: return "acquire_lock";
-    case Action::update_lock: return "update_lock";
-    case Action::race_initialize: return "race_initialize";
-    case Action::write_sync_state: return "write_sync_state";
-    case Action::check_failsafe_topology: return "check_failsafe_topology";
-    case Action::activate_watchdog: return "activate_watchdog";
-    case Action::bootstrap: return "bootstrap";
-    case Action::clone: return "clone";
-    case Action::post_bootstrap: return "post_bootstrap";
-    case Action::promote: return "promote";
-    case Action::demote: return "demote";
-    case Action::follow: return "follow";
-    case Action::start_primary: return "start_primary";
-    case Action::crash_recovery: return "crash_recovery";
-    case Action::rewind: return "rewind";
-    case Action::reinitialize: return "reinitialize";
-    case Action::restart: return "restart";
-    case Action::stop_postgres: return "stop_postgres";
-    case Action::cancel_async: return "cancel_async";
-    case Action::set_role: return "set_role";
-    case Action::set_synchronous_standby_names: return "set_synchronous_standby_names";
-    case Action::manage_sync_replication: return "manage_sync_replication";
-    case Action::update_history: return "update_history";
-    case Action::ensure_checkpoint_after_promote: return "ensure_checkpoint_after_promote";
-    case Action::sync_replication_slots: return "sync_replication_slots";
-    case Action::trigger_rewind_check: return "trigger_rewind_check";
-    case Action::reset_rewind_state: return "reset_rewind_state";
-    case Action::reset_recovery_state: return "reset_recovery_state";
-    case Action::remember_pre_promote_release: return "remember_pre_promote_release";
-    case Action::remove_data_directory: return "remove_data_directory";
-    case Action::rename_data_directory: return "rename_data_directory";
-    case Action::watchdog_keepalive: return "watchdog_keepalive";
-    case Action::watchdog_disable: return "watchdog_disable";
-    case Action::set_is_leader: return "set_is_leader";
-    case Action::failsafe_active: return "failsafe_active";
-    case Action::sanity_checks: return "sanity_checks";
-    case Action::delete_scheduled_restart: return "delete_scheduled_restart";
-    case Action::fire_on_start: return "fire_on_start";
-    case Action::finish_bootstrap: return "finish_bootstrap";
-    case Action::sleep: return "sleep";
-    case Action::fatal_exit: return "fatal_exit";
+#define CUSTOS_HA_ACTION_NAME(name, type) \
+  case Action::name:                      \
+    return #name;
+    CUSTOS_HA_STEPS(CUSTOS_HA_ACTION_NAME)
+#undef CUSTOS_HA_ACTION_NAME
   }
   return "unknown";
 }
@@ -66,9 +33,28 @@ bool is_conditional(Action action) noexcept {
     case Action::acquire_lock:
     case Action::update_lock:
     case Action::race_initialize:
+    case Action::take_leader:
     case Action::write_sync_state:
     case Action::check_failsafe_topology:
     case Action::activate_watchdog:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_async(Action action) noexcept {
+  switch (action) {
+    case Action::bootstrap:
+    case Action::clone:
+    case Action::post_bootstrap:
+    case Action::promote:
+    case Action::demote:
+    case Action::start_primary:
+    case Action::crash_recovery:
+    case Action::rewind:
+    case Action::reinitialize:
+    case Action::restart:
       return true;
     default:
       return false;
@@ -85,35 +71,55 @@ std::string_view to_string(DemoteMode mode) noexcept {
   return "unknown";
 }
 
-std::string to_string(const Step& step) {
-  std::ostringstream out;
-  out << to_string(step.action);
-  switch (step.action) {
-    case Action::demote: out << '(' << to_string(step.demote_mode) << ')'; break;
-    case Action::follow:
-      out << '(' << (step.member.empty() ? "<none>" : step.member) << ", " << to_string(step.role)
-          << (step.flag ? ", remote" : "") << ')';
-      break;
-    case Action::set_role: out << '(' << to_string(step.role) << ')'; break;
-    case Action::clone:
-    case Action::rewind:
-    case Action::reinitialize:
-    case Action::rewrite_failover_key:
-      out << '(' << step.member << ')';
-      break;
-    case Action::sleep:
-    case Action::start_primary: out << '(' << step.seconds << ')'; break;
-    case Action::set_synchronous_standby_names:
-    case Action::fatal_exit:
-    case Action::stop_postgres:
-    case Action::cancel_async: out << "('" << step.text << "')"; break;
-    case Action::write_initialize:
-    case Action::set_is_leader:
-    case Action::failsafe_active:
-    case Action::bootstrap: out << '(' << (step.flag ? "true" : "false") << ')'; break;
-    default: break;
+std::string_view to_string(StopKind kind) noexcept {
+  switch (kind) {
+    case StopKind::fast: return "fast";
+    case StopKind::immediate: return "immediate";
   }
-  return out.str();
+  return "unknown";
+}
+
+namespace {
+
+// The arguments of a step for to_string(Step): "" when it has none.
+struct StepArguments {
+  std::ostringstream out;
+  void operator()(const step::Demote& s) { out << to_string(s.mode); }
+  void operator()(const step::Follow& s) {
+    out << (s.member.empty() ? "<none>" : s.member) << ", " << to_string(s.role) << (s.remote ? ", remote" : "")
+        << (s.refresh_target ? ", refresh" : "");
+  }
+  void operator()(const step::SetRole& s) { out << to_string(s.role); }
+  void operator()(const step::Clone& s) { out << s.member; }
+  void operator()(const step::Rewind& s) { out << s.member << (s.remote ? ", remote" : ""); }
+  void operator()(const step::Reinitialize& s) { out << s.member; }
+  void operator()(const step::RewriteFailoverKey& s) { out << s.candidate; }
+  void operator()(const step::Sleep& s) { out << s.seconds; }
+  void operator()(const step::StartPrimary& s) { out << s.timeout; }
+  void operator()(const step::SetSynchronousStandbyNames& s) { out << '\'' << s.value << '\''; }
+  void operator()(const step::FatalExit& s) { out << '\'' << s.reason << '\''; }
+  void operator()(const step::StopPostgres& s) { out << to_string(s.kind); }
+  void operator()(const step::CancelAsync& s) { out << '\'' << s.what << '\''; }
+  void operator()(const step::WriteInitialize& s) { out << (s.create_new ? "create" : "update"); }
+  void operator()(const step::SetIsLeader& s) { out << (s.value ? "true" : "false"); }
+  void operator()(const step::SetFailsafeActive& s) { out << (s.value ? "true" : "false"); }
+  void operator()(const step::Bootstrap& s) { out << (s.standby_leader ? "standby leader" : "new cluster"); }
+  void operator()(const step::ClearFailoverKey& s) { out << (s.unconditional ? "unconditional" : "cas"); }
+  void operator()(const step::UpdateLock& s) { out << (s.write_failsafe ? "with failsafe" : ""); }
+  void operator()(const step::SyncReplicationSlots& s) { out << (s.dcs_failed ? "dcs failed" : ""); }
+  template <class T>
+  void operator()(const T&) {}
+};
+
+}  // namespace
+
+std::string to_string(const Step& step) {
+  StepArguments args;
+  std::visit(args, step.payload);
+  std::string out(to_string(step.action()));
+  const std::string a = args.out.str();
+  if (!a.empty()) out += "(" + a + ")";
+  return out;
 }
 
 Decision::Decision(Action headline, std::vector<Step> steps_, std::string message_)
@@ -122,7 +128,7 @@ Decision::Decision(Action headline, std::vector<Step> steps_, std::string messag
 Decision Decision::branch(std::vector<Step> steps, Step conditional, Decision on_success,
                           Decision on_failure) {
   Decision d;
-  d.action = conditional.action;
+  d.action = conditional.action();
   steps.push_back(std::move(conditional));
   d.steps = std::move(steps);
   d.branches_.push_back(std::move(on_success));
@@ -153,7 +159,7 @@ bool Decision::has(Action a) const { return find(a) != nullptr; }
 
 const Step* Decision::find(Action a) const {
   for (const Step& s : steps)
-    if (s.action == a) return &s;
+    if (s.action() == a) return &s;
   return nullptr;
 }
 

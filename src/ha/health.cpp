@@ -105,9 +105,7 @@ std::optional<bool> manual_failover_no_leader(const HealthContext& ctx, std::vec
     if (paused) {
       // Only the primary removes the key of a candidate that is gone.
       if (!c.get_member(candidate, false) && ctx.local.is_primary()) {
-        Step clear;
-        clear.action = Action::clear_failover_key;
-        steps.push_back(clear);
+        steps.push_back(step::ClearFailoverKey{});
         reason = "manual failover: removing failover key because failover candidate is not running";
         return std::nullopt;
       }

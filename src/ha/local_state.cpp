@@ -16,6 +16,38 @@ std::string_view to_string(Role role) noexcept {
   return "unknown";
 }
 
+std::string_view to_string(PgState state) noexcept {
+  switch (state) {
+    case PgState::stopped: return "stopped";
+    case PgState::starting: return "starting";
+    case PgState::running: return "running";
+    case PgState::stopping: return "stopping";
+    case PgState::stop_failed: return "stop failed";
+    case PgState::crashed: return "crashed";
+    case PgState::restarting: return "restarting";
+    case PgState::restart_failed: return "restart failed (running)";
+    case PgState::start_failed: return "start failed";
+    case PgState::initializing_new_cluster: return "initializing new cluster";
+    case PgState::initdb_failed: return "initdb failed";
+    case PgState::running_custom_bootstrap_script: return "running custom bootstrap script";
+    case PgState::custom_bootstrap_failed: return "custom bootstrap failed";
+    case PgState::creating_replica: return "creating replica";
+    case PgState::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+PgState parse_pg_state(std::string_view text) noexcept {
+  if (text.rfind("restart failed", 0) == 0) return PgState::restart_failed;
+  for (PgState s : {PgState::stopped, PgState::starting, PgState::running, PgState::stopping, PgState::stop_failed,
+                    PgState::crashed, PgState::restarting, PgState::start_failed,
+                    PgState::initializing_new_cluster, PgState::initdb_failed,
+                    PgState::running_custom_bootstrap_script, PgState::custom_bootstrap_failed,
+                    PgState::creating_replica})
+    if (to_string(s) == text) return s;
+  return PgState::unknown;
+}
+
 std::string_view default_async_name(AsyncKind kind) noexcept {
   switch (kind) {
     case AsyncKind::other: return "async action";

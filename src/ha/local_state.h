@@ -21,6 +21,30 @@ enum class PgProcess { stopped, starting, running };
 enum class Role { uninitialized, primary, replica, standby_leader, demoted, promoted };
 std::string_view to_string(Role role) noexcept;
 
+// The PostgreSQL `state` of ha.md §12 as the agent keeps it; to_string() gives Patroni's text
+// (written to the member key and the REST API only there).
+enum class PgState {
+  stopped,
+  starting,
+  running,
+  stopping,
+  stop_failed,
+  crashed,
+  restarting,
+  restart_failed,  // "restart failed (running)": a restart of a running server that failed
+  start_failed,
+  initializing_new_cluster,
+  initdb_failed,
+  running_custom_bootstrap_script,
+  custom_bootstrap_failed,
+  creating_replica,
+  unknown,
+};
+std::string_view to_string(PgState state) noexcept;
+// Patroni's text back to the enum ("restart failed (...)" with any previous state); unknown
+// for anything else.
+PgState parse_pg_state(std::string_view text) noexcept;
+
 enum class DataDir { present, empty, inaccessible };
 
 // `Database cluster state` of pg_controldata.
@@ -90,10 +114,9 @@ struct LocalState {
   std::string sysid;
 
   PgProcess process = PgProcess::running;
-  // The PostgreSQL `state` string of ha.md §12 as the agent last set it ("running", "starting",
-  // "stopped", "crashed", ...).
-  std::string state = "running";
-  // Seconds since the epoch when `state` was entered (time_in_state for primary_start_timeout).
+  // The PostgreSQL state (ha.md §12) as the agent last set it.
+  PgState state = PgState::running;
+  // Monotonic seconds when `state` was entered (time_in_state for primary_start_timeout).
   double state_since = 0;
   // pg_is_in_recovery() (meaningful while the postmaster runs): false = primary.
   bool in_recovery = true;
@@ -131,17 +154,21 @@ struct LocalState {
   // The previous cycle ran in pause (to detect leaving pause).
   bool was_paused = false;
 
-  // Seconds since the epoch of our last successful leader lock write (acquire/refresh);
-  // nullopt = never. is_leader(now, ttl) derives from it.
+  // Monotonic seconds of our last successful leader lock write (acquire/refresh); nullopt =
+  // never. is_leader(now, ttl) derives from it.
   std::optional<double> last_lock_write;
-  // When single-user crash recovery started (0 = not in a crash recovery episode).
+  // When single-user crash recovery started, monotonic (0 = not in a crash recovery episode).
   double crash_recovery_started = 0;
   // Start timeout of the current start (restart with timeout); nullopt = primary_start_timeout.
   std::optional<double> start_timeout;
   // The last pre_promote script failed (async promote response false) and has not been handled.
   bool pre_promote_failed = false;
-  // When we released the lock voluntarily after a pre_promote failure.
+  // When we released the lock voluntarily after a pre_promote failure (monotonic).
   std::optional<double> released_lock_after_pre_promote;
+  // Failsafe mode keeps this primary running through a DCS outage (ha.md §7).
+  bool failsafe_active = false;
+  // Promoted (or bootstrapped) and the post-promote CHECKPOINT has not completed yet.
+  bool checkpoint_after_promote_pending = false;
 
   // Watchdog: currently armed; usable (a required watchdog that cannot work makes it unhealthy).
   bool watchdog_running = false;
@@ -152,8 +179,8 @@ struct LocalState {
   bool pending_restart = false;
   std::optional<ScheduledRestart> scheduled_restart;
 
-  // Seconds since the epoch of the last `POST /failsafe` received as a replica (ha.md §7) with
-  // the leader it named; used to inject that leader into an unlocked view for `ttl` seconds.
+  // Monotonic seconds of the last `POST /failsafe` received as a replica (ha.md §7) with the
+  // leader it named; used to inject that leader into an unlocked view for `ttl` seconds.
   struct FailsafeLeader {
     std::string name;
     std::string conn_url;

@@ -4,7 +4,18 @@
 // calling thread runs that io_context until the operation completes or the deadline passes, in
 // which case the socket is closed (aborting whatever is pending) and the handlers are drained.
 // This gives hard deadlines on every phase without extra threads.
+//
+// Locks (annotated, checked by scripts/check-thread-safety.sh):
+//   StreamCanceller::State::mu  the cancelled flag and the connection a stream() runs on. Held
+//                               for those fields only; cancel() posts the close to the
+//                               connection's io_context under it (Asio's own scheduler lock),
+//                               because the registered connection is valid only while it is held.
+//   HttpClient::Impl::pool_mu   the idle connections and the lazily made TLS client context. Never
+//                               held during a request; but the first TLS connection builds the
+//                               context under it, reading the CA bundle, certificate and key files.
+// No other custos lock is taken while holding either.
 #include "net/http_client.h"
+#include "net/host_resolver.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,10 +30,10 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <map>
-#include <mutex>
 #include <deque>
+#include <map>
 
+#include "common/thread_annotations.h"
 #include "net/base64.h"
 
 namespace custos::net {
@@ -110,16 +121,23 @@ void copy_headers(const http::response<Body>& res, HttpResponse& out) {
 
 // ---------------------------------------------------------------------------------------------
 struct StreamCanceller::State {
-  std::mutex mu;
-  bool cancelled = false;
-  Conn* active = nullptr;
+  Mutex mu;
+  bool cancelled GUARDED_BY(mu) = false;
+  Conn* active GUARDED_BY(mu) = nullptr;  // the connection of the stream() in progress, if any
+
+  // Out of line from stream()'s guard destructor, so that the analysis checks it (it skips
+  // destructors).
+  void unregister() EXCLUDES(mu) {
+    MutexLock lock(mu);
+    active = nullptr;
+  }
 };
 
 StreamCanceller::StreamCanceller() : state_(std::make_shared<State>()) {}
 StreamCanceller::~StreamCanceller() = default;
 
 void StreamCanceller::cancel() {
-  std::lock_guard lock(state_->mu);
+  MutexLock lock(state_->mu);
   state_->cancelled = true;
   if (state_->active) {
     Conn* c = state_->active;
@@ -128,27 +146,31 @@ void StreamCanceller::cancel() {
 }
 
 void StreamCanceller::reset() {
-  std::lock_guard lock(state_->mu);
+  MutexLock lock(state_->mu);
   state_->cancelled = false;
 }
 
 bool StreamCanceller::cancelled() const {
-  std::lock_guard lock(state_->mu);
+  MutexLock lock(state_->mu);
   return state_->cancelled;
 }
 
 // ---------------------------------------------------------------------------------------------
 struct HttpClient::Impl {
   HttpClientOptions options;
-  std::unique_ptr<asio::ssl::context> ssl_ctx;
-  std::string ssl_ctx_error;
-  std::mutex pool_mu;
-  std::map<std::string, std::deque<std::unique_ptr<Conn>>> idle;
+  Mutex pool_mu;
+  // Made by the first TLS connection; once made (or failed), never replaced.
+  std::unique_ptr<asio::ssl::context> ssl_ctx GUARDED_BY(pool_mu);
+  std::string ssl_ctx_error GUARDED_BY(pool_mu);
+  std::map<std::string, std::deque<std::unique_ptr<Conn>>> idle GUARDED_BY(pool_mu);
 
   explicit Impl(HttpClientOptions o) : options(std::move(o)) {}
 
-  asio::ssl::context* tls_context() {
-    std::lock_guard lock(pool_mu);
+  // The TLS client context, made on first use; null when it could not be made (`error` then
+  // says why).
+  asio::ssl::context* tls_context(std::string& error) EXCLUDES(pool_mu) {
+    MutexLock lock(pool_mu);
+    error = ssl_ctx_error;
     if (ssl_ctx || !ssl_ctx_error.empty()) return ssl_ctx.get();
     try {
       auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
@@ -164,12 +186,13 @@ struct HttpClient::Impl {
       ssl_ctx = std::move(ctx);
     } catch (const std::exception& e) {
       ssl_ctx_error = e.what();
+      error = ssl_ctx_error;
     }
     return ssl_ctx.get();
   }
 
-  std::unique_ptr<Conn> take_idle(const std::string& origin) {
-    std::lock_guard lock(pool_mu);
+  std::unique_ptr<Conn> take_idle(const std::string& origin) EXCLUDES(pool_mu) {
+    MutexLock lock(pool_mu);
     auto it = idle.find(origin);
     if (it == idle.end() || it->second.empty()) return nullptr;
     auto c = std::move(it->second.back());
@@ -178,53 +201,54 @@ struct HttpClient::Impl {
     return c;
   }
 
-  void give_back(std::unique_ptr<Conn> c) {
-    std::lock_guard lock(pool_mu);
+  void give_back(std::unique_ptr<Conn> c) EXCLUDES(pool_mu) {
+    MutexLock lock(pool_mu);
     auto& q = idle[c->origin];
     q.push_back(std::move(c));
     while (q.size() > options.max_idle_per_origin) q.pop_front();
   }
 
   // Resolves, connects and (for https) handshakes a new connection before `deadline`.
-  // `register_conn` is called with the connection before any I/O (cancellation hook).
+  // `register_conn` is called with the connection before any I/O (cancellation hook), and with
+  // nullptr before a connection that failed to open is destroyed, so that a concurrent cancel
+  // never reaches a destroyed connection.
   HttpResult<std::unique_ptr<Conn>> open(const Url& url, Clock::time_point deadline,
-                                         const std::function<void(Conn*)>& register_conn = {}) {
+                                         const std::function<void(Conn*)>& register_conn = {})
+      EXCLUDES(pool_mu) {
     auto c = std::make_unique<Conn>();
     c->origin = url.origin();
     c->plain.emplace(c->ioc);
+    // Declared after `c`, so destroyed before it: on every early return the registration goes.
+    struct Deregister {
+      const std::function<void(Conn*)>& fn;
+      bool keep = false;
+      ~Deregister() {
+        if (!keep && fn) fn(nullptr);
+      }
+    } deregister{register_conn};
     if (register_conn) register_conn(c.get());
 
-    // Resolve (IP literals without the resolver thread).
+    // Resolve. Asio's asynchronous resolver would start a thread per io_context (one per
+    // connection here): the process's HostResolver (threads made at start-up, a deadline per
+    // lookup, a short cache) answers instead; without one the lookup runs on this thread,
+    // bounded by the system resolver's own timeouts. IP literals need no lookup at all.
     std::vector<tcp::endpoint> endpoints;
     if (is_ip_literal(url.host)) {
       endpoints.emplace_back(asio::ip::make_address(url.host), url.port);
     } else {
-      tcp::resolver resolver(c->ioc);
-      bool done = false;
-      error_code rec;
-      resolver.async_resolve(url.host, std::to_string(url.port),
-                             [&](const error_code& ec, tcp::resolver::results_type results) {
-                               rec = ec;
-                               for (const auto& r : results) endpoints.push_back(r.endpoint());
-                               done = true;
-                             });
-      bool in_time = true;
-      while (!done) {
-        auto now = Clock::now();
-        if (now >= deadline) {
-          resolver.cancel();
-          in_time = false;
-          c->ioc.restart();
-          c->ioc.run();
-          break;
-        }
-        c->ioc.restart();
-        c->ioc.run_one_for(deadline - now);
+      HostResolver* resolver = HostResolver::installed();
+      auto addrs = resolver ? resolver->resolve(url.host, deadline) : HostResolver::resolve_now(url.host);
+      if (!addrs) {
+        const bool timeout = addrs.error().rfind("timeout", 0) == 0;
+        return err(timeout ? HttpErrorKind::kTimeout : HttpErrorKind::kConnect, addrs.error());
       }
-      if (!in_time && !done) return err(HttpErrorKind::kTimeout, "resolving " + url.host);
-      if (!in_time) return err(HttpErrorKind::kTimeout, "resolving " + url.host);
-      if (rec) return err(HttpErrorKind::kConnect, "resolving " + url.host + ": " + rec.message());
+      for (const auto& a : addrs.value()) {
+        error_code ec;
+        auto ip = asio::ip::make_address(a, ec);
+        if (!ec) endpoints.emplace_back(ip, url.port);
+      }
       if (endpoints.empty()) return err(HttpErrorKind::kConnect, "no address for " + url.host);
+      if (Clock::now() >= deadline) return err(HttpErrorKind::kTimeout, "resolving " + url.host);
     }
 
     // Connect.
@@ -252,8 +276,9 @@ struct HttpClient::Impl {
     }
 
     if (url.scheme == "https") {
-      asio::ssl::context* ctx = tls_context();
-      if (!ctx) return err(HttpErrorKind::kTls, "TLS setup: " + ssl_ctx_error);
+      std::string ctx_error;
+      asio::ssl::context* ctx = tls_context(ctx_error);
+      if (!ctx) return err(HttpErrorKind::kTls, "TLS setup: " + ctx_error);
       c->tls.emplace(std::move(*c->plain), *ctx);
       c->plain.reset();
       if (!is_ip_literal(url.host)) SSL_set_tlsext_host_name(c->tls->native_handle(), url.host.c_str());
@@ -275,6 +300,7 @@ struct HttpClient::Impl {
       if (hec) return err(hec.category() == asio::error::get_ssl_category() ? HttpErrorKind::kTls : HttpErrorKind::kIo,
                         c->origin + ": " + hec.message());
     }
+    deregister.keep = true;
     return c;
   }
 
@@ -347,7 +373,7 @@ HttpClient::HttpClient(HttpClientOptions options) : impl_(std::make_unique<Impl>
 HttpClient::~HttpClient() = default;
 
 void HttpClient::close_idle() {
-  std::lock_guard lock(impl_->pool_mu);
+  MutexLock lock(impl_->pool_mu);
   impl_->idle.clear();
 }
 
@@ -389,7 +415,7 @@ HttpResult<HttpResponse> HttpClient::stream(const HttpRequest& req, std::chrono:
   std::shared_ptr<StreamCanceller::State> state = canceller ? canceller->state_ : nullptr;
   auto is_cancelled = [&] {
     if (!state) return false;
-    std::lock_guard lock(state->mu);
+    MutexLock lock(state->mu);
     return state->cancelled;
   };
   if (is_cancelled()) return err(HttpErrorKind::kCancelled, "stream cancelled");
@@ -399,16 +425,13 @@ HttpResult<HttpResponse> HttpClient::stream(const HttpRequest& req, std::chrono:
   struct Unregister {
     std::shared_ptr<StreamCanceller::State> state;
     ~Unregister() {
-      if (state) {
-        std::lock_guard lock(state->mu);
-        state->active = nullptr;
-      }
+      if (state) state->unregister();
     }
   } unregister{state};
   bool cancelled_early = false;
   auto register_conn = [&](Conn* c) {
     if (!state) return;
-    std::lock_guard lock(state->mu);
+    MutexLock lock(state->mu);
     state->active = c;
     cancelled_early = state->cancelled;
   };

@@ -5,13 +5,17 @@
 // Thread safety: one HttpClient may be shared by any number of threads. Each request takes a
 // connection out of the idle pool exclusively (or opens a new one) and gives it back when the
 // response was read completely and the server allows keep-alive.
+//
+// Locks (in http_client.cpp, annotated): the pool lock (idle connections, the TLS client
+// context) is never held during a request, only the first TLS connection reads the TLS files
+// under it; a StreamCanceller's lock guards its flag and the stream's connection. Neither is
+// held while taking another of ours; no caller's lock is needed or taken.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "postgres/process.h"
+#include "common/process.h"
 
 namespace custos::postgres {
 
@@ -27,13 +27,14 @@ Result<std::vector<std::string>, std::string> basebackup_command(const Basebacku
   return argv;
 }
 
-Status<std::string> run_basebackup(const BasebackupRequest& r) {
+Status<std::string> run_basebackup(const BasebackupRequest& r, ProcessRunner& runner) {
   auto argv = basebackup_command(r);
   if (!argv) return make_error(argv.error());
   RunOptions o;
+  o.cancel = &r.cancel;
   o.timeout = r.timeout;
   o.env = r.env;
-  auto res = run_command(argv.value(), o);
+  auto res = runner.run(argv.value(), o);
   if (!res) return make_error(res.error());
   if (!res->success()) return make_error("pg_basebackup " + res->describe() + ": " + res->err);
   return Unit{};

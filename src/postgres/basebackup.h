@@ -3,6 +3,10 @@
 // user's `postgresql.basebackup` options (forbidden ones refused).
 #pragma once
 
+#include "common/cancel_token.h"
+
+#include "common/process_runner.h"
+
 #include <chrono>
 #include <map>
 #include <string>
@@ -26,11 +30,13 @@ struct BasebackupRequest {
   bool fast_checkpoint = true;      // adds --checkpoint=fast unless options set checkpoint
   std::map<std::string, std::string> env;  // e.g. PGPASSFILE, PGOPTIONS
   std::chrono::milliseconds timeout{std::chrono::hours(1)};
+  // Cancelling it kills the program (common/process.h RunOptions::cancel).
+  CancelToken cancel;
 };
 
 Result<std::vector<std::string>, std::string> basebackup_command(const BasebackupRequest& request);
 
 // Runs pg_basebackup into an empty or absent data_dir. Error text includes its stderr.
-Status<std::string> run_basebackup(const BasebackupRequest& request);
+Status<std::string> run_basebackup(const BasebackupRequest& request, ProcessRunner& runner = system_process_runner());
 
 }  // namespace custos::postgres

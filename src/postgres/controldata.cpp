@@ -3,7 +3,7 @@
 #include <charconv>
 
 #include "postgres/lsn.h"
-#include "postgres/process.h"
+#include "common/process.h"
 
 namespace custos::postgres {
 
@@ -98,11 +98,11 @@ bool ControlData::data_checksums() const {
 std::optional<int64_t> ControlData::wal_segment_size() const { return get_int("Bytes per WAL segment"); }
 
 Result<ControlData, std::string> read_controldata(const std::string& pg_controldata_bin, const std::string& data_dir,
-                                                  std::chrono::milliseconds timeout) {
+                                                  std::chrono::milliseconds timeout, ProcessRunner& runner) {
   RunOptions opts;
   opts.timeout = timeout;
   opts.env = {{"LANG", "C"}, {"LC_ALL", "C"}};
-  auto r = run_command({pg_controldata_bin, "-D", data_dir}, opts);
+  auto r = runner.run({pg_controldata_bin, "-D", data_dir}, opts);
   if (!r) return make_error(r.error());
   if (!r->success()) return make_error(pg_controldata_bin + " " + r->describe() + ": " + r->err);
   auto cd = ControlData::parse(r->out);

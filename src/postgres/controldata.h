@@ -2,6 +2,8 @@
 // map of all "Field name: value" lines plus typed accessors for the fields the agent uses.
 #pragma once
 
+#include "common/process_runner.h"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -68,6 +70,7 @@ class ControlData {
 // Runs `<pg_controldata> -D <data_dir>` with LANG=C and LC_ALL=C. Errors (missing binary, not a
 // data directory, timeout) are returned with pg_controldata's stderr.
 Result<ControlData, std::string> read_controldata(const std::string& pg_controldata_bin, const std::string& data_dir,
-                                                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                                                  std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                                                  ProcessRunner& runner = system_process_runner());
 
 }  // namespace custos::postgres

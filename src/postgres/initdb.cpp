@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include "postgres/file_util.h"
-#include "postgres/process.h"
+#include "common/process.h"
 
 namespace custos::postgres {
 
@@ -90,7 +90,7 @@ Result<std::vector<std::string>, std::string> initdb_command(const InitdbRequest
   return argv;
 }
 
-Status<std::string> run_initdb(const InitdbRequest& r) {
+Status<std::string> run_initdb(const InitdbRequest& r, ProcessRunner& runner) {
   if (r.data_dir.empty()) return make_error(std::string("initdb: no data directory"));
   std::string pwfile;
   if (r.superuser_password) {
@@ -120,8 +120,9 @@ Status<std::string> run_initdb(const InitdbRequest& r) {
   auto argv = initdb_command(r, pwfile);
   if (!argv) return make_error(argv.error());
   RunOptions ro;
+  ro.cancel = &r.cancel;
   ro.timeout = r.timeout;
-  auto res = run_command(argv.value(), ro);
+  auto res = runner.run(argv.value(), ro);
   if (!res) return make_error(res.error());
   if (!res->success()) return make_error("initdb " + res->describe() + ": " + res->err + res->out);
   return Unit{};

@@ -3,6 +3,10 @@
 // --pwfile=<temporary file>.
 #pragma once
 
+#include "common/cancel_token.h"
+
+#include "common/process_runner.h"
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -40,6 +44,8 @@ struct InitdbRequest {
   std::optional<std::string> superuser_password; // written to a 0600 temp file for --pwfile=
   std::string temp_dir;                          // for the pwfile; $TMPDIR or /tmp when empty
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  // Cancelling it kills the program (common/process.h RunOptions::cancel).
+  CancelToken cancel;
 };
 
 // The argv: initdb <user options> --username=... [--pwfile=<pwfile>] --pgdata=<data_dir>.
@@ -47,6 +53,6 @@ Result<std::vector<std::string>, std::string> initdb_command(const InitdbRequest
 
 // Runs initdb (LANG/LC_ALL not forced: the locale is initdb's to choose). The password file is
 // removed afterwards in every case. Error text includes initdb's output.
-Status<std::string> run_initdb(const InitdbRequest& request);
+Status<std::string> run_initdb(const InitdbRequest& request, ProcessRunner& runner = system_process_runner());
 
 }  // namespace custos::postgres

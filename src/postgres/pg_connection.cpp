@@ -79,6 +79,31 @@ int PgConnection::server_version() const { return connected() ? PQserverVersion(
 
 int PgConnection::backend_pid() const { return connected() ? PQbackendPID(conn_) : 0; }
 
+namespace {
+
+using EscapeFn = char* (*)(PGconn*, const char*, size_t);
+
+Result<std::string, PgError> escape_with(PGconn* conn, EscapeFn fn, std::string_view value) {
+  char* out = fn(conn, value.data(), value.size());
+  if (out == nullptr)
+    return make_error(PgError{PgError::Kind::QueryFailed, "cannot escape a value: " + trimmed(PQerrorMessage(conn)), ""});
+  std::string s(out);
+  PQfreemem(out);
+  return s;
+}
+
+}  // namespace
+
+Result<std::string, PgError> PgConnection::escape_literal(std::string_view value) {
+  if (auto st = connect(); !st) return make_error(st.error());
+  return escape_with(conn_, PQescapeLiteral, value);
+}
+
+Result<std::string, PgError> PgConnection::escape_identifier(std::string_view value) {
+  if (auto st = connect(); !st) return make_error(st.error());
+  return escape_with(conn_, PQescapeIdentifier, value);
+}
+
 // An idle connection whose server went away has its socket readable (FATAL message / EOF):
 // consume it so that libpq notices, without blocking.
 bool PgConnection::healthy_when_idle() {
@@ -174,6 +199,19 @@ Result<std::optional<std::string>, PgError> PgConnection::query_value(std::strin
   return r->rows.front().front();
 }
 
+bool PgConnection::send_cancel(int backend_pid, Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+  if (left <= milliseconds(0) || backend_pid <= 0) return false;
+  ConnectionOptions o = options_;
+  o.connect_timeout = left;
+  o.query_timeout = left;
+  o.cancel_grace = milliseconds(0);  // no cancel of the cancel
+  o.application_name = options_.application_name + " (cancel)";
+  PgConnection canceller(conninfo_, o);
+  auto r = canceller.query_value("SELECT pg_catalog.pg_cancel_backend($1)", {std::to_string(backend_pid)}, left);
+  return r.ok() && r.value() && *r.value() == "t";
+}
+
 Result<QueryResult, PgError> PgConnection::run(std::string_view sql, const Params& params, milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   auto lost = [this](const std::string& what) {
@@ -238,7 +276,7 @@ Result<QueryResult, PgError> PgConnection::run(std::string_view sql, const Param
   };
 
   bool timed_out = false;
-  std::shared_ptr<std::atomic<bool>> cancel_done;
+  bool cancel_delivered = false;
   for (;;) {
     bool finished = false;
     while (!PQisBusy(conn_)) {
@@ -268,19 +306,10 @@ Result<QueryResult, PgError> PgConnection::run(std::string_view sql, const Param
                                                            " ms (cancel unanswered, connection dropped)"));
       }
       timed_out = true;
-      // PQcancel opens a second connection and blocks (libpq 15 has no async cancel): run it in
-      // a detached thread so that our own wait stays bounded by cancel_grace.
-      cancel_done = std::make_shared<std::atomic<bool>>(false);
-      if (PGcancel* cancel = PQgetCancel(conn_)) {
-        std::thread([cancel, done = cancel_done] {
-          char buf[256];
-          PQcancel(cancel, buf, sizeof buf);
-          PQfreeCancel(cancel);
-          done->store(true);
-        }).detach();
-      } else {
-        cancel_done->store(true);
-      }
+      // Ask the server to cancel the statement over a second connection, everything bounded
+      // by cancel_grace (PQcancel of libpq 15 blocks without a deadline, and no thread may be
+      // started for it): pg_cancel_backend(our backend pid) as the same role.
+      cancel_delivered = send_cancel(PQbackendPID(conn_), Clock::now() + options_.cancel_grace);
       deadline = Clock::now() + options_.cancel_grace;
       continue;
     }
@@ -289,9 +318,9 @@ Result<QueryResult, PgError> PgConnection::run(std::string_view sql, const Param
 
   if (PQstatus(conn_) == CONNECTION_BAD) return lost("connection broken");
   if (timed_out) {
-    // A late cancel could hit the next statement on this backend: drop the connection unless
-    // the cancel request has already been delivered.
-    if (!cancel_done->load()) close();
+    // A cancel that was not delivered may still be in flight and hit the next statement on
+    // this backend: drop the connection then.
+    if (!cancel_delivered) close();
     std::string state = error ? error->sqlstate : std::string();
     return make_error(make(PgError::Kind::Timeout, "query timed out after " + std::to_string(timeout.count()) + " ms",
                            state));

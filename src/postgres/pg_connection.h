@@ -1,6 +1,8 @@
 // PgConnection: one libpq connection used synchronously by one thread, with bounded waits
 // everywhere (non-blocking connect under a deadline, per-query timeout with cancel), and a
-// transparent reconnect on the next call after the connection broke.
+// transparent reconnect on the next call after the connection broke. Starts no threads: a
+// statement that overruns its timeout is cancelled with pg_cancel_backend() over a second,
+// equally bounded connection.
 #pragma once
 
 #include <chrono>
@@ -21,8 +23,9 @@ struct ConnectionOptions {
   std::chrono::milliseconds connect_timeout{5000};
   // Used when query() is called without an explicit timeout.
   std::chrono::milliseconds query_timeout{10000};
-  // After a query timed out and a cancel request was sent: how long to wait for the server to
-  // answer before the connection is dropped instead.
+  // After a query timed out: how long sending the cancel (a second connection running
+  // pg_cancel_backend) and waiting for the server to end the statement may take before the
+  // connection is dropped instead.
   std::chrono::milliseconds cancel_grace{1000};
   // Overrides application_name from the conninfo when non-empty.
   std::string application_name = "custos";
@@ -82,6 +85,12 @@ class PgConnection {
       std::string_view sql, const Params& params = {},
       std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
+  // A string literal / an identifier quoted for SQL text by libpq (PQescapeLiteral,
+  // PQescapeIdentifier: they follow the server's encoding and standard_conforming_strings).
+  // Connects first when needed.
+  Result<std::string, PgError> escape_literal(std::string_view value);
+  Result<std::string, PgError> escape_identifier(std::string_view value);
+
   void close();
   bool connected() const;
   // Of the current connection; 0 when not connected.
@@ -93,6 +102,9 @@ class PgConnection {
   bool healthy_when_idle();
   Result<QueryResult, PgError> run(std::string_view sql, const Params& params,
                                    std::chrono::milliseconds timeout);
+  // pg_cancel_backend(backend_pid) over a new connection, all before `deadline`; true when the
+  // server accepted the cancel.
+  bool send_cancel(int backend_pid, std::chrono::steady_clock::time_point deadline);
 
   std::string conninfo_;
   ConnectionOptions options_;

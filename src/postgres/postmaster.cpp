@@ -3,7 +3,6 @@
 #include <libpq-fe.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,7 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "postgres/process.h"
+#include "common/process.h"
 
 namespace custos::postgres {
 
@@ -44,7 +43,7 @@ const char* to_string(Readiness r) {
   return "?";
 }
 
-Postmaster::Postmaster(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+Postmaster::Postmaster(std::string data_dir, ProcessRunner& runner) : data_dir_(std::move(data_dir)), runner_(runner) {}
 
 Postmaster::~Postmaster() { forget(); }
 
@@ -146,7 +145,7 @@ Status<std::string> Postmaster::start(const PostmasterOptions& options) {
   SpawnOptions so;
   so.env = o.env;
   so.log_file = o.log_file;
-  auto pid = spawn_detached(command_line(o), so);
+  auto pid = runner_.spawn(command_line(o), so);
   if (!pid) return make_error(pid.error());
   track(pid.value());
   return Unit{};
@@ -229,35 +228,6 @@ bool Postmaster::kill_all(milliseconds timeout) {
   bool gone = wait_for_death(timeout);
   if (gone) forget();
   return gone;
-}
-
-DeathWatcher::DeathWatcher(pid_t pid, std::function<void()> on_death) : pid_(pid) {
-  pidfd_ = open_pidfd(pid);
-  stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
-  thread_ = std::thread([this, cb = std::move(on_death)] {
-    for (;;) {
-      pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {pidfd_, POLLIN, 0}};
-      int n = pidfd_ >= 0 ? 2 : 1;
-      int r = ::poll(fds, static_cast<nfds_t>(n), pidfd_ >= 0 ? -1 : 100);
-      if (r < 0 && errno != EINTR) return;
-      if (fds[0].revents & POLLIN) return;
-      bool dead = pidfd_ >= 0 ? (fds[1].revents & POLLIN) != 0 : !process_alive(pid_);
-      if (dead) {
-        try_reap(pid_);
-        cb();
-        return;
-      }
-    }
-  });
-}
-
-DeathWatcher::~DeathWatcher() {
-  uint64_t one = 1;
-  ssize_t ignored = ::write(stop_fd_, &one, sizeof one);
-  (void)ignored;
-  if (thread_.joinable()) thread_.join();
-  if (pidfd_ >= 0) ::close(pidfd_);
-  if (stop_fd_ >= 0) ::close(stop_fd_);
 }
 
 }  // namespace custos::postgres

@@ -3,23 +3,23 @@
 // postmaster.pid, checks readiness, stops it in smart/fast/immediate mode, and reports its death.
 //
 // Death detection: a pidfd (pidfd_open, Linux >= 5.3) is opened for the postmaster whenever it
-// is started or adopted; it becomes readable the moment the process terminates, so
-// death_fd() can sit in an event loop and DeathWatcher reacts within milliseconds. Where
-// pidfd_open is unavailable, DeathWatcher falls back to checking the pid every 100 ms.
+// is started or adopted; it becomes readable the moment the process terminates
+// (common/death_watcher.h watches it for the agent).
+//
+// Not thread-safe: its owner (LocalPostgres) serializes calls; the waits (stop, wait_for_death)
+// are done by the owner on a duplicate of death_fd() without holding its lock.
 #pragma once
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <chrono>
-#include <functional>
 #include <map>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
+#include "common/process_runner.h"
 #include "common/result.h"
 #include "postgres/postmaster_pid.h"
 
@@ -53,7 +53,7 @@ enum class StopResult { Stopped, NotRunning, TimedOut };
 
 class Postmaster {
  public:
-  explicit Postmaster(std::string data_dir);
+  explicit Postmaster(std::string data_dir, ProcessRunner& runner = system_process_runner());
   ~Postmaster();  // leaves the server running
   Postmaster(const Postmaster&) = delete;
   Postmaster& operator=(const Postmaster&) = delete;
@@ -103,27 +103,10 @@ class Postmaster {
   void forget();
 
   std::string data_dir_;
+  ProcessRunner& runner_;
   pid_t pid_ = 0;
   int pidfd_ = -1;
   int64_t start_time_ = 0;
-};
-
-// Calls `on_death` (once, from its own thread) when the process `pid` terminates. Uses a pidfd
-// (notification within milliseconds); falls back to checking the pid every 100 ms. The
-// destructor stops the watch without calling back.
-class DeathWatcher {
- public:
-  DeathWatcher(pid_t pid, std::function<void()> on_death);
-  ~DeathWatcher();
-  DeathWatcher(const DeathWatcher&) = delete;
-  DeathWatcher& operator=(const DeathWatcher&) = delete;
-  bool uses_pidfd() const { return pidfd_ >= 0; }
-
- private:
-  pid_t pid_;
-  int pidfd_ = -1;
-  int stop_fd_ = -1;  // eventfd
-  std::thread thread_;
 };
 
 }  // namespace custos::postgres

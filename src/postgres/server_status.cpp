@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "postgres/lsn.h"
-#include "postgres/process.h"
+#include "common/process.h"
 
 namespace custos::postgres {
 
@@ -77,10 +77,10 @@ Result<bool, PgError> promote_with_sql(PgConnection& conn, bool wait, int wait_s
 }
 
 Status<std::string> promote_with_pg_ctl(const std::string& pg_ctl_bin, const std::string& data_dir,
-                                        std::chrono::milliseconds timeout) {
+                                        std::chrono::milliseconds timeout, ProcessRunner& runner) {
   RunOptions o;
   o.timeout = timeout;
-  auto r = run_command({pg_ctl_bin, "promote", "-W", "-D", data_dir}, o);
+  auto r = runner.run({pg_ctl_bin, "promote", "-W", "-D", data_dir}, o);
   if (!r) return make_error(r.error());
   if (!r->success()) return make_error("pg_ctl promote " + r->describe() + ": " + r->err + r->out);
   return Unit{};

@@ -1,6 +1,8 @@
 // What a running server says about itself (role, timeline, WAL positions), and promotion.
 #pragma once
 
+#include "common/process_runner.h"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -36,6 +38,7 @@ Result<bool, PgError> promote_with_sql(PgConnection& conn, bool wait = true, int
 
 // `pg_ctl promote -W -D <data_dir>` (Patroni's way: no waiting; readiness is checked afterwards).
 Status<std::string> promote_with_pg_ctl(const std::string& pg_ctl_bin, const std::string& data_dir,
-                                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                                        std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                                        ProcessRunner& runner = system_process_runner());
 
 }  // namespace custos::postgres

@@ -13,7 +13,10 @@ const char* const kSyncStatusQuery =
     "pg_catalog.current_setting('server_version_num') AS ver) s "
     "LEFT JOIN pg_catalog.pg_stat_replication r ON true";
 
-const char* const kTinyWalWriteQuery = "SELECT pg_catalog.txid_current()";
+// synchronous_commit=local: this commit must not wait for the standbys it is meant to wake.
+const char* const kTinyWalWriteQuery =
+    "SELECT pg_catalog.set_config('synchronous_commit', 'local', true), pg_catalog.txid_current()";
+const char* const kFlushLsnQuery = "SELECT pg_catalog.pg_current_wal_flush_lsn()";
 
 namespace {
 

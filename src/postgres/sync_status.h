@@ -35,6 +35,8 @@ struct SyncStatus {
 extern const char* const kSyncStatusQuery;
 // Forces a small WAL write so that synchronous standbys confirm a position after a change.
 extern const char* const kTinyWalWriteQuery;
+// The primary's WAL flush position (one row, one column).
+extern const char* const kFlushLsnQuery;
 
 // Parses the result of kSyncStatusQuery; an error names the malformed column.
 Result<SyncStatus, std::string> parse_sync_status(const QueryResult& result);

@@ -54,15 +54,9 @@ class ClusterFixture : public ::testing::Test {
     return j.is_object() ? j : nlohmann::json::object();
   }
 
-  // Polls `pred` every 200 ms until it holds; false after `timeout`.
   template <typename Pred>
   bool eventually(Pred pred, std::chrono::seconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return pred();
+    return e2e::eventually(pred, timeout);
   }
 
   std::unique_ptr<TestCluster> cluster_;

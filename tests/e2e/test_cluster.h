@@ -12,9 +12,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "child_process.h"
@@ -24,6 +26,16 @@
 namespace custos::e2e {
 
 using Clock = std::chrono::steady_clock;
+
+// Polls `pred` every 200 ms until it holds; false once `timeout` passed and it still does not.
+inline bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return pred();
+}
 using std::chrono::milliseconds;
 
 struct ClusterOptions {

@@ -85,9 +85,19 @@ class MixedCluster : public ::testing::Test {
   void expect_all_rows_everywhere() {
     for (int i = 0; i < cluster_->size(); ++i) cluster_->wait_for_rows(i, 1, next_row_ - 1, 60s);
   }
-  // The leader key, the member keys and GET /patroni of every node agree on who leads.
+  // The leader key, the member keys and GET /patroni of every node agree on who leads (once
+  // every agent has written its member key again: each does so once per loop_wait).
   void expect_consistent_view(int primary) {
     TestCluster& c = *cluster_;
+    e2e::eventually([&] {
+      for (int i = 0; i < c.size(); ++i) {
+        auto m = nlohmann::json::parse(c.get_key("members/" + c.name(i)).value_or(""), nullptr, false);
+        if (!m.is_object() || m.value("state", "") != "running" ||
+            m.value("role", "") != (i == primary ? "master" : "replica"))
+          return false;
+      }
+      return true;
+    }, 30s);
     EXPECT_EQ(c.leader_name(), c.name(primary));
     for (int i = 0; i < c.size(); ++i) {
       auto m = nlohmann::json::parse(c.get_key("members/" + c.name(i)).value_or(""), nullptr, false);

@@ -40,15 +40,7 @@ void step(TestCluster& c, const std::string& what, const std::function<void()>& 
   }
 }
 
-// Polls `pred` every 250 ms until it holds or `timeout` passed.
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  auto deadline = e2e::Clock::now() + timeout;
-  for (;;) {
-    if (pred()) return true;
-    if (e2e::Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(250ms);
-  }
-}
+using e2e::eventually;
 
 class PatronictlAgainstCustos : public ::testing::Test {
  protected:

@@ -250,24 +250,24 @@ void Etcd3Client::set_timing(int ttl, int retry_timeout) {
 std::chrono::milliseconds Etcd3Client::retry_timeout() const { return std::chrono::seconds(retry_timeout_.load()); }
 
 std::string Etcd3Client::current_endpoint() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return endpoints_[current_ % endpoints_.size()];
 }
 
 std::vector<std::string> Etcd3Client::endpoints() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return endpoints_;
 }
 
 void Etcd3Client::rotate_endpoint() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   current_ = (current_ + 1) % endpoints_.size();
 }
 
 std::chrono::milliseconds Etcd3Client::per_attempt_timeout(Deadline deadline) const {
   size_t n;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     n = std::max<size_t>(1, endpoints_.size());
   }
   auto per = std::max<std::chrono::milliseconds>(1000ms, retry_timeout() / static_cast<int>(n));
@@ -283,7 +283,7 @@ EtcdResult<json> Etcd3Client::attempt(const std::string& endpoint, const std::st
   req.body = body.dump();
   req.content_type = "application/json";
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (token_ && path.find("/auth/authenticate") == std::string::npos) req.headers.emplace_back("authorization", *token_);
   }
   auto r = http_->request(req, per_attempt_timeout(deadline));
@@ -302,7 +302,7 @@ EtcdResult<json> Etcd3Client::attempt(const std::string& endpoint, const std::st
 EtcdResult<Unit> Etcd3Client::ensure_version(const std::string& endpoint, Deadline deadline) {
   bool need_probe, need_auth;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     need_probe = api_prefix_.empty();
   }
   if (need_probe) {
@@ -322,17 +322,17 @@ EtcdResult<Unit> Etcd3Client::ensure_version(const std::string& endpoint, Deadli
     if (cluster < std::vector<int>{3, 0} || server < std::vector<int>{3, 0, 4})
       return fail(DcsErrorKind::kMalformedReply, "etcd version " + j["etcdserver"].get<std::string>() + " is lower than 3.0.4");
     std::string prefix = cluster < std::vector<int>{3, 3} ? "/v3alpha" : cluster < std::vector<int>{3, 4} ? "/v3beta" : "/v3";
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     api_prefix_ = prefix;
     auth_supported_ = !(cluster < std::vector<int>{3, 3});
   }
   auto needs_token = [&] {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return settings_.username && settings_.password && auth_supported_ && !token_;
   };
   need_auth = needs_token();
   if (need_auth) {
-    std::lock_guard auth(auth_mu_);
+    MutexLock auth(auth_mu_);
     if (needs_token()) {  // not done by another thread meanwhile
       auto a = authenticate(endpoint, deadline);
       if (!a) return a;
@@ -345,7 +345,7 @@ EtcdResult<Unit> Etcd3Client::ensure_version(const std::string& endpoint, Deadli
 EtcdResult<Unit> Etcd3Client::authenticate(const std::string& endpoint, Deadline deadline) {
   std::string prefix;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     prefix = api_prefix_;
     token_.reset();
   }
@@ -354,7 +354,7 @@ EtcdResult<Unit> Etcd3Client::authenticate(const std::string& endpoint, Deadline
   if (!r) {
     if (auth_not_enabled(r.error())) {
       spdlog::info("etcd3: authentication is not enabled on {}", endpoint);
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       auth_supported_ = false;
       return Unit{};
     }
@@ -366,7 +366,7 @@ EtcdResult<Unit> Etcd3Client::authenticate(const std::string& endpoint, Deadline
   if (!j.contains("token") || !j["token"].is_string())
     return fail(DcsErrorKind::kMalformedReply, "auth/authenticate reply without token");
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     token_ = j["token"].get<std::string>();
   }
   ++auth_generation_;
@@ -377,7 +377,7 @@ void Etcd3Client::maybe_refresh_members(const std::string& endpoint, Deadline de
   if (settings_.use_proxies) return;
   std::string prefix;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto now = Clock::now();
     if (members_refreshed_ != Clock::time_point{} && now - members_refreshed_ < std::chrono::seconds(ttl_.load() * 10))
       return;
@@ -404,7 +404,7 @@ void Etcd3Client::maybe_refresh_members(const std::string& endpoint, Deadline de
     }
   }
   if (found.empty()) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // Discovered members first, configured endpoints stay as a fallback.
   std::vector<std::string> merged = found;
   for (const auto& e : settings_.endpoints)
@@ -445,7 +445,7 @@ EtcdResult<json> Etcd3Client::call_impl(const std::string& method, const json& b
     } else if (!method.empty()) {
       std::string prefix;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         prefix = api_prefix_;
       }
       r = attempt(ep, prefix + method, body, deadline);
@@ -465,7 +465,7 @@ EtcdResult<json> Etcd3Client::call_impl(const std::string& method, const json& b
     }
     size_t n_endpoints;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       n_endpoints = endpoints_.size();
       if (is_failover_error(last) && endpoints_[current_ % endpoints_.size()] == ep) {
         current_ = (current_ + 1) % endpoints_.size();
@@ -589,7 +589,7 @@ EtcdResult<Unit> Etcd3Client::watch(const json& create_request, const std::funct
   req.method = "POST";
   std::string prefix;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     prefix = api_prefix_;
     if (token_) req.headers.emplace_back("authorization", *token_);
   }

@@ -2,6 +2,15 @@
 // authentication with token and one re-authentication on auth errors, endpoint failover with
 // member discovery, retries with backoff until a deadline, base64 keys/values and int64 fields
 // as JSON strings. Thread-safe: any number of threads may call it at the same time.
+//
+// Locks of Etcd3Client (annotated, checked by scripts/check-thread-safety.sh):
+//   mu_       the endpoints and the current one, the API prefix, auth support, the token, the time
+//             of the last member list refresh. A leaf: held to copy or replace them only, never
+//             during a request.
+//   auth_mu_  one authentication at a time in ensure_version() (no field). Not a leaf: it is held
+//             across authenticate(), i.e. a POST /auth/authenticate (bounded by the per-attempt
+//             timeout) and the mu_ sections around it. The re-authentication of call_impl()
+//             after an auth error does not take it.
 #pragma once
 
 #include <atomic>
@@ -9,7 +18,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "common/thread_annotations.h"
 #include "dcs/dcs_error.h"
 #include "dcs/etcd3/settings.h"
 
@@ -134,37 +143,38 @@ class Etcd3Client {
   EtcdResult<Unit> watch(const nlohmann::json& create_request,
                          const std::function<bool(const nlohmann::json&)>& on_message,
                          net::StreamCanceller& canceller, std::chrono::milliseconds idle_timeout,
-                         Deadline head_deadline);
+                         Deadline head_deadline) EXCLUDES(mu_, auth_mu_);
 
   // Moves on to the next endpoint (after a failed watch, for instance).
-  void rotate_endpoint();
-  std::string current_endpoint() const;
-  std::vector<std::string> endpoints() const;
+  void rotate_endpoint() EXCLUDES(mu_);
+  std::string current_endpoint() const EXCLUDES(mu_);
+  std::vector<std::string> endpoints() const EXCLUDES(mu_);
   // Incremented on every successful (re-)authentication: token changes restart the watch.
   uint64_t auth_generation() const { return auth_generation_.load(); }
 
  private:
   struct Attempt;
   EtcdResult<nlohmann::json> attempt(const std::string& endpoint, const std::string& path,
-                                     const nlohmann::json& body, Deadline deadline);
-  EtcdResult<Unit> ensure_version(const std::string& endpoint, Deadline deadline);
-  EtcdResult<Unit> authenticate(const std::string& endpoint, Deadline deadline);
-  void maybe_refresh_members(const std::string& endpoint, Deadline deadline);
-  std::chrono::milliseconds per_attempt_timeout(Deadline deadline) const;
+                                     const nlohmann::json& body, Deadline deadline) EXCLUDES(mu_);
+  EtcdResult<Unit> ensure_version(const std::string& endpoint, Deadline deadline) EXCLUDES(mu_, auth_mu_);
+  // Called with auth_mu_ held by ensure_version(), without it by call_impl().
+  EtcdResult<Unit> authenticate(const std::string& endpoint, Deadline deadline) EXCLUDES(mu_);
+  void maybe_refresh_members(const std::string& endpoint, Deadline deadline) EXCLUDES(mu_);
+  std::chrono::milliseconds per_attempt_timeout(Deadline deadline) const EXCLUDES(mu_);
   EtcdResult<nlohmann::json> call_impl(const std::string& method, const nlohmann::json& body, Deadline deadline,
-                                       bool retry);
+                                       bool retry) EXCLUDES(mu_, auth_mu_);
 
   Etcd3Settings settings_;
   std::unique_ptr<net::HttpClient> http_;
 
-  std::mutex auth_mu_;  // one authentication at a time
-  mutable std::mutex mu_;
-  std::vector<std::string> endpoints_;  // discovered (or configured) base URLs
-  std::size_t current_ = 0;
-  std::string api_prefix_;              // "" until the version was probed
-  bool auth_supported_ = true;
-  std::optional<std::string> token_;
-  Clock::time_point members_refreshed_{};
+  Mutex auth_mu_;  // one authentication at a time
+  mutable Mutex mu_;
+  std::vector<std::string> endpoints_ GUARDED_BY(mu_);  // discovered (or configured) base URLs
+  std::size_t current_ GUARDED_BY(mu_) = 0;
+  std::string api_prefix_ GUARDED_BY(mu_);  // "" until the version was probed
+  bool auth_supported_ GUARDED_BY(mu_) = true;
+  std::optional<std::string> token_ GUARDED_BY(mu_);
+  Clock::time_point members_refreshed_ GUARDED_BY(mu_) = {};
   std::atomic<int> ttl_;
   std::atomic<int> retry_timeout_;
   std::atomic<uint64_t> auth_generation_{0};

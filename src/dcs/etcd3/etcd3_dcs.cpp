@@ -85,7 +85,11 @@ Etcd3Dcs::Etcd3Dcs(Etcd3Settings settings)
       timing_(settings_.timing) {
   if (!settings_.ctl) {
     watcher_ = std::make_unique<Watcher>(*client_, settings_.client_path(), settings_.name, true,
-                                         [this] { signal_change(); });
+                                         [this] { signal_change(); },
+                                         [this] {
+                                           MutexLock lock(listener_mu_);
+                                           if (wake_listener_) wake_listener_();
+                                         });
   }
 }
 
@@ -96,17 +100,16 @@ bool Etcd3Dcs::wait_watch_ready(std::chrono::milliseconds timeout) const {
 }
 
 void Etcd3Dcs::signal_change() {
-  {
-    std::lock_guard lock(event_mu_);
-    changed_ = true;
-  }
+  // The watcher has already updated its state; taking the lock orders this notification after
+  // a waiter's check of that state (no lost wake-up).
+  { MutexLock lock(event_mu_); }
   event_cv_.notify_all();
 }
 
 void Etcd3Dcs::note_write(const std::string& absolute_key, std::optional<std::string> value, int64_t revision,
                           const std::string& lease) {
   if (watcher_ && revision > 0) watcher_->note_write(absolute_key, value, revision, value ? lease : std::string());
-  std::lock_guard lock(view_mu_);
+  MutexLock lock(view_mu_);
   if (absolute_key == key("leader")) {
     view_.leader_value = value;
     view_.leader_lease = value ? lease : std::string();
@@ -120,12 +123,12 @@ void Etcd3Dcs::note_write(const std::string& absolute_key, std::optional<std::st
 // ---- lease ------------------------------------------------------------------------------------
 
 EtcdResult<std::string> Etcd3Dcs::ensure_lease(bool force, Deadline deadline) {
-  std::lock_guard op(lease_op_mu_);
+  MutexLock op(lease_op_mu_);
   std::optional<std::string> lease;
   Clock::time_point last;
   int ttl, loop_wait;
   {
-    std::lock_guard lock(lease_mu_);
+    MutexLock lock(lease_mu_);
     lease = lease_;
     last = last_lease_refresh_;
     ttl = timing_.ttl;
@@ -147,32 +150,32 @@ EtcdResult<std::string> Etcd3Dcs::ensure_lease(bool force, Deadline deadline) {
     lease = g.value();
     spdlog::info("etcd3: granted lease {} (ttl {}s)", *lease, ttl);
   }
-  std::lock_guard lock(lease_mu_);
+  MutexLock lock(lease_mu_);
   lease_ = lease;
   last_lease_refresh_ = now;
   return *lease;
 }
 
 void Etcd3Dcs::drop_lease(const std::string& id) {
-  std::lock_guard lock(lease_mu_);
+  MutexLock lock(lease_mu_);
   if (lease_ && *lease_ == id) lease_.reset();
 }
 
-DcsStatus Etcd3Dcs::refresh_lease(bool force) {
+DcsStatus Etcd3Dcs::refresh_lease_impl(bool force) {
   auto l = ensure_lease(force, deadline());
   if (!l) return err(l.error());
   return Unit{};
 }
 
 std::optional<std::string> Etcd3Dcs::lease_id() const {
-  std::lock_guard lock(lease_mu_);
+  MutexLock lock(lease_mu_);
   return lease_;
 }
 
-DcsStatus Etcd3Dcs::revoke_lease() {
+DcsStatus Etcd3Dcs::revoke_lease_impl() {
   std::optional<std::string> lease;
   {
-    std::lock_guard lock(lease_mu_);
+    MutexLock lock(lease_mu_);
     lease.swap(lease_);
   }
   if (!lease) return Unit{};
@@ -209,8 +212,25 @@ DcsResult<Cluster> Etcd3Dcs::read_cluster(bool use_cache) {
     nodes.push_back(std::move(n));
   }
 
-  Cluster cluster = settings_.is_citus_coordinator() ? Cluster::from_citus_nodes(nodes, 0)
-                                                      : Cluster::from_nodes(nodes);
+  // A key whose parsing threw makes the read fail: a cluster without it (no `leader`, say)
+  // would be a false picture, and the HA cycle would act on it (race for a held lock).
+  std::vector<KeyParseFailure> failures;
+  std::optional<Cluster> parsed;
+  try {
+    parsed = settings_.is_citus_coordinator() ? Cluster::from_citus_nodes(nodes, 0, &failures)
+                                              : Cluster::from_nodes(nodes, &failures);
+  } catch (const std::exception& e) {  // outside any one key (copying the nodes)
+    failures.push_back(KeyParseFailure{"", e.what()});
+  }
+  if (!failures.empty()) {
+    const auto& f = failures.front();
+    std::string message = "cannot parse " + (f.key.empty() ? "the keys under " + prefix : "key " + prefix + f.key) +
+                          ": " + f.reason;
+    if (failures.size() > 1) message += " (and " + std::to_string(failures.size() - 1) + " more keys)";
+    spdlog::error("etcd3: {}", message);
+    return dcs_error(DcsErrorKind::kMalformedReply, std::move(message));
+  }
+  Cluster cluster = std::move(*parsed);
 
   // Remember what we need for lock refreshes and skipped writes. Values are parsed with the
   // model's depth-capped parser: a hostile deeply nested value must not recurse us to death.
@@ -237,7 +257,7 @@ DcsResult<Cluster> Etcd3Dcs::read_cluster(bool use_cache) {
   const auto min_version = cluster.min_version();
   const bool legacy = min_version && *min_version < PatroniVersion{2, 1, 0};
   {
-    std::lock_guard lock(view_mu_);
+    MutexLock lock(view_mu_);
     v.legacy_optime = legacy;
     v.last_optime_written = view_.last_optime_written;
     // A read by another thread (REST API) must not re-arm the refresh of a key we released.
@@ -252,7 +272,7 @@ DcsResult<Cluster> Etcd3Dcs::read_cluster(bool use_cache) {
 
 // ---- leader lock ------------------------------------------------------------------------------
 
-DcsStatus Etcd3Dcs::attempt_to_acquire_leader() {
+DcsStatus Etcd3Dcs::attempt_to_acquire_leader_impl() {
   const auto d = deadline();
   const std::string leader = key("leader");
   EtcdResult<json> r = json();
@@ -286,7 +306,7 @@ DcsStatus Etcd3Dcs::attempt_to_acquire_leader() {
   return dcs_error(DcsErrorKind::kLockOwnedByOther, "leader key exists: " + holder);
 }
 
-DcsStatus Etcd3Dcs::update_leader(const LeaderRefresh& refresh) {
+DcsStatus Etcd3Dcs::update_leader_impl(const LeaderRefresh& refresh) {
   const auto d = deadline();
   const std::string leader = key("leader");
   auto l = ensure_lease(true, d);
@@ -295,7 +315,7 @@ DcsStatus Etcd3Dcs::update_leader(const LeaderRefresh& refresh) {
   bool already_ours;
   bool released;
   {
-    std::lock_guard lock(view_mu_);
+    MutexLock lock(view_mu_);
     already_ours = view_.leader_value == settings_.name && view_.leader_lease == lease;
     released = view_.leader_released;
   }
@@ -329,7 +349,7 @@ DcsStatus Etcd3Dcs::update_leader(const LeaderRefresh& refresh) {
     if (!ok) {
       // etcd answered: the key exists and holds another name.
       {
-        std::lock_guard lock(view_mu_);
+        MutexLock lock(view_mu_);
         view_.leader_value.reset();
       }
       return dcs_error(DcsErrorKind::kLockOwnedByOther, "the leader key holds another member's name");
@@ -339,18 +359,18 @@ DcsStatus Etcd3Dcs::update_leader(const LeaderRefresh& refresh) {
   if (refresh.last_lsn) {
     json status = {{"optime", *refresh.last_lsn}};
     if (!refresh.slots.empty()) status["slots"] = refresh.slots;
-    if (auto s = write_status(status); !s) spdlog::warn("etcd3: writing status failed: {}", s.error().describe());
+    if (auto s = write_status_impl(status); !s) spdlog::warn("etcd3: writing status failed: {}", s.error().describe());
   }
   if (refresh.failsafe) {
-    if (auto s = write_failsafe(*refresh.failsafe); !s)
+    if (auto s = write_failsafe_impl(*refresh.failsafe); !s)
       spdlog::warn("etcd3: writing failsafe failed: {}", s.error().describe());
   }
   return Unit{};
 }
 
-DcsStatus Etcd3Dcs::delete_leader(std::optional<int64_t> last_lsn) {
+DcsStatus Etcd3Dcs::delete_leader_impl(std::optional<int64_t> last_lsn) {
   if (last_lsn) {
-    if (auto s = write_status(json{{"optime", *last_lsn}}); !s)
+    if (auto s = write_status_impl(json{{"optime", *last_lsn}}); !s)
       spdlog::warn("etcd3: writing status failed: {}", s.error().describe());
   }
   const std::string leader = key("leader");
@@ -361,7 +381,7 @@ DcsStatus Etcd3Dcs::delete_leader(std::optional<int64_t> last_lsn) {
   if (!r) return err(r.error());
   if (txn_succeeded(r.value())) {
     note_write(leader, std::nullopt, header_revision(r.value()));
-    std::lock_guard lock(view_mu_);
+    MutexLock lock(view_mu_);
     view_.leader_released = true;
     return Unit{};
   }
@@ -371,7 +391,7 @@ DcsStatus Etcd3Dcs::delete_leader(std::optional<int64_t> last_lsn) {
   return dcs_error(DcsErrorKind::kLockOwnedByOther, "leader key holds " + (*current)->value + ", not deleted");
 }
 
-DcsStatus Etcd3Dcs::take_leader() {
+DcsStatus Etcd3Dcs::take_leader_impl() {
   const auto d = deadline();
   const std::string leader = key("leader");
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -390,7 +410,7 @@ DcsStatus Etcd3Dcs::take_leader() {
 
 // ---- other keys -------------------------------------------------------------------------------
 
-DcsStatus Etcd3Dcs::initialize(bool create_new, const std::string& sysid) {
+DcsStatus Etcd3Dcs::initialize_impl(bool create_new, const std::string& sysid) {
   const std::string k = key("initialize");
   if (!create_new) return plain_put("initialize", sysid);
   json body = {{"compare", json::array({compare_create0(k)})}, {"success", json::array({put_op(k, sysid)})}};
@@ -401,14 +421,14 @@ DcsStatus Etcd3Dcs::initialize(bool create_new, const std::string& sysid) {
   return Unit{};
 }
 
-DcsStatus Etcd3Dcs::cancel_initialization() {
+DcsStatus Etcd3Dcs::cancel_initialization_impl() {
   auto r = client_->delete_range(key("initialize"), std::nullopt, deadline());
   if (!r) return err(r.error());
   note_write(key("initialize"), std::nullopt, r.value());
   return Unit{};
 }
 
-DcsStatus Etcd3Dcs::touch_member(const json& data) {
+DcsStatus Etcd3Dcs::touch_member_impl(const json& data) {
   const auto d = deadline();
   const std::string k = key("members/" + settings_.name);
   const std::string value = data.dump();
@@ -416,7 +436,7 @@ DcsStatus Etcd3Dcs::touch_member(const json& data) {
     auto l = ensure_lease(attempt > 0, d);
     if (!l) return err(l.error());
     {
-      std::lock_guard lock(view_mu_);
+      MutexLock lock(view_mu_);
       if (attempt == 0 && view_.member_value && view_.member_lease == l.value()) {
         auto old = parse_json(*view_.member_value);
         if (old && *old == data) return Unit{};
@@ -460,18 +480,18 @@ DcsStatus Etcd3Dcs::plain_put(const std::string& relative, const std::string& va
 }
 
 DcsResult<Version> Etcd3Dcs::set_config_value(const std::string& value, std::optional<Version> version) {
-  return cas_put("config", value, version);
+  return counted(cas_put("config", value, version));
 }
 
 DcsResult<Version> Etcd3Dcs::set_failover_value(const std::string& value, std::optional<Version> version) {
-  return cas_put("failover", value, version);
+  return counted(cas_put("failover", value, version));
 }
 
 DcsResult<Version> Etcd3Dcs::set_sync_state_value(const std::string& value, std::optional<Version> version) {
-  return cas_put("sync", value, version);
+  return counted(cas_put("sync", value, version));
 }
 
-DcsStatus Etcd3Dcs::delete_sync_state(std::optional<Version> version) {
+DcsStatus Etcd3Dcs::delete_sync_state_impl(std::optional<Version> version) {
   const std::string k = key("sync");
   if (!version) {
     auto r = client_->delete_range(k, std::nullopt, deadline());
@@ -488,13 +508,13 @@ DcsStatus Etcd3Dcs::delete_sync_state(std::optional<Version> version) {
   return Unit{};
 }
 
-DcsStatus Etcd3Dcs::set_history_value(const std::string& value) { return plain_put("history", value); }
+DcsStatus Etcd3Dcs::set_history_value(const std::string& value) { return counted(plain_put("history", value)); }
 
-DcsStatus Etcd3Dcs::write_status(const json& status) {
+DcsStatus Etcd3Dcs::write_status_impl(const json& status) {
   bool skip, legacy;
   std::optional<int64_t> last_optime;
   {
-    std::lock_guard lock(view_mu_);
+    MutexLock lock(view_mu_);
     skip = view_.last_status && *view_.last_status == status;
     legacy = view_.legacy_optime;
     last_optime = view_.last_optime_written;
@@ -502,7 +522,7 @@ DcsStatus Etcd3Dcs::write_status(const json& status) {
   if (!skip) {
     auto s = plain_put("status", status.dump());
     if (!s) return s;
-    std::lock_guard lock(view_mu_);
+    MutexLock lock(view_mu_);
     view_.last_status = status;
   }
   // Members older than Patroni 2.1.0 read the leader's position from optime/leader.
@@ -511,30 +531,30 @@ DcsStatus Etcd3Dcs::write_status(const json& status) {
     if (last_optime != optime) {
       auto s = plain_put("optime/leader", std::to_string(optime));
       if (!s) return s;
-      std::lock_guard lock(view_mu_);
+      MutexLock lock(view_mu_);
       view_.last_optime_written = optime;
     }
   }
   return Unit{};
 }
 
-DcsStatus Etcd3Dcs::write_failsafe(const json& failsafe) {
+DcsStatus Etcd3Dcs::write_failsafe_impl(const json& failsafe) {
   {
-    std::lock_guard lock(view_mu_);
+    MutexLock lock(view_mu_);
     if (view_.last_failsafe && *view_.last_failsafe == failsafe) return Unit{};
   }
   auto s = plain_put("failsafe", failsafe.dump());
   if (!s) return s;
-  std::lock_guard lock(view_mu_);
+  MutexLock lock(view_mu_);
   view_.last_failsafe = failsafe;
   return Unit{};
 }
 
-DcsStatus Etcd3Dcs::delete_cluster() {
+DcsStatus Etcd3Dcs::delete_cluster_impl() {
   const std::string prefix = settings_.client_path();
   auto r = client_->delete_range(prefix, prefix_range_end(prefix), deadline());
   if (!r) return err(r.error());
-  std::lock_guard lock(view_mu_);
+  MutexLock lock(view_mu_);
   view_ = View{};
   return Unit{};
 }
@@ -542,23 +562,46 @@ DcsStatus Etcd3Dcs::delete_cluster() {
 // ---- watch ------------------------------------------------------------------------------------
 
 WatchOutcome Etcd3Dcs::watch(std::optional<Version> leader_version, std::chrono::milliseconds timeout) {
-  std::unique_lock lock(event_mu_);
+  MutexLock lock(event_mu_);
+  // A wakeup() that came while nobody watched is not lost: the HA loop may have decided to wait
+  // just before it arrived.
+  if (woken_) {
+    woken_ = false;
+    return WatchOutcome::kWokenUp;
+  }
   if (do_not_watch_) {
     do_not_watch_ = false;
-    changed_ = false;
     return WatchOutcome::kChanged;
   }
+  // The cache's leader differs from the caller's: it changed after the caller's read (or the
+  // caller read it elsewhere). Without a stream there is nothing to compare with yet.
+  auto leader_differs = [&](const Watcher::State& s) { return s.ready && s.leader_revision != leader_version; };
+  const Watcher::State start = watcher_ ? watcher_->state() : Watcher::State{};
+  if (leader_differs(start)) return WatchOutcome::kChanged;
+  // Changes before this call do not count (start.changes): the caller's view has them, or they
+  // are not about the leader key, whose version is compared above.
   // Like Patroni: give non-leaders a bit more time so that HA loops of members drift apart.
   if (leader_version) timeout += 500ms;
-  event_cv_.wait_for(lock, timeout, [&] { return changed_ || woken_; });
-  WatchOutcome out = woken_ ? WatchOutcome::kWokenUp : changed_ ? WatchOutcome::kChanged : WatchOutcome::kTimeout;
-  changed_ = woken_ = false;
-  return out;
+  // Checked once before the first wait, after every wake-up and once more at the deadline.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool timed_out = false;
+  for (;;) {
+    if (woken_) {
+      woken_ = false;
+      return WatchOutcome::kWokenUp;
+    }
+    if (watcher_) {
+      const Watcher::State now = watcher_->state();
+      if (now.changes != start.changes || leader_differs(now)) return WatchOutcome::kChanged;
+    }
+    if (timed_out) return WatchOutcome::kTimeout;
+    timed_out = !event_cv_.wait_until(event_mu_, deadline);
+  }
 }
 
 void Etcd3Dcs::wakeup() {
   {
-    std::lock_guard lock(event_mu_);
+    MutexLock lock(event_mu_);
     woken_ = true;
   }
   event_cv_.notify_all();
@@ -567,20 +610,31 @@ void Etcd3Dcs::wakeup() {
 void Etcd3Dcs::set_timing(const DcsTiming& timing) {
   bool ttl_changed;
   {
-    std::lock_guard lock(lease_mu_);
+    MutexLock lock(lease_mu_);
     ttl_changed = timing.ttl != timing_.ttl;
     timing_ = timing;
     if (ttl_changed) lease_.reset();  // a new lease with the new TTL is granted next time
   }
   client_->set_timing(timing.ttl, timing.retry_timeout);
   if (ttl_changed) {
-    std::lock_guard lock(event_mu_);
+    MutexLock lock(event_mu_);
     do_not_watch_ = true;
   }
 }
 
+DcsStats Etcd3Dcs::stats() const {
+  DcsStats s;
+  s.malformed_replies = malformed_replies_.load(std::memory_order_relaxed);
+  return s;
+}
+
+void Etcd3Dcs::set_wake_listener(std::function<void()> listener) {
+  MutexLock lock(listener_mu_);
+  wake_listener_ = std::move(listener);
+}
+
 DcsTiming Etcd3Dcs::timing() const {
-  std::lock_guard lock(lease_mu_);
+  MutexLock lock(lease_mu_);
   return timing_;
 }
 

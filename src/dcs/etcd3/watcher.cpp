@@ -12,22 +12,24 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 Watcher::Watcher(Etcd3Client& client, std::string prefix, std::string my_name, bool serializable,
-                 std::function<void()> on_change)
+                 std::function<void()> on_change, std::function<void()> on_member_joined)
     : client_(client),
       prefix_(std::move(prefix)),
       my_name_(std::move(my_name)),
       serializable_(serializable),
       on_change_(std::move(on_change)),
+      on_member_joined_(std::move(on_member_joined)),
       leader_key_(prefix_ + "leader"),
       config_key_(prefix_ + "config"),
       status_key_(prefix_ + "status"),
-      optime_key_(prefix_ + "optime/leader") {
+      optime_key_(prefix_ + "optime/leader"),
+      members_prefix_(prefix_ + "members/") {
   thread_ = std::thread([this] { run(); });
 }
 
 Watcher::~Watcher() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
   canceller_.cancel();
@@ -36,16 +38,37 @@ Watcher::~Watcher() {
 }
 
 bool Watcher::ready() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return ready_;
 }
 
 bool Watcher::wait_ready(std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, [&] { return ready_; });
+  MutexLock lock(mu_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!ready_) {
+    if (!cv_.wait_until(mu_, deadline)) return ready_;
+  }
+  return true;
 }
 
 void Watcher::restart() { canceller_.cancel(); }
+
+Watcher::State Watcher::state() const {
+  MutexLock lock(mu_);
+  State s;
+  s.ready = ready_;
+  s.changes = changes_;
+  if (auto it = cache_.find(leader_key_); it != cache_.end()) s.leader_revision = it->second.mod_revision;
+  return s;
+}
+
+void Watcher::report_change() {
+  {
+    MutexLock lock(mu_);
+    ++changes_;
+  }
+  on_change_();
+}
 
 bool Watcher::interesting(const std::string& key) const {
   return key == leader_key_ || key == config_key_ || key == status_key_ || key == optime_key_;
@@ -53,11 +76,11 @@ bool Watcher::interesting(const std::string& key) const {
 
 void Watcher::note_write(const std::string& key, std::optional<std::string> value, int64_t revision,
                          const std::string& lease) {
-  if (key.compare(0, prefix_.size(), prefix_) == 0) apply(key, std::move(value), revision, lease, false);
+  if (key.compare(0, prefix_.size(), prefix_) == 0) (void)apply(key, std::move(value), revision, lease, false);
 }
 
 std::optional<std::vector<KeyValue>> Watcher::cached() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!ready_) return std::nullopt;
   std::vector<KeyValue> out;
   out.reserve(cache_.size());
@@ -72,17 +95,17 @@ std::optional<std::vector<KeyValue>> Watcher::cached() const {
   return out;
 }
 
-bool Watcher::apply(const std::string& key, std::optional<std::string> value, int64_t revision,
-                    const std::string& lease, bool from_snapshot) {
-  std::lock_guard lock(mu_);
+Watcher::Applied Watcher::apply(const std::string& key, std::optional<std::string> value, int64_t revision,
+                                const std::string& lease, bool from_snapshot) {
+  MutexLock lock(mu_);
   auto it = cache_.find(key);
   std::optional<std::string> old;
   if (it != cache_.end()) old = it->second.value;
   if (!from_snapshot) {
     if (value) {
-      if (it != cache_.end() && it->second.mod_revision >= revision) return false;  // stale or our own echo
+      if (it != cache_.end() && it->second.mod_revision >= revision) return {};  // stale or our own echo
     } else {
-      if (it == cache_.end() || it->second.mod_revision >= revision) return false;
+      if (it == cache_.end() || it->second.mod_revision >= revision) return {};
     }
   }
   if (value)
@@ -90,20 +113,28 @@ bool Watcher::apply(const std::string& key, std::optional<std::string> value, in
   else if (it != cache_.end())
     cache_.erase(it);
 
-  if (old == value || !interesting(key)) return false;
+  Applied out;
+  // A member key that was not there (a member joined, or came back after its key expired).
+  out.member_joined = !old && value && key.compare(0, members_prefix_.size(), members_prefix_) == 0 &&
+                      key.size() > members_prefix_.size() && key.substr(members_prefix_.size()) != my_name_;
+  if (old == value || !interesting(key)) return out;
   bool is_status = key == status_key_ || key == optime_key_;
   bool changed = key == leader_key_ || (is_status && value) || (key == config_key_ && old && value);
   if (changed && is_status) {
     auto leader = cache_.find(leader_key_);
-    if (leader != cache_.end() && leader->second.value == my_name_) return false;
+    if (leader != cache_.end() && leader->second.value == my_name_) return out;
   }
   if (changed) spdlog::debug("etcd3 watch: {} changed", key);
-  return changed;
+  out.wake = changed;
+  return out;
 }
 
 void Watcher::sleep_interruptibly(std::chrono::milliseconds d) {
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, d, [&] { return stop_; });
+  MutexLock lock(mu_);
+  const auto deadline = std::chrono::steady_clock::now() + d;
+  while (!stop_) {
+    if (!cv_.wait_until(mu_, deadline)) return;
+  }
 }
 
 void Watcher::run() {
@@ -112,7 +143,7 @@ void Watcher::run() {
   const std::string range_end = prefix_range_end(prefix_);
   for (;;) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (stop_) return;
     }
     auto short_deadline = [&] { return Clock::now() + std::min<std::chrono::milliseconds>(client_.retry_timeout(), 3000ms); };
@@ -129,11 +160,11 @@ void Watcher::run() {
       if (kv.key.compare(0, prefix_.size(), prefix_) == 0) snapshot[kv.key] = &kv;
     std::set<std::string> keys;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       for (const auto& [k, v] : cache_) keys.insert(k);
     }
     for (const auto& [k, v] : snapshot) keys.insert(k);
-    bool wake = false;
+    Applied wake;
     for (const auto& k : keys) {
       auto it = snapshot.find(k);
       if (it == snapshot.end())
@@ -141,11 +172,12 @@ void Watcher::run() {
       else
         wake |= apply(k, it->second->value, it->second->mod_revision, it->second->lease, true);
     }
-    if (wake && had_snapshot) on_change_();
+    if (wake.wake && had_snapshot) report_change();
+    if (wake.member_joined && had_snapshot && on_member_joined_) on_member_joined_();
     had_snapshot = true;
 
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (stop_) return;
       canceller_.reset();
     }
@@ -157,10 +189,11 @@ void Watcher::run() {
     auto on_message = [&](const json& result) {
       if (result.contains("created") && result["created"] == true) {
         {
-          std::lock_guard lock(mu_);
+          MutexLock lock(mu_);
           ready_ = true;
         }
         cv_.notify_all();
+        on_change_();  // a watch() waiting without a cache can now compare the leader's revision
       }
       if (result.contains("canceled") && result["canceled"] == true) {
         spdlog::info("etcd3 watch: cancelled by etcd (compact_revision {})",
@@ -169,7 +202,7 @@ void Watcher::run() {
       }
       auto events = result.find("events");
       if (events == result.end() || !events->is_array()) return true;
-      bool changed = false;
+      Applied changed;
       for (const auto& ev : *events) {
         if (!ev.is_object() || !ev.contains("kv")) continue;
         auto kv = decode_kv(ev["kv"]);
@@ -178,7 +211,8 @@ void Watcher::run() {
         changed |= apply(kv->key, deleted ? std::nullopt : std::optional<std::string>(kv->value), kv->mod_revision,
                          deleted ? std::string() : kv->lease, false);
       }
-      if (changed) on_change_();
+      if (changed.wake) report_change();
+      if (changed.member_joined && on_member_joined_) on_member_joined_();
       return true;
     };
     // etcd sends nothing on a quiet prefix: a long idle limit avoids re-reading the prefix every
@@ -186,7 +220,7 @@ void Watcher::run() {
     auto idle = std::max<std::chrono::milliseconds>(client_.retry_timeout() * 2, 300000ms);
     auto w = client_.watch(create, on_message, canceller_, idle, short_deadline());
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       ready_ = false;
       if (stop_) return;
     }

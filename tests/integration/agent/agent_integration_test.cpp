@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <thread>
+#include <atomic>
 
 #include "agent_node.h"
 
@@ -269,6 +271,18 @@ TEST_F(AgentTest, SwitchoverThroughTheFailoverKeyDemotesGracefully) {
            a.sql("SELECT count(*) FROM pg_stat_replication WHERE application_name = 'b' AND state = 'streaming'") == "1";
   }, 90s)) << b.log();
   ASSERT_EQ(a.sql("CREATE TABLE t(i int); INSERT INTO t SELECT generate_series(1, 100); SELECT count(*) FROM t"), "100");
+  // Every thread of an agent is made at start-up: the count stays the same through the
+  // switchover and the cycles after it (docs/architecture.md, "Threads").
+  const int threads_a = a.agent_threads(), threads_b = b.agent_threads();
+  ASSERT_GT(threads_a, 0);
+  std::atomic<bool> sampling{true};
+  std::atomic<int> changed{0};
+  std::thread sampler([&] {
+    while (sampling) {
+      if (a.agent_threads() != threads_a || b.agent_threads() != threads_b) ++changed;
+      std::this_thread::sleep_for(20ms);
+    }
+  });
   // What POST /switchover (or patronictl) writes (dcs.md §2.5).
   auto r = etcd_->etcdctl({"put", key("failover"), R"({"leader":"a","member":"b"})"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -284,6 +298,12 @@ TEST_F(AgentTest, SwitchoverThroughTheFailoverKeyDemotesGracefully) {
            b.sql("SELECT count(*) FROM pg_stat_replication WHERE application_name = 'a' AND state = 'streaming'") == "1";
   }, 60s)) << a.log();
   EXPECT_EQ(a.log().find("pg_rewind succeeded"), std::string::npos);
+  std::this_thread::sleep_for(6s);  // a few more cycles (loop_wait 2)
+  sampling = false;
+  sampler.join();
+  EXPECT_EQ(changed.load(), 0) << "an agent started or ended a thread after start-up";
+  EXPECT_EQ(a.agent_threads(), threads_a);
+  EXPECT_EQ(b.agent_threads(), threads_b);
 }
 
 TEST_F(AgentTest, SecondAgentWithTheSameNameRefusesToStart) {

@@ -8,7 +8,7 @@
 
 #include "postgres/pg_connection.h"
 #include "postgres/postmaster_pid.h"
-#include "postgres/process.h"
+#include "common/process.h"
 
 namespace custos::agent_test {
 
@@ -59,8 +59,8 @@ AgentNode::~AgentNode() {
   // Whatever postmaster is left (kill -9'd agent): stop it by pid.
   if (auto pid = postmaster_pid()) {
     ::kill(*pid, SIGQUIT);
-    postgres::wait_for_exit(*pid, 10s);
-    if (postgres::process_alive(*pid)) ::kill(*pid, SIGKILL);
+    custos::wait_for_exit(*pid, 10s);
+    if (custos::process_alive(*pid)) ::kill(*pid, SIGKILL);
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
@@ -92,7 +92,7 @@ std::optional<int> AgentNode::agent_wait(std::chrono::milliseconds timeout) {
 
 std::optional<pid_t> AgentNode::postmaster_pid() const {
   auto pf = postgres::read_postmaster_pid(data_dir);
-  if (!pf || !postgres::process_alive(pf->pid)) return std::nullopt;
+  if (!pf || !custos::process_alive(pf->pid)) return std::nullopt;
   return pf->pid;
 }
 
@@ -125,6 +125,22 @@ std::string AgentNode::pg_log() const {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::optional<pid_t> AgentNode::agent_pid() const {
+  if (!proc_ || proc_->pid() <= 0) return std::nullopt;
+  return proc_->pid();
+}
+
+int AgentNode::agent_threads() const {
+  auto pid = agent_pid();
+  if (!pid) return 0;
+  int n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(*pid) + "/task", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++n;
+  return n;
 }
 
 }  // namespace custos::agent_test

@@ -34,6 +34,11 @@ class AgentNode {
   bool agent_running();
   std::optional<int> agent_wait(std::chrono::milliseconds timeout);
 
+  // The agent process, while it runs.
+  std::optional<pid_t> agent_pid() const;
+  // The number of threads of the agent process (/proc/<pid>/task), 0 when it does not run.
+  int agent_threads() const;
+
   // From postmaster.pid; nullopt when absent or that process is gone.
   std::optional<pid_t> postmaster_pid() const;
   // psql-like single value on this node ("" on error); error text in `error` when given.

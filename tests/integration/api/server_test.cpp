@@ -28,9 +28,11 @@ using namespace std::chrono_literals;
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-// The snapshot's times are relative to the real clock (the server passes the real time).
+// The server's clock; the snapshot's times are relative to its monotonic time.
+custos::SystemClock system_clock;
+
 NodeSnapshot live_primary() {
-  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double now = system_clock.now_seconds();
   NodeSnapshot s = primary_snapshot();
   s.cluster_loaded_at = now;
   s.leader_lock_valid_until = now + 3600;
@@ -107,7 +109,7 @@ class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override { src.snap = live_primary(); }
   void start(RestApiSettings s) {
-    server = std::make_unique<RestServer>(std::move(s), src);
+    server = std::make_unique<RestServer>(std::move(s), src, system_clock);
     auto st = server->start();
     ASSERT_TRUE(st) << st.error();
     port = server->bound_port();
@@ -328,7 +330,7 @@ TEST_F(ServerTest, GarbageAndLimits) {
 
 TEST_F(ServerTest, BindErrorNamesTheAddressAndStopStart) {
   start();
-  RestServer second(local_settings(port), src);
+  RestServer second(local_settings(port), src, system_clock);
   auto st = second.start();
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().find("127.0.0.1:" + std::to_string(port)), std::string::npos) << st.error();
@@ -352,7 +354,7 @@ TEST_F(ServerTest, ListenOnAllAddresses) {
 TEST_F(ServerTest, RegisteredWriteHandlerBehindBasicAuth) {
   RestApiSettings s = local_settings(custos::test::free_port(),
                                      json{{"authentication", {{"username", "admin"}, {"password", "pw"}}}});
-  server = std::make_unique<RestServer>(s, src);
+  server = std::make_unique<RestServer>(s, src, system_clock);
   server->handler().set_unsafe_handler("POST", "reload", [](const Request& r, NodeStateSource& n, double) {
     n.wake_ha_loop();
     return Response::text(202, "reload scheduled" + std::string(r.body.empty() ? "" : " with body"));
@@ -482,10 +484,51 @@ TEST_F(ServerTest, TlsOptionalClientCertificate) {
 
 TEST_F(ServerTest, TlsBadMaterialIsAnError) {
   RestApiSettings s = local_settings(custos::test::free_port(), json{{"certfile", "/nonexistent/cert.pem"}});
-  RestServer bad(s, src);
+  RestServer bad(s, src, system_clock);
   auto st = bad.start();
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().find("/nonexistent/cert.pem"), std::string::npos) << st.error();
+}
+
+// A reload of the `restapi` section reaches the running server: TLS turned on (new connections
+// get the certificate), client certificates then required, a certificate that does not load is
+// refused while the settings in force stay, and a new listen port is bound before the old one
+// closes. No thread is started for any of it.
+TEST_F(ServerTest, ReloadAppliesTlsAndListenSettingsWithoutARestart) {
+  Certs c = make_certs();
+  int p = custos::test::free_port();
+  start(local_settings(p));
+  ASSERT_TRUE(get("/primary"));
+  const json tls = {{"certfile", c.server_cert}, {"keyfile", c.server_key}, {"cafile", c.ca}};
+  auto st = server->reload(local_settings(p, tls));
+  ASSERT_TRUE(st) << st.error();
+  EXPECT_FALSE(get("/primary", 2s)) << "plain HTTP must no longer be served";
+  auto anon = tls_get(port, c, false);
+  ASSERT_TRUE(anon) << anon.error().describe();
+  EXPECT_EQ(anon->status, 200);
+
+  json required = tls;
+  required["verify_client"] = "required";
+  ASSERT_TRUE(server->reload(local_settings(p, required)));
+  EXPECT_FALSE(tls_get(port, c, false)) << "a client certificate is now required";
+  auto with_cert = tls_get(port, c, true);
+  ASSERT_TRUE(with_cert) << with_cert.error().describe();
+  EXPECT_EQ(with_cert->status, 200);
+
+  json broken = required;
+  broken["certfile"] = "/nonexistent/cert.pem";
+  auto refused = server->reload(local_settings(p, broken));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("/nonexistent/cert.pem"), std::string::npos) << refused.error();
+  EXPECT_TRUE(tls_get(port, c, true)) << "the settings in force stay after a failed reload";
+
+  const int q = custos::test::free_port();
+  ASSERT_TRUE(server->reload(local_settings(q, required)));
+  EXPECT_EQ(server->bound_port(), q);
+  auto moved = tls_get(q, c, true);
+  ASSERT_TRUE(moved) << moved.error().describe();
+  EXPECT_EQ(moved->status, 200);
+  EXPECT_FALSE(tls_get(p, c, true)) << "the old port is closed";
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <thread>
 
+#include "dcs/parse_hook.h"
 #include "etcd3_test_util.h"
 #include "net/http_client.h"
 
@@ -46,6 +47,43 @@ class Etcd3Dcs_ : public ::testing::Test {
   static EtcdServer* server_;
 };
 EtcdServer* Etcd3Dcs_::server_ = nullptr;
+
+// True once `pred` holds, polled every 5 ms for at most `timeout`.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 5000ms) {
+  auto t0 = Clock::now();
+  while (!pred()) {
+    if (Clock::now() - t0 > timeout) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+// True once `d`'s own view (get_cluster(), from its watch cache) shows the leader key at
+// `version` (nullopt: no leader).
+bool cache_shows_leader(Etcd3Dcs& d, std::optional<dcs::Version> version) {
+  return eventually([&] {
+    auto c = d.get_cluster();
+    if (!c) return false;
+    std::optional<dcs::Version> v;
+    if (c->leader()) v = c->leader()->version;
+    return v == version;
+  });
+}
+
+// d.watch(version, timeout) with `during` run by another thread once the watch has started
+// (200 ms after the call, since a watch in progress cannot be observed from outside).
+template <class F>
+WatchOutcome watch_while(Etcd3Dcs& d, std::optional<dcs::Version> version, std::chrono::milliseconds timeout,
+                         F during) {
+  std::thread t([&] {
+    std::this_thread::sleep_for(200ms);
+    during();
+  });
+  WatchOutcome out = d.watch(version, timeout);
+  t.join();
+  return out;
+}
 
 TEST_F(Etcd3Dcs_, TwoClientsRaceForTheLockExactlyOneWins) {
   for (int round = 0; round < 6; ++round) {
@@ -183,8 +221,8 @@ TEST_F(Etcd3Dcs_, WatcherWakesWithin100msOfLeaderDeletion) {
     auto c = b->get_cluster_fresh();  // a's write, read at once from etcd (not b's watch cache)
     ASSERT_TRUE(c);
     ASSERT_TRUE(c->leader());
-    // Drain the wake-up caused by the acquisition itself.
-    b->watch(c->leader()->version, 300ms);
+    // b's watch cache has it too (else watch() would return at once: the versions differ).
+    ASSERT_TRUE(cache_shows_leader(*b, c->leader()->version));
     std::atomic<bool> watching{false};
     Clock::time_point woke;
     WatchOutcome outcome{};
@@ -216,15 +254,254 @@ TEST_F(Etcd3Dcs_, WatcherWakesWithin100msOfLeaderDeletion) {
   EXPECT_EQ(b->watch(std::nullopt, 5000ms), WatchOutcome::kWokenUp);
   w.join();
   EXPECT_LE(ms_since(t0), 50 + 100);
-  // A config change wakes the watcher too.
+  // A config change during the wait wakes the watcher too (one before the call does not:
+  // watch() compares only the leader key with the caller's view).
   ASSERT_TRUE(a->set_config_value("{\"ttl\":5}", std::nullopt));
-  b->watch(std::nullopt, 300ms);
-  ASSERT_TRUE(a->set_config_value("{\"ttl\":6}", std::nullopt));
-  EXPECT_EQ(b->watch(std::nullopt, 2000ms), WatchOutcome::kChanged);
+  EXPECT_EQ(watch_while(*b, std::nullopt, 2000ms, [&] { ASSERT_TRUE(a->set_config_value("{\"ttl\":6}", std::nullopt)); }),
+            WatchOutcome::kChanged);
   // Timeout when nothing happens.
   t0 = Clock::now();
   EXPECT_EQ(b->watch(std::nullopt, 300ms), WatchOutcome::kTimeout);
   EXPECT_GE(ms_since(t0), 290);
+}
+
+// watch() compares the caller's leader version with b's watch cache: a change the caller has
+// not seen ends it at once, however often it is asked and whatever was reported before; a
+// change it has seen does not.
+TEST_F(Etcd3Dcs_, WatchHonoursTheCallersLeaderVersion) {
+  const std::string scope = unique_scope("watchversion");
+  auto pa = params("a", scope);
+  pa.ttl = 30;  // a's lock must not expire during the test: that would be a change
+  auto a = make_dcs(pa);
+  auto b = make_dcs(params("b", scope));
+  ASSERT_TRUE(b->wait_watch_ready(5000ms));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  auto first = raw_kv(*a, "leader");
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(cache_shows_leader(*b, first->mod_revision));
+  auto view = b->get_cluster();  // the HA cycle's read
+  ASSERT_TRUE(view && view->leader());
+  const dcs::Version seen = view->leader()->version;
+  ASSERT_EQ(seen, first->mod_revision);
+
+  // (a) Another client writes the leader key after our read: stale version -> kChanged at once,
+  // also when asked again (the first answer must not use the change up).
+  ASSERT_TRUE(a->delete_leader(std::nullopt));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  auto second = raw_kv(*a, "leader");
+  ASSERT_TRUE(second);
+  ASSERT_NE(second->mod_revision, seen);
+  ASSERT_TRUE(cache_shows_leader(*b, second->mod_revision));
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i);
+    auto t0 = Clock::now();
+    EXPECT_EQ(b->watch(seen, 10000ms), WatchOutcome::kChanged);
+    EXPECT_LT(ms_since(t0), 2000);
+  }
+  // A wake-up that came together with the change is reported first; the change still is next.
+  b->wakeup();
+  EXPECT_EQ(b->watch(seen, 10000ms), WatchOutcome::kWokenUp);
+  auto t0 = Clock::now();
+  EXPECT_EQ(b->watch(seen, 10000ms), WatchOutcome::kChanged);
+  EXPECT_LT(ms_since(t0), 2000);
+
+  // (e) nullopt ("no leader seen") while there is one -> kChanged at once.
+  t0 = Clock::now();
+  EXPECT_EQ(b->watch(std::nullopt, 10000ms), WatchOutcome::kChanged);
+  EXPECT_LT(ms_since(t0), 2000);
+
+  // (b) The current version and nothing changing -> kTimeout after the timeout (+ the 500 ms a
+  // non-leader gets): the changes already seen do not end it.
+  t0 = Clock::now();
+  EXPECT_EQ(b->watch(second->mod_revision, 1000ms), WatchOutcome::kTimeout);
+  EXPECT_GE(ms_since(t0), 1000 + 500 - 10);
+  EXPECT_LT(ms_since(t0), 1000 + 500 + 1000);
+
+  // (c) The leader key changes during the wait -> kChanged, soon after the change.
+  Clock::time_point changed;
+  t0 = Clock::now();
+  EXPECT_EQ(watch_while(*b, second->mod_revision, 10000ms,
+                        [&] {
+                          changed = Clock::now();
+                          ASSERT_TRUE(a->delete_leader(std::nullopt));
+                        }),
+            WatchOutcome::kChanged);
+  EXPECT_LT(ms_since(changed), 1000);
+  EXPECT_GE(ms_since(t0), 200 - 10) << "returned before the change";
+
+  // No leader, and the caller saw none: a new leader during the wait ends it.
+  ASSERT_TRUE(cache_shows_leader(*b, std::nullopt));
+  EXPECT_EQ(watch_while(*b, std::nullopt, 10000ms, [&] { ASSERT_TRUE(a->attempt_to_acquire_leader()); }),
+            WatchOutcome::kChanged);
+}
+
+// (d) wakeup() is sticky: one that arrives while nobody watches makes the next watch() return
+// kWokenUp at once, and only that one (several wakeups are reported once).
+TEST_F(Etcd3Dcs_, WakeupBeforeWatchIsNotLost) {
+  const std::string scope = unique_scope("wakeup");
+  auto pa = params("a", scope);
+  pa.ttl = 30;  // a's lock must not expire during the test: that would be a change
+  auto a = make_dcs(pa);
+  auto b = make_dcs(params("b", scope));
+  ASSERT_TRUE(b->wait_watch_ready(5000ms));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  auto kv = raw_kv(*a, "leader");
+  ASSERT_TRUE(kv);
+  ASSERT_TRUE(cache_shows_leader(*b, kv->mod_revision));
+  b->wakeup();
+  b->wakeup();
+  auto t0 = Clock::now();
+  EXPECT_EQ(b->watch(kv->mod_revision, 10000ms), WatchOutcome::kWokenUp);
+  EXPECT_LT(ms_since(t0), 2000);
+  t0 = Clock::now();
+  EXPECT_EQ(b->watch(kv->mod_revision, 300ms), WatchOutcome::kTimeout);
+  EXPECT_GE(ms_since(t0), 300 - 10);
+  // A wakeup() during the wait ends it too.
+  EXPECT_EQ(watch_while(*b, kv->mod_revision, 10000ms, [&] { b->wakeup(); }), WatchOutcome::kWokenUp);
+}
+
+// The lock holder is told when another member's key appears (it then creates that member's slot
+// at once), not when one is merely refreshed, and never for its own key.
+TEST_F(Etcd3Dcs_, AMemberThatJoinsCallsTheWakeListener) {
+  const std::string scope = unique_scope("joins");
+  auto a = make_dcs(params("a", scope));
+  std::atomic<int> joins{0};
+  a->set_wake_listener([&] { ++joins; });
+  ASSERT_TRUE(a->wait_watch_ready(5000ms));
+  ASSERT_TRUE(a->touch_member(json{{"state", "running"}}));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(joins.load(), 0) << "our own member key is not a join";
+  auto b = make_dcs(params("b", scope));
+  ASSERT_TRUE(b->touch_member(json{{"state", "running"}}));
+  for (int i = 0; i < 50 && joins.load() == 0; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(joins.load(), 1);
+  ASSERT_TRUE(b->touch_member(json{{"state", "running"}, {"xlog_location", 5}}));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(joins.load(), 1) << "a refresh of an existing member key is not a join";
+  a->set_wake_listener(nullptr);
+}
+
+// The other keys the HA loop reacts to: status/optime while another member holds the lock
+// (not while we do), and the TTL change that makes the next watch return at once.
+TEST_F(Etcd3Dcs_, WatchWakesForStatusOfAnotherLeaderAndAfterATtlChange) {
+  const std::string scope = unique_scope("watchstatus");
+  auto pa = params("a", scope);
+  pa.ttl = 30;  // a's lock must not expire during the test: that would be a change
+  auto a = make_dcs(pa);
+  auto b = make_dcs(params("b", scope));
+  ASSERT_TRUE(a->wait_watch_ready(5000ms));
+  ASSERT_TRUE(b->wait_watch_ready(5000ms));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  auto kv = raw_kv(*a, "leader");
+  ASSERT_TRUE(kv);
+  ASSERT_TRUE(cache_shows_leader(*b, kv->mod_revision));
+  ASSERT_TRUE(cache_shows_leader(*a, kv->mod_revision));
+  int64_t lsn = 100;
+  EXPECT_EQ(watch_while(*b, kv->mod_revision, 10000ms, [&] { ASSERT_TRUE(a->write_status(json{{"optime", ++lsn}})); }),
+            WatchOutcome::kChanged);
+  // The lock holder is not woken by status (its own or anybody's).
+  auto t0 = Clock::now();
+  EXPECT_EQ(watch_while(*a, kv->mod_revision, 700ms,
+                        [&] {
+                          auto& cl = b->client();
+                          ASSERT_TRUE(cl.put(b->settings().client_path() + "status", json{{"optime", ++lsn}}.dump(), {},
+                                             cl.deadline_from_now()));
+                        }),
+            WatchOutcome::kTimeout);
+  EXPECT_GE(ms_since(t0), 700 - 10);
+
+  auto timing = b->timing();
+  timing.ttl += 1;
+  b->set_timing(timing);
+  t0 = Clock::now();
+  EXPECT_EQ(b->watch(kv->mod_revision, 10000ms), WatchOutcome::kChanged);
+  EXPECT_LT(ms_since(t0), 2000);
+}
+
+// Without a watch cache (ctl mode: no watcher) watch() is a timed wait that wakeup() ends.
+TEST_F(Etcd3Dcs_, WatchWithoutACacheIsATimedWait) {
+  const std::string scope = unique_scope("watchctl");
+  auto a = make_dcs(params("a", scope));
+  auto p = params("ctl", scope);
+  auto config = patroni_config(p);
+  config["patronictl"] = true;
+  auto made = Etcd3Dcs::from_config(config);
+  ASSERT_TRUE(made) << made.error();
+  auto& ctl = *made.value();
+  ASSERT_FALSE(ctl.wait_watch_ready(200ms));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  // Nothing to compare the (stale) version with: it waits.
+  auto t0 = Clock::now();
+  EXPECT_EQ(ctl.watch(std::nullopt, 300ms), WatchOutcome::kTimeout);
+  EXPECT_GE(ms_since(t0), 300 - 10);
+  EXPECT_EQ(watch_while(ctl, std::nullopt, 10000ms, [&] { ctl.wakeup(); }), WatchOutcome::kWokenUp);
+}
+
+// A key whose parsing throws fails the read with kMalformedReply naming the key (never a view
+// without it: no `leader` would look like a free lock), and stats() counts it. The throw is
+// injected (dcs/parse_hook.h): no value makes a parser throw.
+void throw_on_leader(std::string_view key) {
+  if (key == "leader") throw std::runtime_error("injected");
+}
+
+TEST_F(Etcd3Dcs_, AKeyThatCannotBeParsedFailsTheReadAndIsCounted) {
+  const std::string scope = unique_scope("parsefail");
+  auto a = make_dcs(params("a", scope));
+  auto b = make_dcs(params("b", scope));
+  ASSERT_TRUE(b->wait_watch_ready(5000ms));
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  auto kv = raw_kv(*a, "leader");
+  ASSERT_TRUE(kv);
+  ASSERT_TRUE(cache_shows_leader(*b, kv->mod_revision));
+  EXPECT_EQ(b->stats().malformed_replies, 0u);
+
+  dcs::testing::set_parse_hook(&throw_on_leader);
+  auto fresh = b->get_cluster_fresh();  // from etcd
+  auto cached = b->get_cluster();       // from the watch cache
+  dcs::testing::set_parse_hook(nullptr);
+  for (const auto* r : {&fresh, &cached}) {
+    ASSERT_FALSE(*r);
+    EXPECT_TRUE(r->error().is(DcsErrorKind::kMalformedReply)) << r->error().describe();
+    EXPECT_NE(r->error().message.find(b->settings().client_path() + "leader"), std::string::npos)
+        << r->error().describe();
+    EXPECT_NE(r->error().message.find("injected"), std::string::npos) << r->error().describe();
+  }
+  EXPECT_EQ(b->stats().malformed_replies, 2u);
+  EXPECT_EQ(a->stats().malformed_replies, 0u);
+
+  auto again = b->get_cluster();
+  ASSERT_TRUE(again) << again.error().describe();
+  EXPECT_EQ(again->leader_name(), std::string("a"));
+  EXPECT_EQ(b->stats().malformed_replies, 2u);
+}
+
+// etcd refuses a request larger than it accepts (gRPC ResourceExhausted / InvalidArgument):
+// a kMalformedReply from the client, counted when a call returns it, not when the backend
+// logs and drops it (the status written along with a lock refresh).
+TEST_F(Etcd3Dcs_, MalformedRepliesReturnedByCallsAreCounted) {
+  const std::string scope = unique_scope("malformed");
+  auto a = make_dcs(params("a", scope));
+  const std::string huge(3u << 20, 'x');
+  auto r = a->set_config_value(huge, std::nullopt);
+  ASSERT_FALSE(r);
+  ASSERT_TRUE(r.error().is(DcsErrorKind::kMalformedReply)) << r.error().describe();
+  EXPECT_EQ(a->stats().malformed_replies, 1u);
+  EXPECT_FALSE(a->set_history_value(huge));
+  EXPECT_EQ(a->stats().malformed_replies, 2u);
+  EXPECT_TRUE(a->set_config_value("{}", std::nullopt));  // successes and other errors do not count
+  EXPECT_FALSE(a->set_config_value("{}", 1));            // kCasConflict
+  EXPECT_EQ(a->stats().malformed_replies, 2u);
+
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  ASSERT_TRUE(a->get_cluster());
+  LeaderRefresh refresh;
+  refresh.last_lsn = 1;
+  for (int i = 0; i < 120000; ++i) refresh.slots["slot_with_a_long_enough_name_" + std::to_string(i)] = i;
+  EXPECT_TRUE(a->update_leader(refresh));  // the lock is refreshed; the oversized status is dropped
+  EXPECT_EQ(a->stats().malformed_replies, 2u);
+  json status = {{"optime", 1}, {"slots", refresh.slots}};
+  EXPECT_FALSE(a->write_status(status));
+  EXPECT_EQ(a->stats().malformed_replies, 3u);
 }
 
 TEST_F(Etcd3Dcs_, UpdateLeaderAfterAnotherClientTookTheKeyIsLockOwnedByOther) {
@@ -243,7 +520,12 @@ TEST_F(Etcd3Dcs_, UpdateLeaderAfterAnotherClientTookTheKeyIsLockOwnedByOther) {
   ASSERT_TRUE(b->take_leader());
   EXPECT_EQ(raw(*a, "leader"), "b");
   EXPECT_EQ(raw_kv(*a, "leader")->lease, *b->lease_id());
-  ASSERT_TRUE(a->get_cluster());
+  // a's view comes from its watch cache, which learns of b's write asynchronously (as
+  // Patroni's does): until it has, a refresh is a lease keepalive and rightly succeeds.
+  ASSERT_TRUE(eventually([&] {
+    auto c = a->get_cluster();
+    return c && c->leader_name() == std::optional<std::string>("b");
+  }));
   auto r = a->update_leader(LeaderRefresh{});
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is(DcsErrorKind::kLockOwnedByOther)) << r.error().describe();
@@ -521,10 +803,12 @@ TEST(Etcd3DcsRestart, ClientRecoversAfterEtcdRestart) {
   EXPECT_EQ(leader_name(*b), "a");
   // The watch stream resumes and wakes b when the leader goes away.
   ASSERT_TRUE(b->wait_watch_ready(10000ms));
-  b->watch(std::nullopt, 200ms);
+  auto view = b->get_cluster();
+  ASSERT_TRUE(view && view->leader());
   Clock::time_point woke;
+  WatchOutcome outcome = WatchOutcome::kTimeout;
   std::thread t([&] {
-    b->watch(std::nullopt, 5000ms);
+    outcome = b->watch(view->leader()->version, 5000ms);
     woke = Clock::now();
   });
   std::this_thread::sleep_for(100ms);
@@ -533,6 +817,8 @@ TEST(Etcd3DcsRestart, ClientRecoversAfterEtcdRestart) {
   t.join();
   double latency = std::chrono::duration<double, std::milli>(woke - before).count();
   std::printf("[ measure  ] after the restart the watch woke %.1f ms after delete_leader\n", latency);
+  EXPECT_EQ(outcome, WatchOutcome::kChanged);
+  EXPECT_GE(latency, 0.0) << "watch() returned before the leader key changed";
   EXPECT_LE(latency, 100.0);
 
   // A lease lost while etcd was away (revoked here) is replaced by a new one.

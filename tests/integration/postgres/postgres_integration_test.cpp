@@ -17,8 +17,10 @@
 #include "postgres/controldata.h"
 #include "postgres/lsn.h"
 #include "postgres/pg_connection.h"
-#include "postgres/process.h"
+#include "common/death_watcher.h"
+#include "common/process.h"
 
+using namespace custos;
 using namespace custos::postgres;
 using namespace custos::postgres::testing;
 using namespace std::chrono_literals;
@@ -242,11 +244,11 @@ TEST(PostgresIntegration, DetectsPostmasterDeathWithinASecond) {
   std::atomic<long long> noticed_ms{-1};
   Clock::time_point killed_at;
   {
-    DeathWatcher watcher(pid, [&] {
+    custos::DeathWatcher watcher([&](pid_t) {
       noticed_ms = ms_since(killed_at);
       died = true;
     });
-    EXPECT_TRUE(watcher.uses_pidfd());
+    watcher.watch(pid);
     std::this_thread::sleep_for(50ms);
     EXPECT_FALSE(died.load());
     killed_at = Clock::now();

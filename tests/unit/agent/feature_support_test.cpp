@@ -29,3 +29,18 @@ TEST(FeatureSupport, EachUnsupportedFeatureIsNamedByItsKey) {
   EXPECT_EQ(all.find("'basebackup'"), std::string::npos);
   EXPECT_EQ(all.find("synchronous_mode"), std::string::npos);  // managed since ha.md §6 is implemented
 }
+
+// failsafe_mode is read like the mode itself (parse_bool): a quoted "false" is off.
+TEST(FeatureSupport, FailsafeModeReadWithParseBool) {
+  auto named = [](const json& v) {
+    for (const auto& l : unsupported_features(json{{"failsafe_mode", v}}))
+      if (l.rfind("failsafe_mode:", 0) == 0) return true;
+    return false;
+  };
+  EXPECT_FALSE(named("false"));
+  EXPECT_FALSE(named("maybe"));
+  EXPECT_FALSE(named(2));
+  EXPECT_TRUE(named("ON"));
+  EXPECT_TRUE(named(1));
+  EXPECT_TRUE(named(true));
+}

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "dcs/member.h"
+
 using namespace custos;
 using custos::agent::member_status_from_patroni;
 using nlohmann::json;
@@ -57,6 +59,51 @@ TEST(StateMapping, Tags) {
   EXPECT_FALSE(agent::tags_from_config(json("junk")).is_nofailover());
 }
 
+// Patroni's Tags rules: truthiness for nofailover/clonefrom/nosync (a quoted "false" is true),
+// parse_bool for nostream, failover_priority through parse_int.
+TEST(StateMapping, TagsReadLikePatroni) {
+  auto q = agent::tags_from_config(json{{"nofailover", "false"}, {"nosync", "off"}, {"clonefrom", "no"},
+                                        {"nostream", "false"}});
+  EXPECT_TRUE(q.is_nofailover());
+  EXPECT_EQ(q.priority(), 0);
+  EXPECT_TRUE(q.nosync);
+  EXPECT_TRUE(q.clonefrom);
+  EXPECT_FALSE(q.nostream);
+  EXPECT_TRUE(agent::tags_from_config(json{{"nostream", "YES"}}).nostream);
+  EXPECT_TRUE(agent::tags_from_config(json{{"nostream", 1}}).nostream);
+  EXPECT_FALSE(agent::tags_from_config(json{{"nostream", "junk"}}).nostream);
+  EXPECT_FALSE(agent::tags_from_config(json{{"nofailover", ""}, {"clonefrom", 0}}).is_nofailover());
+  auto n = agent::tags_from_config(json{{"nofailover", nullptr}, {"failover_priority", "0x10"}});
+  EXPECT_FALSE(n.is_nofailover());
+  EXPECT_EQ(n.priority(), 16);
+}
+
+// Our own tags (local YAML) and another member's published tags give the same decisions.
+TEST(StateMapping, LocalTagsAgreeWithMemberKeyTags) {
+  const std::vector<json> cases = {
+      json::object(),
+      json{{"nofailover", "false"}},
+      json{{"nofailover", false}, {"failover_priority", 0}},
+      json{{"nofailover", nullptr}, {"failover_priority", -2}},
+      json{{"failover_priority", "3"}},
+      json{{"failover_priority", 2.5}},
+      json{{"failover_priority", "x"}},
+      json{{"nofailover", 1}, {"failover_priority", 5}},
+      json{{"nosync", "false"}, {"clonefrom", "x"}, {"nostream", "false"}},
+      json{{"nosync", 0}, {"clonefrom", ""}, {"nostream", "on"}},
+      json{{"nostream", json::array()}, {"nosync", json::array({1})}},
+  };
+  for (const json& tags : cases) {
+    const ha::Tags local = agent::tags_from_config(tags);
+    const dcs::Member other("m", 1, std::nullopt, json{{"tags", tags}});
+    EXPECT_EQ(local.is_nofailover(), other.nofailover()) << tags.dump();
+    EXPECT_EQ(local.priority(), other.failover_priority()) << tags.dump();
+    EXPECT_EQ(local.nosync, other.nosync()) << tags.dump();
+    EXPECT_EQ(local.nostream, other.nostream()) << tags.dump();
+    EXPECT_EQ(local.clonefrom, other.clonefrom_tag()) << tags.dump();
+  }
+}
+
 TEST(StateMapping, PatroniAnswerOfAReplica) {
   auto st = member_status_from_patroni(
       "b", R"({"state":"running","role":"replica","xlog":{"received_location":500,"replayed_location":400},
@@ -76,6 +123,13 @@ TEST(StateMapping, PatroniAnswerOfAPrimary) {
   EXPECT_TRUE(st.watchdog_failed);
   auto p = member_status_from_patroni("a", R"({"role":"primary","wal":{"location":900}})");
   EXPECT_FALSE(p.in_recovery);
+}
+
+TEST(StateMapping, PatroniAnswerReadsTagsAndWatchdogLikePatroni) {
+  auto st = member_status_from_patroni(
+      "b", R"({"role":"replica","xlog":{"received_location":1},"tags":{"nofailover":"false"},"watchdog_failed":"no"})");
+  EXPECT_TRUE(st.nofailover);       // a quoted "false" is truthy
+  EXPECT_TRUE(st.watchdog_failed);  // `if st.watchdog_failed`: truthiness
 }
 
 TEST(StateMapping, GarbageAnswersAreUnreachable) {
@@ -100,4 +154,25 @@ TEST(StateMapping, HaSettingsFromConfig) {
   EXPECT_TRUE(s.remove_data_directory_on_rewind_failure);
   EXPECT_TRUE(s.has_bootstrap_section);
   EXPECT_FALSE(s.watchdog_enabled);
+}
+
+// use_pg_rewind and remove_data_directory_* by truthiness; the modes by parse_bool.
+TEST(StateMapping, HaSettingsReadQuotedBooleansLikePatroni) {
+  config::Config c(json{{"name", "a"}, {"scope", "s"},
+                        {"postgresql", {{"authentication", json::object()},
+                                        {"remove_data_directory_on_rewind_failure", "false"},
+                                        {"remove_data_directory_on_diverged_timelines", ""},
+                                        {"pgbackrest", {{"command", "x"}, {"no_leader", "false"}}},
+                                        {"create_replica_methods", {"pgbackrest"}}}}},
+                   json{{"ttl", 30}, {"loop_wait", 10}, {"retry_timeout", 10}, {"pause", "false"},
+                        {"synchronous_mode", "on"}, {"check_timeline", "maybe"},
+                        {"postgresql", {{"use_pg_rewind", "false"}}}});
+  auto s = agent::ha_settings_from_config(c);
+  EXPECT_TRUE(s.use_pg_rewind);
+  EXPECT_TRUE(s.remove_data_directory_on_rewind_failure);
+  EXPECT_FALSE(s.remove_data_directory_on_diverged_timelines);
+  EXPECT_TRUE(s.replica_method_without_leader);
+  EXPECT_FALSE(s.pause);
+  EXPECT_TRUE(s.synchronous_mode);
+  EXPECT_FALSE(s.check_timeline);
 }

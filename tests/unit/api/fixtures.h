@@ -47,6 +47,7 @@ inline NodeSnapshot base_snapshot(const std::string& name) {
   s.loop_wait = 10;
   s.cluster = make_cluster();
   s.cluster_loaded_at = kNow - 1;
+  s.dcs_last_seen = kNow - 1;
   s.next_run = kNow + 5;
   s.database_system_identifier = "7301234567890123456";
   return s;

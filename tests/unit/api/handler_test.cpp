@@ -312,6 +312,7 @@ TEST(StatusJson, QueryFailureAndUnlocked) {
   // No DCS view at all.
   src.snap.cluster.reset();
   src.snap.cluster_loaded_at = 0;
+  src.snap.dcs_last_seen = 0;
   j = json::parse(run(src, "GET", "/patroni").body);
   EXPECT_EQ(j["cluster_unlocked"], true);
   EXPECT_EQ(j["dcs_last_seen"], 0);

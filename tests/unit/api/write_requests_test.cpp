@@ -55,6 +55,31 @@ TEST(ParseSchedule, ZoneMandatoryPastAndGarbage) {
   EXPECT_DOUBLE_EQ(std::get<double>(ok), kNow + 3600);
 }
 
+// Patroni tests the presence of restart_pending, not its value.
+TEST(ParseRestart, RestartPendingCountsByPresence) {
+  for (const json& v : {json(false), json("false"), json(nullptr), json(0), json(true)}) {
+    auto r = api::parse_restart_request(json{{"restart_pending", v}}, false, kNow);
+    ASSERT_TRUE(std::holds_alternative<api::RestartRequest>(r)) << v.dump();
+    EXPECT_TRUE(std::get<api::RestartRequest>(r).restart_pending) << v.dump();
+  }
+  auto none = api::parse_restart_request(json::object(), false, kNow);
+  ASSERT_TRUE(std::holds_alternative<api::RestartRequest>(none));
+  EXPECT_FALSE(std::get<api::RestartRequest>(none).restart_pending);
+}
+
+// POST /reinitialize: parse_bool(force) or False.
+TEST(ParseReinitialize, ForceReadWithParseBool) {
+  EXPECT_TRUE(api::parse_reinitialize_force(json{{"force", true}}));
+  EXPECT_TRUE(api::parse_reinitialize_force(json{{"force", "YES"}}));
+  EXPECT_TRUE(api::parse_reinitialize_force(json{{"force", 1}}));
+  EXPECT_FALSE(api::parse_reinitialize_force(json{{"force", "false"}}));
+  EXPECT_FALSE(api::parse_reinitialize_force(json{{"force", "maybe"}}));
+  EXPECT_FALSE(api::parse_reinitialize_force(json{{"force", 2}}));
+  EXPECT_FALSE(api::parse_reinitialize_force(json{{"force", nullptr}}));
+  EXPECT_FALSE(api::parse_reinitialize_force(json::object()));
+  EXPECT_FALSE(api::parse_reinitialize_force(json::array({1})));
+}
+
 TEST(ParseRestart, FiltersAndRefusals) {
   auto ok = api::parse_restart_request(
       json{{"role", "replica"}, {"postgres_version", "15.4"}, {"timeout", "30s"}, {"restart_pending", false}}, false,

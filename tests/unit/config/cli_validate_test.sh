@@ -22,6 +22,15 @@ echo "$out"
 [ "$rc" -eq 0 ] || fail "warnings only: exit $rc, expected 0"
 echo "$out" | grep -q "^WARNING unknown_top_level_key: unknown key" || fail "warning line missing"
 
+# A quoted boolean tag is read as Patroni reads it (any non-empty string is true) and named in a
+# warning, not refused.
+cp "$data/cli_good.yml" "$tmp/quoted.yml"
+printf 'tags:\n  nofailover: "false"\n' >> "$tmp/quoted.yml"
+out=$("$custos" --validate-config "$tmp/quoted.yml" 2>&1); rc=$?
+echo "$out"
+[ "$rc" -eq 0 ] || fail "quoted tag: exit $rc, expected 0"
+echo "$out" | grep -q '^WARNING tags.nofailover: the string "false" is read as true' || fail "quoted tag warning missing"
+
 # A bad file exits 1 and names every problem.
 out=$("$custos" --validate-config "$data/cli_bad.yml" 2>&1); rc=$?
 echo "$out"

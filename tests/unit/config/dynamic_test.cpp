@@ -240,6 +240,27 @@ TEST(GlobalConfig, LenientValuesAndDefaults) {
   EXPECT_EQ(g.ignore_slots_matchers().size(), 1u);
 }
 
+// Patroni: bool(parse_bool(use_slots)) with True when missing, so null and garbage are false.
+TEST(GlobalConfig, UseSlotsDefaultsTrueOnlyWhenMissing) {
+  EXPECT_TRUE(GlobalConfig().use_slots());
+  EXPECT_TRUE(GlobalConfig(json::parse(R"({"postgresql": {}})")).use_slots());
+  EXPECT_TRUE(GlobalConfig(json::parse(R"({"postgresql": {"use_slots": "ON"}})")).use_slots());
+  EXPECT_FALSE(GlobalConfig(json::parse(R"({"postgresql": {"use_slots": null}})")).use_slots());
+  EXPECT_FALSE(GlobalConfig(json::parse(R"({"postgresql": {"use_slots": "maybe"}})")).use_slots());
+  EXPECT_FALSE(GlobalConfig(json::parse(R"({"postgresql": {"use_slots": 2}})")).use_slots());
+}
+
+// The modes through parse_bool: a quoted "false" is off, garbage is off.
+TEST(GlobalConfig, ModesReadWithParseBool) {
+  GlobalConfig g(json::parse(R"({"pause": "false", "synchronous_mode": "False", "failsafe_mode": "maybe",
+      "synchronous_mode_strict": 1, "check_timeline": 2})"));
+  EXPECT_FALSE(g.is_paused());
+  EXPECT_FALSE(g.is_synchronous_mode());
+  EXPECT_FALSE(g.is_failsafe_mode());
+  EXPECT_TRUE(g.is_synchronous_mode_strict());
+  EXPECT_FALSE(g.check_timeline());
+}
+
 TEST(GlobalConfig, PrimaryNamesWinOverLegacy) {
   GlobalConfig g(json::parse(R"({"primary_start_timeout": 10, "master_start_timeout": 100,
       "primary_stop_timeout": 5, "master_stop_timeout": 50})"));

@@ -94,6 +94,16 @@ TEST(Env, UnparsableValuesAreDroppedWithAWarning) {
   EXPECT_EQ(warnings.size(), 5u);
 }
 
+// Patroni keeps a parsed false (it overrides the file); only unparsable values are dropped.
+TEST(Env, BooleansParsedFalseAreKept) {
+  std::vector<std::string> warnings;
+  json c = build_environment_configuration(
+      {{"PATRONI_CTL_INSECURE", "False"}, {"PATRONI_RESTAPI_ALLOWLIST_INCLUDE_MEMBERS", "0"}}, &warnings);
+  EXPECT_EQ(c["ctl"]["insecure"], false);
+  EXPECT_EQ(c["restapi"]["allowlist_include_members"], false);
+  EXPECT_TRUE(warnings.empty());
+}
+
 TEST(Env, CtlSection) {
   json c = build({{"PATRONI_CTL_INSECURE", "true"},
                   {"PATRONI_CTL_CACERT", "/ca"},

@@ -108,7 +108,7 @@ TEST(Validate, WrongTypesNameTheKeyAndExpectedType) {
   EXPECT_ERROR(ps, "restapi.request_queue_size", "expected an integer");
   EXPECT_ERROR(ps, "restapi.allowlist", "expected a list of strings");
   EXPECT_ERROR(ps, "postgresql.pg_ctl_timeout", "expected an integer, got list");
-  EXPECT_ERROR(ps, "postgresql.use_pg_rewind", "expected a boolean");
+  EXPECT_WARNING(ps, "postgresql.use_pg_rewind", "\"sometimes\" is read as true");  // truthiness
   EXPECT_ERROR(ps, "postgresql.pg_hba", "expected a list of strings");
   EXPECT_ERROR(ps, "log.file_num", "expected an integer, got boolean");
   EXPECT_ERROR(ps, "scope", "expected a string, got integer");
@@ -262,6 +262,36 @@ TEST(Validate, TagsContradiction) {
   EXPECT_WARNING(ps3, "tags.failover_priority", "at most one");
   auto ps4 = with(R"({"tags": {"nofailover": null, "failover_priority": -1}})");
   EXPECT_ERROR(ps4, "tags.failover_priority", "must be >= 0");
+}
+
+// Tags read with truthiness: a quoted value is read as Patroni reads it (any non-empty string is
+// true) and named in a warning, never refused; nostream is read with parse_bool.
+TEST(Validate, QuotedBooleanTagsWarnThatTheyAreTrue) {
+  auto ps = with(R"({"tags": {"nofailover": "false", "clonefrom": "no", "noloadbalance": "", "nosync": "maybe",
+      "nostream": "false"}})");
+  EXPECT_FALSE(has_errors(ps)) << dump(ps);
+  EXPECT_WARNING(ps, "tags.nofailover", "the string \"false\" is read as true");
+  EXPECT_WARNING(ps, "tags.nofailover", "Patroni and custos read any non-empty string here as true");
+  EXPECT_WARNING(ps, "tags.nofailover", "write an unquoted boolean (false)");
+  EXPECT_WARNING(ps, "tags.clonefrom", "the string \"no\" is read as true");
+  EXPECT_WARNING(ps, "tags.noloadbalance", "the empty string is read as false");
+  EXPECT_WARNING(ps, "tags.nosync", "unquoted boolean (true or false)");
+  EXPECT_WARNING(ps, "tags.nostream", "accepted as false");  // parse_bool: "false" is false
+  // A quoted "false" is nofailover, so it contradicts a positive failover_priority.
+  auto c = with(R"({"tags": {"nofailover": "false", "failover_priority": 2, "noloadbalance": null, "clonefrom": null,
+      "nosync": null, "nostream": null}})");
+  EXPECT_ERROR(c, "tags.failover_priority", "contradicts tags.nofailover (true)");
+}
+
+TEST(Validate, QuotedTruthinessBooleansOutsideTags) {
+  auto ps = with(R"({"postgresql": {"use_pg_rewind": "false", "remove_data_directory_on_rewind_failure": "off"},
+      "ctl": {"insecure": "no"}, "bootstrap": {"dcs": {"postgresql": {"use_pg_rewind": "no", "use_slots": "off"}}}})");
+  EXPECT_FALSE(has_errors(ps)) << dump(ps);
+  EXPECT_WARNING(ps, "postgresql.use_pg_rewind", "is read as true");
+  EXPECT_WARNING(ps, "postgresql.remove_data_directory_on_rewind_failure", "is read as true");
+  EXPECT_WARNING(ps, "ctl.insecure", "is read as true");
+  EXPECT_WARNING(ps, "bootstrap.dcs.postgresql.use_pg_rewind", "is read as true");
+  EXPECT_WARNING(ps, "bootstrap.dcs.postgresql.use_slots", "accepted as false");  // parse_bool
 }
 
 TEST(Validate, WatchdogSafetyMarginAndMode) {

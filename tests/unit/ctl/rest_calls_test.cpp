@@ -52,5 +52,15 @@ TEST(CtlRestCalls, MemberWithoutApiUrl) {
   EXPECT_EQ(r.error(), "member x has no api_url");
 }
 
+// patronictl tests ctl.insecure for truthiness: a quoted "false" disables verification too.
+TEST(CtlRestCalls, InsecureIsTruthiness) {
+  for (const char* v : {R"("false")", R"("yes")", "1", "[0]"})
+    EXPECT_FALSE(rest_client_options(json::parse(std::string(R"({"ctl": {"insecure": )") + v + "}}")).tls.verify_peer)
+        << v;
+  for (const char* v : {R"("")", "0", "null", "false", "{}"})
+    EXPECT_TRUE(rest_client_options(json::parse(std::string(R"({"ctl": {"insecure": )") + v + "}}")).tls.verify_peer)
+        << v;
+}
+
 }  // namespace
 }  // namespace custos::ctl

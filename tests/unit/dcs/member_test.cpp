@@ -111,6 +111,19 @@ TEST(Member, Tags) {
   EXPECT_FALSE(M(R"({"tags":{"clonefrom":true}})").clonefrom());
 }
 
+// nostream is the one tag Patroni reads with parse_bool; the others are Python-truthy.
+TEST(Member, NostreamIsParseBoolTheOthersTruthiness) {
+  EXPECT_FALSE(M(R"({"tags":{"nostream":"false"}})").nostream());
+  EXPECT_FALSE(M(R"({"tags":{"nostream":"junk"}})").nostream());
+  EXPECT_FALSE(M(R"({"tags":{"nostream":2}})").nostream());
+  EXPECT_TRUE(M(R"({"tags":{"nostream":"ON"}})").nostream());
+  EXPECT_TRUE(M(R"({"tags":{"nosync":"false"}})").nosync());
+  EXPECT_TRUE(M(R"({"tags":{"noloadbalance":"false"}})").noloadbalance());
+  EXPECT_TRUE(M(R"({"tags":{"nofailover":"false","failover_priority":5}})").nofailover());
+  EXPECT_EQ(M(R"({"tags":{"nofailover":"false","failover_priority":5}})").failover_priority(), 0);
+  EXPECT_FALSE(M(R"({"tags":{"nofailover":null,"failover_priority":5}})").nofailover());
+}
+
 TEST(Member, RoleSpellings) {
   EXPECT_TRUE(is_primary_role("master"));
   EXPECT_TRUE(is_primary_role("primary"));

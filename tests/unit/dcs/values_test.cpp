@@ -429,18 +429,6 @@ TEST(JsonUtil, PythonInt) {
   EXPECT_EQ(python_int(json(false)), 0);
 }
 
-TEST(JsonUtil, Truthiness) {
-  EXPECT_FALSE(is_truthy(json(nullptr)));
-  EXPECT_FALSE(is_truthy(json(0)));
-  EXPECT_FALSE(is_truthy(json(0.0)));
-  EXPECT_FALSE(is_truthy(json("")));
-  EXPECT_FALSE(is_truthy(json::array()));
-  EXPECT_FALSE(is_truthy(json::object()));
-  EXPECT_TRUE(is_truthy(json("false")));
-  EXPECT_TRUE(is_truthy(json(-1)));
-  EXPECT_TRUE(is_truthy(json::array({0})));
-}
-
 TEST(JsonUtil, SanitizeUtf8) {
   EXPECT_EQ(sanitize_utf8("ok\xC3\xA9"), "ok\xC3\xA9");
   EXPECT_EQ(sanitize_utf8("a\xFF"), "a\xEF\xBF\xBD");

@@ -26,8 +26,8 @@ TEST(Async, PrimaryLosingLockDuringRestartDemotes) {
   me.async = AsyncTask{AsyncKind::restart, ""};
   Decision d = decide(input(healthy_cluster().build(), me));
   EXPECT_TRUE(d.has(Action::cancel_async));
-  EXPECT_EQ(d.find(Action::stop_postgres)->text, "immediate");
-  EXPECT_EQ(d.find(Action::demote)->demote_mode, DemoteMode::immediate_nolock);
+  EXPECT_EQ(d.find<step::StopPostgres>()->kind, StopKind::immediate);
+  EXPECT_EQ(d.find<step::Demote>()->mode, DemoteMode::immediate_nolock);
   EXPECT_EQ(d.message, "lost leader lock during restart");
 }
 
@@ -47,7 +47,7 @@ TEST(Async, CrashRecoveryTimeoutDemotesWhenFailoverPossible) {
   in.local.crash_recovery_started = in.now - 301;
   in.members = {replica_status("node2", 1000)};
   Decision ok = decide(in).resolve({true});
-  EXPECT_EQ(ok.find(Action::demote)->demote_mode, DemoteMode::immediate);
+  EXPECT_EQ(ok.find<step::Demote>()->mode, DemoteMode::immediate);
   EXPECT_EQ(ok.message, "terminated crash recovery because of startup timeout");
   in.local.crash_recovery_started = in.now - 100;
   EXPECT_EQ(decide(in).resolve({true}).message,
@@ -57,17 +57,17 @@ TEST(Async, CrashRecoveryTimeoutDemotesWhenFailoverPossible) {
 TEST(Starting, LockHolderStartTimeout) {
   LocalState me = primary_state("node1");
   me.process = PgProcess::starting;
-  me.state = "starting";
+  me.state = PgState::starting;
   DecisionInput in = input(healthy_cluster().build(), me);
   in.local.state_since = in.now - 200;
   Decision d = decide(in);
   EXPECT_EQ(d.resolve({true}).message, "PostgreSQL is still starting up, 100 seconds until timeout");
   Decision fail = d.resolve({false});
-  EXPECT_EQ(fail.find(Action::demote)->demote_mode, DemoteMode::immediate_nolock);
+  EXPECT_EQ(fail.find<step::Demote>()->mode, DemoteMode::immediate_nolock);
   in.local.state_since = in.now - 400;
   in.members = {replica_status("node2", 1000)};
   Decision late = decide(in).resolve({true});
-  EXPECT_EQ(late.find(Action::demote)->demote_mode, DemoteMode::immediate);
+  EXPECT_EQ(late.find<step::Demote>()->mode, DemoteMode::immediate);
   EXPECT_EQ(late.message, "stopped PostgreSQL because of startup timeout");
   in.members = {};
   EXPECT_EQ(decide(in).resolve({true}).message,

@@ -8,7 +8,7 @@ LocalState empty_node(const std::string& name = "node1") {
   LocalState s = replica_state(name);
   s.data_dir = DataDir::empty;
   s.process = PgProcess::stopped;
-  s.state = "stopped";
+  s.state = PgState::stopped;
   s.sysid.clear();
   s.role = Role::uninitialized;
   return s;
@@ -20,7 +20,7 @@ TEST(Bootstrap, RaceForInitializeOnEmptyCluster) {
   EXPECT_EQ(d.action, Action::race_initialize);
   Decision won = d.resolve({true});
   EXPECT_EQ(won.action, Action::bootstrap);
-  EXPECT_FALSE(won.find(Action::bootstrap)->flag);
+  EXPECT_FALSE(won.find<step::Bootstrap>()->standby_leader);
   EXPECT_EQ(won.message, "trying to bootstrap a new cluster");
   EXPECT_EQ(d.resolve({false}).message, "failed to acquire initialize lock");
 }
@@ -37,7 +37,7 @@ TEST(Bootstrap, NoRaceWhenNofailoverOrNoBootstrapSection) {
 TEST(Bootstrap, CloneFromLeaderOrClonefromMember) {
   Decision d = decide(input(healthy_cluster().build(), empty_node("node4")));
   EXPECT_EQ(d.action, Action::clone);
-  EXPECT_EQ(d.find(Action::clone)->member, "node1");
+  EXPECT_EQ(d.find<step::Clone>()->member, "node1");
   EXPECT_EQ(d.message, "trying to bootstrap from leader 'node1'");
   ClusterBuilder b = healthy_cluster();
   b.member("node3", "replica", 1000, R"(,"tags":{"clonefrom":true})");
@@ -61,7 +61,7 @@ TEST(Bootstrap, StandbyClusterBootstrapsStandbyLeader) {
   in.settings.standby_cluster.active = true;
   in.settings.standby_cluster.host = "remote";
   Decision won = decide(in).resolve({true});
-  EXPECT_TRUE(won.find(Action::bootstrap)->flag);
+  EXPECT_TRUE(won.find<step::Bootstrap>()->standby_leader);
   EXPECT_EQ(won.message, "trying to bootstrap a new standby leader");
   in.cluster = ClusterBuilder().initialize("").build();
   EXPECT_EQ(decide(in).message, "waiting for standby_leader to bootstrap");
@@ -71,7 +71,7 @@ TEST(Bootstrap, EmptyDataDirWhileHoldingLockReleasesIt) {
   Decision d = decide(input(healthy_cluster().build(), empty_node("node1")));
   EXPECT_TRUE(d.has(Action::release_lock));
   EXPECT_TRUE(d.has(Action::stop_postgres));
-  EXPECT_EQ(d.find(Action::set_role)->role, Role::uninitialized);
+  EXPECT_EQ(d.find<step::SetRole>()->role, Role::uninitialized);
   EXPECT_EQ(d.message, "released leader key voluntarily as data dir empty and currently leader");
 }
 
@@ -101,12 +101,31 @@ TEST(Bootstrap, PostBootstrapStages) {
   Decision done = decide(in);
   ASSERT_TRUE(done.is_conditional());
   EXPECT_EQ(done.action, Action::activate_watchdog);
-  Decision ok = done.resolve({true});
+  Decision ok = done.resolve({true, true});
   EXPECT_TRUE(ok.has(Action::take_leader));
-  EXPECT_FALSE(ok.find(Action::write_initialize)->flag);
+  EXPECT_FALSE(ok.find<step::WriteInitialize>()->create_new);
   EXPECT_TRUE(ok.has(Action::write_config));
+  ASSERT_NE(ok.find<step::SetIsLeader>(), nullptr);
+  EXPECT_TRUE(ok.find<step::SetIsLeader>()->value);
   EXPECT_EQ(ok.message, "initialized a new cluster");
   EXPECT_TRUE(done.resolve({false}).has(Action::cancel_initialization));
+}
+
+// Writing the leader key after the bootstrap can fail (DCS trouble): the node must not then
+// consider itself the leader (is_leader drives /primary and the lock refresh bookkeeping).
+TEST(Bootstrap, FailedTakeLeaderNeverSetsIsLeader) {
+  LocalState me = primary_state("node1");
+  me.bootstrapping = true;
+  me.bootstrap_result = BootstrapResult::succeeded;
+  ClusterBuilder b;
+  b.initialize("").member("node1", "master");
+  Decision watchdog_ok = decide(input(b.build(), me)).on_success();
+  ASSERT_TRUE(watchdog_ok.is_conditional());
+  EXPECT_EQ(watchdog_ok.action, Action::take_leader);
+  Decision not_taken = watchdog_ok.resolve({false});
+  EXPECT_FALSE(not_taken.has(Action::set_is_leader));
+  EXPECT_TRUE(not_taken.has(Action::fire_on_start));
+  EXPECT_EQ(not_taken.message, "initialized a new cluster, but writing the leader lock failed: racing for it");
 }
 
 TEST(Bootstrap, PostBootstrapSyncModeSetsStandbyNames) {
@@ -116,7 +135,7 @@ TEST(Bootstrap, PostBootstrapSyncModeSetsStandbyNames) {
   DecisionInput in = input(ClusterBuilder().initialize("").build(), me);
   in.settings.synchronous_mode = true;
   in.settings.synchronous_mode_strict = true;
-  EXPECT_EQ(decide(in).resolve({true}).find(Action::set_synchronous_standby_names)->text, "*");
+  EXPECT_EQ(decide(in).resolve({true, true}).find<step::SetSynchronousStandbyNames>()->value, "*");
 }
 
 TEST(Bootstrap, FailedBootstrapIsCancelled) {
@@ -127,7 +146,7 @@ TEST(Bootstrap, FailedBootstrapIsCancelled) {
   EXPECT_TRUE(d.has(Action::cancel_initialization));
   EXPECT_TRUE(d.has(Action::rename_data_directory));
   EXPECT_TRUE(d.has(Action::fatal_exit));
-  EXPECT_EQ(d.steps.back().action, Action::fatal_exit);
+  EXPECT_EQ(d.steps.back().action(), Action::fatal_exit);
 }
 
 TEST(Sysid, MismatchIsFatalUnlessPaused) {
@@ -157,7 +176,7 @@ TEST(Sysid, UnlockedWithoutInitializeWritesIt) {
   in.local.on_start_fired = false;
   Decision d = decide(in);
   ASSERT_NE(d.find(Action::write_initialize), nullptr);
-  EXPECT_TRUE(d.find(Action::write_initialize)->flag);
+  EXPECT_TRUE(d.find<step::WriteInitialize>()->create_new);
   in.local = replica_state("node1");
   in.local.on_start_fired = false;
   EXPECT_EQ(decide(in).action, Action::fatal_exit);

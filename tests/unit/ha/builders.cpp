@@ -62,7 +62,7 @@ LocalState replica_state(const std::string& name, int64_t lsn) {
   s.name = name;
   s.sysid = "7000000000000000001";
   s.process = PgProcess::running;
-  s.state = "running";
+  s.state = PgState::running;
   s.in_recovery = true;
   s.role = Role::replica;
   s.timeline = 1;
@@ -111,6 +111,7 @@ DecisionInput input(const dcs::Cluster& cluster, const LocalState& local) {
   in.cluster = cluster;
   in.local = local;
   in.now = 1'700'000'000;
+  in.wall_now = in.now;
   in.local.last_lock_write = std::nullopt;
   return in;
 }
@@ -142,7 +143,7 @@ bool has_step(const Decision& d, Action a) { return d.has(a); }
 const Step* find_step(const Decision& d, Action a) { return d.find(a); }
 int step_index(const std::vector<Step>& steps, Action a) {
   for (std::size_t i = 0; i < steps.size(); ++i)
-    if (steps[i].action == a) return static_cast<int>(i);
+    if (steps[i].action() == a) return static_cast<int>(i);
   return -1;
 }
 

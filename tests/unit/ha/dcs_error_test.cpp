@@ -14,7 +14,7 @@ DecisionInput unreachable_input(const LocalState& me) {
 TEST(DcsError, PrimaryDemotesOffline) {
   Decision d = decide(unreachable_input(primary_state("node1")));
   EXPECT_EQ(d.action, Action::demote);
-  EXPECT_EQ(d.find(Action::demote)->demote_mode, DemoteMode::offline);
+  EXPECT_EQ(d.find<step::Demote>()->mode, DemoteMode::offline);
   EXPECT_EQ(d.message, "demoting self because DCS is not accessible and I was a leader");
   EXPECT_FALSE(d.has(Action::touch_member));
 }
@@ -55,10 +55,10 @@ TEST(DcsError, FailsafeContinuesWhenAllMembersAnswer) {
   EXPECT_EQ(d.action, Action::check_failsafe_topology);
   Decision ok = d.resolve({true});
   EXPECT_EQ(ok.message, "continue to run as a leader because failsafe mode is enabled and all members are accessible");
-  EXPECT_TRUE(ok.find(Action::set_is_leader)->flag);
+  EXPECT_TRUE(ok.find<step::SetIsLeader>()->value);
   EXPECT_TRUE(ok.has(Action::watchdog_keepalive));
   Decision fail = d.resolve({false});
-  EXPECT_EQ(fail.find(Action::demote)->demote_mode, DemoteMode::offline);
+  EXPECT_EQ(fail.find<step::Demote>()->mode, DemoteMode::offline);
 }
 
 TEST(DcsError, FailsafeSingleNodeContinues) {

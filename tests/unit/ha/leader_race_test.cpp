@@ -19,13 +19,13 @@ TEST(LeaderRace, HealthiestReplicaRacesAndPromotesOnWin) {
   EXPECT_EQ(won.message, "promoted self to leader by acquiring session lock");
   EXPECT_TRUE(won.has(Action::reload_cluster));
   EXPECT_FALSE(won.has(Action::clear_failover_key));
-  EXPECT_EQ(won.steps.back().action, Action::touch_member);
+  EXPECT_EQ(won.steps.back().action(), Action::touch_member);
   Decision lost = d.resolve({false});
   EXPECT_FALSE(lost.has(Action::promote));
   EXPECT_EQ(lost.message, "following new leader after trying and failing to obtain lock");
-  const Step* f = lost.find(Action::follow);
+  const auto* f = lost.find<step::Follow>();
   ASSERT_NE(f, nullptr);
-  EXPECT_TRUE(f->flag2);  // the winner is only in the re-read view
+  EXPECT_TRUE(f->refresh_target);  // the winner is only in the re-read view
 }
 
 TEST(LeaderRace, HigherWalPositionElsewhereMeansNoRace) {
@@ -71,7 +71,7 @@ TEST(LeaderRace, NofailoverNeverRaces) {
   Decision d = decide(in);
   EXPECT_FALSE(d.is_conditional());
   EXPECT_EQ(d.message, "following a different leader because I am not allowed to promote");
-  const Step* sl = d.find(Action::sleep);
+  const auto* sl = d.find<step::Sleep>();
   ASSERT_NE(sl, nullptr);
   EXPECT_EQ(sl->seconds, 2);
   EXPECT_TRUE(d.has(Action::trigger_rewind_check));
@@ -141,9 +141,9 @@ TEST(LeaderRace, RunningPrimaryWithoutLockReacquiresWithoutPromote) {
   EXPECT_TRUE(won.has(Action::manage_sync_replication));
   EXPECT_TRUE(won.has(Action::update_history));
   Decision lost = d.resolve({false});
-  const Step* dm = lost.find(Action::demote);
+  const auto* dm = lost.find<step::Demote>();
   ASSERT_NE(dm, nullptr);
-  EXPECT_EQ(dm->demote_mode, DemoteMode::immediate_nolock);
+  EXPECT_EQ(dm->mode, DemoteMode::immediate_nolock);
   EXPECT_EQ(lost.message, "demoted self after trying and failing to obtain lock");
 }
 
@@ -154,7 +154,7 @@ TEST(LeaderRace, PrimaryBehindClusterTimelineDemotes) {
   Decision d = decide(in);
   EXPECT_FALSE(d.is_conditional());
   EXPECT_EQ(d.action, Action::demote);
-  EXPECT_EQ(d.find(Action::demote)->demote_mode, DemoteMode::immediate_nolock);
+  EXPECT_EQ(d.find<step::Demote>()->mode, DemoteMode::immediate_nolock);
   EXPECT_EQ(d.message, "demoting self because i am not the healthiest node");
 }
 
@@ -162,9 +162,9 @@ TEST(LeaderRace, WinnerCleansUpFailoverKey) {
   DecisionInput in = input(leaderless_cluster().failover(R"({"member":"node2"})").build(),
                            replica_state("node2"));
   Decision won = decide(in).resolve({true});
-  const Step* c = won.find(Action::clear_failover_key);
+  const auto* c = won.find<step::ClearFailoverKey>();
   ASSERT_NE(c, nullptr);
-  EXPECT_TRUE(c->flag);  // unconditional cleanup right after winning
+  EXPECT_TRUE(c->unconditional);  // unconditional cleanup right after winning
   EXPECT_LT(step_index(won.steps, Action::clear_failover_key), step_index(won.steps, Action::promote));
 }
 
@@ -192,10 +192,10 @@ TEST(LeaderRace, SyncModeWinnerWritesSyncStateBeforePromote) {
   Decision d = decide(in);
   Decision won = d.on_success();
   ASSERT_TRUE(won.is_conditional());
-  EXPECT_EQ(won.steps.back().action, Action::write_sync_state);
+  EXPECT_EQ(won.steps.back().action(), Action::write_sync_state);
   Decision promoted = d.resolve({true, true});
   EXPECT_TRUE(promoted.has(Action::promote));
-  EXPECT_EQ(promoted.find(Action::set_synchronous_standby_names)->text, "*");
+  EXPECT_EQ(promoted.find<step::SetSynchronousStandbyNames>()->value, "*");
   Decision postponed = d.resolve({true, false});
   EXPECT_FALSE(postponed.has(Action::promote));
   EXPECT_EQ(postponed.message,

@@ -21,13 +21,13 @@ TEST(LockHolder, SteadyPrimaryRefreshesLock) {
   EXPECT_TRUE(ok.has(Action::update_history));
   EXPECT_TRUE(ok.has(Action::sync_replication_slots));
   EXPECT_FALSE(ok.has(Action::promote));
-  EXPECT_EQ(ok.steps.back().action, Action::touch_member);
+  EXPECT_EQ(ok.steps.back().action(), Action::touch_member);
 }
 
 TEST(LockHolder, RefreshFailureDemotesPrimary) {
   Decision fail = decide(leader_input()).resolve({false});
   EXPECT_EQ(fail.action, Action::demote);
-  EXPECT_EQ(fail.find(Action::demote)->demote_mode, DemoteMode::immediate_nolock);
+  EXPECT_EQ(fail.find<step::Demote>()->mode, DemoteMode::immediate_nolock);
   EXPECT_EQ(fail.message, "demoted self because failed to update leader lock in DCS");
 }
 
@@ -64,7 +64,7 @@ TEST(LockHolder, WatchdogActivationFailure) {
   in.settings.watchdog_enabled = true;
   Decision d = decide(in);
   Decision fail = d.resolve({true, false});
-  EXPECT_EQ(fail.find(Action::demote)->demote_mode, DemoteMode::immediate);
+  EXPECT_EQ(fail.find<step::Demote>()->mode, DemoteMode::immediate);
   EXPECT_EQ(fail.message, "Demoting self because watchdog could not be activated");
   in.local = replica_state("node1");
   Decision rel = decide(in).resolve({true, false});
@@ -79,15 +79,15 @@ TEST(LockHolder, WritesMissingInitializeAndConfig) {
   b.member("node1", "master").member("node2").leader("node1");
   DecisionInput in = input(b.build(), primary_state("node1"));
   Decision d = decide(in);
-  const Step* init = d.find(Action::write_initialize);
+  const auto* init = d.find<step::WriteInitialize>();
   ASSERT_NE(init, nullptr);
-  EXPECT_TRUE(init->flag);  // create: key absent
+  EXPECT_TRUE(init->create_new);  // create: key absent
   EXPECT_TRUE(d.has(Action::write_config));
   ClusterBuilder b2 = healthy_cluster();
   b2.raw("initialize", "");
   Decision d2 = decide(input(b2.build(), primary_state("node1")));
   ASSERT_NE(d2.find(Action::write_initialize), nullptr);
-  EXPECT_FALSE(d2.find(Action::write_initialize)->flag);  // update the existing key
+  EXPECT_FALSE(d2.find<step::WriteInitialize>()->create_new);  // update the existing key
   EXPECT_FALSE(d2.has(Action::write_config));
 }
 
@@ -101,12 +101,13 @@ TEST(LockHolder, NonHolderDoesNotWriteInitialize) {
 TEST(LockHolder, UpdateLockCarriesFailsafeFlag) {
   DecisionInput in = leader_input();
   in.settings.failsafe_mode = true;
-  EXPECT_TRUE(decide(in).steps.back().flag);
+  ASSERT_NE(decide(in).steps.back().get<step::UpdateLock>(), nullptr);
+  EXPECT_TRUE(decide(in).steps.back().get<step::UpdateLock>()->write_failsafe);
 }
 
 TEST(LockHolder, HistoryAndSyncOnlyForRunningPrimary) {
   Decision ok = decide(leader_input()).resolve({true});
-  EXPECT_EQ(ok.find(Action::set_role)->role, Role::primary);
+  EXPECT_EQ(ok.find<step::SetRole>()->role, Role::primary);
 }
 
 }  // namespace

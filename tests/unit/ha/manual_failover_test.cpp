@@ -24,7 +24,7 @@ DecisionInput leader_with_failover(const std::string& key) {
 
 TEST(Switchover, LeaderDemotesGracefullyToHealthyCandidate) {
   Decision ok = decide(leader_with_failover(R"({"leader":"node1","member":"node2"})")).resolve({true});
-  EXPECT_EQ(ok.find(Action::demote)->demote_mode, DemoteMode::graceful);
+  EXPECT_EQ(ok.find<step::Demote>()->mode, DemoteMode::graceful);
   EXPECT_EQ(ok.message, "switchover: demoting myself");
   EXPECT_FALSE(ok.has(Action::clear_failover_key));
 }
@@ -102,7 +102,7 @@ TEST(Switchover, ScheduledNowSleepsThenDemotes) {
   const std::string key = R"({"leader":"node1","member":"node2","scheduled_at":")" + iso(in.now + 5) + "\"}";
   in.cluster = healthy_cluster().failover(key).build();
   Decision ok = decide(in).resolve({true});
-  EXPECT_EQ(ok.find(Action::sleep)->seconds, 5);
+  EXPECT_EQ(ok.find<step::Sleep>()->seconds, 5);
   EXPECT_TRUE(ok.has(Action::demote));
 }
 

@@ -79,9 +79,9 @@ TEST(Pause, ManualFailoverToCandidateAllowed) {
 TEST(Pause, SwitchoverWinnerRewritesFailoverKey) {
   Decision d = decide(paused(leaderless_cluster().failover(R"({"leader":"node1","member":"node2"})").build(),
                              replica_state("node2")));
-  const Step* r = d.resolve({true}).find(Action::rewrite_failover_key);
+  const auto* r = d.resolve({true}).find<step::RewriteFailoverKey>();
   ASSERT_NE(r, nullptr);
-  EXPECT_EQ(r->member, "node2");
+  EXPECT_EQ(r->candidate, "node2");
 }
 
 TEST(Pause, PrimaryClearsKeyOfVanishedCandidate) {

@@ -9,35 +9,35 @@ TEST(Replica, SteadyReplicaFollowsLeader) {
   EXPECT_FALSE(d.is_conditional());
   EXPECT_EQ(d.action, Action::follow);
   EXPECT_EQ(d.message, "no action. I am (node2), a secondary, and following a leader (node1)");
-  const Step* f = d.find(Action::follow);
+  const auto* f = d.find<step::Follow>();
   EXPECT_EQ(f->member, "node1");
   EXPECT_EQ(f->role, Role::replica);
-  EXPECT_FALSE(f->flag2);
+  EXPECT_FALSE(f->refresh_target);
   EXPECT_FALSE(d.has(Action::update_lock));
   EXPECT_TRUE(d.has(Action::sync_replication_slots));
-  EXPECT_EQ(d.steps.back().action, Action::touch_member);
+  EXPECT_EQ(d.steps.back().action(), Action::touch_member);
 }
 
 TEST(Replica, ReplicatefromTag) {
   LocalState me = replica_state("node2");
   me.tags.replicatefrom = "node3";
-  EXPECT_EQ(decide(input(healthy_cluster().build(), me)).find(Action::follow)->member, "node3");
+  EXPECT_EQ(decide(input(healthy_cluster().build(), me)).find<step::Follow>()->member, "node3");
   me.tags.replicatefrom = "gone";  // falls back to the leader
-  EXPECT_EQ(decide(input(healthy_cluster().build(), me)).find(Action::follow)->member, "node1");
+  EXPECT_EQ(decide(input(healthy_cluster().build(), me)).find<step::Follow>()->member, "node1");
   me.tags.replicatefrom = "node2";  // self -> leader
-  EXPECT_EQ(decide(input(healthy_cluster().build(), me)).find(Action::follow)->member, "node1");
+  EXPECT_EQ(decide(input(healthy_cluster().build(), me)).find<step::Follow>()->member, "node1");
 }
 
 TEST(Replica, NostreamFollowsNobody) {
   LocalState me = replica_state("node2");
   me.tags.nostream = true;
-  EXPECT_EQ(decide(input(healthy_cluster().build(), me)).find(Action::follow)->member, "");
+  EXPECT_EQ(decide(input(healthy_cluster().build(), me)).find<step::Follow>()->member, "");
 }
 
 TEST(Replica, PrimaryWithoutLockDemotes) {
   Decision d = decide(input(healthy_cluster().build(), primary_state("node2")));
   EXPECT_EQ(d.action, Action::demote);
-  EXPECT_EQ(d.find(Action::demote)->demote_mode, DemoteMode::immediate_nolock);
+  EXPECT_EQ(d.find<step::Demote>()->mode, DemoteMode::immediate_nolock);
   EXPECT_EQ(d.message, "demoting self because I do not have the lock and I was a leader");
   EXPECT_FALSE(d.has(Action::promote));
 }
@@ -48,7 +48,7 @@ TEST(Replica, RewindWhenNeeded) {
   me.can_rewind = true;
   Decision d = decide(input(healthy_cluster().build(), me));
   EXPECT_EQ(d.action, Action::rewind);
-  EXPECT_EQ(d.find(Action::rewind)->member, "node1");
+  EXPECT_EQ(d.find<step::Rewind>()->member, "node1");
   EXPECT_EQ(d.message, "running pg_rewind from node1");
 }
 
@@ -73,15 +73,15 @@ TEST(Replica, FirstCycleFiresOnStartAndArmsRewindCheck) {
 
 TEST(Replica, MissingOwnMemberKeyIsWrittenFirst) {
   Decision d = decide(input(healthy_cluster().build(), replica_state("node4")));
-  EXPECT_EQ(d.steps.front().action, Action::touch_member);
+  EXPECT_EQ(d.steps.front().action(), Action::touch_member);
 }
 
 TEST(Replica, IsLeaderClearedWithoutLock) {
   DecisionInput in = input(healthy_cluster().build(), replica_state("node2"));
   in.local.last_lock_write = in.now - 5;
-  const Step* s = decide(in).find(Action::set_is_leader);
+  const auto* s = decide(in).find<step::SetIsLeader>();
   ASSERT_NE(s, nullptr);
-  EXPECT_FALSE(s->flag);
+  EXPECT_FALSE(s->value);
 }
 
 TEST(Replica, FailsafeLeaderInjectedIntoUnlockedView) {
@@ -90,7 +90,7 @@ TEST(Replica, FailsafeLeaderInjectedIntoUnlockedView) {
   in.local.failsafe_leader = LocalState::FailsafeLeader{"node1", "postgres://a:5432/postgres", "http://a/patroni", in.now - 5};
   Decision d = decide(in);
   EXPECT_FALSE(d.is_conditional());  // no race
-  EXPECT_EQ(d.find(Action::follow)->member, "node1");
+  EXPECT_EQ(d.find<step::Follow>()->member, "node1");
   in.local.failsafe_leader->received_at = in.now - 31;  // older than ttl
   EXPECT_TRUE(decide(in).is_conditional());
 }
@@ -98,7 +98,7 @@ TEST(Replica, FailsafeLeaderInjectedIntoUnlockedView) {
 TEST(Replica, StartingReplicaContinuesNormally) {
   LocalState me = replica_state("node2");
   me.process = PgProcess::starting;
-  me.state = "starting";
+  me.state = PgState::starting;
   Decision d = decide(input(healthy_cluster().build(), me));
   EXPECT_EQ(d.action, Action::follow);
   EXPECT_FALSE(d.has(Action::sync_replication_slots));

@@ -45,13 +45,10 @@ std::vector<DecisionInput> grid() {
 bool lock_confirmed(const std::vector<Step>& steps, const std::vector<bool>& outcomes, std::size_t upto) {
   std::size_t cond = 0;
   for (std::size_t i = 0; i < upto; ++i) {
-    if (!is_conditional(steps[i].action)) {
-      if (steps[i].action == Action::take_leader) return true;
-      continue;
-    }
+    if (!is_conditional(steps[i].action())) continue;
     const bool ok = outcomes[cond++];
-    if ((steps[i].action == Action::acquire_lock || steps[i].action == Action::update_lock) && ok)
-      return true;
+    const Action a = steps[i].action();
+    if ((a == Action::acquire_lock || a == Action::update_lock || a == Action::take_leader) && ok) return true;
   }
   return false;
 }
@@ -61,7 +58,7 @@ TEST(Safety, NeverPromoteWithoutHoldingTheLock) {
   for (const DecisionInput& in : grid()) {
     for (const Path& p : all_paths(decide(in))) {
       for (std::size_t i = 0; i < p.steps.size(); ++i) {
-        if (p.steps[i].action != Action::promote) continue;
+        if (p.steps[i].action() != Action::promote) continue;
         ++promotes;
         EXPECT_TRUE(lock_confirmed(p.steps, p.outcomes, i)) << decide(in).describe();
         EXPECT_TRUE(in.cluster.has_value());
@@ -94,11 +91,11 @@ TEST(Safety, DcsDownOnlyOfflineDemotionAndNoWrites) {
     if (in.cluster) continue;
     for (const Path& p : all_paths(decide(in))) {
       for (const Step& s : p.steps) {
-        EXPECT_NE(s.action, Action::promote);
-        EXPECT_NE(s.action, Action::touch_member);
-        EXPECT_NE(s.action, Action::acquire_lock);
-        if (s.action == Action::demote) {
-          EXPECT_EQ(s.demote_mode, DemoteMode::offline);
+        EXPECT_NE(s.action(), Action::promote);
+        EXPECT_NE(s.action(), Action::touch_member);
+        EXPECT_NE(s.action(), Action::acquire_lock);
+        if (s.action() == Action::demote) {
+          EXPECT_EQ(s.get<step::Demote>()->mode, DemoteMode::offline);
         }
       }
     }
@@ -115,7 +112,7 @@ TEST(Safety, NofailoverNeverAcquiresTheLockAsReplica) {
 TEST(Safety, ConditionalStepIsAlwaysLast) {
   std::function<void(const Decision&)> check = [&](const Decision& d) {
     for (std::size_t i = 0; i < d.steps.size(); ++i)
-      if (is_conditional(d.steps[i].action)) {
+      if (is_conditional(d.steps[i].action())) {
         EXPECT_EQ(i + 1, d.steps.size());
         EXPECT_TRUE(d.is_conditional());
       }

@@ -16,9 +16,9 @@ TEST(StandbyCluster, StandbyLeaderFollowsRemote) {
   b.member("node1", "standby_leader");
   Decision ok = decide(standby(b.build(), replica_state("node1"))).resolve({true});
   EXPECT_FALSE(ok.has(Action::promote));
-  const Step* f = ok.find(Action::follow);
+  const auto* f = ok.find<step::Follow>();
   ASSERT_NE(f, nullptr);
-  EXPECT_TRUE(f->flag);
+  EXPECT_TRUE(f->remote);
   EXPECT_EQ(f->member, "remote-host");
   EXPECT_EQ(f->role, Role::standby_leader);
   EXPECT_EQ(ok.message, "no action. I am (node1), the standby leader with the lock");
@@ -26,7 +26,7 @@ TEST(StandbyCluster, StandbyLeaderFollowsRemote) {
 
 TEST(StandbyCluster, ReplicaFollowsStandbyLeader) {
   Decision d = decide(standby(healthy_cluster().build(), replica_state("node2")));
-  EXPECT_EQ(d.find(Action::follow)->member, "node1");
+  EXPECT_EQ(d.find<step::Follow>()->member, "node1");
   EXPECT_EQ(d.message, "no action. I am (node2), a secondary, and following a standby leader (node1)");
 }
 
@@ -35,7 +35,7 @@ TEST(StandbyCluster, RaceWinnerBecomesStandbyLeader) {
   Decision d = decide(in);
   Decision won = d.resolve({true});
   EXPECT_FALSE(won.has(Action::promote));
-  EXPECT_EQ(won.find(Action::follow)->role, Role::standby_leader);
+  EXPECT_EQ(won.find<step::Follow>()->role, Role::standby_leader);
   EXPECT_EQ(won.message, "promoted self to a standby leader by acquiring session lock");
 }
 
@@ -56,7 +56,7 @@ TEST(StandbyCluster, StoppedLockHolderStartsAsStandbyLeader) {
   me.process = PgProcess::stopped;
   Decision ok = decide(standby(healthy_cluster().build(), me)).resolve({true});
   EXPECT_EQ(ok.message, "starting as a standby leader because i had the session lock");
-  EXPECT_EQ(ok.find(Action::follow)->role, Role::standby_leader);
+  EXPECT_EQ(ok.find<step::Follow>()->role, Role::standby_leader);
 }
 
 TEST(StandbyCluster, LeaderWithoutConnUrlKeepsOldConfig) {

@@ -1,0 +1,137 @@
+// Executor: carries out the steps of an ha::Decision (decision.h contract) through the agent's
+// interfaces only (Dcs, PostgresNode, Clock, Watchdog, Hooks). Bookkeeping steps are applied by
+// ha::apply_bookkeeping; conditional steps pick the branch; a DCS error while refreshing the lock
+// aborts the plan so that the loop decides again as if the DCS were unreachable. Long PostgreSQL
+// actions run on the AsyncWorker with a CancelToken of their own.
+//
+// Thread: HA loop only (REST operations reach it through the loop's mailbox). Blocking: DCS
+// calls (retry_timeout each), short PostgreSQL statements and stops (pg_ctl_timeout), the sleep
+// step (until its time or the stop). Errors: a failing step is logged and, for a conditional
+// step, takes the failure branch; an exception escaping a step propagates to the loop, whose
+// failure policy fences a primary (agent.h).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "agent/agent_services.h"
+#include "agent/async_worker.h"
+#include "agent/loop_waker.h"
+#include "agent/node_memory.h"
+#include "agent/settings_store.h"
+#include "agent/state_collector.h"
+#include "agent/sync_replication.h"
+#include "common/death_watcher.h"
+#include "ha/decision.h"
+#include "nlohmann/json.hpp"
+
+namespace custos::agent {
+
+struct ExecutionResult {
+  std::string message;  // the cycle message of the leaf reached
+  bool dcs_error = false;  // a lock refresh hit a DCS error: decide again without the cluster
+};
+
+class Executor {
+ public:
+  Executor(AgentServices& services, SettingsStore& settings, NodeMemory& memory, AsyncWorker& worker,
+           LoopWaker& waker, StateCollector& collector, DeathWatcher& death_watcher);
+
+  ExecutionResult execute(const ha::Decision& decision);
+
+  // The end of an async task: LocalState bookkeeping, then what it still asks for.
+  void apply_async_result(const ha::AsyncResult& result);
+  // Writes our member key now.
+  void touch_member();
+  nlohmann::json member_value() const;
+  // Starts an async restart (scheduled restart or POST /restart); `timeout` = seconds the start
+  // may take (default pg_ctl_timeout). False when another action runs.
+  bool start_restart(std::optional<int> timeout);
+  // Starts an async reinitialize from `member` (POST /reinitialize, diverged timelines).
+  bool start_reinitialize(const std::string& member);
+  // Stops accepting writes right now (the failure policy): PostgreSQL is stopped (immediate,
+  // then SIGKILL) and the leader key released. True when no postmaster runs any more.
+  bool fence(const std::string& why);
+  // Watches the current postmaster (if any) for its death.
+  void watch_postmaster();
+  // Called with every outcome of a restart task (POST /restart waits on it).
+  void set_restart_listener(std::function<void(bool ok, const std::string& error)> listener) {
+    restart_listener_ = std::move(listener);
+  }
+
+ private:
+  enum class Outcome { success, failure, dcs_error };
+  Outcome run(const ha::Step& step);
+
+  // One overload per step type that is not pure bookkeeping.
+  Outcome run(const ha::step::None&) { return Outcome::success; }
+  Outcome run(const ha::step::TouchMember&);
+  Outcome run(const ha::step::WriteInitialize&);
+  Outcome run(const ha::step::WriteConfig&);
+  Outcome run(const ha::step::ReloadCluster&);
+  Outcome run(const ha::step::ReleaseLock&);
+  Outcome run(const ha::step::ClearFailoverKey&);
+  Outcome run(const ha::step::RewriteFailoverKey&);
+  Outcome run(const ha::step::CancelInitialization&);
+  Outcome run(const ha::step::AcquireLock&);
+  Outcome run(const ha::step::UpdateLock&);
+  Outcome run(const ha::step::RaceInitialize&);
+  Outcome run(const ha::step::TakeLeader&);
+  Outcome run(const ha::step::WriteSyncState&);
+  Outcome run(const ha::step::CheckFailsafeTopology&);
+  Outcome run(const ha::step::ActivateWatchdog&);
+  Outcome run(const ha::step::Bootstrap&);
+  Outcome run(const ha::step::Clone&);
+  Outcome run(const ha::step::PostBootstrap&);
+  Outcome run(const ha::step::Promote&);
+  Outcome run(const ha::step::Demote&);
+  Outcome run(const ha::step::Follow&);
+  Outcome run(const ha::step::StartPrimary&);
+  Outcome run(const ha::step::CrashRecovery&);
+  Outcome run(const ha::step::Rewind&);
+  Outcome run(const ha::step::Reinitialize&);
+  Outcome run(const ha::step::Restart&);
+  Outcome run(const ha::step::StopPostgres&);
+  Outcome run(const ha::step::CancelAsync&);
+  Outcome run(const ha::step::SetSynchronousStandbyNames&);
+  Outcome run(const ha::step::ManageSyncReplication&);
+  Outcome run(const ha::step::UpdateHistory&);
+  Outcome run(const ha::step::EnsureCheckpointAfterPromote&);
+  Outcome run(const ha::step::SyncReplicationSlots&);
+  Outcome run(const ha::step::RemoveDataDirectory&);
+  Outcome run(const ha::step::RenameDataDirectory&);
+  Outcome run(const ha::step::WatchdogKeepalive&);
+  Outcome run(const ha::step::WatchdogDisable&);
+  Outcome run(const ha::step::SanityChecks&);
+  Outcome run(const ha::step::Sleep&);
+  Outcome run(const ha::step::FatalExit&);
+  // Bookkeeping steps (ha::apply_bookkeeping), plus the callbacks some of them fire.
+  template <class T>
+  Outcome run(const T& bookkeeping);
+
+  bool start_async(ha::AsyncKind kind, std::string name, AsyncWorker::Task fn);
+  void demote(ha::DemoteMode mode);
+  std::optional<int64_t> last_lsn_for_status() const;
+  // The managed synchronous_standby_names changed: rewrite postgresql.conf and reload.
+  void apply_synchronous_standby_names(const std::optional<std::string>& value);
+  void sync_slots();
+  // The physical slots this node should have as a primary (or as a replica); nullopt when slots
+  // are not used or PostgreSQL does not run.
+  std::optional<std::vector<std::string>> expected_physical_slots(bool as_primary) const;
+  double now() const { return services_.clock.now_seconds(); }
+  std::shared_ptr<const EffectiveSettings> settings() const { return settings_.current(); }
+  void log_role_change(ha::Role to);
+
+  AgentServices& services_;
+  SettingsStore& settings_;
+  NodeMemory& memory_;
+  AsyncWorker& worker_;
+  LoopWaker& waker_;
+  StateCollector& collector_;
+  DeathWatcher& death_watcher_;
+  SyncReplication sync_;
+  std::function<void(bool, const std::string&)> restart_listener_;
+};
+
+}  // namespace custos::agent

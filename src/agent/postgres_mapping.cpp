@@ -1,0 +1,44 @@
+#include "agent/postgres_mapping.h"
+
+#include <charconv>
+
+namespace custos::agent {
+
+ha::DataDir to_ha(postgres::DataDirState state) {
+  switch (state) {
+    case postgres::DataDirState::present: return ha::DataDir::present;
+    case postgres::DataDirState::empty: return ha::DataDir::empty;
+    case postgres::DataDirState::inaccessible: return ha::DataDir::inaccessible;
+  }
+  return ha::DataDir::inaccessible;
+}
+
+ha::PgProcess to_ha(postgres::ServerProcess process) {
+  switch (process) {
+    case postgres::ServerProcess::stopped: return ha::PgProcess::stopped;
+    case postgres::ServerProcess::starting: return ha::PgProcess::starting;
+    case postgres::ServerProcess::running: return ha::PgProcess::running;
+  }
+  return ha::PgProcess::stopped;
+}
+
+std::optional<postgres::Upstream> upstream_of(const dcs::Member& member) {
+  nlohmann::json kw = member.conn_kwargs();
+  if (!kw.is_object() || !kw.contains("host") || !kw["host"].is_string()) return std::nullopt;
+  postgres::Upstream u;
+  u.name = member.name();
+  u.host = kw["host"].get<std::string>();
+  if (kw.contains("port")) {
+    if (kw["port"].is_number_integer()) {
+      u.port = kw["port"].get<int>();
+    } else if (kw["port"].is_string()) {
+      const std::string& p = kw["port"].get_ref<const std::string&>();
+      int v = 0;
+      if (std::from_chars(p.data(), p.data() + p.size(), v).ec == std::errc()) u.port = v;
+    }
+  }
+  if (u.host.empty()) return std::nullopt;
+  return u;
+}
+
+}  // namespace custos::agent

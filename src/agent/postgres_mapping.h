@@ -1,0 +1,22 @@
+// Pure mappings between what src/postgres and src/dcs report and what the HA decision reads:
+// the data directory and postmaster states, pg_controldata's cluster state, a status query, and
+// the upstream a member's key describes.
+#pragma once
+
+#include <optional>
+
+#include "dcs/member.h"
+#include "ha/local_state.h"
+#include "postgres/controldata.h"
+#include "postgres/postgres_node.h"
+#include "postgres/server_status.h"
+
+namespace custos::agent {
+
+ha::DataDir to_ha(postgres::DataDirState state);
+ha::PgProcess to_ha(postgres::ServerProcess process);
+
+// Where to stream from, from a member key's conn_url / conn_kwargs; nullopt without a host.
+std::optional<postgres::Upstream> upstream_of(const dcs::Member& member);
+
+}  // namespace custos::agent

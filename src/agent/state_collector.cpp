@@ -1,0 +1,93 @@
+#include "agent/state_collector.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "agent/postgres_mapping.h"
+#include "agent/state_mapping.h"
+#include "ha/bookkeeping.h"
+
+namespace custos::agent {
+
+void StateCollector::forget_controldata() {
+  controldata_.reset();
+  controldata_pid_.reset();
+}
+
+void StateCollector::collect(NodeMemory& memory, const EffectiveSettings& settings, double now,
+                             const std::optional<ha::AsyncTask>& running_task) {
+  ha::LocalState& l = memory.local;
+  l.tags = tags_from_config(settings.config.tags());
+  l.async = running_task;
+  l.pending_restart = !memory.pending_restart_params.empty();
+  if (l.async) return;  // the worker owns PostgreSQL meanwhile: keep the last known facts
+
+  l.data_dir = to_ha(pg_.data_dir_state());
+  l.process = l.data_dir == ha::DataDir::present ? to_ha(pg_.process_state()) : ha::PgProcess::stopped;
+  std::optional<postgres::ControlData> cd;
+  if (l.data_dir == ha::DataDir::present) {
+    const auto pid = pg_.postmaster_pid();
+    if (l.process == ha::PgProcess::running && pid && pid == controldata_pid_ && controldata_) {
+      cd = controldata_;
+    } else {
+      cd = pg_.controldata();
+      controldata_ = cd;
+      controldata_pid_ = l.process == ha::PgProcess::running ? pid : std::nullopt;
+    }
+  }
+  l.sysid = cd ? cd->system_identifier().value_or("") : "";
+  l.control_state = cd ? map_control_state(cd->cluster_state()) : ha::ControlState::unknown;
+  l.recovery_conf_exists = l.data_dir == ha::DataDir::present && pg_.recovery_signal_present();
+  l.can_rewind = pg_.can_rewind(cd);
+
+  memory.status.reset();
+  if (l.process == ha::PgProcess::running) {
+    const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(std::max(1.0, settings.ha.retry_timeout / 2) * 1000));
+    auto s = pg_.query_status(timeout);
+    if (s) {
+      memory.status = s.value();
+      apply_server_status(l, s.value());
+      ha::set_pg_state(l, ha::PgState::running, now);
+      l.crash_recovery_started = 0;
+    } else {
+      spdlog::warn("status query failed: {}", s.error());
+      l.process = to_ha(pg_.process_state());
+      if (l.process == ha::PgProcess::running) l.process = ha::PgProcess::starting;
+    }
+  }
+  if (l.process == ha::PgProcess::starting) {
+    if (l.state != ha::PgState::starting && l.state != ha::PgState::restarting)
+      ha::set_pg_state(l, ha::PgState::starting, now);
+    // Not queryable yet: it comes up as a replica exactly when a recovery signal file exists.
+    l.in_recovery = l.recovery_conf_exists;
+  }
+  if (l.process == ha::PgProcess::stopped &&
+      (l.state == ha::PgState::running || l.state == ha::PgState::starting)) {
+    // Gone under us: a crash, unless the cluster is paused (then it was stopped on purpose,
+    // ha.md §2.12: the state is `stopped`).
+    ha::set_pg_state(l, settings.ha.pause ? ha::PgState::stopped : ha::PgState::crashed, now);
+  }
+}
+
+void StateCollector::check_timeline(NodeMemory& memory, const EffectiveSettings& settings,
+                                    const dcs::Cluster& cluster) {
+  ha::LocalState& l = memory.local;
+  if (l.rewind != ha::RewindState::check || l.async) return;
+  auto leader = cluster.leader();
+  if (!leader || leader->name() == l.name) return;
+  auto member = cluster.get_member(leader->name(), false);
+  if (!member || !member->is_primary()) return;
+  auto up = upstream_of(*member);
+  if (!up) return;
+  if (!l.can_rewind && !settings.ha.remove_data_directory_on_diverged_timelines) {
+    l.rewind = ha::RewindState::not_needed;
+    return;
+  }
+  const auto verdict =
+      pg_.check_diverged(*up, l.process == ha::PgProcess::running ? memory.status : std::nullopt);
+  if (verdict == postgres::DivergeVerdict::need_rewind) l.rewind = ha::RewindState::need;
+  else if (verdict == postgres::DivergeVerdict::not_needed) l.rewind = ha::RewindState::not_needed;
+}
+
+}  // namespace custos::agent

@@ -1,0 +1,642 @@
+#include "postgres/local_postgres.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "postgres/basebackup.h"
+#include "postgres/config_files.h"
+#include "postgres/conninfo.h"
+#include "postgres/crash_recovery.h"
+#include "postgres/initdb.h"
+#include "postgres/lsn.h"
+#include "postgres/pgpass.h"
+#include "postgres/rewind.h"
+#include "postgres/roles.h"
+#include "postgres/slots.h"
+
+namespace custos::postgres {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::string q(const std::string& v) { return quote_conninfo_value(v); }
+
+ConfigLayout layout_of(const NodeSettings& s) {
+  ConfigLayout l;
+  l.data_dir = s.data_dir;
+  l.config_dir = s.config_dir == s.data_dir ? "" : s.config_dir;
+  l.config_base_name = s.config_base_name;
+  l.custom_conf = s.custom_conf;
+  return l;
+}
+
+int stop_signal(StopMode mode) {
+  switch (mode) {
+    case StopMode::Smart: return SIGTERM;
+    case StopMode::Fast: return SIGINT;
+    case StopMode::Immediate: return SIGQUIT;
+  }
+  return SIGINT;
+}
+
+}  // namespace
+
+LocalPostgres::LocalPostgres(NodeSettings settings, ProcessRunner& runner)
+    : runner_(runner), settings_(std::move(settings)), postmaster_(settings_.data_dir, runner) {}
+
+LocalPostgres::~LocalPostgres() = default;
+
+void LocalPostgres::set_settings(NodeSettings settings) {
+  MutexLock lk(settings_mu_);
+  settings_ = std::move(settings);
+}
+
+NodeSettings LocalPostgres::settings() const {
+  MutexLock lk(settings_mu_);
+  return settings_;
+}
+
+// ---- cheap facts --------------------------------------------------------------------------------
+
+DataDirState LocalPostgres::data_dir_state() const {
+  const std::string dir = settings().data_dir;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return ec ? DataDirState::inaccessible : DataDirState::empty;
+  if (!fs::is_directory(dir, ec)) return DataDirState::inaccessible;
+  fs::directory_iterator it(dir, ec);
+  if (ec) return DataDirState::inaccessible;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return DataDirState::inaccessible;
+    const std::string n = it->path().filename().string();
+    if (n == "lost+found" || n == ".snapshot") continue;
+    return DataDirState::present;
+  }
+  return DataDirState::empty;
+}
+
+std::optional<ControlData> LocalPostgres::controldata() const {
+  const NodeSettings s = settings();
+  std::error_code ec;
+  if (!fs::exists(s.data_dir + "/global/pg_control", ec)) return std::nullopt;
+  auto cd = read_controldata(s.pg_controldata, s.data_dir, 10s, runner_);
+  if (!cd) {
+    spdlog::warn("pg_controldata failed: {}", cd.error());
+    return std::nullopt;
+  }
+  return cd.value();
+}
+
+ServerProcess LocalPostgres::process_state() {
+  MutexLock lk(postmaster_mu_);
+  if (!postmaster_.is_running()) {
+    if (!postmaster_.adopt()) return ServerProcess::stopped;
+    spdlog::info("adopted the running postmaster (pid {})", postmaster_.pid().value_or(0));
+  }
+  // postmaster.pid says "ready" (primary) or "standby" (hot standby) once it accepts
+  // connections: cheap, no connection attempt.
+  auto pf = postmaster_.read_pid_file();
+  const auto pid = postmaster_.pid();
+  if (pf && pid && pf->pid == *pid && pf->accepting()) return ServerProcess::running;
+  return postmaster_.is_running() ? ServerProcess::starting : ServerProcess::stopped;
+}
+
+std::optional<pid_t> LocalPostgres::postmaster_pid() {
+  MutexLock lk(postmaster_mu_);
+  if (!postmaster_.is_running()) return std::nullopt;
+  return postmaster_.pid();
+}
+
+bool LocalPostgres::recovery_signal_present() const {
+  const std::string dd = settings().data_dir;
+  return has_standby_signal(dd) || has_recovery_signal(dd);
+}
+
+bool LocalPostgres::can_rewind(const std::optional<ControlData>& cd) const {
+  const NodeSettings s = settings();
+  if (!s.use_pg_rewind || !cd) return false;
+  if (!find_executable(s.pg_rewind)) return false;
+  return cd->wal_log_hints() || cd->data_checksums();
+}
+
+// ---- queries ------------------------------------------------------------------------------------
+
+PgConnection& LocalPostgres::shared_connection(milliseconds timeout) {
+  const std::string ci = settings().local_conninfo();
+  if (!conn_ || conn_->conninfo() != ci) {
+    ConnectionOptions o;
+    o.connect_timeout = std::max<milliseconds>(timeout, 2000ms);
+    o.query_timeout = timeout;
+    o.application_name = "custos";
+    conn_ = std::make_unique<PgConnection>(ci, o);
+  }
+  return *conn_;
+}
+
+Result<ServerStatus, std::string> LocalPostgres::query_status(milliseconds timeout) {
+  MutexLock lk(conn_mu_);
+  auto r = query_server_status(shared_connection(timeout), timeout);
+  if (!r) return make_error(r.error().message);
+  return r.value();
+}
+
+Result<QueryResult, std::string> LocalPostgres::query(const std::string& sql, const Params& params,
+                                                      milliseconds timeout) {
+  MutexLock lk(conn_mu_);
+  auto r = shared_connection(timeout).query(sql, params, timeout);
+  if (!r) return make_error(r.error().message);
+  return r.value();
+}
+
+Result<std::vector<ReplicationConnection>, std::string> LocalPostgres::replication_connections(milliseconds timeout) {
+  auto r = query(kReplicationConnectionsQuery, {}, timeout);
+  if (!r) return make_error(r.error());
+  return parse_replication_connections(r.value());
+}
+
+std::vector<std::string> LocalPostgres::pending_restart_parameters() {
+  std::vector<std::string> out;
+  auto r = query("SELECT name FROM pg_catalog.pg_settings WHERE pending_restart", {}, 10s);
+  if (!r) return out;
+  for (const auto& row : r->rows)
+    if (!row.empty() && row[0]) out.push_back(*row[0]);
+  return out;
+}
+
+Status<std::string> LocalPostgres::checkpoint(milliseconds timeout) {
+  // A connection of its own: a CHECKPOINT may take long, and the shared connection serves the
+  // loop's status query meanwhile.
+  ConnectionOptions o;
+  o.connect_timeout = std::min<milliseconds>(timeout, 5s);
+  o.query_timeout = timeout;
+  PgConnection conn(settings().local_conninfo(), o);
+  auto r = conn.query("CHECKPOINT", {}, timeout);
+  if (!r) return make_error(r.error().message);
+  return Unit{};
+}
+
+// ---- configuration files ------------------------------------------------------------------------
+
+std::map<std::string, std::string> LocalPostgres::recovery_params(const NodeSettings& s,
+                                                                  const std::optional<Upstream>& upstream) const {
+  RecoverySettings rs;
+  if (upstream) {
+    auto& ci = rs.primary_conninfo;
+    ci["user"] = s.replication.username;
+    ci["passfile"] = s.pgpass;
+    ci["host"] = upstream->host;
+    ci["port"] = std::to_string(upstream->port);
+    ci["sslmode"] = "prefer";
+    ci["gssencmode"] = "prefer";
+    ci["channel_binding"] = "prefer";
+    for (const auto& [k, v] : s.replication.extra) ci[k] = v;
+    ci["application_name"] = s.name;
+    ci["dbname"] = s.database;
+    if (s.use_slots) rs.primary_slot_name = s.slot_name;
+  }
+  rs.extra = s.recovery_conf;
+  return build_recovery_params(rs);
+}
+
+Status<std::string> LocalPostgres::write_pgpass(const NodeSettings& s) const {
+  std::vector<PgpassEntry> entries;
+  for (const Credentials* c : {&s.replication, &s.rewind, &s.superuser})
+    if (!c->username.empty() && c->password) entries.push_back({"", "", c->username, *c->password});
+  try {
+    postgres::write_pgpass(s.pgpass, entries);
+  } catch (const std::exception& e) {
+    return make_error(std::string("cannot write the pgpass file: ") + e.what());
+  }
+  return Unit{};
+}
+
+Status<std::string> LocalPostgres::write_configuration_locked(const NodeSettings& s, bool replica,
+                                                              const std::optional<Upstream>& upstream) {
+  try {
+    const auto layout = layout_of(s);
+    std::map<std::string, std::string> recovery;
+    if (replica) recovery = recovery_params(s, upstream);
+    if (auto st = write_pgpass(s); !st) return st;
+    write_postgresql_conf(layout, s.effective_conf_parameters(), recovery);
+    if (!s.pg_hba.empty()) write_pg_hba(layout, s.pg_hba);
+    if (!s.pg_ident.empty()) write_pg_ident(layout, s.pg_ident);
+    sanitize_auto_conf(s.data_dir);
+    if (replica) write_standby_signal(s.data_dir);
+    else remove_recovery_signals(s.data_dir);
+    written_recovery_ = std::move(recovery);
+    written_replica_ = replica;
+    written_upstream_ = upstream;
+    written_any_ = true;
+  } catch (const std::exception& e) {
+    return make_error(std::string("cannot write the configuration: ") + e.what());
+  }
+  return Unit{};
+}
+
+Status<std::string> LocalPostgres::write_configuration(bool replica, const std::optional<Upstream>& upstream) {
+  const NodeSettings s = settings();
+  MutexLock lk(files_mu_);
+  return write_configuration_locked(s, replica, upstream);
+}
+
+Status<std::string> LocalPostgres::rewrite_configuration() {
+  const NodeSettings s = settings();
+  MutexLock lk(files_mu_);
+  // Nothing written by this process yet (e.g. an adopted server): the next start/follow does it.
+  if (!written_any_) return Unit{};
+  return write_configuration_locked(s, written_replica_, written_upstream_);
+}
+
+Status<std::string> LocalPostgres::write_primary_configuration() { return write_configuration(false, std::nullopt); }
+
+Result<FollowOutcome, std::string> LocalPostgres::follow(const std::optional<Upstream>& upstream) {
+  const NodeSettings s = settings();
+  {
+    MutexLock lk(files_mu_);
+    const auto desired = recovery_params(s, upstream);
+    if (written_any_ && written_replica_ && desired == written_recovery_) return FollowOutcome::unchanged;
+    auto st = write_configuration_locked(s, true, upstream);
+    if (!st) return make_error(st.error());
+  }
+  // PostgreSQL >= 13 applies primary_conninfo / primary_slot_name on reload.
+  reload();
+  return FollowOutcome::reconfigured;
+}
+
+// ---- process control ----------------------------------------------------------------------------
+
+PostmasterOptions LocalPostgres::postmaster_options(const NodeSettings& s) const {
+  PostmasterOptions o;
+  o.postgres_bin = s.postgres;
+  o.data_dir = s.data_dir;
+  o.config_file = layout_of(s).conf_path();
+  o.parameters = s.command_line;
+  o.log_file = s.log_file();
+  return o;
+}
+
+Status<std::string> LocalPostgres::start(bool replica, const std::optional<Upstream>& upstream,
+                                         const CancelToken& cancel) {
+  MutexLock control(control_mu_);
+  if (cancel.cancelled()) return make_error(std::string("cancelled: PostgreSQL is not started"));
+  if (auto st = write_configuration(replica, upstream); !st) return st;
+  const auto options = postmaster_options(settings());
+  MutexLock lk(postmaster_mu_);
+  if (postmaster_.is_running() || postmaster_.adopt()) return Unit{};
+  auto r = postmaster_.start(options);
+  if (!r) return make_error(r.error());
+  spdlog::info("postmaster started (pid {}) as {}", postmaster_.pid().value_or(0),
+               replica ? (upstream ? "a replica of " + upstream->name : std::string("a replica without upstream"))
+                       : std::string("a primary"));
+  return Unit{};
+}
+
+ServerProcess LocalPostgres::wait_ready(milliseconds timeout, const CancelToken& cancel) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const ServerProcess p = process_state();
+    if (p != ServerProcess::starting) return p;
+    if (std::chrono::steady_clock::now() >= deadline || cancel.cancelled()) return p;
+    std::this_thread::sleep_for(100ms);
+  }
+}
+
+bool LocalPostgres::stop(StopMode mode, milliseconds timeout) {
+  // Held for the whole stop: no start can slip in between. Status calls do not take it.
+  MutexLock control(control_mu_);
+  pid_t pid = 0;
+  int fd = -1;
+  {
+    MutexLock lk(postmaster_mu_);
+    if (!postmaster_.is_running() && !postmaster_.adopt()) return true;
+    pid = postmaster_.pid().value_or(0);
+    // Our own descriptor of this very process: signals and the wait cannot reach a recycled pid.
+    fd = postmaster_.death_fd() >= 0 ? ::fcntl(postmaster_.death_fd(), F_DUPFD_CLOEXEC, 0) : open_pidfd(pid);
+  }
+  if (pid <= 0) return true;
+  struct CloseFd {
+    int fd;
+    ~CloseFd() {
+      if (fd >= 0) ::close(fd);
+    }
+  } close_fd{fd};
+  auto signal_and_wait = [&](int sig, milliseconds t) {
+    if (!send_signal(pid, fd, sig) && errno == ESRCH) return true;
+    return wait_for_exit(pid, fd, t);
+  };
+  // The waits run without postmaster_mu_: status calls from other threads answer meanwhile.
+  bool gone = signal_and_wait(stop_signal(mode), timeout);
+  if (!gone) {
+    spdlog::warn("postmaster did not stop in {} mode within {} ms; escalating", to_string(mode), timeout.count());
+    if (mode != StopMode::Immediate) gone = signal_and_wait(SIGQUIT, std::min<milliseconds>(timeout, 10s));
+  }
+  if (!gone) {
+    spdlog::warn("postmaster (pid {}) ignored the immediate shutdown: killing it and its children", pid);
+    for (pid_t c : process_children(pid)) ::kill(c, SIGKILL);
+    gone = signal_and_wait(SIGKILL, 5s);
+  }
+  MutexLock lk(postmaster_mu_);
+  // True only when no postmaster runs for the data directory at all.
+  return !postmaster_.is_running() && !postmaster_.adopt();
+}
+
+bool LocalPostgres::reload() {
+  MutexLock lk(postmaster_mu_);
+  return postmaster_.signal(SIGHUP);
+}
+
+// ---- long operations ----------------------------------------------------------------------------
+
+Status<std::string> LocalPostgres::bootstrap(const CancelToken& cancel) {
+  const NodeSettings s = settings();
+  auto opts = parse_initdb_options(s.initdb_options.is_null() ? nlohmann::json::array() : s.initdb_options);
+  if (!opts) return make_error("bootstrap.initdb: " + opts.error());
+  InitdbRequest req;
+  req.initdb_bin = s.initdb;
+  req.data_dir = s.data_dir;
+  req.options = opts.value();
+  req.superuser = s.superuser.username;
+  req.superuser_password = s.superuser.password;
+  req.cancel = cancel;
+  auto r = run_initdb(req, runner_);
+  if (!r) return make_error("initdb failed: " + r.error());
+  try {
+    if (s.pg_hba.empty() && !s.bootstrap_pg_hba.empty()) append_lines(layout_of(s).hba_path(), s.bootstrap_pg_hba);
+  } catch (const std::exception& e) {
+    return make_error(std::string("cannot write pg_hba.conf: ") + e.what());
+  }
+  auto st = start(false, std::nullopt, cancel);
+  if (!st) return st;
+  if (wait_ready(std::chrono::seconds(s.pg_ctl_timeout), cancel) != ServerProcess::running)
+    return make_error("PostgreSQL did not start after initdb (see " + s.log_file() + ")");
+  return Unit{};
+}
+
+Status<std::string> LocalPostgres::post_bootstrap() {
+  const NodeSettings s = settings();
+  ConnectionOptions o;
+  o.connect_timeout = 5s;
+  o.query_timeout = 30s;
+  PgConnection conn(s.local_conninfo(), o);
+  auto exec = [&](const std::string& sql, const std::string& what) -> Status<std::string> {
+    auto r = conn.query(sql);
+    if (!r) return make_error(what + ": " + r.error().message);
+    return Unit{};
+  };
+  auto statements_failed = [](const PgError& e) { return make_error("cannot build the role statements: " + e.message); };
+  {
+    auto sql = superuser_password_statements(conn, s.superuser);
+    if (!sql) return statements_failed(sql.error());
+    for (const auto& stmt : sql.value())
+      if (auto r = exec(stmt, "setting the superuser password"); !r) return r;
+  }
+  if (!s.post_bootstrap.empty()) {
+    if (auto st = write_pgpass(s); !st) return st;
+    RunOptions ro;
+    ro.timeout = std::chrono::hours(1);
+    ro.env["PGPASSFILE"] = s.pgpass;
+    ro.env["PGOPTIONS"] = "-c synchronous_commit=local -c statement_timeout=0";
+    std::map<std::string, std::string> dsn = {{"dbname", s.database}, {"user", s.superuser.username},
+                                              {"host", s.local_host()}, {"port", std::to_string(s.listen.port)}};
+    auto r = runner_.run({"/bin/sh", "-c", s.post_bootstrap + " \"$0\"", format_dsn(dsn)}, ro);
+    if (!r) return make_error("post_bootstrap: " + r.error());
+    if (!r->success()) return make_error("post_bootstrap script " + r->describe() + ": " + r->err);
+  }
+  if (s.replication.username != s.superuser.username && !s.replication.username.empty()) {
+    auto sql = create_or_alter_role_statement(conn, s.replication, "REPLICATION LOGIN");
+    if (!sql) return statements_failed(sql.error());
+    if (auto r = exec(sql.value(), "creating the replication role " + s.replication.username); !r) return r;
+  }
+  if (s.has_rewind_user && s.rewind.username != s.superuser.username && !s.rewind.username.empty()) {
+    auto sql = create_or_alter_role_statement(conn, s.rewind, "LOGIN");
+    if (!sql) return statements_failed(sql.error());
+    if (auto r = exec(sql.value(), "creating the rewind role " + s.rewind.username); !r) return r;
+    auto grants = rewind_grant_statements(conn, s.rewind.username);
+    if (!grants) return statements_failed(grants.error());
+    for (const auto& g : grants.value())
+      if (auto r = exec(g, "granting the rewind functions"); !r) return r;
+  }
+  return Unit{};
+}
+
+std::string LocalPostgres::source_conninfo(const Upstream& from, const Credentials& creds,
+                                           const std::string& dbname) const {
+  std::string ci = "host=" + q(from.host) + " port=" + std::to_string(from.port) + " user=" + q(creds.username);
+  if (!dbname.empty()) ci += " dbname=" + q(dbname);
+  for (const auto& [k, v] : creds.extra) ci += " " + k + "=" + q(v);
+  return ci;
+}
+
+Status<std::string> LocalPostgres::clone(const Upstream& from, const CancelToken& cancel) {
+  const NodeSettings s = settings();
+  if (auto st = write_pgpass(s); !st) return st;
+  auto opts = parse_initdb_options(s.basebackup_options.is_null() ? nlohmann::json::array() : s.basebackup_options);
+  if (!opts) return make_error("postgresql.basebackup: " + opts.error());
+  std::string last_error;
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    if (cancel.cancelled()) return make_error("cancelled");
+    std::error_code ec;
+    fs::remove_all(s.data_dir, ec);
+    BasebackupRequest req;
+    req.pg_basebackup_bin = s.pg_basebackup;
+    req.data_dir = s.data_dir;
+    req.conninfo = source_conninfo(from, s.replication, "");
+    req.options = opts.value();
+    req.env["PGPASSFILE"] = s.pgpass;
+    req.cancel = cancel;
+    auto r = run_basebackup(req, runner_);
+    if (r) {
+      std::error_code ec2;
+      fs::permissions(s.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec2);
+      return start(true, from, cancel);
+    }
+    last_error = r.error();
+    spdlog::error("pg_basebackup from {} failed (attempt {}): {}", from.name, attempt, last_error);
+    // Five seconds between the attempts, cut short by a cancel.
+    for (int i = 0; attempt == 1 && i < 50 && !cancel.cancelled(); ++i) std::this_thread::sleep_for(100ms);
+  }
+  std::error_code ec;
+  fs::remove_all(s.data_dir, ec);
+  return make_error("clone from " + from.name + " failed: " + last_error);
+}
+
+Status<std::string> LocalPostgres::promote(milliseconds wait) {
+  const NodeSettings s = settings();
+  auto r = promote_with_pg_ctl(s.pg_ctl, s.data_dir, 30s, runner_);
+  if (!r) return make_error("pg_ctl promote failed: " + r.error());
+  ConnectionOptions o;
+  o.connect_timeout = 3s;
+  o.query_timeout = 5s;
+  PgConnection conn(s.local_conninfo(), o);
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  bool promoted = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto v = conn.query_value("SELECT pg_catalog.pg_is_in_recovery()");
+    if (v && v.value() && *v.value() == "f") {
+      promoted = true;
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  if (!promoted) return make_error("still in recovery after pg_ctl promote");
+  // Keep our configuration consistent: no recovery section any more.
+  if (auto st = write_primary_configuration(); !st) spdlog::warn("after promote: {}", st.error());
+  auto cp = conn.query("CHECKPOINT", {}, milliseconds(60000));
+  if (!cp) spdlog::warn("post-promote CHECKPOINT failed: {}", cp.error().message);
+  return Unit{};
+}
+
+Status<std::string> LocalPostgres::rewind(const Upstream& from, const CancelToken& cancel) {
+  const NodeSettings s = settings();
+  if (!stop(StopMode::Fast, std::chrono::seconds(s.pg_ctl_timeout)))
+    return make_error("cannot stop PostgreSQL before pg_rewind");
+  if (auto st = write_pgpass(s); !st) return st;
+  RewindRequest req;
+  req.pg_rewind_bin = s.pg_rewind;
+  req.data_dir = s.data_dir;
+  req.source_conninfo = source_conninfo(from, s.rewind, s.database) + " target_session_attrs=" + q("read-write");
+  req.pgpass = s.pgpass;
+  if (s.config_dir != s.data_dir) req.config_file = layout_of(s).conf_path();
+  req.cancel = cancel;
+  auto r = run_pg_rewind(req, runner_);
+  if (!r) return r;
+  return write_configuration(true, from);
+}
+
+Status<std::string> LocalPostgres::crash_recovery(const CancelToken& cancel) {
+  const NodeSettings s = settings();
+  CrashRecoveryRequest req;
+  req.cancel = cancel;
+  req.postgres_bin = s.postgres;
+  req.data_dir = s.data_dir;
+  req.config_file = layout_of(s).conf_path();
+  req.parameters = s.command_line;
+  return run_crash_recovery(req, runner_);
+}
+
+Result<std::string, std::string> LocalPostgres::move_data_dir_aside(const std::string& suffix) {
+  // Never from under a live postmaster: it would go on writing into the renamed directory.
+  if (postmaster_pid()) return make_error("PostgreSQL is still running: the data directory stays where it is");
+  const NodeSettings s = settings();
+  std::string d = s.data_dir;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  std::string target = d + "." + suffix;
+  std::error_code ec;
+  for (int i = 1; fs::exists(target, ec); ++i) target = d + "." + suffix + "." + std::to_string(i);
+  fs::rename(d, target, ec);
+  if (ec) return make_error("cannot rename " + d + " to " + target + ": " + ec.message());
+  spdlog::warn("moved the data directory {} aside to {}", d, target);
+  return target;
+}
+
+// ---- slots, timelines ---------------------------------------------------------------------------
+
+void LocalPostgres::sync_physical_slots(const std::vector<std::string>& expected) {
+  SlotChanges changes;
+  {
+    MutexLock lk(conn_mu_);
+    changes = postgres::sync_physical_slots(shared_connection(10s), expected, 10s);
+  }
+  for (const auto& n : changes.created) spdlog::info("created physical replication slot '{}'", n);
+  for (const auto& n : changes.dropped) spdlog::info("dropped unknown replication slot '{}'", n);
+  for (const auto& e : changes.errors) spdlog::warn("{}", e);
+}
+
+std::vector<TimelineSwitch> LocalPostgres::timeline_history(int64_t timeline) const {
+  std::ifstream in(settings().data_dir + "/pg_wal/" + history_file_name(timeline));
+  if (!in) return {};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_timeline_history(ss.str());
+}
+
+bool LocalPostgres::upstream_has_slot(const Upstream& upstream, const std::string& slot,
+                                      std::chrono::milliseconds timeout) {
+  const NodeSettings s = settings();
+  ConnectionOptions o;
+  o.connect_timeout = timeout;
+  o.query_timeout = timeout;
+  std::string ci = source_conninfo(upstream, s.rewind, s.database);
+  if (s.rewind.password) ci += " password=" + q(*s.rewind.password);
+  PgConnection conn(ci, o);
+  auto r = conn.query_value("SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", {slot}, timeout);
+  return r && r.value() && *r.value() != "0";
+}
+
+DivergeVerdict LocalPostgres::check_diverged(const Upstream& leader, const std::optional<ServerStatus>& status) {
+  const NodeSettings s = settings();
+  LocalTimeline local;
+  if (status) {
+    local.in_recovery = status->in_recovery;
+    local.timeline = status->timeline;
+    local.lsn = local.in_recovery ? status->replay_lsn.value_or(0) : status->flush_lsn.value_or(0);
+  } else {
+    auto cd = controldata();
+    if (!cd) return DivergeVerdict::unknown;
+    const auto st = cd->cluster_state();
+    if (st == ClusterState::ShutDownInRecovery || st == ClusterState::InArchiveRecovery) {
+      local.lsn = cd->min_recovery_lsn().value_or(0);
+      local.timeline = cd->min_recovery_timeline().value_or(0);
+      if (local.lsn == 0) {
+        local.in_recovery = false;
+        local.lsn = cd->checkpoint_lsn().value_or(0);
+        local.timeline = cd->checkpoint_timeline().value_or(0);
+      }
+    } else if (st == ClusterState::ShutDown) {
+      local.in_recovery = false;
+      local.lsn = cd->checkpoint_lsn().value_or(0);
+      local.timeline = cd->checkpoint_timeline().value_or(0);
+    } else {
+      return DivergeVerdict::unknown;
+    }
+  }
+  if (local.timeline <= 0) return DivergeVerdict::unknown;
+  ConnectionOptions o;
+  o.connect_timeout = 3s;
+  o.query_timeout = 5s;
+  std::string ci = source_conninfo(leader, s.rewind, s.database);
+  if (s.rewind.password) ci += " password=" + q(*s.rewind.password);
+  PgConnection conn(ci, o);
+  auto tl = conn.query_value(
+      "SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN 0 ELSE "
+      "('x' || pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))::bit(32)::int END");
+  if (!tl || !tl.value()) {
+    spdlog::info("diverged check: cannot read the leader's timeline: {}", tl ? "NULL" : tl.error().message);
+    return DivergeVerdict::unknown;
+  }
+  int64_t leader_tl = 0;
+  try {
+    leader_tl = std::stoll(*tl.value());
+  } catch (...) {
+    return DivergeVerdict::unknown;
+  }
+  if (leader_tl == 0) return DivergeVerdict::unknown;  // the leader is still in recovery
+  std::vector<TimelineSwitch> history;
+  if (leader_tl > local.timeline) {
+    const std::string name = history_file_name(leader_tl);
+    auto hist = conn.query_value("SELECT pg_catalog.convert_from(pg_catalog.pg_read_binary_file($1), 'UTF8')",
+                                 {std::string("pg_wal/") + name});
+    if (!hist || !hist.value()) {
+      spdlog::info("diverged check: cannot read {} on the leader: {}", name, hist ? "NULL" : hist.error().message);
+      return DivergeVerdict::unknown;
+    }
+    history = parse_timeline_history(*hist.value());
+  }
+  const DivergeVerdict v = diverge_verdict(local, leader_tl, history);
+  spdlog::info("diverged check: local timeline {} lsn {}, leader timeline {}: {}", local.timeline,
+               format_lsn(local.lsn), leader_tl, to_string(v));
+  return v;
+}
+
+}  // namespace custos::postgres

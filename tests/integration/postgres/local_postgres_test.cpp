@@ -1,0 +1,191 @@
+// LocalPostgres (the real PostgresNode) against a real PostgreSQL 15: a status call answers at
+// once while a stop waits on a postmaster that will not stop; the data directory is never moved
+// from under a live postmaster; the roles of a new cluster survive names and passwords that need
+// quoting (libpq escaping); follow() rewrites the recovery configuration only when it changes,
+// also with another thread rewriting the configuration at the same time.
+#include "postgres/local_postgres.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "child_process.h"
+#include "pg_cluster.h"
+#include "postgres/conninfo.h"
+#include "postgres/pg_connection.h"
+
+namespace custos::postgres::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Settings of a node whose data directory is under `root` (initdb by LocalPostgres::bootstrap).
+NodeSettings node_settings(const std::string& root, int port) {
+  NodeSettings s;
+  s.name = "node1";
+  s.scope = "it";
+  s.slot_name = "node1";
+  s.data_dir = root + "/data";
+  s.config_dir = s.data_dir;
+  s.pgpass = root + "/pgpass";
+  s.postgres = bin("postgres");
+  s.pg_ctl = bin("pg_ctl");
+  s.initdb = bin("initdb");
+  s.pg_controldata = bin("pg_controldata");
+  s.pg_basebackup = bin("pg_basebackup");
+  s.pg_rewind = bin("pg_rewind");
+  s.pg_isready = bin("pg_isready");
+  s.listen = {"127.0.0.1", port};
+  s.connect_address = s.listen;
+  s.superuser = {"postgres", std::string("secret"), {}};
+  s.replication = {"replicator", std::string("rep-secret"), {}};
+  s.command_line = {{"listen_addresses", "127.0.0.1"}, {"port", std::to_string(port)}, {"wal_level", "replica"},
+                    {"hot_standby", "on"}, {"max_connections", "20"}, {"max_wal_senders", "5"},
+                    {"max_replication_slots", "5"}, {"wal_log_hints", "on"}};
+  s.conf_parameters = {{"unix_socket_directories", root}, {"fsync", "off"}, {"shared_buffers", "16MB"}};
+  s.initdb_options = nlohmann::json::array({{{"encoding", "UTF8"}}, {{"locale", "C"}}, {{"auth-local", "trust"}}});
+  s.bootstrap_pg_hba = {"host all all 127.0.0.1/32 md5", "host replication all 127.0.0.1/32 md5"};
+  s.pg_ctl_timeout = 30;
+  return s;
+}
+
+class LocalPostgresTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root = custos::test::make_temp_dir("custos-localpg");
+    port = free_port();
+    pg = std::make_unique<LocalPostgres>(node_settings(root, port), system_process_runner());
+  }
+  void TearDown() override {
+    if (pg) pg->stop(StopMode::Immediate, 10s);
+    pg.reset();
+    reap_children();
+    std::error_code ec;
+    std::filesystem::remove_all(root, ec);
+  }
+  void bootstrap() {
+    auto st = pg->bootstrap(CancelToken());
+    ASSERT_TRUE(st) << st.error();
+    ASSERT_EQ(pg->process_state(), ServerProcess::running);
+  }
+
+  std::string root;
+  int port = 0;
+  std::unique_ptr<LocalPostgres> pg;
+};
+
+TEST_F(LocalPostgresTest, StatusCallsAnswerWhileAStopWaitsOnAPostmasterThatWillNotStop) {
+  bootstrap();
+  const auto pid = pg->postmaster_pid();
+  ASSERT_TRUE(pid);
+  // A stopped process cannot act on SIGINT or SIGQUIT: the stop escalates to SIGKILL.
+  ASSERT_EQ(::kill(*pid, SIGSTOP), 0);
+  std::atomic<bool> stop_done{false};
+  bool stopped = false;
+  std::thread stopper([&] {
+    stopped = pg->stop(StopMode::Fast, 1500ms);
+    stop_done = true;
+  });
+  std::this_thread::sleep_for(300ms);
+  int answered_during_stop = 0;
+  for (int i = 0; i < 5; ++i) {
+    const auto p = pg->postmaster_pid();
+    const auto state = pg->process_state();
+    (void)state;
+    if (!stop_done.load() && p == pid) ++answered_during_stop;
+    std::this_thread::sleep_for(100ms);
+  }
+  stopper.join();
+  EXPECT_EQ(answered_during_stop, 5) << "status calls waited for the stop";
+  EXPECT_TRUE(stopped);
+  EXPECT_FALSE(pg->postmaster_pid());
+  EXPECT_EQ(pg->process_state(), ServerProcess::stopped);
+}
+
+TEST_F(LocalPostgresTest, TheDataDirectoryIsNeverMovedFromUnderALivePostmaster) {
+  bootstrap();
+  auto moved = pg->move_data_dir_aside("test");
+  ASSERT_FALSE(moved);
+  EXPECT_NE(moved.error().find("still running"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(root + "/data/PG_VERSION"));
+  ASSERT_TRUE(pg->stop(StopMode::Fast, 20s));
+  moved = pg->move_data_dir_aside("test");
+  ASSERT_TRUE(moved) << moved.error();
+  EXPECT_TRUE(std::filesystem::exists(moved.value() + "/PG_VERSION"));
+  EXPECT_FALSE(std::filesystem::exists(root + "/data"));
+}
+
+TEST_F(LocalPostgresTest, RolesWithNamesAndPasswordsThatNeedQuoting) {
+  NodeSettings s = node_settings(root, port);
+  s.replication = {"repl\"icator'x$custos$", std::string("pa'ss\\word\"$custos$; DROP ROLE postgres; --"), {}};
+  s.rewind = {"re wind", std::string("it's"), {}};
+  s.has_rewind_user = true;
+  pg->set_settings(s);
+  bootstrap();
+  auto st = pg->post_bootstrap();
+  ASSERT_TRUE(st) << st.error();
+  PgConnection conn("host=127.0.0.1 port=" + std::to_string(port) + " user=postgres password=secret dbname=postgres");
+  auto roles = conn.query("SELECT rolname, rolreplication::text FROM pg_roles WHERE rolname IN ($1, $2) ORDER BY 1",
+                          {s.replication.username, s.rewind.username});
+  ASSERT_TRUE(roles) << roles.error().message;
+  ASSERT_EQ(roles->rows.size(), 2u);
+  EXPECT_EQ(*roles->rows[0][0], "re wind");
+  EXPECT_EQ(*roles->rows[1][0], "repl\"icator'x$custos$");
+  EXPECT_EQ(*roles->rows[1][1], "true");
+  // The replication role logs in with its password, as written.
+  PgConnection as_repl(build_conninfo({{"host", "127.0.0.1"},
+                                       {"port", std::to_string(port)},
+                                       {"user", s.replication.username},
+                                       {"password", *s.replication.password},
+                                       {"dbname", "postgres"}}));
+  EXPECT_TRUE(as_repl.query("SELECT 1")) << "replication role cannot log in";
+  // The rewind role got EXECUTE on the functions pg_rewind calls.
+  auto grant = conn.query_value("SELECT has_function_privilege($1, 'pg_catalog.pg_read_binary_file(text)', 'EXECUTE')::text",
+                                {s.rewind.username});
+  ASSERT_TRUE(grant) << grant.error().message;
+  EXPECT_EQ(*grant.value(), "true");
+  EXPECT_TRUE(conn.query_value("SELECT 1 FROM pg_roles WHERE rolname = 'postgres'").value().has_value());
+}
+
+TEST_F(LocalPostgresTest, FollowRewritesTheRecoveryConfigurationOnlyWhenItChanges) {
+  bootstrap();
+  ASSERT_TRUE(pg->stop(StopMode::Fast, 20s));
+  const Upstream a{"a", "127.0.0.2", 5432};
+  const Upstream b{"b", "127.0.0.3", 5433};
+  ASSERT_TRUE(pg->start(true, a));
+  ASSERT_EQ(pg->wait_ready(20s, CancelToken()), ServerProcess::running);
+  auto f = pg->follow(a);
+  ASSERT_TRUE(f) << f.error();
+  EXPECT_EQ(f.value(), FollowOutcome::unchanged);
+  // Another thread rewrites the configuration (a parameter change) while the target changes.
+  std::atomic<bool> done{false};
+  std::thread rewriter([&] {
+    while (!done) {
+      auto st = pg->rewrite_configuration();
+      ASSERT_TRUE(st) << st.error();
+    }
+  });
+  for (int i = 0; i < 50; ++i) {
+    auto r = pg->follow(i % 2 ? a : b);
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r.value(), FollowOutcome::reconfigured);
+  }
+  done = true;
+  rewriter.join();
+  EXPECT_EQ(pg->follow(a).value(), FollowOutcome::unchanged);  // the last one was a
+  std::ifstream conf(root + "/data/postgresql.conf");
+  std::stringstream text;
+  text << conf.rdbuf();
+  EXPECT_NE(text.str().find("host=127.0.0.2"), std::string::npos) << text.str();
+  EXPECT_EQ(text.str().find("host=127.0.0.3"), std::string::npos) << text.str();
+}
+
+}  // namespace
+}  // namespace custos::postgres::testing

@@ -1,0 +1,345 @@
+// The real HA loop and executor driven through hundreds of simulated cycles (tests/support: a
+// SimClock, an in-memory DCS whose TTLs run on it, fake PostgreSQL servers): bootstrap,
+// replication, lock loss, DCS errors, failover, switchover, a step that throws while holding the
+// lock, a PostgreSQL that will not stop, and the thread count through it all.
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "sim_cluster.h"
+
+namespace custos::test {
+namespace {
+
+using nlohmann::json;
+
+bool follows(SimNode& n, const std::string& leader) {
+  const auto s = n.pg.server();
+  return s.running && s.in_recovery && s.upstream && s.upstream->name == leader;
+}
+
+// A healthy three-node cluster led by node1.
+void bring_up(SimCluster& c) {
+  ASSERT_TRUE(c.rounds_until(
+      [&] { return c.leader() == "node1" && follows(c.node("node2"), "node1") && follows(c.node("node3"), "node1"); },
+      60))
+      << "leader: " << c.leader().value_or("none");
+}
+
+std::optional<dcs::DcsError> unreachable() { return dcs::DcsError{dcs::DcsErrorKind::kUnreachable, "no etcd"}; }
+
+int thread_count() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') ++n;
+    closedir(d);
+  }
+  return n;
+}
+
+TEST(AgentLoop, ThreeNodesBootstrapOnePrimaryTwoReplicas) {
+  SimCluster c(3);
+  bring_up(c);
+  EXPECT_TRUE(c.node("node1").is_primary());
+  EXPECT_TRUE(c.node("node1").pg.called("bootstrap"));
+  EXPECT_TRUE(c.node("node1").pg.called("post_bootstrap"));
+  EXPECT_FALSE(c.node("node2").pg.called("bootstrap"));
+  EXPECT_TRUE(c.node("node2").pg.called("clone(node1)"));
+  EXPECT_EQ(c.store.get("initialize"), c.node("node1").pg.server().sysid);
+  ASSERT_TRUE(c.store.get("config"));
+  EXPECT_TRUE(c.store.get("members/node3"));
+}
+
+TEST(AgentLoop, SteadyForHundredsOfCyclesWithLeasesRunningOnTheClock) {
+  SimCluster c(3);
+  bring_up(c);
+  for (int i = 0; i < 300; ++i) {
+    c.round(10);  // loop_wait
+    ASSERT_EQ(c.leader(), "node1") << "round " << i;
+  }
+  EXPECT_TRUE(c.node("node1").is_primary());
+  EXPECT_TRUE(follows(c.node("node2"), "node1"));
+  EXPECT_FALSE(c.node("node2").pg.called("promote"));
+  EXPECT_EQ(c.node("node1").agent->consecutive_failures(), 0);
+}
+
+TEST(AgentLoop, LostLockDemotesWithoutReleasing) {
+  SimCluster c(3);
+  bring_up(c);
+  c.store.put("leader", "node2");  // someone else holds it now
+  c.node("node1").cycle();
+  EXPECT_TRUE(c.node("node1").pg.called("stop(immediate)"));
+  EXPECT_EQ(c.store.get("leader"), "node2");
+  EXPECT_FALSE(c.node("node1").holds_lock());
+}
+
+TEST(AgentLoop, DcsUnreachableDemotesThePrimaryAndAReplicaTakesOverAfterTheTtl) {
+  SimCluster c(3);
+  bring_up(c);
+  c.store.set_fault([](const std::string& member, const std::string&) -> std::optional<dcs::DcsError> {
+    if (member == "node1") return unreachable();
+    return std::nullopt;
+  });
+  c.node("node1").cycle();
+  // DCS not accessible: offline demote (fast stop, started again read-only).
+  EXPECT_TRUE(c.node("node1").pg.called("stop(fast)"));
+  EXPECT_TRUE(c.node("node1").pg.server().in_recovery);
+  // The lock expires after the ttl; node2 or node3 wins and the other follows.
+  ASSERT_TRUE(c.rounds_until([&] { return c.leader() && *c.leader() != "node1"; }, 20, 5));
+  const std::string winner = *c.leader();
+  SimNode& other = c.node(winner == "node2" ? "node3" : "node2");
+  ASSERT_TRUE(c.rounds_until([&] { return c.node(winner).is_primary() && follows(other, winner); }, 20));
+  // node1 comes back once the DCS does.
+  c.store.set_fault(nullptr);
+  ASSERT_TRUE(c.rounds_until([&] { return follows(c.node("node1"), winner); }, 20));
+}
+
+TEST(AgentLoop, FailoverAfterThePrimaryDied) {
+  SimCluster c(3);
+  bring_up(c);
+  // node1's machine is gone: its agent no longer runs, its PostgreSQL is down.
+  c.node("node1").pg.crash();
+  auto n1 = std::move(c.nodes[0]);
+  c.nodes.erase(c.nodes.begin());
+  ASSERT_TRUE(c.rounds_until([&] { return c.leader() && *c.leader() != "node1"; }, 20, 5));
+  const std::string winner = *c.leader();
+  SimNode& other = c.node(winner == "node2" ? "node3" : "node2");
+  ASSERT_TRUE(c.rounds_until([&] { return c.node(winner).is_primary() && follows(other, winner); }, 20));
+  EXPECT_EQ(c.node(winner).pg.server().timeline, 2);
+}
+
+TEST(AgentLoop, SwitchoverThroughTheFailoverKey) {
+  SimCluster c(3);
+  bring_up(c);
+  c.store.put("failover", R"({"leader":"node1","member":"node2"})");
+  ASSERT_TRUE(c.rounds_until([&] { return c.leader() == "node2" && c.node("node2").is_primary(); }, 30));
+  ASSERT_TRUE(c.rounds_until([&] { return follows(c.node("node1"), "node2") && follows(c.node("node3"), "node2"); }, 30));
+  EXPECT_TRUE(c.node("node1").pg.called("checkpoint"));
+  EXPECT_FALSE(c.node("node3").pg.called("promote"));
+}
+
+TEST(AgentLoop, AStepThatThrowsWhileHoldingTheLockFencesThePrimaryBeforeTheLeaseEnds) {
+  SimCluster c(3);
+  bring_up(c);
+  SimNode& n1 = c.node("node1");
+  c.round(10);
+  const double lease_end = *n1.agent->memory().local.last_lock_write + 30;
+  // sync_replication_slots runs in every steady cycle of the primary: make it throw.
+  n1.pg.throw_once("sync_physical_slots");
+  n1.pg.clear_calls();
+  EXPECT_TRUE(n1.cycle());  // the first failure: fenced, the agent goes on
+  EXPECT_EQ(n1.agent->consecutive_failures(), 1);
+  EXPECT_TRUE(n1.pg.called("stop(immediate)"));
+  EXPECT_FALSE(n1.pg.server().running);
+  // In the very cycle that failed, before any time passed (the lease still had ~30 s to run).
+  EXPECT_LT(c.clock.now_seconds(), lease_end);
+  EXPECT_NE(c.leader(), std::optional<std::string>("node1"));  // released at once
+  EXPECT_FALSE(n1.holds_lock());
+  // Another member takes over.
+  ASSERT_TRUE(c.rounds_until([&] { return c.leader() && *c.leader() != "node1"; }, 10));
+}
+
+TEST(AgentLoop, AFenceThatCannotStopPostgresKeepsTheLockAndTheAgent) {
+  SimCluster c(2);
+  ASSERT_TRUE(c.rounds_until([&] { return c.leader() == "node1" && follows(c.node("node2"), "node1"); }, 60));
+  SimNode& n1 = c.node("node1");
+  n1.pg.refuse_stop(true);
+  for (int i = 0; i < 5; ++i) {
+    n1.pg.throw_once("sync_physical_slots");
+    EXPECT_TRUE(n1.cycle()) << "the agent must not exit while its PostgreSQL still runs as primary";
+  }
+  EXPECT_GE(n1.agent->consecutive_failures(), agent::Agent::kMaxFailures);
+  EXPECT_TRUE(n1.pg.server().running);
+  EXPECT_EQ(c.leader(), "node1") << "the lock must stay while PostgreSQL may accept writes";
+  // Once it can be stopped, the next failure fences it.
+  n1.pg.refuse_stop(false);
+  n1.pg.throw_once("sync_physical_slots");
+  n1.cycle();
+  EXPECT_FALSE(n1.pg.server().running);
+  EXPECT_NE(c.leader(), std::optional<std::string>("node1"));
+}
+
+TEST(AgentLoop, AFenceDuringARestartTaskLeavesPostgresStopped) {
+  SimCluster c(2);
+  ASSERT_TRUE(c.rounds_until([&] { return c.leader() == "node1" && follows(c.node("node2"), "node1"); }, 60));
+  SimNode& n1 = c.node("node1");
+  n1.pg.block("start");  // the restart task stops PostgreSQL, then waits to start it again
+  n1.agent->executor().execute(ha::Decision(ha::Action::restart, {ha::step::Restart{}}, "restart"));
+  for (int i = 0; i < 100 && !n1.pg.blocked_in("start"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(n1.pg.blocked_in("start"));
+  bool thrown = false;
+  c.store.set_fault([&](const std::string& member, const std::string& op) -> std::optional<dcs::DcsError> {
+    if (member == "node1" && op == "update_leader" && !thrown) {
+      thrown = true;
+      throw std::runtime_error("simulated bug");
+    }
+    return std::nullopt;
+  });
+  // The cycle fails while the restart task is about to start PostgreSQL again: the fence
+  // cancels the task, so that start is refused once it proceeds.
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    n1.pg.release("start");
+  });
+  n1.cycle();
+  releaser.join();
+  n1.settle();
+  EXPECT_TRUE(thrown);
+  EXPECT_FALSE(n1.pg.server().running) << "the restart task started PostgreSQL after the fence";
+  auto done = n1.agent->worker().take_finished();
+  ASSERT_TRUE(done);
+  EXPECT_FALSE(done->ok);
+}
+
+// A dynamic configuration change that arrives while a task (here a restart, about to start
+// PostgreSQL again) runs: the files are rewritten and PostgreSQL reloaded once the task is over,
+// so the running server ends with the new settings and can report pending_restart.
+TEST(AgentLoop, AConfigurationChangeDuringATaskIsAppliedWhenTheTaskEnds) {
+  SimCluster c(2);
+  ASSERT_TRUE(c.rounds_until([&] { return c.leader() == "node1" && follows(c.node("node2"), "node1"); }, 60));
+  SimNode& n2 = c.node("node2");
+  n2.settle();  // the basebackup task that made it a replica has reported
+  n2.cycle();
+  n2.settle();
+  ASSERT_FALSE(n2.agent->worker().busy());
+  n2.pg.block("start");
+  n2.agent->executor().execute(ha::Decision(ha::Action::restart, {ha::step::Restart{}}, "restart"));
+  for (int i = 0; i < 100 && !n2.pg.blocked_in("start"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(n2.pg.blocked_in("start"));
+
+  auto cluster = c.node("node1").dcs.get_cluster();
+  ASSERT_TRUE(cluster && cluster->config());
+  nlohmann::json config = cluster->config()->data();
+  config["postgresql"]["parameters"]["work_mem"] = "9MB";
+  ASSERT_TRUE(c.node("node1").dcs.set_config_value(config.dump(), cluster->config()->version));
+  n2.pg.clear_calls();
+  n2.cycle();  // sees the change while the task is still blocked
+  EXPECT_FALSE(n2.pg.called("rewrite_configuration")) << "rewritten under the running task";
+  EXPECT_EQ(n2.settings.current()->pg.conf_parameters.at("work_mem"), "9MB");
+
+  n2.pg.release("start");
+  n2.settle();
+  for (int i = 0; i < 3 && !n2.pg.called("rewrite_configuration"); ++i) {
+    c.clock.advance_seconds(1.0);
+    n2.cycle();
+  }
+  EXPECT_TRUE(n2.pg.called("rewrite_configuration")) << "the change was lost";
+  EXPECT_TRUE(n2.pg.called("reload"));
+  EXPECT_EQ(n2.pg.settings().conf_parameters.at("work_mem"), "9MB");
+  EXPECT_TRUE(n2.pg.server().running);
+}
+
+TEST(AgentLoop, RepeatedFailuresMakeTheAgentExit) {
+  SimCluster c(2);
+  ASSERT_TRUE(c.rounds_until([&] { return c.leader() == "node1" && follows(c.node("node2"), "node1"); }, 60));
+  SimNode& n2 = c.node("node2");
+  c.store.set_fault([](const std::string& member, const std::string& op) -> std::optional<dcs::DcsError> {
+    if (member == "node2" && op == "touch_member") throw std::runtime_error("simulated bug");
+    return std::nullopt;
+  });
+  EXPECT_TRUE(n2.cycle());
+  EXPECT_TRUE(n2.cycle());
+  EXPECT_FALSE(n2.cycle());  // the third in a row
+  EXPECT_EQ(n2.agent->consecutive_failures(), agent::Agent::kMaxFailures);
+  // A replica is never fenced: it accepts no writes.
+  EXPECT_FALSE(n2.pg.called("stop("));
+}
+
+TEST(AgentLoop, APostgresThatWillNotStopKeepsTheLockAndItsDataDirectory) {
+  SimCluster c(2);
+  ASSERT_TRUE(c.rounds_until([&] { return c.leader() == "node1" && follows(c.node("node2"), "node1"); }, 60));
+  SimNode& n1 = c.node("node1");
+  n1.pg.refuse_stop(true);
+  c.store.put("failover", R"({"leader":"node1","member":"node2"})");
+  for (int i = 0; i < 5; ++i) c.round();
+  // The graceful demote could not stop PostgreSQL: the lock was never released, nobody else
+  // promoted, and the data directory was never touched.
+  EXPECT_EQ(c.leader(), "node1");
+  EXPECT_FALSE(c.node("node2").pg.called("promote"));
+  EXPECT_EQ(n1.pg.moves_while_running(), 0);
+  EXPECT_TRUE(n1.pg.server().running);
+}
+
+TEST(AgentLoop, FailedTakeLeaderAfterBootstrapLeavesTheNodeWithoutTheLockUntilItWinsTheRace) {
+  SimCluster c;
+  SimNode& n1 = c.add("node1");
+  bool failed = false;
+  c.store.set_fault([&](const std::string&, const std::string& op) -> std::optional<dcs::DcsError> {
+    if (op == "take_leader" && !failed) {
+      failed = true;
+      return unreachable();
+    }
+    return std::nullopt;
+  });
+  bool saw_without_lock = false;
+  for (int i = 0; i < 20 && c.leader() != "node1"; ++i) {
+    c.round();
+    if (failed && !c.leader()) saw_without_lock = saw_without_lock || !n1.holds_lock();
+  }
+  EXPECT_TRUE(failed);
+  EXPECT_TRUE(saw_without_lock);
+  EXPECT_EQ(c.leader(), "node1");  // won the race on a later cycle
+  EXPECT_TRUE(n1.holds_lock());
+}
+
+TEST(AgentLoop, StopRequestedDuringACycleStartsNoAsyncTask) {
+  SimCluster c;
+  SimNode& n1 = c.add("node1");
+  // SIGTERM arrives while the cycle runs (just before the bootstrap would start).
+  c.store.set_fault([&](const std::string&, const std::string& op) -> std::optional<dcs::DcsError> {
+    if (op == "initialize") n1.agent->request_stop();
+    return std::nullopt;
+  });
+  n1.cycle();
+  EXPECT_FALSE(n1.pg.called("bootstrap"));
+  EXPECT_FALSE(n1.agent->worker().busy());
+}
+
+TEST(AgentLoop, AStopEndsAWaitForARestartOutcome) {
+  SimCluster c;
+  SimNode& n1 = c.add("node1");
+  const uint64_t seq = n1.agent->restart_sequence();
+  std::optional<agent::Agent::RestartOutcome> outcome{agent::Agent::RestartOutcome{}};
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread waiter([&] { outcome = n1.agent->wait_restart_after(seq, std::chrono::seconds(30)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  n1.agent->request_stop();
+  waiter.join();
+  EXPECT_FALSE(outcome.has_value());  // no outcome: stopping
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  // A stop requested before the wait began is not lost either.
+  const auto t1 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(n1.agent->wait_restart_after(seq, std::chrono::seconds(30)).has_value());
+  EXPECT_LT(std::chrono::steady_clock::now() - t1, std::chrono::seconds(5));
+}
+
+TEST(AgentLoop, ThreadCountStaysTheSameThroughASwitchoverAndHundredsOfCycles) {
+  SimCluster c(3);
+  bring_up(c);
+  c.round();
+  const int baseline = thread_count();
+  std::atomic<int> max_seen{baseline}, min_seen{baseline};
+  auto sample = [&](const std::string&) {
+    const int n = thread_count();
+    if (n > max_seen) max_seen = n;
+    if (n < min_seen) min_seen = n;
+  };
+  for (auto& n : c.nodes) n->pg.on_call(sample);
+  c.store.put("failover", R"({"leader":"node1","member":"node2"})");
+  ASSERT_TRUE(c.rounds_until([&] { return c.leader() == "node2" && follows(c.node("node1"), "node2"); }, 40));
+  for (int i = 0; i < 100; ++i) {
+    c.round(10);
+    sample("round");
+  }
+  for (auto& n : c.nodes) n->pg.on_call(nullptr);
+  EXPECT_EQ(max_seen.load(), baseline);
+  EXPECT_EQ(min_seen.load(), baseline);
+  EXPECT_EQ(thread_count(), baseline);
+}
+
+}  // namespace
+}  // namespace custos::test
