@@ -177,7 +177,8 @@ class AgentKind:
 
 
 def custos_kind(build_dir):
-    binary = os.path.join(build_dir, "src", "app", "custos")
+    # Absolute: agents are started with their own node directory as the working directory.
+    binary = os.path.abspath(os.path.join(build_dir, "src", "app", "custos"))
     if not os.access(binary, os.X_OK):
         raise BenchError(f"{binary} not found: build custos first (bench/run.sh does)")
     return AgentKind("custos", [binary])

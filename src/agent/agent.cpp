@@ -499,9 +499,21 @@ std::optional<api::PgStatus> Agent::live_pg_status(std::chrono::milliseconds tim
     if (st->in_recovery) pg.replication_state = st->receive_lsn ? "streaming" : "in archive recovery";
     pg.sampled_at = services_.clock.now_seconds();
   }
-  // The walsenders are asked for on demand (GET /patroni on a primary), not every cycle.
+  // The walsenders are asked for on demand (GET /patroni on a primary), not every cycle, and
+  // the answer is reused for kReplicationAnswerMaxAge.
   if (!pg.in_recovery) {
-    if (auto rep = services_.pg.replication_connections(timeout)) pg.replication = std::move(rep).value();
+    MutexLock lk(replication_mu_);
+    const MonoTime now = services_.clock.now();
+    if (!replication_sampled_ || now - *replication_sampled_ >= kReplicationAnswerMaxAge) {
+      if (auto rep = services_.pg.replication_connections(timeout)) {
+        replication_ = std::move(rep).value();
+        replication_sampled_ = services_.clock.now();
+      } else {
+        replication_.clear();
+        replication_sampled_.reset();
+      }
+    }
+    pg.replication = replication_;
   }
   return pg;
 }

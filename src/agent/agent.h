@@ -16,7 +16,7 @@
 // request_reload(), run_in_loop() and the NodeStateSource methods from any thread. The loop's
 // own state (NodeMemory, Executor) is touched only by the loop thread; REST threads reach it
 // through run_in_loop(). Locks (docs/architecture.md): snapshot_mu_, mailbox_mu_,
-// restart_mu_, each a leaf.
+// restart_mu_, each a leaf; replication_mu_, held across the walsender query of GET /patroni.
 #pragma once
 
 #include <atomic>
@@ -46,6 +46,8 @@ class Agent : public api::NodeStateSource {
  public:
   // Consecutive failing cycles after which run() gives up.
   static constexpr int kMaxFailures = 3;
+  // How long GET /patroni on a primary reuses its last walsender list.
+  static constexpr std::chrono::milliseconds kReplicationAnswerMaxAge{1000};
 
   Agent(AgentServices services, SettingsStore& settings);
   ~Agent() override;
@@ -100,7 +102,8 @@ class Agent : public api::NodeStateSource {
 
   // ---- api::NodeStateSource ----
   api::NodeSnapshot snapshot() const override EXCLUDES(snapshot_mu_);
-  std::optional<api::PgStatus> live_pg_status(std::chrono::milliseconds timeout) override EXCLUDES(snapshot_mu_);
+  std::optional<api::PgStatus> live_pg_status(std::chrono::milliseconds timeout) override
+      EXCLUDES(snapshot_mu_, replication_mu_);
   dcs::DcsResult<dcs::Cluster> fresh_cluster() override;
   void wake_ha_loop() override { waker_.wake(); }
 
@@ -145,6 +148,14 @@ class Agent : public api::NodeStateSource {
   Mutex mailbox_mu_;
   std::vector<MailboxJob> mailbox_ GUARDED_BY(mailbox_mu_);
   bool mailbox_closed_ GUARDED_BY(mailbox_mu_) = false;
+
+  // The walsender list GET /patroni reports on a primary, queried on demand and reused for
+  // kReplicationAnswerMaxAge: a health-check storm costs one pg_stat_replication query a second,
+  // not one per request. Held across that query (bounded by the caller's timeout), so that
+  // concurrent requests wait for the one in flight instead of queueing queries of their own.
+  Mutex replication_mu_;
+  std::optional<MonoTime> replication_sampled_ GUARDED_BY(replication_mu_);
+  std::vector<postgres::ReplicationConnection> replication_ GUARDED_BY(replication_mu_);
 
   mutable Mutex restart_mu_;
   CondVar restart_cv_;

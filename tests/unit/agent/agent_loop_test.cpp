@@ -233,6 +233,36 @@ TEST(AgentLoop, AConfigurationChangeDuringATaskIsAppliedWhenTheTaskEnds) {
   EXPECT_TRUE(n2.pg.server().running);
 }
 
+// GET /patroni on a primary reports the walsenders, asked for on demand: a burst of requests
+// costs one pg_stat_replication query, and a request a second later asks again.
+TEST(AgentLoop, TheWalsenderListOfGetPatroniIsQueriedAtMostOncePerSecond) {
+  SimCluster c(2);
+  ASSERT_TRUE(c.rounds_until([&] { return c.leader() == "node1" && follows(c.node("node2"), "node1"); }, 60));
+  SimNode& n1 = c.node("node1");
+  n1.settle();
+  n1.cycle();
+  n1.settle();
+  auto queries = [&] {
+    auto calls = n1.pg.calls();
+    return std::count(calls.begin(), calls.end(), std::string("replication_connections"));
+  };
+  n1.pg.clear_calls();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(n1.agent->live_pg_status(std::chrono::milliseconds(100)));
+  EXPECT_EQ(queries(), 1);
+  c.clock.advance_seconds(0.5);
+  ASSERT_TRUE(n1.agent->live_pg_status(std::chrono::milliseconds(100)));
+  EXPECT_EQ(queries(), 1);
+  c.clock.advance_seconds(0.6);
+  ASSERT_TRUE(n1.agent->live_pg_status(std::chrono::milliseconds(100)));
+  EXPECT_EQ(queries(), 2);
+  // A replica has no walsenders to report: never asked.
+  SimNode& n2 = c.node("node2");
+  n2.settle();
+  n2.pg.clear_calls();
+  n2.agent->live_pg_status(std::chrono::milliseconds(100));
+  EXPECT_FALSE(n2.pg.called("replication_connections"));
+}
+
 TEST(AgentLoop, RepeatedFailuresMakeTheAgentExit) {
   SimCluster c(2);
   ASSERT_TRUE(c.rounds_until([&] { return c.leader() == "node1" && follows(c.node("node2"), "node1"); }, 60));
