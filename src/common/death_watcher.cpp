@@ -52,7 +52,9 @@ std::optional<pid_t> DeathWatcher::watched() const {
 
 void DeathWatcher::run() {
   uint64_t seen_generation = ~uint64_t{0};
-  std::optional<pid_t> pid;
+  // The pid being watched, 0 for none (a plain value: GCC 12 at -O2 misreads an optional here
+  // as possibly uninitialized).
+  pid_t pid = 0;
   int pidfd = -1;
   while (true) {
     {
@@ -62,15 +64,15 @@ void DeathWatcher::run() {
         seen_generation = generation_;
         if (pidfd >= 0) ::close(pidfd);
         pidfd = -1;
-        pid = pid_;
-        if (pid) pidfd = open_pidfd(*pid);
+        pid = pid_.value_or(0);
+        if (pid > 0) pidfd = open_pidfd(pid);
       }
     }
     pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {pidfd, POLLIN, 0}};
     const nfds_t n = pidfd >= 0 ? 2 : 1;
     // Without a pidfd a watched pid is checked every 100 ms; with nothing to watch, sleep until
     // poked.
-    const int timeout_ms = pidfd >= 0 ? -1 : (pid ? 100 : -1);
+    const int timeout_ms = pidfd >= 0 ? -1 : (pid > 0 ? 100 : -1);
     const int r = ::poll(fds, n, timeout_ms);
     if (r < 0 && errno != EINTR) break;
     if (fds[0].revents & POLLIN) {
@@ -79,11 +81,11 @@ void DeathWatcher::run() {
       (void)ignored;
       continue;
     }
-    if (!pid) continue;
-    const bool dead = pidfd >= 0 ? (n == 2 && (fds[1].revents & POLLIN) != 0) : !process_alive(*pid);
+    if (pid <= 0) continue;
+    const bool dead = pidfd >= 0 ? (n == 2 && (fds[1].revents & POLLIN) != 0) : !process_alive(pid);
     if (!dead) continue;
-    try_reap(*pid);
-    const pid_t died = *pid;
+    try_reap(pid);
+    const pid_t died = pid;
     {
       MutexLock lk(mu_);
       // Report only if it is still the process we were told to watch.
@@ -94,7 +96,7 @@ void DeathWatcher::run() {
     }
     if (pidfd >= 0) ::close(pidfd);
     pidfd = -1;
-    pid.reset();
+    pid = 0;
     on_death_(died);
   }
   if (pidfd >= 0) ::close(pidfd);
