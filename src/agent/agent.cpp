@@ -428,20 +428,7 @@ void Agent::publish_snapshot() {
   snap.patroni_version = kPatroniCompatVersion;
   snap.pg.state = std::string(ha::to_string(l.state));
   snap.pg.role = role_text(l.role);
-  if (const auto& st = memory_.status) {
-    api::PgStatus& pg = snap.pg;
-    pg.query_ok = true;
-    pg.postmaster_start_time = st->postmaster_start_time;
-    pg.server_version = st->server_version;
-    pg.in_recovery = st->in_recovery;
-    pg.flush_lsn = st->flush_lsn;
-    pg.receive_lsn = st->receive_lsn;
-    pg.replay_lsn = st->replay_lsn;
-    pg.replay_paused = st->replay_paused;
-    if (st->timeline > 0) pg.timeline = static_cast<int>(st->timeline);
-    if (st->in_recovery) pg.replication_state = st->receive_lsn ? "streaming" : "in archive recovery";
-    pg.sampled_at = now;
-  }
+  if (const auto& st = memory_.status) fill_pg_status(snap.pg, *st, now);
   if (l.last_lock_write) snap.leader_lock_valid_until = *l.last_lock_write + s->ha.ttl;
   snap.paused = s->ha.pause;
   snap.synchronous_mode = s->ha.synchronous_mode;
@@ -487,17 +474,7 @@ std::optional<api::PgStatus> Agent::live_pg_status(std::chrono::milliseconds tim
     // does not see us without a WAL position for a whole loop_wait.
     auto st = services_.pg.query_status(timeout);
     if (!st) return std::nullopt;
-    pg.query_ok = true;
-    pg.postmaster_start_time = st->postmaster_start_time;
-    pg.server_version = st->server_version;
-    pg.in_recovery = st->in_recovery;
-    pg.flush_lsn = st->flush_lsn;
-    pg.receive_lsn = st->receive_lsn;
-    pg.replay_lsn = st->replay_lsn;
-    pg.replay_paused = st->replay_paused;
-    if (st->timeline > 0) pg.timeline = static_cast<int>(st->timeline);
-    if (st->in_recovery) pg.replication_state = st->receive_lsn ? "streaming" : "in archive recovery";
-    pg.sampled_at = services_.clock.now_seconds();
+    fill_pg_status(pg, st.value(), services_.clock.now_seconds());
   }
   // The walsenders are asked for on demand (GET /patroni on a primary), not every cycle, and
   // the answer is reused for kReplicationAnswerMaxAge.

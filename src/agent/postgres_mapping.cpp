@@ -41,4 +41,18 @@ std::optional<postgres::Upstream> upstream_of(const dcs::Member& member) {
   return u;
 }
 
+void fill_pg_status(api::PgStatus& pg, const postgres::ServerStatus& st, double sampled_at) {
+  pg.query_ok = true;
+  pg.postmaster_start_time = st.postmaster_start_time;
+  pg.server_version = st.server_version;
+  pg.in_recovery = st.in_recovery;
+  pg.flush_lsn = st.flush_lsn;
+  pg.receive_lsn = st.receive_lsn;
+  pg.replay_lsn = st.replay_lsn;
+  pg.replay_paused = st.replay_paused;
+  if (st.timeline > 0) pg.timeline = static_cast<int>(st.timeline);
+  if (st.in_recovery) pg.replication_state = st.receive_lsn ? "streaming" : "in archive recovery";
+  pg.sampled_at = sampled_at;
+}
+
 }  // namespace custos::agent

@@ -1,10 +1,11 @@
 // Pure mappings between what src/postgres and src/dcs report and what the HA decision reads:
 // the data directory and postmaster states, pg_controldata's cluster state, a status query, and
-// the upstream a member's key describes.
+// the upstream a member's key describes, a status query as the REST API reports it.
 #pragma once
 
 #include <optional>
 
+#include "api/node_snapshot.h"
 #include "dcs/member.h"
 #include "ha/local_state.h"
 #include "postgres/controldata.h"
@@ -18,5 +19,9 @@ ha::PgProcess to_ha(postgres::ServerProcess process);
 
 // Where to stream from, from a member key's conn_url / conn_kwargs; nullopt without a host.
 std::optional<postgres::Upstream> upstream_of(const dcs::Member& member);
+
+// Fills `pg` with a successful status query taken at `sampled_at` (monotonic seconds): WAL
+// positions, timeline, recovery and replication state; marks it query_ok.
+void fill_pg_status(api::PgStatus& pg, const postgres::ServerStatus& st, double sampled_at);
 
 }  // namespace custos::agent

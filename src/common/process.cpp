@@ -104,6 +104,23 @@ struct ChildSpec {
   bool new_session = false;  // else: new process group
 };
 
+// The spec of a child running `argv` (resolved to `path`) with the environment and working
+// directory of `options` (RunOptions or SpawnOptions) and the given standard descriptors.
+template <class Options>
+ChildSpec child_spec(const std::string& path, const std::vector<std::string>& argv, const Options& options,
+                     int stdin_fd, int stdout_fd, int stderr_fd, bool new_session) {
+  ChildSpec spec;
+  spec.path = path;
+  spec.argv = argv;
+  spec.env = build_env(options.env, options.env_unset);
+  spec.cwd = options.cwd;
+  spec.stdin_fd = stdin_fd;
+  spec.stdout_fd = stdout_fd;
+  spec.stderr_fd = stderr_fd;
+  spec.new_session = new_session;
+  return spec;
+}
+
 // fork + exec; between them only async-signal-safe calls. Exec failure is reported through a
 // close-on-exec pipe.
 Result<pid_t, std::string> fork_exec(const ChildSpec& spec) {
@@ -264,15 +281,7 @@ Result<RunResult, std::string> run_command(const std::vector<std::string>& argv,
   if (::pipe2(errp, O_CLOEXEC) != 0) return make_error(errno_text("pipe2", errno));
   Fd err_r(errp[0]), err_w(errp[1]);
 
-  ChildSpec spec;
-  spec.path = *path;
-  spec.argv = argv;
-  spec.env = build_env(options.env, options.env_unset);
-  spec.cwd = options.cwd;
-  spec.stdin_fd = in.get();
-  spec.stdout_fd = out_w.get();
-  spec.stderr_fd = err_w.get();
-  spec.new_session = false;
+  const ChildSpec spec = child_spec(*path, argv, options, in.get(), out_w.get(), err_w.get(), false);
 
   const auto started = Clock::now();
   auto pid_r = fork_exec(spec);
@@ -345,16 +354,7 @@ Result<pid_t, std::string> spawn_detached(const std::vector<std::string>& argv, 
     out.reset(::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (out.get() < 0) return make_error(errno_text(("cannot open " + options.log_file).c_str(), errno));
   }
-  ChildSpec spec;
-  spec.path = *path;
-  spec.argv = argv;
-  spec.env = build_env(options.env, options.env_unset);
-  spec.cwd = options.cwd;
-  spec.stdin_fd = in.get();
-  spec.stdout_fd = out.get();
-  spec.stderr_fd = out.get();
-  spec.new_session = true;
-  return fork_exec(spec);
+  return fork_exec(child_spec(*path, argv, options, in.get(), out.get(), out.get(), true));
 }
 
 std::optional<int> try_reap(pid_t pid) {
