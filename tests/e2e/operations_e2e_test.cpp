@@ -154,11 +154,18 @@ TEST_F(OperationsE2E, RefusalsConfigPauseRestartAndReinitialize) {
   r = c().rest(p, "POST", "/switchover", json{{"leader", c().name(rep)}, {"candidate", pname}}.dump());
   EXPECT_EQ(r.status, 412);
   EXPECT_EQ(r.body, "leader name does not match");
+  const std::string rep_started = patroni(rep).value("postmaster_start_time", "");
   r = c().rest(rep, "POST", "/reinitialize", "");
   EXPECT_EQ(c().rest(p, "POST", "/reinitialize", "").body, "I am the leader, can not reinitialize");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, "reinitialize started");
-  EXPECT_TRUE(eventually([&] { return patroni(rep).value("state", "") == "running"; }, 120s));
+  // Done once a new postmaster runs: the state read right after the request may still be the
+  // old one's "running", and a configuration change made before the new postmaster starts is
+  // already in its files (no pending_restart for the checks below).
+  EXPECT_TRUE(eventually([&] {
+    const json st = patroni(rep);
+    return st.value("state", "") == "running" && st.value("postmaster_start_time", "") != rep_started;
+  }, 120s));
   c().wait_for_streaming(p, others(p), 120s);
 
   // ---- dynamic configuration: refused values write nothing
