@@ -27,6 +27,7 @@
 #include "common/process_runner.h"
 #include "common/thread_pool.h"
 #include "common/version.h"
+#include "config/rest_client_options.h"
 #include "config/dynamic_cache.h"
 #include "config/env.h"
 #include "config/loader.h"
@@ -81,13 +82,11 @@ bool duplicate_member_running(dcs::Dcs& dcs, net::HttpClient& http, const std::s
   return http.request(req, 3s).ok();
 }
 
+// Calls to other members (leader race, switchover checks, duplicate name) carry the TLS
+// client settings and basic authentication Patroni's agent sends (config/rest_client_options.h).
 net::HttpClientOptions member_http_options(const config::Config& config) {
-  net::HttpClientOptions ho;
-  const auto& ctl = config.ctl();
-  // ctl.insecure is read as Patroni reads it: Python truthiness.
-  if (ctl.is_object() && ctl.contains("insecure") && python_truthy(ctl["insecure"])) ho.tls.verify_peer = false;
-  ho.user_agent = std::string("Patroni/") + kPatroniCompatVersion + " custos/" + kVersion;
-  return ho;
+  return config::rest_client_options(config.local(),
+                                     std::string("Patroni/") + kPatroniCompatVersion + " custos/" + kVersion);
 }
 
 }  // namespace

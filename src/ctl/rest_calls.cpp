@@ -1,35 +1,12 @@
 #include "ctl/rest_calls.h"
 
-#include "common/json_truth.h"
+#include "config/rest_client_options.h"
 
 namespace custos::ctl {
 
 namespace {
 
 using json = nlohmann::json;
-
-std::string string_at(const json& config, const char* section, const char* key) {
-  auto s = config.find(section);
-  if (s == config.end() || !s->is_object()) return "";
-  auto v = s->find(key);
-  return v != s->end() && v->is_string() ? v->get<std::string>() : "";
-}
-
-std::optional<std::pair<std::string, std::string>> auth_of(const json& config,
-                                                           const char* section) {
-  auto s = config.find(section);
-  if (s == config.end() || !s->is_object()) return std::nullopt;
-  auto a = s->find("authentication");
-  if (a == s->end() || !a->is_object()) return std::nullopt;
-  auto text = [&](const char* k) -> std::string {
-    auto v = a->find(k);
-    if (v == a->end() || v->is_null()) return "";
-    return v->is_string() ? v->get<std::string>() : v->dump();
-  };
-  const std::string user = text("username"), password = text("password");
-  if (user.empty() && password.empty()) return std::nullopt;
-  return std::make_pair(user, password);
-}
 
 class HttpMemberApi : public MemberApi {
  public:
@@ -62,19 +39,7 @@ class HttpMemberApi : public MemberApi {
 }  // namespace
 
 net::HttpClientOptions rest_client_options(const json& config) {
-  net::HttpClientOptions o;
-  o.user_agent = "Patroni ctl (custosctl)";
-  o.basic_auth = auth_of(config, "ctl");
-  if (!o.basic_auth) o.basic_auth = auth_of(config, "restapi");
-  o.tls.ca_file = string_at(config, "ctl", "cacert");
-  if (o.tls.ca_file.empty()) o.tls.ca_file = string_at(config, "restapi", "cafile");
-  o.tls.cert_file = string_at(config, "ctl", "certfile");
-  o.tls.key_file = string_at(config, "ctl", "keyfile");
-  bool insecure = false;
-  if (auto c = config.find("ctl"); c != config.end() && c->is_object())
-    if (auto i = c->find("insecure"); i != c->end()) insecure = python_truthy(*i);  // as patronictl
-  o.tls.verify_peer = !insecure;
-  return o;
+  return config::rest_client_options(config, "Patroni ctl (custosctl)");
 }
 
 std::optional<std::string> endpoint_url(const std::string& api_url, const std::string& endpoint) {

@@ -1,7 +1,6 @@
 // Calls from custosctl to the members' REST API (ctl.md §2): the member's api_url with the path
-// replaced by the endpoint, JSON bodies, Basic auth from ctl.authentication (else
-// restapi.authentication), TLS verified with ctl.cacert (else restapi.cafile) unless insecure,
-// client certificate ctl.certfile/keyfile. MemberApi is the seam the commands use, so that
+// replaced by the endpoint, JSON bodies, Basic auth and TLS as config/rest_client_options.h
+// reads them (ctl first, then restapi, as patronictl). MemberApi is the seam the commands use, so that
 // tests can stand in for members.
 #pragma once
 

@@ -181,8 +181,13 @@ struct HttpClient::Impl {
         ctx->load_verify_file(t.ca_file);
       else
         ctx->set_default_verify_paths();
-      if (!t.cert_file.empty()) ctx->use_certificate_chain_file(t.cert_file);
-      if (!t.key_file.empty()) ctx->use_private_key_file(t.key_file, asio::ssl::context::pem);
+      if (!t.key_password.empty())
+        ctx->set_password_callback(
+            [pw = t.key_password](std::size_t, asio::ssl::context::password_purpose) { return pw; });
+      if (!t.cert_file.empty()) {
+        ctx->use_certificate_chain_file(t.cert_file);
+        ctx->use_private_key_file(t.key_file.empty() ? t.cert_file : t.key_file, asio::ssl::context::pem);
+      }
       ssl_ctx = std::move(ctx);
     } catch (const std::exception& e) {
       ssl_ctx_error = e.what();
@@ -284,7 +289,8 @@ struct HttpClient::Impl {
       if (!is_ip_literal(url.host)) SSL_set_tlsext_host_name(c->tls->native_handle(), url.host.c_str());
       if (options.tls.verify_peer) {
         c->tls->set_verify_mode(asio::ssl::verify_peer);
-        c->tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
+        if (options.tls.verify_host_name)
+          c->tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
       } else {
         c->tls->set_verify_mode(asio::ssl::verify_none);
       }

@@ -41,8 +41,10 @@ struct Url {
 struct TlsOptions {
   std::string ca_file;    // CA bundle to verify the server with; empty: system default paths
   std::string cert_file;  // client certificate (PEM), optional
-  std::string key_file;   // client private key (PEM), optional
-  bool verify_peer = true;  // verify the server's certificate chain and host name
+  std::string key_file;   // client private key (PEM), optional; empty: the key is in cert_file
+  std::string key_password;  // passphrase of an encrypted key_file, optional
+  bool verify_peer = true;  // verify the server's certificate chain
+  bool verify_host_name = true;  // with verify_peer: also check the host name against the certificate
 };
 
 struct HttpClientOptions {

@@ -21,7 +21,9 @@
 
 #include "child_process.h"
 #include "etcd_server.h"
+#include "net/http_client.h"
 #include "postgres/pg_connection.h"
+#include "test_ca.h"
 
 namespace custos::e2e {
 
@@ -51,6 +53,12 @@ struct ClusterOptions {
   // restapi.authentication (basic auth on the unsafe endpoints); empty user = none.
   std::string rest_user;
   std::string rest_password;
+  // TLS everywhere, as production clusters run: etcd on https with authentication; PostgreSQL
+  // with ssl on and only `hostssl ... clientcert=verify-ca` (replication: verify-full) lines, the
+  // agent's roles authenticating with client certificates; the REST API on https with
+  // verify_client: required and an encrypted key (keyfile_password). The test's own probes
+  // (SQL, REST, etcd) use the same certificates.
+  bool tls = false;
 };
 
 // The reply of TestCluster::rest(); status 0 when the agent could not be reached.
@@ -67,6 +75,8 @@ struct Node {
   std::string data_dir;  // <dir>/data
   std::string config_file;
   std::string log_file;  // the agent's stdout + stderr (appended across restarts)
+  test::IssuedCertificate server_cert;  // with tls: PostgreSQL's certificate
+  test::IssuedCertificate rest_cert;    // with tls: the REST API's, key encrypted with rest_key_password()
   std::unique_ptr<test::ChildProcess> agent;
   bool expect_running = false;  // false after a deliberate stop/kill: a dead agent is then no crash
   int starts = 0;
@@ -96,6 +106,21 @@ class TestCluster {
   test::EtcdServer& etcd() { return *etcd_; }
   static std::string custos_bin();
   static std::string custosctl_bin();
+
+  // ---- TLS material (options().tls; empty otherwise)
+  const std::string& ca_file() const;
+  // Client certificate of a REST client (curl, patronictl) and the PostgreSQL superuser's.
+  const test::IssuedCertificate& ctl_cert() const { return ctl_cert_; }
+  const test::IssuedCertificate& superuser_cert() const { return superuser_cert_; }
+  static const char* rest_key_password() { return "e2e-rest-key-pw"; }
+  // "https" with tls, else "http"; and a member's REST base URL (scheme://127.0.0.1:port).
+  std::string rest_scheme() const { return options_.tls ? "https" : "http"; }
+  std::string rest_base(int i) const;
+  // Writes a patronictl / custosctl configuration for this cluster (DCS, ctl TLS and auth) to
+  // `path`.
+  void write_ctl_config(const std::string& path) const;
+  // The etcd3 section every node and client uses (indented by two spaces, ending in a newline).
+  std::string etcd_section() const;
 
   // ---- agents
   void start_all();
@@ -174,7 +199,10 @@ class TestCluster {
 
   ClusterOptions options_;
   std::string dir_;
+  std::unique_ptr<test::TestCa> ca_;
+  test::IssuedCertificate ctl_cert_, superuser_cert_, replication_cert_, rewind_cert_;
   std::unique_ptr<test::EtcdServer> etcd_;
+  std::unique_ptr<net::HttpClient> http_;
   std::vector<Node> nodes_;
   bool shut_down_ = false;
 };

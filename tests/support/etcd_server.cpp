@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "net/http_client.h"
+#include "test_ca.h"
 
 namespace custos::test {
 
@@ -50,36 +51,14 @@ std::string EtcdServer::client_url() const {
 std::string EtcdServer::host_port() const { return "127.0.0.1:" + std::to_string(client_port_); }
 
 void EtcdServer::make_certs() {
-  auto run = [&](std::vector<std::string> argv) {
-    auto r = run_command(argv, 30s);
-    if (r.exit_code != 0) throw std::runtime_error("openssl failed (is the openssl CLI installed?): " + r.output);
-  };
-  ca_file_ = dir_ + "/ca.crt";
-  std::string ca_key = dir_ + "/ca.key";
-  server_cert_ = dir_ + "/server.crt";
-  server_key_ = dir_ + "/server.key";
-  client_cert_ = dir_ + "/client.crt";
-  client_key_ = dir_ + "/client.key";
-  const std::vector<std::string> ec_key = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"};
-  auto with = [](std::vector<std::string> a, const std::vector<std::string>& b) {
-    a.insert(a.end(), b.begin(), b.end());
-    return a;
-  };
-  run(with({"openssl", "req", "-x509"}, with(ec_key, {"-keyout", ca_key, "-out", ca_file_, "-days", "2", "-subj",
-                                                       "/CN=custos-test-ca"})));
-  {
-    std::ofstream ext(dir_ + "/server.ext");
-    ext << "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n";
-    std::ofstream cext(dir_ + "/client.ext");
-    cext << "extendedKeyUsage=clientAuth\n";
-  }
-  for (auto [cert, key, cn, ext] : {std::tuple{server_cert_, server_key_, std::string("127.0.0.1"), std::string("server.ext")},
-                                    std::tuple{client_cert_, client_key_, std::string("root"), std::string("client.ext")}}) {
-    std::string csr = key + ".csr";
-    run(with({"openssl", "req"}, with(ec_key, {"-keyout", key, "-out", csr, "-subj", "/CN=" + cn})));
-    run({"openssl", "x509", "-req", "-in", csr, "-CA", ca_file_, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
-         "-days", "2", "-extfile", dir_ + "/" + ext});
-  }
+  TestCa ca(dir_);
+  ca_file_ = ca.ca_file();
+  auto server = ca.issue("server", "127.0.0.1", true);
+  server_cert_ = server.cert_file;
+  server_key_ = server.key_file;
+  auto client = ca.issue("client", "root", false);
+  client_cert_ = client.cert_file;
+  client_key_ = client.key_file;
 }
 
 void EtcdServer::start() {

@@ -447,7 +447,9 @@ TEST_F(ServerTest, TlsWithRequiredClientCertificate) {
   EXPECT_EQ(ok->header("X-Custos-Test"), "yes");
   // With a verified client certificate the unsafe endpoint passes the certificate check.
   net::HttpClientOptions o;
-  o.tls = {c.ca, c.client_cert, c.client_key, true};
+  o.tls.ca_file = c.ca;
+  o.tls.cert_file = c.client_cert;
+  o.tls.key_file = c.client_key;
   net::HttpClient poster(o);
   auto post = poster.request({"POST", "https://127.0.0.1:" + std::to_string(port) + "/reload", {}, "", ""}, 5s);
   ASSERT_TRUE(post) << post.error().describe();
