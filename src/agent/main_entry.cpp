@@ -18,6 +18,7 @@
 #include "agent/member_queries.h"
 #include "agent/operations.h"
 #include "agent/settings_store.h"
+#include "postgres/conninfo.h"
 #include "agent/watchdog.h"
 #include "api/operations.h"
 #include "api/rest_server.h"
@@ -156,6 +157,16 @@ int run_agent_main(const std::string& config_path) {
   // ---- the real implementations ----
   SystemClock clock;
   SettingsStore settings(config, loaded->path, env);
+  {
+    const auto pg = settings.current()->pg;
+    for (const auto& [who, creds] : {std::pair{"superuser", &pg.superuser}, std::pair{"replication", &pg.replication},
+                                     std::pair{"rewind", &pg.rewind}})
+      for (const auto& [keyword, value] : creds->extra)
+        if (!postgres::libpq_knows_keyword(keyword))
+          spdlog::warn("postgresql.authentication.{}.{}: this libpq does not know the keyword; custos's own "
+                       "connections leave it out",
+                       who, keyword);
+  }
   postgres::LocalPostgres pg(settings.current()->pg, system_process_runner());
   net::HttpClient http(member_http_options(config));
   HttpMemberQueries members(http, 4);

@@ -37,7 +37,7 @@ postgres::Credentials credentials(const json& auth, const char* who) {
   c.username = str_at(a, "username");
   if (a.contains("password") && !a["password"].is_null()) c.password = str_at(a, "password");
   for (const char* k : {"sslmode", "sslcert", "sslkey", "sslpassword", "sslrootcert", "sslcrl",
-                        "sslcrldir", "gssencmode", "channel_binding"})
+                        "sslcrldir", "sslnegotiation", "gssencmode", "channel_binding"})
     if (a.contains(k) && !a[k].is_null()) c.extra[k] = str_at(a, k);
   return c;
 }
@@ -150,6 +150,9 @@ postgres::NodeSettings node_settings_from_config(const config::Config& config) {
     auto it = pg.find(key);
     return it != pg.end() && python_truthy(*it);
   };
+  s.use_unix_socket = truthy_at("use_unix_socket");
+  s.use_unix_socket_repl = truthy_at("use_unix_socket_repl");
+  s.krbsrvname = str_at(pg, "krbsrvname");
   s.remove_data_directory_on_rewind_failure = truthy_at("remove_data_directory_on_rewind_failure");
   s.remove_data_directory_on_diverged_timelines = truthy_at("remove_data_directory_on_diverged_timelines");
   try {

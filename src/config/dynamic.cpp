@@ -110,7 +110,7 @@ const std::set<std::string> kStandbyClusterKeys = {"create_replica_methods", "ho
                                                    "restore_command", "archive_cleanup_command",
                                                    "recovery_min_apply_delay"};
 const char* const kAuthAllowed[] = {"username", "password", "sslmode", "sslcert", "sslkey", "sslpassword",
-                                    "sslrootcert", "sslcrl", "sslcrldir", "gssencmode", "channel_binding"};
+                                    "sslrootcert", "sslcrl", "sslcrldir", "gssencmode", "channel_binding", "sslnegotiation"};
 
 }  // namespace
 

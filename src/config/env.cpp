@@ -33,7 +33,7 @@ namespace {
 
 const char* const kAuthParams[] = {"username",    "password", "sslmode",  "sslcert",
                                    "sslkey",      "sslpassword", "sslrootcert", "sslcrl",
-                                   "sslcrldir",   "gssencmode", "channel_binding"};
+                                   "sslcrldir",   "gssencmode", "channel_binding", "sslnegotiation"};
 
 const std::set<std::string> kGenericSuffixes = {
     "HOST", "HOSTS", "PORT", "USE_PROXIES", "PROTOCOL", "SRV", "SRV_SUFFIX", "URL", "PROXY",

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <set>
 #include <stdexcept>
 
 namespace custos::postgres {
@@ -50,6 +51,18 @@ ConninfoParams with_param(ConninfoParams params, const std::string& key, const s
   return params;
 }
 
+bool libpq_knows_keyword(const std::string& keyword) {
+  static const std::set<std::string> known = [] {
+    std::set<std::string> names;
+    PQconninfoOption* opts = PQconndefaults();
+    if (opts == nullptr) return names;
+    for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) names.insert(o->keyword);
+    PQconninfoFree(opts);
+    return names;
+  }();
+  return known.count(keyword) > 0;
+}
+
 Result<std::map<std::string, std::string>, std::string> parse_conninfo(const std::string& conninfo) {
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
@@ -79,7 +92,8 @@ std::string format_dsn(const std::map<std::string, std::string>& params) {
       "sslcompression", "sslcert",  "sslkey",
       "sslpassword", "sslrootcert", "sslcrl",
       "sslcrldir",   "application_name", "krbsrvname",
-      "gssencmode",  "channel_binding", "target_session_attrs"};
+      "gssencmode",  "channel_binding", "target_session_attrs",
+      "sslnegotiation"};
   std::string out;
   for (const char* kw : kOrder) {
     const char* key = kw ? kw : (has_passfile ? "passfile" : "password");

@@ -30,6 +30,10 @@ ConninfoParams with_param(ConninfoParams params, const std::string& key, const s
 // Only keywords that are set are returned. Error text comes from libpq.
 Result<std::map<std::string, std::string>, std::string> parse_conninfo(const std::string& conninfo);
 
+// Whether this process's libpq accepts `keyword` (libpq 15 knows no sslnegotiation, say).
+// Thread-safe; the answer is computed once.
+bool libpq_knows_keyword(const std::string& keyword);
+
 // Patroni's DSN format (used for primary_conninfo and the DSN passed to scripts):
 // keywords in Patroni's fixed order (dbname, user, passfile|password, host, port, sslmode, ...),
 // only those present and non-empty, each as key=value where ', \ and blank are backslash-escaped.

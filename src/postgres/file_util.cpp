@@ -63,4 +63,12 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+int data_dir_major_version(const std::string& data_dir) {
+  std::ifstream in(data_dir + "/PG_VERSION");
+  if (!in) return 0;
+  int major = 0;
+  in >> major;
+  return in.fail() ? 0 : major;
+}
+
 }  // namespace custos::postgres

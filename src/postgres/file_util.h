@@ -1,4 +1,5 @@
-// Small file helpers shared by the writers of this module: atomic replace with a given mode.
+// Small file helpers shared by this module: atomic replace with a given mode, whole-file read,
+// the data directory's PG_VERSION.
 #pragma once
 
 #include <string>
@@ -12,5 +13,9 @@ void write_file_atomic(const std::string& path, const std::string& content, mode
 
 // Reads a whole file; throws std::runtime_error if it cannot be opened.
 std::string read_file(const std::string& path);
+
+// The major version in <data_dir>/PG_VERSION ("15" -> 15, "9.6" -> 9); 0 when the file is
+// missing or holds no number. Never throws.
+int data_dir_major_version(const std::string& data_dir);
 
 }  // namespace custos::postgres

@@ -15,6 +15,7 @@
 #include "postgres/basebackup.h"
 #include "postgres/config_files.h"
 #include "postgres/conninfo.h"
+#include "postgres/file_util.h"
 #include "postgres/crash_recovery.h"
 #include "postgres/initdb.h"
 #include "postgres/lsn.h"
@@ -197,10 +198,14 @@ std::map<std::string, std::string> LocalPostgres::recovery_params(const NodeSett
     ci["passfile"] = s.pgpass;
     ci["host"] = upstream->host;
     ci["port"] = std::to_string(upstream->port);
+    // Patroni's defaults, each only where the server knows the keyword (0 = unknown: all).
+    const int major = data_dir_major_version(s.data_dir);
     ci["sslmode"] = "prefer";
-    ci["gssencmode"] = "prefer";
-    ci["channel_binding"] = "prefer";
+    if (major == 0 || major >= 12) ci["gssencmode"] = "prefer";
+    if (major == 0 || major >= 13) ci["channel_binding"] = "prefer";
+    if (major >= 17) ci["sslnegotiation"] = "postgres";
     for (const auto& [k, v] : s.replication.extra) ci[k] = v;
+    if (!s.krbsrvname.empty()) ci["krbsrvname"] = s.krbsrvname;
     ci["application_name"] = s.name;
     ci["dbname"] = s.database;
     if (s.use_slots) rs.primary_slot_name = s.slot_name;
@@ -407,8 +412,10 @@ Status<std::string> LocalPostgres::post_bootstrap() {
     ro.timeout = std::chrono::hours(1);
     ro.env["PGPASSFILE"] = s.pgpass;
     ro.env["PGOPTIONS"] = "-c synchronous_commit=local -c statement_timeout=0";
-    std::map<std::string, std::string> dsn = {{"dbname", s.database}, {"user", s.superuser.username},
-                                              {"host", s.local_host()}, {"port", std::to_string(s.listen.port)}};
+    if (!s.krbsrvname.empty()) ro.env["PGKRBSRVNAME"] = s.krbsrvname;
+    // Patroni passes the local superuser keywords without the password (it is in the pgpass).
+    std::map<std::string, std::string> dsn = s.local_connection_params();
+    dsn.erase("password");
     auto r = runner_.run({"/bin/sh", "-c", s.post_bootstrap + " \"$0\"", format_dsn(dsn)}, ro);
     if (!r) return make_error("post_bootstrap: " + r.error());
     if (!r->success()) return make_error("post_bootstrap script " + r->describe() + ": " + r->err);
@@ -435,6 +442,8 @@ std::string LocalPostgres::source_conninfo(const Upstream& from, const Credentia
   std::string ci = "host=" + q(from.host) + " port=" + std::to_string(from.port) + " user=" + q(creds.username);
   if (!dbname.empty()) ci += " dbname=" + q(dbname);
   for (const auto& [k, v] : creds.extra) ci += " " + k + "=" + q(v);
+  // Patroni exports PGKRBSRVNAME for its children; the keyword has the same effect here.
+  if (!settings().krbsrvname.empty() && !creds.extra.count("krbsrvname")) ci += " krbsrvname=" + q(settings().krbsrvname);
   return ci;
 }
 

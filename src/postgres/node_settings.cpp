@@ -2,6 +2,8 @@
 
 #include "postgres/conninfo.h"
 
+#include <cctype>
+
 namespace custos::postgres {
 
 using nlohmann::json;
@@ -42,21 +44,67 @@ std::string parameter_value(const json& value) {
   return value.dump();
 }
 
+namespace {
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.erase(s.begin());
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  return s;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    auto comma = text.find(',', start);
+    out.push_back(trimmed(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string NodeSettings::local_host() const {
-  std::string first = listen.host.substr(0, listen.host.find(','));
-  while (!first.empty() && first.front() == ' ') first.erase(first.begin());
-  while (!first.empty() && first.back() == ' ') first.pop_back();
-  if (first.empty() || first == "*" || first == "0.0.0.0") return "127.0.0.1";
-  if (first == "::") return "::1";
-  return first;
+  const auto hosts = split_commas(listen.host);
+  for (std::string h : hosts) {
+    for (auto& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (h == "*" || h == "0.0.0.0" || h == "127.0.0.1" || h == "localhost") return "localhost";
+  }
+  return hosts.empty() ? std::string() : hosts.front();
+}
+
+std::string NodeSettings::local_address(bool unix) const {
+  if (!unix) return local_host();
+  auto it = conf_parameters.find("unix_socket_directories");
+  if (it == conf_parameters.end()) return "";  // libpq's default socket directory
+  for (const auto& dir : split_commas(it->second))
+    if (!dir.empty() && dir.front() == '/') return dir;
+  return local_host();
+}
+
+std::map<std::string, std::string> NodeSettings::local_connection_params(const std::string& dbname) const {
+  std::map<std::string, std::string> p = superuser.extra;
+  const std::string host = local_address(use_unix_socket);
+  if (!host.empty()) p["host"] = host;
+  p["port"] = std::to_string(listen.port);
+  if (!superuser.username.empty()) p["user"] = superuser.username;
+  if (superuser.password) p["password"] = *superuser.password;
+  p["dbname"] = dbname.empty() ? database : dbname;
+  return p;
 }
 
 std::string NodeSettings::local_conninfo(const std::string& dbname) const {
-  const auto q = [](const std::string& v) { return quote_conninfo_value(v); };
-  std::string ci = "host=" + q(local_host()) + " port=" + std::to_string(listen.port) +
-                   " dbname=" + q(dbname.empty() ? database : dbname);
-  if (!superuser.username.empty()) ci += " user=" + q(superuser.username);
-  if (superuser.password) ci += " password=" + q(*superuser.password);
+  const auto params = local_connection_params(dbname);
+  std::string ci;
+  for (const auto& [k, v] : params) {
+    // A keyword newer than the linked libpq (sslnegotiation before 17) would fail every
+    // connection; it is left out here (the agent warns about it at start-up).
+    if (!libpq_knows_keyword(k)) continue;
+    if (!ci.empty()) ci += ' ';
+    ci += k + "=" + quote_conninfo_value(v);
+  }
   return ci;
 }
 

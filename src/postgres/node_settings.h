@@ -71,14 +71,30 @@ struct NodeSettings {
   std::string post_bootstrap;  // script
   std::map<std::string, std::string> recovery_conf;  // postgresql.recovery_conf
 
+  // postgresql.use_unix_socket / use_unix_socket_repl: local superuser / replication connections
+  // over the first absolute unix_socket_directories entry (TCP when there is none).
+  bool use_unix_socket = false;
+  bool use_unix_socket_repl = false;
+  // postgresql.krbsrvname: put into primary_conninfo and PGKRBSRVNAME of child processes.
+  std::string krbsrvname;
+
   bool use_pg_rewind = false;
   bool use_slots = true;
   bool remove_data_directory_on_rewind_failure = false;
   bool remove_data_directory_on_diverged_timelines = false;
   int pg_ctl_timeout = 60;
 
-  // Host for local connections: the first listen host, wildcard -> loopback.
+  // Host for local TCP connections, as Patroni picks it: "localhost" when any listen address is
+  // '*', 0.0.0.0, 127.0.0.1 or localhost; else the first listen address.
   std::string local_host() const;
+  // Host for local connections: with `unix` the first absolute unix_socket_directories entry
+  // (local_host() when none is absolute; empty = libpq's default when the GUC is not set),
+  // else local_host().
+  std::string local_address(bool unix) const;
+  // The superuser's local connection keywords (Patroni's local_connect_kwargs): host (absent when
+  // libpq's default applies), port, user, password, dbname and every authentication.superuser
+  // libpq keyword (sslmode, sslcert, ...).
+  std::map<std::string, std::string> local_connection_params(const std::string& dbname = "") const;
   // conninfo for a local superuser connection (password included, it never leaves the process).
   std::string local_conninfo(const std::string& dbname = "") const;
   // Member conn_url: postgres://host:port/database.

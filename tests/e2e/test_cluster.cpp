@@ -266,7 +266,9 @@ std::string TestCluster::rest_base(int i) const {
 std::string TestCluster::etcd_section() const {
   std::string s = "  hosts:\n    - " + etcd_->host_port() + "\n";
   if (options_.tls)
-    s += "  protocol: https\n  cacert: " + ca_file() + "\n  username: root\n  password: " +
+    // etcd with a trusted CA asks every client for a certificate: the agents present one.
+    s += "  protocol: https\n  cacert: " + etcd_->ca_file() + "\n  cert: " + etcd_->client_cert_file() +
+         "\n  key: " + etcd_->client_key_file() + "\n  username: root\n  password: " +
          etcd_->options().root_password + "\n";
   return s;
 }

@@ -1,4 +1,5 @@
 #include "agent/node_settings_from_config.h"
+#include "postgres/conninfo.h"
 
 #include <gtest/gtest.h>
 
@@ -49,7 +50,7 @@ TEST(NodeSettings, FromConfig) {
   EXPECT_EQ(s.postgres, "/usr/lib/postgresql/15/bin/postgres");
   EXPECT_EQ(s.pg_rewind, "/usr/lib/postgresql/15/bin/pg_rewind");
   EXPECT_EQ(s.listen.port, 5433);
-  EXPECT_EQ(s.local_host(), "127.0.0.1");
+  EXPECT_EQ(s.local_host(), "localhost");  // Patroni prefers localhost for a wildcard listen
   EXPECT_EQ(s.conn_url(), "postgres://10.0.0.1:5433/postgres");
   EXPECT_EQ(s.api_url, "http://10.0.0.1:8008/patroni");
   EXPECT_EQ(s.replication.username, "repl");
@@ -86,4 +87,66 @@ TEST(PgSettings, BooleansReadLikePatroni) {
   EXPECT_TRUE(agent::node_settings_from_config(config::Config(local, json::object())).use_slots);
   EXPECT_FALSE(agent::node_settings_from_config(
                    config::Config(local, json{{"postgresql", {{"use_slots", nullptr}}}})).use_slots);
+}
+
+// The agent's own superuser connection carries every authentication.superuser keyword (client
+// certificates included) and picks its host as Patroni does.
+TEST(NodeSettings, LocalConnectionAsPatroni) {
+  json local = {{"name", "n1"},
+                {"scope", "demo"},
+                {"postgresql",
+                 {{"listen", "10.0.0.5,127.0.0.1:5433"},
+                  {"data_dir", "/data/pg"},
+                  {"krbsrvname", "pgkrb"},
+                  {"authentication",
+                   {{"superuser",
+                     {{"username", "postgres"},
+                      {"password", "pw"},
+                      {"sslmode", "verify-ca"},
+                      {"sslcert", "/c/su.crt"},
+                      {"sslkey", "/c/su.key"},
+                      {"sslrootcert", "/c/ca.crt"},
+                      {"sslnegotiation", "direct"}}}}}}}};
+  auto s = agent::node_settings_from_config(config::Config(local, json::object()));
+  EXPECT_EQ(s.local_host(), "localhost");  // 127.0.0.1 anywhere in the list
+  EXPECT_EQ(s.krbsrvname, "pgkrb");
+  auto p = s.local_connection_params();
+  EXPECT_EQ(p.at("host"), "localhost");
+  EXPECT_EQ(p.at("port"), "5433");
+  EXPECT_EQ(p.at("user"), "postgres");
+  EXPECT_EQ(p.at("password"), "pw");
+  EXPECT_EQ(p.at("dbname"), "postgres");
+  EXPECT_EQ(p.at("sslmode"), "verify-ca");
+  EXPECT_EQ(p.at("sslcert"), "/c/su.crt");
+  EXPECT_EQ(p.at("sslkey"), "/c/su.key");
+  EXPECT_EQ(p.at("sslrootcert"), "/c/ca.crt");
+  EXPECT_EQ(p.at("sslnegotiation"), "direct");
+  auto ci = postgres::parse_conninfo(s.local_conninfo("other"));
+  ASSERT_TRUE(ci) << ci.error();
+  EXPECT_EQ(ci->at("sslcert"), "/c/su.crt");
+  EXPECT_EQ(ci->at("dbname"), "other");
+  // A keyword this libpq does not know stays out of the in-process connection string.
+  EXPECT_EQ(ci->count("sslnegotiation"), postgres::libpq_knows_keyword("sslnegotiation") ? 1u : 0u);
+
+  // No wildcard or loopback: the first listen address.
+  s.listen.host = "10.0.0.5, 10.0.0.6";
+  EXPECT_EQ(s.local_host(), "10.0.0.5");
+
+  // use_unix_socket: the first absolute socket directory; none absolute -> TCP; GUC unset -> no
+  // host at all (libpq's default socket).
+  s.use_unix_socket = true;
+  EXPECT_EQ(s.local_connection_params().count("host"), 0u);
+  s.conf_parameters["unix_socket_directories"] = "@abstract, /run/pg ,/tmp";
+  EXPECT_EQ(s.local_connection_params().at("host"), "/run/pg");
+  s.conf_parameters["unix_socket_directories"] = "@abstract";
+  EXPECT_EQ(s.local_connection_params().at("host"), "10.0.0.5");
+}
+
+TEST(NodeSettings, UnixSocketFlagsReadLikePatroni) {
+  json local = {{"name", "n1"},
+                {"postgresql", {{"listen", "*:5432"}, {"data_dir", "/d"}, {"use_unix_socket", true},
+                                {"use_unix_socket_repl", "yes"}}}};
+  auto s = agent::node_settings_from_config(config::Config(local, json::object()));
+  EXPECT_TRUE(s.use_unix_socket);
+  EXPECT_TRUE(s.use_unix_socket_repl);
 }
