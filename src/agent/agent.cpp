@@ -282,9 +282,12 @@ void Agent::apply_dynamic_config(const dcs::Cluster& cluster) {
   if (memory_.applied_config_version && *memory_.applied_config_version == cc->version) return;
   memory_.applied_config_version = cc->version;
   const postgres::NodeSettings before = settings_.current()->pg;
-  if (!settings_.apply_dynamic(cc->data())) return;
+  const auto applied = settings_.apply_dynamic(cc->data());
+  if (!applied.changed) return;
+  if (applied.refused) spdlog::error("Exception when setting dynamic_configuration: {}", *applied.refused);
   const auto s = settings_.current();
-  for (const auto& w : s->config.warnings()) spdlog::debug("config: {}", w);
+  if (!applied.refused)
+    for (const auto& w : s->config.warnings()) spdlog::warn("{}", w);
   warn_unsupported_features(*s);
   services_.dcs.set_timing(dcs::DcsTiming{s->config.ttl(), s->config.loop_wait(), s->config.retry_timeout()});
   apply_pg_settings_change(before);

@@ -7,6 +7,7 @@
 
 #include "agent/state_mapping.h"
 #include "config/global_config.h"
+#include "config/validate.h"
 
 namespace custos::agent {
 
@@ -278,35 +279,41 @@ Response AgentOperations::reload() {
 }
 
 Response AgentOperations::update_config(const Request& req, bool patch) {
+  // Patroni's answers: 411/400 for the body, 503 without a config key to patch, 409 when the
+  // patched value cannot be written, 502 when the replacement cannot. Whatever JSON object
+  // Patroni stores is stored; custos's own checks only warn (log and X-Custos-Warning).
   auto body = api::read_json_body(req, false, true);
   if (auto* resp = std::get_if<Response>(&body)) return *resp;
   const json request = std::get<json>(body);
-  if (request.empty()) return Response::text(400, "Bad request: the body must be a non-empty JSON object");
   auto loaded = services_.dcs.get_cluster_fresh();
   if (!loaded) return Response::text(503, "DCS is not accessible: " + loaded.error().describe());
   const auto& cc = loaded.value().config();
+  auto warn = [](Response r, const json& stored) {
+    const auto problems = config::dynamic_configuration_problems(stored);
+    for (const auto& p : problems) spdlog::warn("dynamic configuration: {}", p);
+    api::add_warning_header(r, problems);
+    return r;
+  };
   if (patch) {
     if (!cc || !cc->is_valid()) return Response::text(503, "the config key is missing or invalid");
     auto patched = api::patch_dynamic_config(cc->data(), request);
     if (patched.changed) {
-      if (auto refused = api::refuse_invalid_dynamic_config(patched.config)) return *refused;
       auto st = services_.dcs.set_config_value(patched.config.dump(), cc->version);
       if (!st) {
         if (st.error().kind == dcs::DcsErrorKind::kCasConflict)
           return Response::text(409, "the configuration was changed concurrently; try again");
-        return Response::text(503, "failed to write the config key: " + st.error().describe());
+        return Response::text(409, "failed to write the config key: " + st.error().describe());
       }
     }
     agent_.wake_ha_loop();
-    return Response::json(200, patched.config);
+    return warn(Response::json(200, patched.config), patched.config);
   }
   if (!cc || cc->data() != request) {
-    if (auto refused = api::refuse_invalid_dynamic_config(request)) return *refused;
     auto st = services_.dcs.set_config_value(request.dump(), std::nullopt);
     if (!st) return Response::text(502, "failed to write the config key: " + st.error().describe());
   }
   agent_.wake_ha_loop();
-  return Response::json(200, request);
+  return warn(Response::json(200, request), request);
 }
 
 Response AgentOperations::failsafe(const Request&) {

@@ -27,11 +27,16 @@ std::shared_ptr<const EffectiveSettings> SettingsStore::current() const {
   return current_;
 }
 
-bool SettingsStore::apply_dynamic(const nlohmann::json& dynamic) {
+SettingsStore::DynamicApplied SettingsStore::apply_dynamic(const nlohmann::json& dynamic) {
   MutexLock lk(mu_);
-  if (current_->config.dynamic() == dynamic) return false;
-  current_ = build(current_->config.with_dynamic(dynamic));
-  return true;
+  if (current_->config.dynamic() == dynamic) return {};
+  config::Config candidate = current_->config.with_dynamic(dynamic);
+  if (candidate.dynamic_error()) {
+    current_ = build(current_->config.with_global_only(dynamic));
+    return {true, candidate.dynamic_error()};
+  }
+  current_ = build(std::move(candidate));
+  return {true, std::nullopt};
 }
 
 Status<std::string> SettingsStore::reload_local() {

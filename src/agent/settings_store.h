@@ -38,8 +38,14 @@ class SettingsStore {
 
   std::shared_ptr<const EffectiveSettings> current() const EXCLUDES(mu_);
 
-  // The DCS `config` value (dynamic configuration). False when it equals what is in force.
-  bool apply_dynamic(const nlohmann::json& dynamic) EXCLUDES(mu_);
+  struct DynamicApplied {
+    bool changed = false;  // false when `dynamic` equals what is in force
+    // Set when Patroni would refuse `dynamic` (a timing value int() cannot read): the
+    // configuration in force stays, only its global keys (pause, modes, slots) come from it.
+    std::optional<std::string> refused;
+  };
+  // The DCS `config` value (dynamic configuration).
+  DynamicApplied apply_dynamic(const nlohmann::json& dynamic) EXCLUDES(mu_);
   // Re-reads the local configuration (file + captured environment).
   Status<std::string> reload_local() EXCLUDES(mu_);
   // synchronous_standby_names as the HA loop manages it (NodeSettings::managed_...).

@@ -214,25 +214,16 @@ PatchedConfig patch_dynamic_config(const json& current, const json& p) {
   return out;
 }
 
-std::optional<Response> refuse_invalid_dynamic_config(const json& config) {
-  static const std::set<std::string> known = {
-      "ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover", "maximum_lag_on_syncnode",
-      "max_timelines_history", "primary_start_timeout", "primary_stop_timeout", "master_start_timeout",
-      "master_stop_timeout", "synchronous_mode", "synchronous_mode_strict", "synchronous_node_count",
-      "failsafe_mode", "check_timeline", "pause", "postgresql", "standby_cluster", "slots", "permanent_slots",
-      "permanent_replication_slots", "ignore_slots", "member_slots_ttl"};
-  std::string text;
-  auto add = [&](const std::string& line) {
-    if (!text.empty()) text += "; ";
-    text += line;
-  };
-  if (config.is_object())
-    for (const auto& [key, value] : config.items())
-      if (!known.count(key)) add(key + ": unknown key of the dynamic configuration");
-  for (const auto& pr : config::validate_dynamic_configuration(config, ""))
-    if (pr.severity == config::Severity::kError) add(pr.path + ": " + pr.message);
-  if (text.empty()) return std::nullopt;
-  return Response::text(400, "Invalid configuration: " + text);
+void add_warning_header(Response& response, const std::vector<std::string>& warnings) {
+  if (warnings.empty()) return;
+  constexpr size_t kMaxHeader = 4096;
+  std::string value;
+  for (const auto& w : warnings) {
+    if (!value.empty()) value += "; ";
+    for (unsigned char c : w) value.push_back(c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c));
+  }
+  if (value.size() > kMaxHeader) value = value.substr(0, kMaxHeader - 3) + "...";
+  response.headers.emplace_back(kWarningHeader, std::move(value));
 }
 
 }  // namespace custos::api

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -69,8 +70,11 @@ struct PatchedConfig {
 };
 PatchedConfig patch_dynamic_config(const nlohmann::json& current, const nlohmann::json& patch);
 
-// A dynamic configuration about to be written through the API: nullopt when valid, else the
-// 400 reply naming every offending key (custos refuses what Patroni would store and ignore).
-std::optional<Response> refuse_invalid_dynamic_config(const nlohmann::json& config);
+// The name of the response header that carries custos's warnings about a request Patroni
+// accepts as it is (PATCH/PUT /config naming an unknown key, a value the nodes will adjust).
+inline constexpr const char* kWarningHeader = "X-Custos-Warning";
+// Adds `warnings` to `response` as one X-Custos-Warning header: joined with "; ", control
+// characters replaced, at most 4096 bytes. Nothing when `warnings` is empty.
+void add_warning_header(Response& response, const std::vector<std::string>& warnings);
 
 }  // namespace custos::api

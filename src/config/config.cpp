@@ -22,6 +22,8 @@ Config::Config(json local, json dynamic)
   auto built = build_effective_configuration(dynamic_, local_);
   effective_ = std::move(built.config);
   warnings_ = std::move(built.warnings);
+  dynamic_error_ = std::move(built.dynamic_error);
+  global_ = dynamic_;
   timing_ = Timing{effective_["ttl"].get<int>(), effective_["loop_wait"].get<int>(),
                    effective_["retry_timeout"].get<int>()};
 }

@@ -28,13 +28,27 @@ class Config {
   explicit Config(json local, json dynamic = json::object());
 
   Config with_dynamic(json dynamic) const { return Config(local_, std::move(dynamic)); }
-  Config with_local(json local) const { return Config(std::move(local), dynamic_); }
+  Config with_local(json local) const {
+    Config c(std::move(local), dynamic_);
+    c.global_ = global_;
+    return c;
+  }
+  // This configuration with only the cycle's global keys (pause, synchronous_mode, slots, ...)
+  // read from `dynamic`: what Patroni does with a dynamic configuration it refuses to apply
+  // (dynamic_error), as it reads those keys from the DCS value every cycle.
+  Config with_global_only(json dynamic) const {
+    Config c = *this;
+    c.global_ = dynamic.is_object() ? std::move(dynamic) : json::object();
+    return c;
+  }
 
   const json& raw() const { return effective_; }  // the effective configuration
   const json& local() const { return local_; }
   const json& dynamic() const { return dynamic_; }
   // Ignored or invalid values met while building (log them once).
   const std::vector<std::string>& warnings() const { return warnings_; }
+  // Why the dynamic configuration could not be applied (EffectiveConfig::dynamic_error).
+  const std::optional<std::string>& dynamic_error() const { return dynamic_error_; }
 
   std::string name() const;
   std::string scope() const;
@@ -74,13 +88,15 @@ class Config {
   bool use_pg_rewind() const;
 
   // The dynamic configuration keys read each cycle (pause, sync mode, ...).
-  GlobalConfig global() const { return GlobalConfig(dynamic_); }
+  GlobalConfig global() const { return GlobalConfig(global_); }
 
  private:
   std::string string_at(const json& obj, const char* key, const std::string& fallback = "") const;
 
   json local_;
   json dynamic_;
+  json global_;  // the source of global(): dynamic_, or a refused newer value
+  std::optional<std::string> dynamic_error_;
   json effective_;
   std::vector<std::string> warnings_;
   Timing timing_;

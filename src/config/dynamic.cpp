@@ -3,6 +3,7 @@
 #include <set>
 
 #include "common/json_truth.h"
+#include "common/python_int.h"
 #include "config/values.h"
 
 namespace custos::config {
@@ -13,29 +14,56 @@ Timing adjust_timing(Timing t, std::vector<std::string>* warnings) {
   };
   auto raise = [&](int& v, int min, const char* name) {
     if (v < min) {
-      warn(std::string(name) + "=" + std::to_string(v) + " is below the minimum " + std::to_string(min) +
-           ", using " + std::to_string(min));
+      warn(std::string(name) + "=" + std::to_string(v) + " can't be smaller than " + std::to_string(min) +
+           ", adjusting...");
       v = min;
     }
   };
-  raise(t.ttl, kMinTtl, "ttl");
+  // Patroni's order: loop_wait, retry_timeout, ttl.
   raise(t.loop_wait, kMinLoopWait, "loop_wait");
   raise(t.retry_timeout, kMinRetryTimeout, "retry_timeout");
+  raise(t.ttl, kMinTtl, "ttl");
   // 64-bit arithmetic: values come from untrusted input.
   auto lhs = [](int64_t lw, int64_t rt) { return lw + 2 * rt; };
-  if (lhs(t.loop_wait, t.retry_timeout) > t.ttl) {
-    std::string before = "loop_wait=" + std::to_string(t.loop_wait) + " + 2*retry_timeout=" +
-                         std::to_string(t.retry_timeout) + " > ttl=" + std::to_string(t.ttl);
-    if (lhs(kMinLoopWait, t.retry_timeout) > t.ttl) {
-      t.loop_wait = kMinLoopWait;
-      t.retry_timeout = (t.ttl - kMinLoopWait) / 2;
-      warn(before + ": using loop_wait=1 and retry_timeout=" + std::to_string(t.retry_timeout));
-    } else {
-      t.loop_wait = t.ttl - 2 * t.retry_timeout;
-      warn(before + ": using loop_wait=" + std::to_string(t.loop_wait));
-    }
+  const std::string rule = "Violated the rule \"loop_wait + 2*retry_timeout <= ttl\", where ttl=" + std::to_string(t.ttl);
+  if (lhs(kMinLoopWait, t.retry_timeout) > t.ttl) {
+    const int old_loop_wait = t.loop_wait, old_retry_timeout = t.retry_timeout;
+    t.loop_wait = kMinLoopWait;
+    t.retry_timeout = (t.ttl - kMinLoopWait) / 2;
+    warn(rule + ". Adjusting loop_wait from " + std::to_string(old_loop_wait) + " to " + std::to_string(t.loop_wait) +
+         " and retry_timeout from " + std::to_string(old_retry_timeout) + " to " + std::to_string(t.retry_timeout));
+  } else if (lhs(t.loop_wait, t.retry_timeout) > t.ttl) {
+    const int old_loop_wait = t.loop_wait;
+    t.loop_wait = t.ttl - 2 * t.retry_timeout;
+    warn(rule + " and retry_timeout=" + std::to_string(t.retry_timeout) + ". Adjusting loop_wait from " +
+         std::to_string(old_loop_wait) + " to " + std::to_string(t.loop_wait));
   }
   return t;
+}
+
+Result<Timing, std::string> timing_from_dynamic(const json& dynamic, std::vector<std::string>* warnings) {
+  Timing t;
+  if (dynamic.is_object()) {
+    auto read = [&](const char* key, int& out) -> std::optional<std::string> {
+      auto it = dynamic.find(key);
+      if (it == dynamic.end()) return std::nullopt;
+      auto i = python_int(*it);
+      if (!i) return std::string(key) + "=" + show(*it) + " is not an integer";
+      constexpr int64_t kLimit = 1000000000;
+      if (*i > kLimit || *i < -kLimit) {
+        if (warnings)
+          warnings->push_back(std::string(key) + "=" + std::to_string(*i) + " is out of range, using " +
+                              std::to_string(*i > 0 ? kLimit : -kLimit));
+        *i = *i > 0 ? kLimit : -kLimit;
+      }
+      out = static_cast<int>(*i);
+      return std::nullopt;
+    };
+    for (auto [key, field] : {std::pair<const char*, int*>{"loop_wait", &t.loop_wait},
+                              {"retry_timeout", &t.retry_timeout}, {"ttl", &t.ttl}})
+      if (auto error = read(key, *field)) return make_error(*error);
+  }
+  return adjust_timing(t, warnings);
 }
 
 namespace {
@@ -167,8 +195,9 @@ EffectiveConfig build_effective_configuration(const json& dynamic, const json& l
               } else if (cmd->valid(q.value())) {
                 set_parameter(params, cmd->name, q.value());
               } else if (!cmd->default_value.is_null()) {
-                warn("postgresql.parameters." + q.key() + "=" + show(q.value()) +
-                     " is not accepted, using the default " + show(cmd->default_value));
+                auto text = [](const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+                warn("postgresql parameter " + q.key() + "=" + text(q.value()) + " failed validation, defaulting to " +
+                     text(cmd->default_value));
               } else {
                 warn("postgresql.parameters." + q.key() + " is controlled by custos and cannot be set; ignored");
               }
@@ -185,19 +214,17 @@ EffectiveConfig build_effective_configuration(const json& dynamic, const json& l
         }
         for (auto sit = value.begin(); sit != value.end(); ++sit)
           if (kStandbyClusterKeys.count(sit.key())) config["standby_cluster"][sit.key()] = sit.value();
-      } else if (name == "ttl" || name == "loop_wait" || name == "retry_timeout") {
-        auto i = parse_int(value);
-        if (!i || *i > 1000000000 || *i < -1000000000) {
-          warn("dynamic configuration: " + name + "=" + show(value) + " is not an integer; ignored");
-          continue;
-        }
-        config[name] = static_cast<int>(*i);
       }
     }
   }
-  Timing t = adjust_timing(Timing{config["ttl"].get<int>(), config["loop_wait"].get<int>(),
-                                  config["retry_timeout"].get<int>()},
-                           &out.warnings);
+  // ttl, loop_wait and retry_timeout as Patroni reads them; a value int() cannot read makes
+  // Patroni refuse the whole dynamic configuration (dynamic_error), the defaults stand here.
+  Timing t;
+  if (auto timing = timing_from_dynamic(dynamic, &out.warnings)) {
+    t = *timing;
+  } else {
+    out.dynamic_error = timing.error();
+  }
   config["ttl"] = t.ttl;
   config["loop_wait"] = t.loop_wait;
   config["retry_timeout"] = t.retry_timeout;

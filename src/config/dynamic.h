@@ -4,11 +4,14 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "common/result.h"
 
 namespace custos::config {
 
@@ -29,11 +32,17 @@ struct Timing {
   bool operator==(const Timing&) const = default;
 };
 
-// Raises values below the minimums (ttl 20, loop_wait 1, retry_timeout 3), then enforces
+// Raises values below the minimums (loop_wait 1, retry_timeout 3, ttl 20), then enforces
 // loop_wait + 2*retry_timeout <= ttl: if even loop_wait=1 does not fit, loop_wait = 1 and
 // retry_timeout = (ttl-1)/2; otherwise loop_wait = ttl - 2*retry_timeout. Each change is
-// described in `warnings` when given.
+// described in `warnings` (when given) in Patroni's words ("ttl=5 can't be smaller than 20,
+// adjusting...", 'Violated the rule "loop_wait + 2*retry_timeout <= ttl", ...').
 Timing adjust_timing(Timing t, std::vector<std::string>* warnings = nullptr);
+
+// The timing of a dynamic configuration as Patroni reads it: missing keys take the defaults,
+// present ones go through Python's int() (common/python_int.h; clamped to +-1e9 with a
+// warning), then adjust_timing. Error (naming the key and value) when int() would raise.
+Result<Timing, std::string> timing_from_dynamic(const json& dynamic, std::vector<std::string>* warnings = nullptr);
 
 // ---- command-line parameters (config.md §6.1) ------------------------------------------------
 struct CommandLineParameter {
@@ -55,6 +64,11 @@ json default_dynamic_configuration();
 struct EffectiveConfig {
   json config = json::object();
   std::vector<std::string> warnings;  // ignored/invalid values, timing adjustments
+  // Set when ttl/loop_wait/retry_timeout of the dynamic configuration is not an integer as
+  // Python's int() reads it: Patroni then refuses the whole dynamic configuration and keeps
+  // the one in force ('Exception when setting dynamic_configuration'). `config` is built with
+  // the default timing; a caller with a configuration in force keeps that one instead.
+  std::optional<std::string> dynamic_error;
 };
 
 // defaults <- dynamic <- local with Patroni's exceptions: only ttl/loop_wait/retry_timeout,

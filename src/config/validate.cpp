@@ -16,6 +16,7 @@
 #include <set>
 
 #include "common/json_truth.h"
+#include "common/python_int.h"
 #include "config/dynamic.h"
 #include "config/loader.h"
 #include "config/values.h"
@@ -50,6 +51,12 @@ const KeySet kDynamicKeys = {"ttl", "loop_wait", "retry_timeout", "maximum_lag_o
                              "synchronous_mode", "synchronous_mode_strict", "synchronous_node_count",
                              "failsafe_mode", "check_timeline", "pause", "standby_cluster", "slots",
                              "permanent_slots", "permanent_replication_slots", "ignore_slots"};
+// Every key a dynamic configuration (DCS `config`, bootstrap.dcs) may hold.
+const KeySet kDynamicConfigurationKeys = [] {
+  KeySet keys = kDynamicKeys;
+  keys.insert({"postgresql", "member_slots_ttl"});
+  return keys;
+}();
 const KeySet kLogKeys = {"type", "level", "traceback_level", "format", "dateformat", "static_fields",
                          "max_queue_size", "dir", "file_num", "file_size", "loggers"};
 const KeySet kRestapiKeys = {"listen", "connect_address", "authentication", "certfile", "keyfile",
@@ -961,25 +968,28 @@ class Validator {
   // ---- dynamic configuration ----
   void dynamic(const json& d, const std::string& path) {
     if (!is_map(d, path.empty() ? "(root)" : path)) return;
-    std::optional<int64_t> ttl, loop_wait, retry_timeout;
-    auto timing = [&](const char* key, int64_t min, std::optional<int64_t>& out) {
-      if (const json* x = get(d, key)) out = int_in(*x, join(path, key), min, 1000000000);
-    };
-    timing("ttl", kMinTtl, ttl);
-    timing("loop_wait", kMinLoopWait, loop_wait);
-    timing("retry_timeout", kMinRetryTimeout, retry_timeout);
-    bool ttl_ok = ttl || !get(d, "ttl");
-    bool lw_ok = loop_wait || !get(d, "loop_wait");
-    bool rt_ok = retry_timeout || !get(d, "retry_timeout");
-    if (ttl_ok && lw_ok && rt_ok) {
-      int64_t t = ttl.value_or(kDefaultTtl), l = loop_wait.value_or(kDefaultLoopWait),
-              r = retry_timeout.value_or(kDefaultRetryTimeout);
-      if (l + 2 * r > t) {
-        error(path.empty() ? "(root)" : path,
-              "loop_wait + 2 * retry_timeout must be <= ttl, got loop_wait=" + std::to_string(l) +
-                  " + 2 * retry_timeout=" + std::to_string(r) + " = " + std::to_string(l + 2 * r) +
-                  " > ttl=" + std::to_string(t));
+    // Timing as every node applies it (timing_from_dynamic): a value Python's int() cannot
+    // read makes the nodes keep the dynamic configuration in force; values they adjust are
+    // named with the values they will use.
+    bool readable = true;
+    for (const char* key : {"ttl", "loop_wait", "retry_timeout"}) {
+      auto it = d.find(key);
+      if (it == d.end()) continue;
+      auto i = python_int(*it);
+      if (!i) {
+        error(join(path, key), "not an integer (" + show(*it) +
+                                   "): nodes refuse this dynamic configuration and keep the one in force");
+        readable = false;
+      } else if (it->is_string()) {
+        warning(join(path, key), "a string, accepted as " + std::to_string(*i));
+      } else if (!it->is_number_integer() && !it->is_number_unsigned()) {
+        warning(join(path, key), "expected an integer, got " + type_name(*it) + ": read as " + std::to_string(*i));
       }
+    }
+    if (readable) {
+      std::vector<std::string> adjustments;
+      auto timing = timing_from_dynamic(d, &adjustments);
+      for (const auto& a : adjustments) warning(path.empty() ? "(root)" : path, a);
     }
     opt_int(d, path, "maximum_lag_on_failover", 0);
     opt_int(d, path, "maximum_lag_on_syncnode", -1);
@@ -1025,19 +1035,30 @@ class Validator {
     for (const char* k : {"slots", "permanent_slots", "permanent_replication_slots"}) {
       opt(d, path, k, [&](const json& x, const std::string& p) {
         if (!is_map(x, p)) return;
+        // As every node reads a slot (Patroni's rules): a name outside [a-z0-9_]{1,63} and a
+        // value that is neither falsy (a physical slot) nor a mapping are ignored by the nodes.
+        static const std::regex kSlotName("^[a-z0-9_]{1,63}$");
         for (auto it = x.begin(); it != x.end(); ++it) {
           std::string sp = join(p, it.key());
-          if (it.value().is_null()) continue;
-          if (!is_map(it.value(), sp)) continue;
-          std::string type = "physical";
-          if (const json* t = get(it.value(), "type")) {
-            if (!one_of(*t, join(sp, "type"), {"physical", "logical"})) continue;
-            type = t->get<std::string>();
+          if (!std::regex_match(it.key(), kSlotName)) {
+            error(sp, "Invalid permanent replication slot name: nodes ignore this slot");
+            continue;
           }
-          if (type == "logical") {
+          const json& v = it.value();
+          if (!python_truthy(v)) continue;  // a physical slot
+          if (!v.is_object()) {
+            error(sp, "Bad value for slot in permanent_slots (" + show(v) + "): nodes ignore this slot");
+            continue;
+          }
+          const json* t = get(v, "type");
+          if (t && !one_of(*t, join(sp, "type"), {"physical", "logical"})) continue;
+          const bool logical = t ? *t == "logical"
+                                 : (v.contains("database") && python_truthy(v["database"]) && v.contains("plugin") &&
+                                    python_truthy(v["plugin"]));
+          if (logical) {
             for (const char* req : {"database", "plugin"}) {
-              if (const json* r = get(it.value(), req)) is_string(*r, join(sp, req), false);
-              else error(join(sp, req), "required for a logical slot");
+              if (const json* r = get(v, req)) is_string(*r, join(sp, req), false);
+              else error(join(sp, req), "required for a logical slot: nodes ignore this slot");
             }
           }
         }
@@ -1071,6 +1092,17 @@ std::vector<Problem> validate_dynamic_configuration(const json& dynamic, const s
     v.error(prefix.empty() ? "(root)" : prefix, std::string("internal validation error: ") + e.what());
   }
   return std::move(v.problems);
+}
+
+std::vector<std::string> dynamic_configuration_problems(const json& dynamic) {
+  std::vector<std::string> out;
+  // A key the nodes do not read is most likely a typo (bootstrap.dcs may carry a user's own
+  // keys without a warning; a change to the stored value is named).
+  if (dynamic.is_object())
+    for (const auto& [key, value] : dynamic.items())
+      if (!kDynamicConfigurationKeys.count(key)) out.push_back(key + ": unknown key (ignored)");
+  for (const auto& p : validate_dynamic_configuration(dynamic, "")) out.push_back(p.path + ": " + p.message);
+  return out;
 }
 
 std::vector<Problem> validate_config(const json& config, const ValidateOptions& options) {

@@ -46,6 +46,11 @@ std::vector<Problem> validate_config(const json& config, const ValidateOptions& 
 // Validates a dynamic configuration object (bootstrap.dcs, DCS `config`, PATCH /config result);
 // `prefix` is prepended to key paths ("bootstrap.dcs", or "" for the DCS object itself).
 std::vector<Problem> validate_dynamic_configuration(const json& dynamic, const std::string& prefix);
+// Every problem of a dynamic configuration about to be stored (PATCH/PUT /config, edit-config),
+// errors and warnings alike, as "path: message". Patroni stores such a value; custos stores it
+// too and reports these as warnings (log, X-Custos-Warning header), or refuses when asked to be
+// strict (custosctl edit-config --strict). "(root): ..." when it is not a mapping.
+std::vector<std::string> dynamic_configuration_problems(const json& dynamic);
 
 // Parses YAML text then validates; YAML errors come back as one error with line/column.
 std::vector<Problem> validate_config_text(std::string_view yaml_text, const ValidateOptions& options = {});

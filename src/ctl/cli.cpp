@@ -180,6 +180,9 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
     cmd->add_option(
         "--replace", s.inv.edit.replace,
         "Apply configuration from file, replacing existing configuration. Use - for stdin.");
+    cmd->add_flag("--strict", s.inv.edit.strict,
+                  "Refuse a result that names an unknown key or a value the nodes would ignore or adjust "
+                  "(custos only; without it such problems are printed as warnings and the change is applied)");
     add_force(cmd, s);
   }
   for (Command c : {Command::kPause, Command::kResume}) {

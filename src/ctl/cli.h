@@ -58,6 +58,7 @@ struct EditConfigArgs {
   std::vector<std::string> pg;         // -p K=V
   std::optional<std::string> apply;    // FILE or -
   std::optional<std::string> replace;  // FILE or -
+  bool strict = false;                 // --strict: refuse a result with problems (custos only)
 };
 
 struct SwitchoverArgs {

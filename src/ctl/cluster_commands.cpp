@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "common/version.h"
+#include "config/validate.h"
 #include "ctl/command_context.h"
 #include "ctl/edit_config.h"
 #include "ctl/member_selection.h"
@@ -192,12 +193,16 @@ int run_edit_config(CommandContext& ctx) {
     if (!args.quiet) ctx.out << "Not changed\n";
     return 0;
   }
-  const auto problems = dynamic_config_errors(changed);
-  if (!problems.empty()) {
-    std::string message = "Invalid configuration, nothing was changed:";
+  // Patroni writes whatever mapping the user leaves; custos warns about what the nodes will
+  // ignore or adjust, and refuses only with --strict.
+  if (!changed.is_object()) throw CtlError("Invalid configuration, nothing was changed: it must be a mapping");
+  const auto problems = config::dynamic_configuration_problems(changed);
+  if (!problems.empty() && args.strict) {
+    std::string message = "Invalid configuration, nothing was changed (--strict):";
     for (const auto& p : problems) message += "\n  " + p;
     throw CtlError(message);
   }
+  for (const auto& p : problems) ctx.err << "Warning: " << p << "\n";
   if (!args.quiet) show_diff(ctx, before, *after);
 
   if ((args.apply.value_or("") == "-" || args.replace.value_or("") == "-") && !ctx.inv.force) {

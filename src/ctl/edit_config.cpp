@@ -213,15 +213,4 @@ std::vector<std::string> unified_diff(const std::string& before, const std::stri
   return out;
 }
 
-std::vector<std::string> dynamic_config_errors(const json& data) {
-  std::vector<std::string> out;
-  if (!data.is_object()) {
-    out.push_back("the configuration must be a mapping");
-    return out;
-  }
-  for (const auto& p : config::validate_dynamic_configuration(data, ""))
-    if (p.severity == config::Severity::kError) out.push_back(p.path + ": " + p.message);
-  return out;
-}
-
 }  // namespace custos::ctl

@@ -40,8 +40,5 @@ Result<json, std::string> parse_edited_yaml(const std::string& yaml_text);
 // when the texts have the same lines.
 std::vector<std::string> unified_diff(const std::string& before, const std::string& after);
 
-// Error messages for the dynamic configuration `data` (validate_dynamic_configuration); empty
-// when valid. Each message names the key.
-std::vector<std::string> dynamic_config_errors(const json& data);
 
 }  // namespace custos::ctl

@@ -365,7 +365,10 @@ std::vector<std::string> Cluster::merge_permanent_slots(SlotMap& slots, const Sl
   std::string my_slot = slot_name_from_member_name(my_name);
   for (const auto& [name, original] : permanent) {
     if (!is_valid_slot_name(name)) {
-      if (problems) problems->push_back("Invalid permanent replication slot name '" + sanitize_utf8(name) + "'");
+      if (problems) {
+        problems->push_back("Invalid permanent replication slot name '" + sanitize_utf8(name) + "'");
+        problems->push_back("Slot name may only contain lower case letters, numbers, and the underscore chars");
+      }
       continue;
     }
     nlohmann::json value = python_truthy(original) ? original : nlohmann::json{{"type", "physical"}};
@@ -389,7 +392,10 @@ std::vector<std::string> Cluster::merge_permanent_slots(SlotMap& slots, const Sl
         continue;
       }
     }
-    if (problems) problems->push_back("Bad value for slot '" + name + "' in permanent_slots");
+    if (problems) {
+      problems->push_back("Bad value for slot '" + sanitize_utf8(name) + "' in permanent_slots: " +
+                          sanitize_utf8(original.dump()));
+    }
   }
   return disabled;
 }

@@ -97,9 +97,10 @@ TEST_F(CtlE2E, EveryOperationThroughCustosctl) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(has(r, "No replica among provided members"));  // reinit is for replicas (ctl.md §5)
 
-  // edit-config: refused value writes nothing, a parameter reaches every node
+  // edit-config --strict: a value the nodes would refuse writes nothing; a parameter reaches
+  // every node
   const auto config_before = c().get_key("config");
-  r = ctl({"edit-config", "--force", "-s", "loop_wait=often"});
+  r = ctl({"edit-config", "--force", "--strict", "-s", "loop_wait=often"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(has(r, "loop_wait"));
   EXPECT_EQ(c().get_key("config"), config_before);

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -28,6 +30,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 std::string iso_in(int seconds) {
   std::time_t t = std::time(nullptr) + seconds;
@@ -168,18 +175,54 @@ TEST_F(OperationsE2E, RefusalsConfigPauseRestartAndReinitialize) {
   }, 120s));
   c().wait_for_streaming(p, others(p), 120s);
 
-  // ---- dynamic configuration: refused values write nothing
-  const json before = config_key();
+  // ---- dynamic configuration: stored as Patroni stores it, adjusted by each node with
+  // Patroni's words in its log, custos's own findings in X-Custos-Warning.
   r = c().rest(p, "PATCH", "/config", json{{"bogus_setting", 1}}.dump());
-  EXPECT_EQ(r.status, 400);
-  EXPECT_NE(r.body.find("bogus_setting"), std::string::npos) << r.body;
-  r = c().rest(p, "PATCH", "/config", json{{"loop_wait", "often"}}.dump());
-  EXPECT_EQ(r.status, 400);
-  EXPECT_NE(r.body.find("loop_wait"), std::string::npos) << r.body;
-  r = c().rest(p, "PUT", "/config", json{{"ttl", 5}}.dump());
-  EXPECT_EQ(r.status, 400);
-  EXPECT_NE(r.body.find("ttl"), std::string::npos) << r.body;
-  EXPECT_EQ(config_key(), before);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["bogus_setting"], 1);
+  EXPECT_NE(r.header("X-Custos-Warning").find("bogus_setting: unknown key (ignored)"), std::string::npos)
+      << r.header("X-Custos-Warning");
+  EXPECT_EQ(config_key()["bogus_setting"], 1);
+  // The case: ttl 20 with retry_timeout 10 is stored; every node lowers loop_wait and
+  // retry_timeout and says so as Patroni does.
+  const json timing_before = config_key();
+  r = c().rest(p, "PATCH", "/config",
+               json{{"ttl", 20}, {"loop_wait", 10}, {"retry_timeout", 10}, {"bogus_setting", nullptr}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(config_key()["ttl"], 20);
+  EXPECT_FALSE(config_key().contains("bogus_setting"));
+  const std::string adjusted =
+      "Violated the rule \"loop_wait + 2*retry_timeout <= ttl\", where ttl=20. Adjusting loop_wait from 10 to 1 "
+      "and retry_timeout from 10 to 9";
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(eventually([&] { return read_file(c().node(i).log_file).find(adjusted) != std::string::npos; }, 30s))
+        << c().name(i);
+  // A value Python's int() cannot read: stored, refused by every node, which keeps its timing.
+  r = c().rest(p, "PUT", "/config", [&] {
+    json v = config_key();
+    v["loop_wait"] = "often";
+    return v.dump();
+  }());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.header("X-Custos-Warning").find("loop_wait: not an integer"), std::string::npos);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(eventually(
+        [&] {
+          return read_file(c().node(i).log_file).find("Exception when setting dynamic_configuration: loop_wait") !=
+                 std::string::npos;
+        },
+        30s))
+        << c().name(i);
+  r = c().rest(p, "PATCH", "/config",
+               json{{"ttl", timing_before["ttl"]}, {"loop_wait", timing_before["loop_wait"]},
+                    {"retry_timeout", timing_before["retry_timeout"]}}
+                   .dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(r.header("X-Custos-Warning").empty()) << r.header("X-Custos-Warning");
+  // Refused as Patroni refuses: bodies that are not a non-empty JSON object.
+  EXPECT_EQ(c().rest(p, "PATCH", "/config", "[1]").status, 400);
+  EXPECT_EQ(c().rest(p, "PATCH", "/config", "{}").status, 400);
+  EXPECT_EQ(c().rest(p, "PUT", "/config", "not json").status, 400);
 
   // A reloadable parameter reaches every node; a restart-only one shows pending_restart.
   r = c().rest(rep, "PATCH", "/config",

@@ -471,7 +471,7 @@ RestReply TestCluster::rest(int i, const std::string& method, const std::string&
                              "Basic " + net::base64_encode(options_.rest_user + ":" + options_.rest_password));
   auto r = http_->request(req, timeout);
   if (!r.ok()) return {};
-  return {r.value().status, r.value().body};
+  return {r.value().status, r.value().body, r.value().headers};
 }
 
 // ---------------------------------------------------------------- waits

@@ -8,6 +8,9 @@
 // failing test says what it saw; GoogleTest reports the exception as a failure.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -65,6 +68,15 @@ struct ClusterOptions {
 struct RestReply {
   int status = 0;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  // First header with that name (case-insensitive), or "".
+  std::string header(const std::string& name) const {
+    for (const auto& [k, v] : headers)
+      if (k.size() == name.size() &&
+          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+        return v;
+    return "";
+  }
 };
 
 struct Node {

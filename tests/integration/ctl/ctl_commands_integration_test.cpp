@@ -247,14 +247,23 @@ TEST_F(CtlCommands, EditConfigReplaceFromFile) {
   EXPECT_NE(missing.err.find("nope.yaml"), std::string::npos) << missing.err;
 }
 
-TEST_F(CtlCommands, EditConfigRefusesInvalidValues) {
+TEST_F(CtlCommands, EditConfigWarnsAsPatroniWritesAndRefusesOnlyWhenStrict) {
   make_cluster("edit5", kConfig);
-  auto r = run_ctl(with_config({"edit-config", "edit5", "-s", "ttl=soon", "--force"}));
+  // --strict (custos only): refused, naming the key, nothing written.
+  auto r = run_ctl(with_config({"edit-config", "edit5", "-s", "ttl=soon", "--force", "--strict"}));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err.rfind("Error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find("ttl"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ttl: not an integer"), std::string::npos) << r.err;
   EXPECT_EQ(r.out.find("Configuration changed"), std::string::npos);
   EXPECT_EQ(config_of("edit5"), json::parse(kConfig));
+  // Without it: written as Patroni writes it, the problems named as warnings.
+  auto loose = run_ctl(with_config({"edit-config", "edit5", "-s", "ttl=soon", "-s", "typo_key=1", "--force"}));
+  EXPECT_EQ(loose.exit_code, 0) << loose.err;
+  EXPECT_NE(loose.err.find("Warning: ttl: not an integer"), std::string::npos) << loose.err;
+  EXPECT_NE(loose.err.find("Warning: typo_key: unknown key (ignored)"), std::string::npos) << loose.err;
+  EXPECT_NE(loose.out.find("Configuration changed"), std::string::npos) << loose.out;
+  EXPECT_EQ(config_of("edit5")["ttl"], "soon");
+  EXPECT_EQ(config_of("edit5")["typo_key"], 1);
   auto bad_pair = run_ctl(with_config({"edit-config", "edit5", "-s", "ttl", "--force"}));
   EXPECT_EQ(bad_pair.exit_code, 1);
   EXPECT_NE(bad_pair.err.find("Invalid parameter setting ttl"), std::string::npos) << bad_pair.err;

@@ -85,14 +85,41 @@ TEST(SettingsStore, DynamicConfigurationAndManagedStandbyNames) {
   ASSERT_TRUE(loaded);
   agent::SettingsStore store(config::Config(loaded->local), f.path, {});
   EXPECT_FALSE(store.current()->pg.managed_synchronous_standby_names);
-  EXPECT_TRUE(store.apply_dynamic({{"ttl", 40}, {"synchronous_mode", true}}));
-  EXPECT_FALSE(store.apply_dynamic({{"ttl", 40}, {"synchronous_mode", true}}));
+  EXPECT_TRUE(store.apply_dynamic({{"ttl", 40}, {"synchronous_mode", true}}).changed);
+  EXPECT_FALSE(store.apply_dynamic({{"ttl", 40}, {"synchronous_mode", true}}).changed);
   EXPECT_EQ(store.current()->ha.ttl, 40);
   // Synchronous mode with nothing managed yet: the parameter is removed.
   EXPECT_EQ(store.current()->pg.managed_synchronous_standby_names, std::optional<std::string>(""));
   store.set_managed_synchronous_standby_names("node2");
   EXPECT_EQ(store.current()->pg.effective_conf_parameters()["synchronous_standby_names"], "node2");
   EXPECT_EQ(store.current()->pg.effective_conf_parameters()["work_mem"], "4MB");
+}
+
+TEST(SettingsStore, RefusedDynamicConfigurationKeepsTheOneInForceButItsGlobalKeys) {
+  TempConfig f;
+  f.write(kYaml);
+  auto loaded = config::load_local_configuration(f.path, {});
+  ASSERT_TRUE(loaded);
+  agent::SettingsStore store(config::Config(loaded->local), f.path, {});
+  ASSERT_TRUE(store.apply_dynamic({{"ttl", 40}, {"loop_wait", 7}}).changed);
+  // As Patroni: int("often") raises, the dynamic configuration is not applied ...
+  auto refused = store.apply_dynamic({{"ttl", 60}, {"loop_wait", "often"}, {"pause", true}});
+  EXPECT_TRUE(refused.changed);
+  ASSERT_TRUE(refused.refused);
+  EXPECT_NE(refused.refused->find("often"), std::string::npos);
+  EXPECT_EQ(store.current()->ha.ttl, 40);
+  EXPECT_EQ(store.current()->ha.loop_wait, 7);
+  // ... but pause is read from the DCS value every cycle.
+  EXPECT_TRUE(store.current()->config.global().is_paused());
+  // A reload of the local file keeps that state.
+  ASSERT_TRUE(store.reload_local());
+  EXPECT_EQ(store.current()->ha.ttl, 40);
+  EXPECT_TRUE(store.current()->config.global().is_paused());
+  // A readable value applies again.
+  auto fixed = store.apply_dynamic({{"ttl", 60}, {"loop_wait", 5}});
+  EXPECT_FALSE(fixed.refused);
+  EXPECT_EQ(store.current()->ha.ttl, 60);
+  EXPECT_FALSE(store.current()->config.global().is_paused());
 }
 
 TEST(SettingsStore, ReadersOnOtherThreadsSeeWholeSnapshots) {

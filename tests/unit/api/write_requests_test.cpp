@@ -172,18 +172,21 @@ TEST(PatchDynamicConfig, NullDeletesObjectsMergeScalarsCompareAsText) {
   EXPECT_FALSE(del.config.contains("pause"));
 }
 
-TEST(RefuseInvalidDynamicConfig, NamesTheKey) {
-  EXPECT_FALSE(api::refuse_invalid_dynamic_config(json{{"ttl", 30}, {"loop_wait", 10}, {"pause", true}}));
-  auto unknown = api::refuse_invalid_dynamic_config(json{{"ttl", 30}, {"bogus_key", 1}});
-  ASSERT_TRUE(unknown);
-  EXPECT_EQ(unknown->status, 400);
-  EXPECT_NE(unknown->body.find("bogus_key"), std::string::npos);
-  auto bad = api::refuse_invalid_dynamic_config(json{{"loop_wait", "often"}});
-  ASSERT_TRUE(bad);
-  EXPECT_NE(bad->body.find("loop_wait"), std::string::npos);
-  auto timing = api::refuse_invalid_dynamic_config(json{{"ttl", 20}, {"loop_wait", 10}, {"retry_timeout", 10}});
-  ASSERT_TRUE(timing);
-  auto param = api::refuse_invalid_dynamic_config(json{{"postgresql", {{"parameters", {{"max_connections", "lots"}}}}}});
-  ASSERT_TRUE(param);
-  EXPECT_NE(param->body.find("max_connections"), std::string::npos);
+TEST(WarningHeader, OneHeaderJoiningTheWarningsSafely) {
+  auto warnings_of = [](const api::Response& r) {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : r.headers)
+      if (k == "X-Custos-Warning") out.push_back(v);
+    return out;
+  };
+  api::Response none = api::Response::text(200, "x");
+  api::add_warning_header(none, {});
+  EXPECT_TRUE(warnings_of(none).empty());
+  api::Response r = api::Response::text(200, "x");
+  api::add_warning_header(r, {"bogus_key: unknown key (ignored)", "ttl: a\r\nInjected: 1"});
+  EXPECT_EQ(warnings_of(r), (std::vector<std::string>{"bogus_key: unknown key (ignored); ttl: a  Injected: 1"}));
+  api::Response big = api::Response::text(200, "x");
+  api::add_warning_header(big, {std::string(10000, 'w')});
+  ASSERT_EQ(warnings_of(big).size(), 1u);
+  EXPECT_EQ(warnings_of(big)[0].size(), 4096u);
 }

@@ -22,7 +22,19 @@ TEST(Timing, LoopWaitReducedWhenRetryTimeoutFits) {
   std::vector<std::string> w;
   EXPECT_EQ(adjust_timing(Timing{30, 15, 10}, &w), (Timing{30, 10, 10}));
   ASSERT_EQ(w.size(), 1u);
-  EXPECT_NE(w[0].find("loop_wait=10"), std::string::npos);
+  EXPECT_EQ(w[0],
+            "Violated the rule \"loop_wait + 2*retry_timeout <= ttl\", where ttl=30 and retry_timeout=10. "
+            "Adjusting loop_wait from 15 to 10");
+}
+
+TEST(Timing, PatronisWordsWhenBothAreLowered) {
+  std::vector<std::string> w;
+  // The issue's case: PATCH {"ttl": 20} on a cluster with loop_wait 10, retry_timeout 10.
+  EXPECT_EQ(adjust_timing(Timing{20, 10, 10}, &w), (Timing{20, 1, 9}));
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0],
+            "Violated the rule \"loop_wait + 2*retry_timeout <= ttl\", where ttl=20. "
+            "Adjusting loop_wait from 10 to 1 and retry_timeout from 10 to 9");
 }
 
 TEST(Timing, RetryTimeoutReducedWhenEvenLoopWaitOneDoesNotFit) {
@@ -34,13 +46,41 @@ TEST(Timing, RetryTimeoutReducedWhenEvenLoopWaitOneDoesNotFit) {
 TEST(Timing, MinimumsAreRaised) {
   std::vector<std::string> w;
   EXPECT_EQ(adjust_timing(Timing{5, 0, 1}, &w), (Timing{20, 1, 3}));
-  EXPECT_GE(w.size(), 3u);
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_EQ(w[0], "loop_wait=0 can't be smaller than 1, adjusting...");
+  EXPECT_EQ(w[1], "retry_timeout=1 can't be smaller than 3, adjusting...");
+  EXPECT_EQ(w[2], "ttl=5 can't be smaller than 20, adjusting...");
   EXPECT_EQ(adjust_timing(Timing{-100, -5, -7}), (Timing{20, 1, 3}));
 }
 
 TEST(Timing, HugeValuesDoNotOverflow) {
   auto t = adjust_timing(Timing{2000000000, 2000000000, 2000000000});
   EXPECT_LE(static_cast<int64_t>(t.loop_wait) + 2 * static_cast<int64_t>(t.retry_timeout), t.ttl);
+}
+
+TEST(Timing, FromDynamicReadsValuesAsPythonsInt) {
+  auto t = timing_from_dynamic(json::parse(R"({"ttl": "40", "loop_wait": 5.9, "retry_timeout": true})"));
+  ASSERT_TRUE(t);
+  EXPECT_EQ(*t, (Timing{40, 5, 3}));  // retry_timeout int(True)=1, raised to 3
+  auto defaults = timing_from_dynamic(json::object());
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(*defaults, (Timing{30, 10, 10}));
+  auto bad = timing_from_dynamic(json::parse(R"({"ttl": 30, "loop_wait": "often"})"));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("loop_wait"), std::string::npos);
+  EXPECT_NE(bad.error().find("often"), std::string::npos);
+}
+
+TEST(Effective, UnreadableTimingIsADynamicErrorNotAWarning) {
+  auto e = build_effective_configuration(json::parse(R"({"ttl": null, "loop_wait": 5})"), json::object());
+  ASSERT_TRUE(e.dynamic_error);
+  EXPECT_NE(e.dynamic_error->find("ttl"), std::string::npos);
+  EXPECT_EQ(e.config["ttl"], 30);
+  EXPECT_EQ(e.config["loop_wait"], 10);
+  auto ok = build_effective_configuration(json::parse(R"({"ttl": 20})"), json::object());
+  EXPECT_FALSE(ok.dynamic_error);
+  EXPECT_EQ(ok.config["loop_wait"], 1);
+  EXPECT_EQ(ok.config["retry_timeout"], 9);
 }
 
 // ---- defaults ----
@@ -111,7 +151,7 @@ TEST(Effective, CommandLineParametersOnlyFromDynamic) {
   EXPECT_EQ(p["max_worker_processes"], 8);
   int invalid_warnings = 0;
   for (const auto& w : e.warnings)
-    if (w.find("not accepted") != std::string::npos) ++invalid_warnings;
+    if (w.find("failed validation, defaulting to") != std::string::npos) ++invalid_warnings;
   EXPECT_EQ(invalid_warnings, 3);
 }
 
@@ -152,7 +192,8 @@ TEST(Effective, TimingFromDynamicIsAdjusted) {
   auto bad = build_effective_configuration(json::parse(R"({"ttl": "abc", "loop_wait": [1]})"), json::object());
   EXPECT_EQ(bad.config["ttl"], 30);
   EXPECT_EQ(bad.config["loop_wait"], 10);
-  EXPECT_GE(bad.warnings.size(), 2u);
+  ASSERT_TRUE(bad.dynamic_error);  // int("abc") raises in Patroni: the whole value is refused
+  EXPECT_NE(bad.dynamic_error->find("loop_wait"), std::string::npos);  // read first, as Patroni
 }
 
 TEST(Effective, LegacyForms) {

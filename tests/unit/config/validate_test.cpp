@@ -102,8 +102,8 @@ TEST(Validate, WrongTypesNameTheKeyAndExpectedType) {
   auto ps = with(R"({"bootstrap": {"dcs": {"ttl": "thirty", "loop_wait": 1.5, "synchronous_mode": "maybe"}},
       "restapi": {"request_queue_size": "big", "allowlist": "10.0.0.1"}, "postgresql": {"pg_ctl_timeout": [1],
       "use_pg_rewind": "sometimes", "pg_hba": "host all all"}, "log": {"file_num": true}, "scope": 7})");
-  EXPECT_ERROR(ps, "bootstrap.dcs.ttl", "expected an integer, got string");
-  EXPECT_ERROR(ps, "bootstrap.dcs.loop_wait", "expected an integer, got float");
+  EXPECT_ERROR(ps, "bootstrap.dcs.ttl", "not an integer (\"thirty\")");
+  EXPECT_WARNING(ps, "bootstrap.dcs.loop_wait", "expected an integer, got float: read as 1");  // int(1.5)
   EXPECT_ERROR(ps, "bootstrap.dcs.synchronous_mode", "expected a boolean");
   EXPECT_ERROR(ps, "restapi.request_queue_size", "expected an integer");
   EXPECT_ERROR(ps, "restapi.allowlist", "expected a list of strings");
@@ -129,9 +129,10 @@ TEST(Validate, BootstrapDcsMinimumsAndRanges) {
       "postgresql": {"parameters": {"max_connections": 0, "max_locks_per_transaction": 5,
       "max_prepared_transactions": 300000, "max_replication_slots": -1, "max_wal_senders": 262144,
       "max_worker_processes": 999999}}}}})");
-  EXPECT_ERROR(ps, "bootstrap.dcs.ttl", "must be >= 20, got 5");
-  EXPECT_ERROR(ps, "bootstrap.dcs.loop_wait", "must be >= 1, got 0");
-  EXPECT_ERROR(ps, "bootstrap.dcs.retry_timeout", "must be >= 3, got 2");
+  // The nodes raise these (Patroni's words): warnings.
+  EXPECT_WARNING(ps, "bootstrap.dcs", "ttl=5 can't be smaller than 20, adjusting...");
+  EXPECT_WARNING(ps, "bootstrap.dcs", "loop_wait=0 can't be smaller than 1, adjusting...");
+  EXPECT_WARNING(ps, "bootstrap.dcs", "retry_timeout=2 can't be smaller than 3, adjusting...");
   EXPECT_ERROR(ps, "bootstrap.dcs.maximum_lag_on_failover", "must be >= 0");
   EXPECT_ERROR(ps, "bootstrap.dcs.maximum_lag_on_syncnode", "must be >= -1");
   EXPECT_ERROR(ps, "bootstrap.dcs.synchronous_node_count", "must be >= 1");
@@ -158,12 +159,16 @@ TEST(Validate, CommandLineParameterNotAcceptedIsAWarning) {
 
 TEST(Validate, TimingRuleNamesTheThreeValues) {
   auto ps = with(R"({"bootstrap": {"dcs": {"ttl": 30, "loop_wait": 15, "retry_timeout": 10}}})");
-  EXPECT_ERROR(ps, "bootstrap.dcs", "loop_wait=15");
-  EXPECT_ERROR(ps, "bootstrap.dcs", "retry_timeout=10");
-  EXPECT_ERROR(ps, "bootstrap.dcs", "ttl=30");
+  EXPECT_FALSE(has_errors(ps)) << dump(ps);  // the nodes lower loop_wait
+  EXPECT_WARNING(ps, "bootstrap.dcs",
+                 "Violated the rule \"loop_wait + 2*retry_timeout <= ttl\", where ttl=30 and retry_timeout=10. "
+                 "Adjusting loop_wait from 15 to 10");
   // Defaults count for missing keys.
-  auto ps2 = with(R"({"bootstrap": {"dcs": {"ttl": 25, "loop_wait": null, "retry_timeout": null}}})");
-  EXPECT_ERROR(ps2, "bootstrap.dcs", "ttl=25");
+  auto ps2 = with(R"({"bootstrap": {"dcs": {"ttl": 25}}})");
+  EXPECT_WARNING(ps2, "bootstrap.dcs", "Adjusting loop_wait from 10 to 5");
+  // A null is not a missing key: int(None) raises.
+  auto ps3 = validate_dynamic_configuration(json::parse(R"({"ttl": 25, "loop_wait": null})"), "");
+  EXPECT_ERROR(ps3, "loop_wait", "not an integer");
 }
 
 TEST(Validate, ConnectAddressMustNotBeLoopbackOrWildcard) {
@@ -378,7 +383,7 @@ TEST(Validate, SlotsAndCitus) {
       "c": 5}, "ignore_slots": {"name": "x"}}}, "citus": {"group": -1, "database": null}})");
   EXPECT_ERROR(ps, "bootstrap.dcs.slots.a.plugin", "logical");
   EXPECT_ERROR(ps, "bootstrap.dcs.slots.b.type", "must be one of");
-  EXPECT_ERROR(ps, "bootstrap.dcs.slots.c", "expected a mapping");
+  EXPECT_ERROR(ps, "bootstrap.dcs.slots.c", "Bad value for slot");
   EXPECT_ERROR(ps, "bootstrap.dcs.ignore_slots", "expected a list");
   EXPECT_ERROR(ps, "citus.group", "must be >= 0");
   EXPECT_ERROR(ps, "citus.database", "required");
@@ -386,10 +391,36 @@ TEST(Validate, SlotsAndCitus) {
 
 TEST(Validate, DynamicConfigurationOnItsOwn) {
   auto ps = validate_dynamic_configuration(json::parse(R"({"ttl": 10, "pause": "yes"})"), "");
-  EXPECT_ERROR(ps, "ttl", "must be >= 20, got 10");
+  // Nodes raise ttl to 20 and then lower loop_wait (Patroni's words), so a warning, not an error.
+  EXPECT_WARNING(ps, "(root)", "ttl=10 can't be smaller than 20, adjusting...");
+  EXPECT_WARNING(ps, "(root)", "Adjusting loop_wait from 10 to 1 and retry_timeout from 10 to 9");
   EXPECT_WARNING(ps, "pause", "accepted as true");
   auto root = validate_dynamic_configuration(json(5), "");
   EXPECT_ERROR(root, "(root)", "expected a mapping");
+}
+
+TEST(Validate, DynamicConfigurationAsTheNodesReadIt) {
+  auto ps = validate_dynamic_configuration(json::parse(R"({"loop_wait": "often", "ttl": "30", "bogus_key": 1,
+      "slots": {"Bad-Name": null, "phys": 0, "logi": {"database": "db", "plugin": "pgoutput"},
+                "half": {"database": "db"}, "weird": 5, "lonely": {"type": "logical", "plugin": "p"}}})"),
+                                           "");
+  EXPECT_ERROR(ps, "loop_wait", "not an integer");
+  EXPECT_ERROR(ps, "slots.Bad-Name", "Invalid permanent replication slot name");
+  EXPECT_ERROR(ps, "slots.weird", "Bad value for slot");
+  EXPECT_ERROR(ps, "slots.lonely.database", "required for a logical slot");
+  for (const auto& p : ps) {
+    if (p.path == "ttl") {
+      EXPECT_EQ(p.message, "a string, accepted as 30");  // int("30")
+    }
+    EXPECT_NE(p.path.rfind("slots.phys", 0), 0u) << p.path;  // falsy: a physical slot
+    EXPECT_NE(p.path.rfind("slots.logi", 0), 0u) << p.path;  // database + plugin: logical
+    EXPECT_NE(p.path.rfind("slots.half", 0), 0u) << p.path;  // no type, no plugin: physical
+  }
+}
+
+TEST(Validate, DynamicConfigurationProblemsNameUnknownKeys) {
+  auto problems = dynamic_configuration_problems(json::parse(R"({"ttl": 30, "bogus_key": 1, "member_slots_ttl": 1})"));
+  EXPECT_EQ(problems, (std::vector<std::string>{"bogus_key: unknown key (ignored)"}));
 }
 
 TEST(Validate, YamlErrorsCarryLineAndColumn) {
@@ -441,7 +472,7 @@ TEST(Validate, ValidateConfigPathReadsDirectories) {
   d.write("a.yml", custos::config::testing::read_file(fixture_path("patroni_full.yml")));
   d.write("b.yml", "bootstrap:\n  dcs:\n    ttl: 5\n");
   auto ps = validate_config_path(d.path(), hermetic());
-  EXPECT_ERROR(ps, "bootstrap.dcs.ttl", "must be >= 20");
+  EXPECT_WARNING(ps, "bootstrap.dcs", "ttl=5 can't be smaller than 20");
   auto missing = validate_config_path("/nonexistent/file.yml", hermetic());
   EXPECT_TRUE(has_errors(missing));
 }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "config/validate.h"
+
 namespace custos::ctl {
 namespace {
 
@@ -132,12 +134,12 @@ TEST(CtlEditConfig, UnifiedDiffInsertionsDeletionsAndHunks) {
   EXPECT_EQ(lines.back(), "+x");
 }
 
-TEST(CtlEditConfig, ValidationNamesTheKey) {
-  EXPECT_TRUE(dynamic_config_errors(kBase).empty());
-  auto bad = dynamic_config_errors(json::parse(R"({"ttl": "soon", "loop_wait": 10})"));
+TEST(CtlEditConfig, ProblemsNameTheKey) {
+  EXPECT_TRUE(config::dynamic_configuration_problems(kBase).empty());
+  auto bad = config::dynamic_configuration_problems(json::parse(R"({"ttl": "soon", "loop_wait": 10})"));
   ASSERT_FALSE(bad.empty());
   EXPECT_NE(bad[0].find("ttl"), std::string::npos) << bad[0];
-  EXPECT_FALSE(dynamic_config_errors(json::array()).empty());
+  EXPECT_FALSE(config::dynamic_configuration_problems(json::array()).empty());
 }
 
 }  // namespace

@@ -61,8 +61,13 @@ TEST(Slots, PrimaryGetsMemberAndPermanentSlots) {
   EXPECT_EQ(s["phys"]["lsn"], 77);
   EXPECT_EQ(s["logi"]["lsn"], 555);
   EXPECT_EQ(s["logi"]["plugin"], "pgoutput");
-  // Invalid name, logical without plugin, non-object value are reported and ignored.
-  EXPECT_EQ(problems.size(), 3u);
+  // Invalid name (two lines, as Patroni), logical without plugin, non-object value are
+  // reported in Patroni's words and ignored.
+  EXPECT_EQ(problems, (std::vector<std::string>{
+                          "Invalid permanent replication slot name 'Bad-Name'",
+                          "Slot name may only contain lower case letters, numbers, and the underscore chars",
+                          "Bad value for slot 'bad_logical' in permanent_slots: {\"database\":\"db\",\"type\":\"logical\"}",
+                          "Bad value for slot 'weird' in permanent_slots: 5"}));
   // "primary" is the same role.
   EXPECT_EQ(keys(c.get_replication_slots("n1", "primary", false, 160000)), keys(s));
 }
