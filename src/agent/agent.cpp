@@ -302,13 +302,8 @@ void Agent::reload_local_config() {
   const auto s = settings_.current();
   spdlog::info("reloaded the configuration from {}",
                settings_.config_path().empty() ? std::string("the environment") : settings_.config_path());
-  const nlohmann::json& log = s->config.log();
-  if (log.is_object() && log.contains("level") && log["level"].is_string()) {
-    if (auto level = parse_log_level(log["level"].get<std::string>()))
-      spdlog::set_level(static_cast<spdlog::level::level_enum>(*level));
-    else
-      spdlog::warn("log.level: unknown level '{}', keeping the current one", log["level"].get<std::string>());
-  }
+  // The whole log section again, as Patroni reloads it (level, format, destination).
+  for (const auto& p : configure_logging(s->config.log())) spdlog::warn("{}", p);
   warn_unsupported_features(*s);
   services_.dcs.set_timing(dcs::DcsTiming{s->config.ttl(), s->config.loop_wait(), s->config.retry_timeout()});
   memory_.local.tags = tags_from_config(s->config.tags());

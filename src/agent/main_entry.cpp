@@ -116,6 +116,7 @@ int run_agent_main(const std::string& config_path) {
   }
   const json local = loaded->local;
   init_logging(log_level_of(local));
+  for (const auto& p : configure_logging(local.contains("log") ? local["log"] : json())) spdlog::warn("{}", p);
   for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w);
   auto problems = essential_problems(local);
   if (!problems.empty()) {

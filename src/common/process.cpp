@@ -193,13 +193,43 @@ Result<pid_t, std::string> fork_exec(const ChildSpec& spec) {
 void set_nonblock(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 // Reads what is available; returns false at EOF (or error).
-bool drain(int fd, std::string& into, size_t limit) {
+// Hands complete lines of one output stream to RunOptions::on_output_line as they arrive.
+class LineSplitter {
+ public:
+  LineSplitter(const std::function<void(std::string_view, bool)>* callback, bool from_stderr)
+      : callback_(callback && *callback ? callback : nullptr), from_stderr_(from_stderr) {}
+  void feed(const char* data, size_t n) {
+    if (!callback_) return;
+    for (size_t i = 0; i < n; ++i) {
+      if (data[i] == '\n' || partial_.size() >= kMaxLine) {
+        if (!partial_.empty() && partial_.back() == '\r') partial_.pop_back();
+        (*callback_)(partial_, from_stderr_);
+        partial_.clear();
+        if (data[i] == '\n') continue;
+      }
+      partial_.push_back(data[i]);
+    }
+  }
+  void finish() {
+    if (callback_ && !partial_.empty()) (*callback_)(partial_, from_stderr_);
+    partial_.clear();
+  }
+
+ private:
+  static constexpr size_t kMaxLine = 64 * 1024;
+  const std::function<void(std::string_view, bool)>* callback_;
+  const bool from_stderr_;
+  std::string partial_;
+};
+
+bool drain(int fd, std::string& into, size_t limit, LineSplitter& lines) {
   char buf[16384];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n > 0) {
       size_t room = into.size() < limit ? limit - into.size() : 0;
       into.append(buf, std::min(room, static_cast<size_t>(n)));
+      lines.feed(buf, static_cast<size_t>(n));
       continue;
     }
     if (n == 0) return false;
@@ -297,6 +327,7 @@ Result<RunResult, std::string> run_command(const std::vector<std::string>& argv,
   RunResult result;
   const auto deadline = started + options.timeout;
   bool out_open = true, err_open = true;
+  LineSplitter out_lines(&options.on_output_line, false), err_lines(&options.on_output_line, true);
   std::optional<int> status;
   while (!status) {
     pollfd fds[3];
@@ -323,9 +354,9 @@ Result<RunResult, std::string> run_command(const std::vector<std::string>& argv,
     int r = n > 0 ? ::poll(fds, static_cast<nfds_t>(n), wait_ms) : (std::this_thread::sleep_for(milliseconds(wait_ms)), 0);
     if (r < 0 && errno != EINTR) break;
     if (out_i >= 0 && (fds[out_i].revents & (POLLIN | POLLHUP | POLLERR)))
-      out_open = drain(out_r.get(), result.out, options.max_output);
+      out_open = drain(out_r.get(), result.out, options.max_output, out_lines);
     if (err_i >= 0 && (fds[err_i].revents & (POLLIN | POLLHUP | POLLERR)))
-      err_open = drain(err_r.get(), result.err, options.max_output);
+      err_open = drain(err_r.get(), result.err, options.max_output, err_lines);
     int st = 0;
     pid_t w = ::waitpid(pid, &st, WNOHANG);
     if (w == pid) status = st;
@@ -335,8 +366,10 @@ Result<RunResult, std::string> run_command(const std::vector<std::string>& argv,
   }
   // The child is gone: take what it left in the pipes without waiting for grandchildren that
   // might still hold them open.
-  if (out_open) drain(out_r.get(), result.out, options.max_output);
-  if (err_open) drain(err_r.get(), result.err, options.max_output);
+  if (out_open) drain(out_r.get(), result.out, options.max_output, out_lines);
+  if (err_open) drain(err_r.get(), result.err, options.max_output, err_lines);
+  out_lines.finish();
+  err_lines.finish();
   if (status) fill_status(result, *status);
   result.elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
   return result;

@@ -6,9 +6,11 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/cancel_token.h"
@@ -31,6 +33,10 @@ struct RunOptions {
   // When set and cancelled, the child's process group is killed as on a timeout (checked at
   // least every 100 ms); the result then has `cancelled` set.
   const CancelToken* cancel = nullptr;
+  // When set, called on the calling thread with each line of the child's stdout/stderr
+  // (without the newline; `from_stderr` tells which) as it arrives, also beyond max_output:
+  // how child output reaches the agent's log line by line (log_child_output).
+  std::function<void(std::string_view line, bool from_stderr)> on_output_line;
 };
 
 struct RunResult {

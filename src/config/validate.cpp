@@ -58,7 +58,8 @@ const KeySet kDynamicConfigurationKeys = [] {
   return keys;
 }();
 const KeySet kLogKeys = {"type", "level", "traceback_level", "format", "dateformat", "static_fields",
-                         "max_queue_size", "dir", "file_num", "file_size", "loggers"};
+                         "max_queue_size", "dir", "file_num", "file_size", "mode", "loggers",
+                         "deduplicate_heartbeat_logs"};
 const KeySet kRestapiKeys = {"listen", "connect_address", "authentication", "certfile", "keyfile",
                              "keyfile_password", "cafile", "ciphers", "verify_client", "allowlist",
                              "allowlist_include_members", "http_extra_headers", "https_extra_headers",

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/process.h"
+#include "common/logging.h"
 
 namespace custos::postgres {
 
@@ -34,6 +35,7 @@ Status<std::string> run_basebackup(const BasebackupRequest& r, ProcessRunner& ru
   o.cancel = &r.cancel;
   o.timeout = r.timeout;
   o.env = r.env;
+  o.on_output_line = log_child_output("pg_basebackup");
   auto res = runner.run(argv.value(), o);
   if (!res) return make_error(res.error());
   if (!res->success()) return make_error("pg_basebackup " + res->describe() + ": " + res->err);

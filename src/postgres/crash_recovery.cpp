@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "postgres/config_files.h"
+#include "common/logging.h"
 
 namespace custos::postgres {
 
@@ -28,6 +29,7 @@ Status<std::string> run_crash_recovery(const CrashRecoveryRequest& request, Proc
   ro.cancel = &request.cancel;
   ro.timeout = std::chrono::hours(1);
   ro.stdin_data = std::string();
+  ro.on_output_line = log_child_output("postgres --single");
   auto r = runner.run(crash_recovery_command(request), ro);
   if (!r) return make_error("crash recovery: " + r.error());
   if (!r->success()) return make_error("crash recovery " + r->describe() + ": " + r->err);

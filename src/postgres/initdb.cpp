@@ -7,6 +7,7 @@
 
 #include "postgres/file_util.h"
 #include "common/process.h"
+#include "common/logging.h"
 
 namespace custos::postgres {
 
@@ -122,6 +123,7 @@ Status<std::string> run_initdb(const InitdbRequest& r, ProcessRunner& runner) {
   RunOptions ro;
   ro.cancel = &r.cancel;
   ro.timeout = r.timeout;
+  ro.on_output_line = log_child_output("initdb");
   auto res = runner.run(argv.value(), ro);
   if (!res) return make_error(res.error());
   if (!res->success()) return make_error("initdb " + res->describe() + ": " + res->err + res->out);

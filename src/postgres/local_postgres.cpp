@@ -23,6 +23,7 @@
 #include "postgres/rewind.h"
 #include "postgres/roles.h"
 #include "postgres/slots.h"
+#include "common/logging.h"
 
 namespace custos::postgres {
 
@@ -413,6 +414,7 @@ Status<std::string> LocalPostgres::post_bootstrap() {
     ro.env["PGPASSFILE"] = s.pgpass;
     ro.env["PGOPTIONS"] = "-c synchronous_commit=local -c statement_timeout=0";
     if (!s.krbsrvname.empty()) ro.env["PGKRBSRVNAME"] = s.krbsrvname;
+    ro.on_output_line = log_child_output("post_bootstrap");
     // Patroni passes the local superuser keywords without the password (it is in the pgpass).
     std::map<std::string, std::string> dsn = s.local_connection_params();
     dsn.erase("password");

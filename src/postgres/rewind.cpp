@@ -1,4 +1,5 @@
 #include "postgres/rewind.h"
+#include "common/logging.h"
 
 #include <spdlog/spdlog.h>
 
@@ -22,6 +23,7 @@ Status<std::string> run_pg_rewind(const RewindRequest& request, ProcessRunner& r
   o.env["LANG"] = "C";
   o.env["LC_ALL"] = "C";
   spdlog::info("running pg_rewind from {}", request.source_conninfo);
+  o.on_output_line = log_child_output("pg_rewind");
   auto r = runner.run(pg_rewind_command(request), o);
   if (!r) return make_error("pg_rewind: " + r.error());
   if (!r->success()) return make_error("pg_rewind " + r->describe() + ": " + r->err + r->out);

@@ -191,8 +191,9 @@ TEST_F(OperationsE2E, RefusalsConfigPauseRestartAndReinitialize) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(config_key()["ttl"], 20);
   EXPECT_FALSE(config_key().contains("bogus_setting"));
+  // Patroni's line layout: "YYYY-MM-DD HH:MM:SS,mmm WARNING: <message>".
   const std::string adjusted =
-      "Violated the rule \"loop_wait + 2*retry_timeout <= ttl\", where ttl=20. Adjusting loop_wait from 10 to 1 "
+      " WARNING: Violated the rule \"loop_wait + 2*retry_timeout <= ttl\", where ttl=20. Adjusting loop_wait from 10 to 1 "
       "and retry_timeout from 10 to 9";
   for (int i = 0; i < 3; ++i)
     EXPECT_TRUE(eventually([&] { return read_file(c().node(i).log_file).find(adjusted) != std::string::npos; }, 30s))
@@ -208,7 +209,7 @@ TEST_F(OperationsE2E, RefusalsConfigPauseRestartAndReinitialize) {
   for (int i = 0; i < 3; ++i)
     EXPECT_TRUE(eventually(
         [&] {
-          return read_file(c().node(i).log_file).find("Exception when setting dynamic_configuration: loop_wait") !=
+          return read_file(c().node(i).log_file).find(" ERROR: Exception when setting dynamic_configuration: loop_wait") !=
                  std::string::npos;
         },
         30s))

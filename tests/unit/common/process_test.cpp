@@ -67,3 +67,19 @@ TEST(Process, SpawnDetachedAndWait) {
   EXPECT_TRUE(wait_for_exit(pid.value(), 2s));
   EXPECT_FALSE(process_alive(pid.value()));
 }
+
+TEST(RunCommand, EachOutputLineReachesTheCallbackAsItArrives) {
+  std::vector<std::pair<std::string, bool>> lines;
+  custos::RunOptions o;
+  o.max_output = 4;  // the callback sees everything, the captured text is capped
+  o.on_output_line = [&](std::string_view line, bool from_stderr) { lines.emplace_back(line, from_stderr); };
+  auto r = custos::run_command({"/bin/sh", "-c", "echo first; echo second >&2; printf 'no newline\\r\\nlast'"}, o);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->success());
+  EXPECT_EQ(r->out.size(), 4u);
+  // The order between the two streams depends on scheduling; within each it is kept.
+  std::vector<std::string> out, err;
+  for (const auto& [line, from_stderr] : lines) (from_stderr ? err : out).push_back(line);
+  EXPECT_EQ(out, (std::vector<std::string>{"first", "no newline", "last"}));
+  EXPECT_EQ(err, (std::vector<std::string>{"second"}));
+}
