@@ -341,7 +341,8 @@ void Agent::save_dynamic_cache() {
   if (!memory_.applied_config_version || memory_.saved_config_version == memory_.applied_config_version) return;
   if (to_ha(services_.pg.data_dir_state()) != ha::DataDir::present || worker_.busy()) return;
   const auto s = settings_.current();
-  auto st = config::save_dynamic_cache(s->config.data_dir(), s->config.dynamic());
+  // Patroni caches its in-place adjusted copy (loop_wait lowered by the timing rule, ...).
+  auto st = config::save_dynamic_cache(s->config.data_dir(), config::with_adjusted_timing(s->config.dynamic()));
   if (st) memory_.saved_config_version = memory_.applied_config_version;
   else spdlog::warn("cannot save {}: {}", config::kDynamicCacheFileName, st.error());
 }

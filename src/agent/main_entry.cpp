@@ -124,17 +124,9 @@ int run_agent_main(const std::string& config_path) {
     return 1;
   }
   // Dynamic configuration until the DCS `config` is read: the local cache, else bootstrap.dcs.
-  json dynamic = json::object();
-  {
-    config::Config probe(local);
-    auto cache = config::load_dynamic_cache(probe.data_dir());
-    if (cache && cache.value()) {
-      dynamic = *cache.value();
-    } else if (probe.bootstrap().is_object() && probe.bootstrap().contains("dcs") &&
-               probe.bootstrap()["dcs"].is_object()) {
-      dynamic = probe.bootstrap()["dcs"];
-    }
-  }
+  std::vector<std::string> cache_warnings;
+  const json dynamic = config::startup_dynamic_configuration(local, &cache_warnings);
+  for (const auto& w : cache_warnings) spdlog::warn("{}", w);
   config::Config config(local, dynamic);
   for (const auto& w : config.warnings()) spdlog::warn("config: {}", w);
   // Host name lookups of every HTTP client (etcd, members) with a deadline, on one thread; it

@@ -1,6 +1,7 @@
 #include "config/dynamic.h"
 
 #include <set>
+#include <tuple>
 
 #include "common/json_truth.h"
 #include "common/python_int.h"
@@ -64,6 +65,22 @@ Result<Timing, std::string> timing_from_dynamic(const json& dynamic, std::vector
       if (auto error = read(key, *field)) return make_error(*error);
   }
   return adjust_timing(t, warnings);
+}
+
+json with_adjusted_timing(const json& dynamic) {
+  if (!dynamic.is_object()) return dynamic;
+  auto adjusted = timing_from_dynamic(dynamic);
+  if (!adjusted) return dynamic;
+  json out = dynamic;
+  const Timing defaults;
+  for (auto [key, value, fallback] : {std::tuple<const char*, int, int>{"ttl", adjusted->ttl, defaults.ttl},
+                                      {"loop_wait", adjusted->loop_wait, defaults.loop_wait},
+                                      {"retry_timeout", adjusted->retry_timeout, defaults.retry_timeout}}) {
+    auto it = dynamic.find(key);
+    const int64_t written = it == dynamic.end() ? fallback : python_int(*it).value_or(fallback);
+    if (written != value) out[key] = value;
+  }
+  return out;
 }
 
 namespace {

@@ -44,6 +44,12 @@ Timing adjust_timing(Timing t, std::vector<std::string>* warnings = nullptr);
 // warning), then adjust_timing. Error (naming the key and value) when int() would raise.
 Result<Timing, std::string> timing_from_dynamic(const json& dynamic, std::vector<std::string>* warnings = nullptr);
 
+// `dynamic` with ttl/loop_wait/retry_timeout rewritten where the adjustment above changes them
+// (a value raised to its minimum, loop_wait/retry_timeout lowered by the rule), keys it does not
+// change left as written: the copy Patroni keeps (it adjusts the value in place) and caches in
+// patroni.dynamic.json. Unchanged when a timing value is unreadable.
+json with_adjusted_timing(const json& dynamic);
+
 // ---- command-line parameters (config.md §6.1) ------------------------------------------------
 struct CommandLineParameter {
   std::string name;

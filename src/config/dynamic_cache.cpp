@@ -11,6 +11,8 @@
 #include <sstream>
 #include <vector>
 
+#include "config/config.h"
+
 namespace custos::config {
 
 std::string dynamic_cache_path(const std::string& data_dir) {
@@ -29,6 +31,21 @@ Result<std::optional<json>, std::string> load_dynamic_cache(const std::string& d
   if (parsed.is_discarded()) return make_error(path + ": not valid JSON");
   if (!parsed.is_object()) return make_error(path + ": not a JSON object");
   return std::optional<json>(std::move(parsed));
+}
+
+json startup_dynamic_configuration(const json& local, std::vector<std::string>* warnings) {
+  const Config probe(local);
+  if (!probe.data_dir().empty()) {
+    auto cache = load_dynamic_cache(probe.data_dir());
+    if (!cache) {
+      if (warnings) warnings->push_back("cannot use the cached dynamic configuration: " + cache.error());
+    } else if (cache.value()) {
+      return *cache.value();
+    }
+  }
+  const json& bootstrap = probe.bootstrap();
+  if (bootstrap.contains("dcs") && bootstrap["dcs"].is_object()) return bootstrap["dcs"];
+  return json::object();
 }
 
 Status<std::string> save_dynamic_cache(const std::string& data_dir, const json& dynamic) {

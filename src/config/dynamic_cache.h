@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,11 @@ std::string dynamic_cache_path(const std::string& data_dir);
 // nullopt when the file does not exist; an error when it exists but cannot be read or does not
 // hold a JSON object.
 Result<std::optional<json>, std::string> load_dynamic_cache(const std::string& data_dir);
+
+// The dynamic configuration a node starts with before it reads the DCS (Patroni: the cache
+// wins; custos falls back to bootstrap.dcs, then {}). `local` is the local configuration tree;
+// a cache that cannot be read is named in `warnings` and skipped.
+json startup_dynamic_configuration(const json& local, std::vector<std::string>* warnings = nullptr);
 
 // Writes `dynamic` (compact JSON) atomically. Mode 0600, or 0640 when the data directory
 // grants group access (initdb --allow-group-access), as PostgreSQL does for its own files.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "sim_cluster.h"
@@ -52,6 +53,19 @@ TEST(AgentLoop, ThreeNodesBootstrapOnePrimaryTwoReplicas) {
   EXPECT_EQ(c.store.get("initialize"), c.node("node1").pg.server().sysid);
   ASSERT_TRUE(c.store.get("config"));
   EXPECT_TRUE(c.store.get("members/node3"));
+}
+
+TEST(AgentLoop, TheDynamicConfigurationIsCachedInTheDataDirectoryAsPatroniKeepsIt) {
+  SimCluster c(3);
+  bring_up(c);
+  c.store.put("config", R"({"ttl": 20, "loop_wait": 10, "retry_timeout": 10, "postgresql": {"use_slots": true}})");
+  c.node("node2").cycle();
+  const std::string path = c.node("node2").settings.current()->config.data_dir() + "/patroni.dynamic.json";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  const json cached = json::parse(in);
+  EXPECT_EQ(cached, json::parse(R"({"ttl": 20, "loop_wait": 1, "retry_timeout": 9, "postgresql": {"use_slots": true}})"));
+  EXPECT_EQ(c.node("node2").settings.current()->ha.loop_wait, 1);
 }
 
 TEST(AgentLoop, SteadyForHundredsOfCyclesWithLeasesRunningOnTheClock) {

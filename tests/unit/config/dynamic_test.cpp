@@ -353,3 +353,31 @@ TEST(DynamicCache, CorruptFileIsAnError) {
   EXPECT_FALSE(load_dynamic_cache(d.path()).ok());
   EXPECT_FALSE(save_dynamic_cache("/nonexistent/dir", json::object()).ok());
 }
+
+TEST(DynamicCache, StartsFromTheCacheThenBootstrapDcs) {
+  TempDir d;
+  const json local = json{{"postgresql", {{"data_dir", d.path()}}}, {"bootstrap", {{"dcs", {{"ttl", 45}}}}}};
+  std::vector<std::string> w;
+  // No cache: bootstrap.dcs.
+  EXPECT_EQ(startup_dynamic_configuration(local, &w), (json{{"ttl", 45}}));
+  // A cache (what a node wrote before it lost its DCS) wins.
+  d.write("patroni.dynamic.json", R"({"ttl": 60, "loop_wait": 7, "pause": true})");
+  EXPECT_EQ(startup_dynamic_configuration(local, &w), (json{{"ttl", 60}, {"loop_wait", 7}, {"pause", true}}));
+  EXPECT_TRUE(w.empty());
+  // A broken cache is named and skipped.
+  d.write("patroni.dynamic.json", "{broken");
+  EXPECT_EQ(startup_dynamic_configuration(local, &w), (json{{"ttl", 45}}));
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("patroni.dynamic.json"), std::string::npos) << w[0];
+  EXPECT_EQ(startup_dynamic_configuration(json::object()), json::object());
+}
+
+TEST(DynamicCache, HoldsTheTimingAsPatroniAdjustedIt) {
+  // Patroni adjusts its copy in place and caches that copy.
+  EXPECT_EQ(with_adjusted_timing(json{{"ttl", 20}, {"loop_wait", 10}, {"retry_timeout", 10}, {"pause", true}}),
+            (json{{"ttl", 20}, {"loop_wait", 1}, {"retry_timeout", 9}, {"pause", true}}));
+  EXPECT_EQ(with_adjusted_timing(json{{"ttl", 5}}), (json{{"ttl", 20}, {"loop_wait", 1}, {"retry_timeout", 9}}));
+  EXPECT_EQ(with_adjusted_timing(json{{"ttl", "30"}, {"loop_wait", 10}}), (json{{"ttl", "30"}, {"loop_wait", 10}}));
+  const json unreadable = json{{"ttl", "soon"}};
+  EXPECT_EQ(with_adjusted_timing(unreadable), unreadable);
+}
