@@ -14,6 +14,7 @@
 #include "common/logging.h"
 #include "common/version.h"
 #include "config/dynamic_cache.h"
+#include "config/validate.h"
 #include "dcs/member_value.h"
 
 namespace custos::agent {
@@ -41,6 +42,7 @@ Agent::Agent(AgentServices services, SettingsStore& settings)
   // A member joining wakes the loop: the lock holder then creates its slot at once.
   services_.dcs.set_wake_listener([this] { waker_.wake(); });
   warn_unsupported_features(*s);
+  for (const auto& w : config::contradictory_tag_warnings(s->config.tags())) spdlog::warn("{}", w);
 }
 
 Agent::~Agent() {
@@ -234,7 +236,18 @@ void Agent::run_cycle() {
   in.local.watchdog_running = services_.watchdog.is_running();
   in.local.watchdog_healthy = services_.watchdog.is_healthy();
 
-  ExecutionResult result = executor_.execute(ha::decide(in));
+  // Patroni's lines of the decision: race verdicts now, "Lock owner: ..." with the result.
+  std::optional<std::string> lock_owner_line;
+  auto log_decision = [&](const ha::Decision& d) {
+    lock_owner_line.reset();
+    for (const auto& [line, warning] : d.log) {
+      if (line.rfind("Lock owner: ", 0) == 0) lock_owner_line = line;
+      else if (warning) spdlog::warn("{}", line);
+      else spdlog::info("{}", line);
+    }
+    return d;
+  };
+  ExecutionResult result = executor_.execute(log_decision(ha::decide(in)));
   if (result.dcs_error && cluster) {
     spdlog::error("DCS error during the cycle: deciding again without the cluster view");
     in.cluster.reset();
@@ -242,9 +255,15 @@ void Agent::run_cycle() {
     in.local = memory_.local;
     in.local.watchdog_running = services_.watchdog.is_running();
     in.local.watchdog_healthy = services_.watchdog.is_healthy();
-    result = executor_.execute(ha::decide(in));
+    result = executor_.execute(log_decision(ha::decide(in)));
   }
   memory_.local.was_paused = s->ha.pause;
+  // As Patroni's logger: at INFO the lock owner line is shown only before a line that is not a
+  // heartbeat ("no action. ...").
+  const bool heartbeat =
+      result.message.rfind("no action. ", 0) == 0 || result.message.rfind("PAUSE: no action", 0) == 0;
+  if (lock_owner_line && (spdlog::get_level() <= spdlog::level::debug || !heartbeat))
+    spdlog::info("{}", *lock_owner_line);
   spdlog::info("{}", result.message);
   publish_snapshot();
   save_dynamic_cache();
@@ -307,6 +326,7 @@ void Agent::reload_local_config() {
   warn_unsupported_features(*s);
   services_.dcs.set_timing(dcs::DcsTiming{s->config.ttl(), s->config.loop_wait(), s->config.retry_timeout()});
   memory_.local.tags = tags_from_config(s->config.tags());
+  for (const auto& w : config::contradictory_tag_warnings(s->config.tags())) spdlog::warn("{}", w);
   apply_pg_settings_change(before);
   services_.hooks.fire(CallbackAction::on_reload, memory_.local.role);
   if (reload_listener_) reload_listener_(*s);

@@ -62,11 +62,14 @@ void StateCollector::collect(NodeMemory& memory, const EffectiveSettings& settin
     // Not queryable yet: it comes up as a replica exactly when a recovery signal file exists.
     l.in_recovery = l.recovery_conf_exists;
   }
-  if (l.process == ha::PgProcess::stopped &&
-      (l.state == ha::PgState::running || l.state == ha::PgState::starting)) {
-    // Gone under us: a crash, unless the cluster is paused (then it was stopped on purpose,
-    // ha.md §2.12: the state is `stopped`).
-    ha::set_pg_state(l, settings.ha.pause ? ha::PgState::stopped : ha::PgState::crashed, now);
+  if (l.process == ha::PgProcess::stopped) {
+    if (settings.ha.pause) {
+      // Paused: whatever happened before (a crash, a failed start or stop), PostgreSQL not
+      // running is `stopped`, as Patroni sets it (ha.md §2.12); not while an action runs.
+      if (!l.async && l.state != ha::PgState::stopped) ha::set_pg_state(l, ha::PgState::stopped, now);
+    } else if (l.state == ha::PgState::running || l.state == ha::PgState::starting) {
+      ha::set_pg_state(l, ha::PgState::crashed, now);  // gone under us
+    }
   }
 }
 

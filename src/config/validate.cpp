@@ -816,20 +816,9 @@ class Validator {
     for (const char* k : {"nofailover", "clonefrom", "noloadbalance", "nosync"}) opt_truthy_bool(v, path, k);
     opt_bool(v, path, "nostream");
     opt_string(v, path, "replicatefrom");
-    std::optional<int64_t> priority;
-    opt(v, path, "failover_priority", [&](const json& x, const std::string& p) { priority = int_in(x, p, 0); });
-    const json* nf = get(v, "nofailover");
-    if (nf && get(v, "failover_priority")) {
-      const bool nofailover = python_truthy(*nf);  // as it is read
-      if (priority && ((nofailover && *priority > 0) || (!nofailover && *priority <= 0))) {
-        error(join(path, "failover_priority"),
-              "contradicts tags.nofailover (" + std::string(nofailover ? "true" : "false") +
-                  ") with failover_priority " + std::to_string(*priority) +
-                  "; set at most one of nofailover and failover_priority (nofailover would win)");
-      } else {
-        warning(join(path, "failover_priority"), "set at most one of nofailover and failover_priority");
-      }
-    }
+    opt(v, path, "failover_priority", [&](const json& x, const std::string& p) { int_in(x, p, 0); });
+    // Patroni warns and lets the boolean tag win; so does every node.
+    for (const auto& w : contradictory_tag_warnings(v)) warning(path, w);
   }
 
   void dcs_sections(const json& config) {
@@ -1093,6 +1082,31 @@ std::vector<Problem> validate_dynamic_configuration(const json& dynamic, const s
     v.error(prefix.empty() ? "(root)" : prefix, std::string("internal validation error: ") + e.what());
   }
   return std::move(v.problems);
+}
+
+std::vector<std::string> contradictory_tag_warnings(const json& tags) {
+  std::vector<std::string> out;
+  if (!tags.is_object()) return out;
+  auto python_str = [](const json& v) {
+    if (v.is_boolean()) return std::string(v.get<bool>() ? "True" : "False");
+    if (v.is_string()) return v.get<std::string>();
+    return v.dump();
+  };
+  for (auto [flag, priority_tag] : {std::pair<const char*, const char*>{"nofailover", "failover_priority"},
+                                    {"nosync", "sync_priority"}}) {
+    auto f = tags.find(flag);
+    auto p = tags.find(priority_tag);
+    if (f == tags.end() || f->is_null() || p == tags.end() || p->is_null()) continue;
+    auto priority = parse_int(*p);
+    if (!priority) continue;
+    const bool on = python_truthy(*f);
+    if ((on && *priority > 0) || (!on && *priority <= 0)) {
+      out.push_back(std::string("Conflicting configuration between ") + flag + ": " + python_str(*f) + " and " +
+                    priority_tag + ": " + std::to_string(*priority) + ". Defaulting to " + flag + ": " +
+                    python_str(*f));
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> dynamic_configuration_problems(const json& dynamic) {

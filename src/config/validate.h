@@ -51,6 +51,10 @@ std::vector<Problem> validate_dynamic_configuration(const json& dynamic, const s
 // too and reports these as warnings (log, X-Custos-Warning header), or refuses when asked to be
 // strict (custosctl edit-config --strict). "(root): ..." when it is not a mapping.
 std::vector<std::string> dynamic_configuration_problems(const json& dynamic);
+// Patroni's warnings for contradicting tags (nofailover with failover_priority, nosync with
+// sync_priority), in its words: "Conflicting configuration between nofailover: True and
+// failover_priority: 1. Defaulting to nofailover: True". Logged at start and on reload.
+std::vector<std::string> contradictory_tag_warnings(const json& tags);
 
 // Parses YAML text then validates; YAML errors come back as one error with line/column.
 std::vector<Problem> validate_config_text(std::string_view yaml_text, const ValidateOptions& options = {});

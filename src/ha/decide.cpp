@@ -82,8 +82,12 @@ class Planner {
       pre.push_back(step::ReloadCluster{});
     }
 
+    // Patroni's has_lock() line, logged on every cycle with a leader (the agent drops it before a
+    // heartbeat line at INFO, as Patroni's logger does).
+    if (const auto leader = c_.leader_name()) log_.emplace_back("Lock owner: " + *leader + "; I am " + me_.name, false);
     Decision d = body();
     d.prepend(pre);
+    d.log = std::move(log_);
     // §2.15: write own member key at the end of every cycle with a readable DCS.
     d.for_each_leaf([&](Decision& l) {
       if (!l.has(Action::fatal_exit)) l.steps.push_back(step::TouchMember{});
@@ -422,6 +426,7 @@ class Planner {
   // ---- §3.4 ----
   Decision unhealthy_cluster() {
     HealthVerdict h = is_healthiest_node(ctx());
+    if (!h.log_line.empty()) log_.emplace_back(h.log_line, h.warning);
     const auto& failover = c_.failover();
     const bool has_failover = failover && !failover->is_empty();
     if (h.healthy) {
@@ -559,11 +564,13 @@ class Planner {
   // ---- §3.11 (lock holder, not standby cluster) ----
   Decision enforce_primary_role(const std::string& message, const std::string& promote_message) {
     auto after_watchdog = [&]() -> Decision {
-      if (me_.pre_promote_failed)
+      if (me_.pre_promote_failed) {
+        log_.emplace_back("Releasing the leader key voluntarily because the pre-promote script failed", true);
         return leaf(Action::release_lock,
                     {step::RememberPrePromoteRelease{}, step::ReleaseLock{},
                      step::SetRole{Role::demoted}},
-                    "released leader key voluntarily because the pre-promote script failed");
+                    "Promotion cancelled because the pre-promote script failed");
+      }
       if (me_.is_primary())
         return leaf(Action::none,
                     {step::SetRole{Role::primary}, step::ManageSyncReplication{},
@@ -665,6 +672,7 @@ class Planner {
   }
 
   const DecisionInput& in_;
+  std::vector<std::pair<std::string, bool>> log_;  // Decision::log
   const dcs::Cluster& c_;
   const LocalState& me_;
   const HaSettings& s_;

@@ -384,6 +384,9 @@ class Decision {
   std::vector<Step> steps;
   // Cycle message (leaves only).
   std::string message;
+  // Lines Patroni logs while it decides (race verdicts), in its words, to be logged before the
+  // plan runs; set on the root only. `second`: WARNING, else INFO.
+  std::vector<std::pair<std::string, bool>> log;
 
   bool is_conditional() const noexcept { return branches_.size() == 2; }
   const Decision& on_success() const { return branches_.at(0); }

@@ -62,13 +62,15 @@ HealthVerdict is_healthiest_among(const HealthContext& ctx, const std::vector<dc
   const dcs::Cluster& c = ctx.cluster;
   const int64_t my_wal = ctx.local.wal_position();
   if (check_lag && is_lagging(c, ctx.settings, my_wal))
-    return {false, "my wal position exceeds maximum replication lag", {}};
+    return {false, "my wal position exceeds maximum replication lag", {}, "My wal position exceeds maximum replication lag"};
 
   if (!ctx.settings.is_standby_cluster() && ctx.settings.check_timeline) {
     const int cluster_timeline = c.timeline();
-    if (!ctx.local.timeline) return {false, "can not figure out my timeline", {}};
+    if (!ctx.local.timeline) return {false, "can not figure out my timeline", {}, "Can not figure out my timeline"};
     if (*ctx.local.timeline < cluster_timeline)
-      return {false, "my timeline is behind last known cluster timeline", {}};
+      return {false, "my timeline is behind last known cluster timeline", {},
+              "My timeline " + std::to_string(*ctx.local.timeline) + " is behind last known cluster timeline " +
+                  std::to_string(cluster_timeline)};
   }
 
   const bool sync_active = sync_mode_is_active(c, ctx.settings);
@@ -79,16 +81,20 @@ HealthVerdict is_healthiest_among(const HealthContext& ctx, const std::vector<dc
     if (!seen.insert(m.name()).second) continue;
     MemberStatus st = status_of(ctx.statuses, m.name());
     if (st.failover_limitation()) continue;  // unreachable / nofailover / watchdog failed
-    if (!st.in_recovery) return {false, "primary (" + m.name() + ") is still alive", {}};
+    if (!st.in_recovery)
+      return {false, "primary (" + m.name() + ") is still alive", {}, "Primary (" + m.name() + ") is still alive", true};
     if (my_wal < st.wal_position) {
       // In sync mode the former leader may still be reachable and ahead of us.
       if (!sync_active || !c.sync().leader_matches(m.name()))
-        return {false, "wal position of " + m.name() + " is ahead of my wal position", {}};
+        return {false, "wal position of " + m.name() + " is ahead of my wal position", {},
+                "Wal position of " + m.name() + " is ahead of my wal position"};
     }
     if (my_wal == st.wal_position && my_priority < st.failover_priority)
-      return {false, m.name() + " has equally tuned wal position and higher priority", {}};
+      return {false, m.name() + " has equally tolerable WAL position and higher priority", {},
+              m.name() + " has equally tolerable WAL position and priority " + std::to_string(st.failover_priority) +
+                  ", while this node has priority " + std::to_string(my_priority)};
   }
-  return {true, "healthiest", {}};
+  return {true, "healthiest", {}, {}, false};
 }
 
 std::optional<bool> manual_failover_no_leader(const HealthContext& ctx, std::vector<Step>& steps,
@@ -157,7 +163,7 @@ HealthVerdict is_healthiest_node(const HealthContext& ctx) {
 
   // 1. Backoff after releasing the lock because pre_promote failed.
   if (me.released_lock_after_pre_promote && ctx.now - *me.released_lock_after_pre_promote < s.ttl)
-    return {false, "backoff after pre_promote failure", {}};
+    return {false, "backoff after pre_promote failure", {}, {}, false};
 
   // 2. Paused with an unscheduled failover key.
   std::vector<Step> side;
@@ -178,21 +184,21 @@ HealthVerdict is_healthiest_node(const HealthContext& ctx) {
     if (paused) {
       const bool ok = !c.initialize() || c.initialize()->empty() || me.sysid == *c.initialize();
       return {ok, ok ? "paused primary with matching sysid" : "paused primary with other sysid",
-              side};
+              side, {}, false};
     }
     const int64_t my_tl = me.timeline.value_or(0);
-    if (my_tl < c.timeline()) return {false, "primary timeline is behind the cluster timeline", {}};
-    return {true, "running primary", {}};
+    if (my_tl < c.timeline()) return {false, "primary timeline is behind the cluster timeline", {}, {}, false};
+    return {true, "running primary", {}, {}, false};
   }
 
   // 4.
-  if (paused) return {false, "paused", {}};
-  if (nofailover) return {false, "not allowed to promote", {}};
+  if (paused) return {false, "paused", {}, {}, false};
+  if (nofailover) return {false, "not allowed to promote", {}, {}, false};
 
   // 5. Failover key present.
   if (has_failover) {
     if (failover->leader && sync_mode_is_active(c, s) && !c.sync().matches(me.name, true))
-      return {false, "switchover in synchronous mode and not in /sync", {}};
+      return {false, "switchover in synchronous mode and not in /sync", {}, {}, false};
     HealthVerdict v;
     std::optional<bool> r = manual_failover_no_leader(ctx, v.steps, v.reason);
     v.healthy = r.value_or(false);
@@ -200,7 +206,7 @@ HealthVerdict is_healthiest_node(const HealthContext& ctx) {
   }
 
   // 6.
-  if (!me.watchdog_healthy) return {false, "watchdog device is not usable", {}};
+  if (!me.watchdog_healthy) return {false, "watchdog device is not usable", {}, {}, false};
 
   // 7. Candidate set.
   std::vector<dcs::Member> all;
@@ -208,13 +214,13 @@ HealthVerdict is_healthiest_node(const HealthContext& ctx) {
   if (s.failsafe_mode && c.failsafe()) {
     std::map<std::string, std::string> fs = c.failsafe_members();
     if (!c.failsafe()->empty() && !c.failsafe()->contains(me.name))
-      return {false, "not in /failsafe", {}};
+      return {false, "not in /failsafe", {}, {}, false};
     for (const auto& [name, url] : fs)
       all.emplace_back(name, 0, std::nullopt, nlohmann::json{{"api_url", url}});
   }
   all.insert(all.end(), c.members().begin(), c.members().end());
   if (sync_mode_is_active(c, s)) {
-    if (!c.sync().matches(me.name, true)) return {false, "not a synchronous standby", {}};
+    if (!c.sync().matches(me.name, true)) return {false, "not a synchronous standby", {}, {}, false};
     std::vector<dcs::Member> restricted;
     for (const dcs::Member& m : all)
       if (c.sync().matches(m.name(), true)) restricted.push_back(m);

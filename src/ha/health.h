@@ -32,6 +32,10 @@ struct HealthVerdict {
   std::string reason;
   // Side steps decided on the way (§3.8: the primary clears a stale failover key in pause).
   std::vector<Step> steps;
+  // The line Patroni logs for this verdict in its own words ("Wal position of n2 is ahead of my
+  // wal position"); empty when Patroni logs none. `warning`: logged as WARNING, else INFO.
+  std::string log_line;
+  bool warning = false;
 };
 
 // Fresh status of `name`; an unreachable placeholder when absent from the list.

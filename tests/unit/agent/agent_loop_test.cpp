@@ -68,6 +68,30 @@ TEST(AgentLoop, TheDynamicConfigurationIsCachedInTheDataDirectoryAsPatroniKeepsI
   EXPECT_EQ(c.node("node2").settings.current()->ha.loop_wait, 1);
 }
 
+TEST(AgentLoop, InPausePostgresDownIsStoppedWhateverHappenedBefore) {
+  SimCluster c(3);
+  bring_up(c);
+  auto state_of = [&](const std::string& name) {
+    auto v = c.store.get("members/" + name);
+    return v ? json::parse(*v).value("state", "") : std::string();
+  };
+  // Not paused: a postmaster that dies and cannot be started again is `start failed`.
+  c.node("node3").pg.crash();
+  c.node("node3").pg.fail("start");
+  c.node("node3").cycle();
+  EXPECT_EQ(state_of("node3"), "start failed");
+  // Paused: PostgreSQL not running is `stopped` (Patroni's words for it), also when the state
+  // was `crashed` before; nothing is started.
+  c.store.put("config", R"({"pause": true})");
+  c.node("node3").pg.crash();
+  c.node("node3").cycle();
+  EXPECT_EQ(state_of("node3"), "stopped");
+  EXPECT_FALSE(c.node("node3").pg.server().running);
+  c.node("node2").pg.crash();
+  c.node("node2").cycle();
+  EXPECT_EQ(state_of("node2"), "stopped");
+}
+
 TEST(AgentLoop, SteadyForHundredsOfCyclesWithLeasesRunningOnTheClock) {
   SimCluster c(3);
   bring_up(c);

@@ -258,13 +258,20 @@ TEST(Validate, DataDirEmptyAbsentOrValid) {
 }
 
 TEST(Validate, TagsContradiction) {
+  // Patroni warns (and nofailover wins); it does not refuse.
   auto ps = with(R"({"tags": {"nofailover": true, "failover_priority": 5}})");
-  EXPECT_ERROR(ps, "tags.failover_priority", "nofailover");
+  EXPECT_FALSE(has_errors(ps)) << dump(ps);
+  EXPECT_WARNING(ps, "tags",
+                 "Conflicting configuration between nofailover: True and failover_priority: 5. Defaulting to "
+                 "nofailover: True");
   auto ps2 = with(R"({"tags": {"nofailover": false, "failover_priority": 0}})");
-  EXPECT_ERROR(ps2, "tags.failover_priority", "nofailover");
-  auto ps3 = with(R"({"tags": {"nofailover": true, "failover_priority": 0}})");
-  EXPECT_FALSE(has_errors(ps3));
-  EXPECT_WARNING(ps3, "tags.failover_priority", "at most one");
+  EXPECT_WARNING(ps2, "tags",
+                 "Conflicting configuration between nofailover: False and failover_priority: 0. Defaulting to "
+                 "nofailover: False");
+  EXPECT_TRUE(contradictory_tag_warnings(json::parse(R"({"nofailover": true, "failover_priority": 0})")).empty());
+  EXPECT_EQ(contradictory_tag_warnings(json::parse(R"({"nosync": true, "sync_priority": 2})")),
+            (std::vector<std::string>{
+                "Conflicting configuration between nosync: True and sync_priority: 2. Defaulting to nosync: True"}));
   auto ps4 = with(R"({"tags": {"nofailover": null, "failover_priority": -1}})");
   EXPECT_ERROR(ps4, "tags.failover_priority", "must be >= 0");
 }
@@ -285,7 +292,9 @@ TEST(Validate, QuotedBooleanTagsWarnThatTheyAreTrue) {
   // A quoted "false" is nofailover, so it contradicts a positive failover_priority.
   auto c = with(R"({"tags": {"nofailover": "false", "failover_priority": 2, "noloadbalance": null, "clonefrom": null,
       "nosync": null, "nostream": null}})");
-  EXPECT_ERROR(c, "tags.failover_priority", "contradicts tags.nofailover (true)");
+  EXPECT_WARNING(c, "tags",
+                 "Conflicting configuration between nofailover: false and failover_priority: 2. Defaulting to "
+                 "nofailover: false");  // Patroni prints the raw value
 }
 
 TEST(Validate, QuotedTruthinessBooleansOutsideTags) {

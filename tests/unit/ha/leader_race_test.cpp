@@ -28,6 +28,22 @@ TEST(LeaderRace, HealthiestReplicaRacesAndPromotesOnWin) {
   EXPECT_TRUE(f->refresh_target);  // the winner is only in the re-read view
 }
 
+TEST(LeaderRace, GivingWayIsLoggedInPatronisWords) {
+  DecisionInput in = race_input(1000);
+  in.members = {unreachable("node1"), replica_status("node3", 1001)};
+  Decision d = decide(in);
+  EXPECT_EQ(d.log, (std::vector<std::pair<std::string, bool>>{{"Wal position of node3 is ahead of my wal position", false}}));
+  // Equal position: the higher failover_priority wins.
+  in.members = {unreachable("node1"), replica_status("node3", 1000)};
+  in.members[1].failover_priority = 5;
+  d = decide(in);
+  EXPECT_EQ(d.log, (std::vector<std::pair<std::string, bool>>{
+                       {"node3 has equally tolerable WAL position and priority 5, while this node has priority 1", false}}));
+  // A cluster with a leader: Patroni's "Lock owner" line.
+  Decision steady = decide(input(healthy_cluster().build(), replica_state("node2", 1000)));
+  EXPECT_EQ(steady.log, (std::vector<std::pair<std::string, bool>>{{"Lock owner: node1; I am node2", false}}));
+}
+
 TEST(LeaderRace, HigherWalPositionElsewhereMeansNoRace) {
   DecisionInput in = race_input(1000);
   in.members = {unreachable("node1"), replica_status("node3", 1001)};

@@ -1,4 +1,5 @@
 // ha.md §2.4-2.5, §3.9, §3.11: the lock holder.
+#include <algorithm>
 #include "builders.h"
 
 namespace custos::ha::test {
@@ -53,10 +54,16 @@ TEST(LockHolder, PromotedRoleOnlyManagesSync) {
 TEST(LockHolder, PrePromoteFailureReleasesLock) {
   DecisionInput in = input(healthy_cluster("node2").build(), replica_state("node2"));
   in.local.pre_promote_failed = true;
-  Decision ok = decide(in).resolve({true});
+  Decision d = decide(in);
+  Decision ok = d.resolve({true});
   EXPECT_TRUE(ok.has(Action::release_lock));
   EXPECT_TRUE(ok.has(Action::remember_pre_promote_release));
   EXPECT_FALSE(ok.has(Action::promote));
+  // Patroni's words: the cycle line and the warning before it.
+  EXPECT_EQ(ok.message, "Promotion cancelled because the pre-promote script failed");
+  const std::pair<std::string, bool> warning{"Releasing the leader key voluntarily because the pre-promote script failed",
+                                             true};
+  EXPECT_NE(std::find(d.log.begin(), d.log.end(), warning), d.log.end());
 }
 
 TEST(LockHolder, WatchdogActivationFailure) {
