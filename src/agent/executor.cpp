@@ -554,12 +554,12 @@ bool Executor::start_restart(std::optional<int> timeout) {
       [&pg = services_.pg, &dcs = services_.dcs, replica, upstream, leave_sync, sync_wait, stop_timeout,
        start_timeout, name = l.name](const CancelToken& cancel) {
         if (leave_sync) SyncReplication::leave_sync_role(dcs, name, sync_wait, [] {});
-        if (!pg.stop(postgres::StopMode::Fast, stop_timeout)) return std::string("stop failed");
+        if (!pg.stop(postgres::StopMode::Fast, stop_timeout)) return std::string(ha::kRestartStopFailed);
         auto st = pg.start(replica, upstream, cancel);
         if (!st) return st.error();
         return pg.wait_ready(start_timeout, cancel) == postgres::ServerProcess::running
                    ? std::string()
-                   : std::string("PostgreSQL did not start in time");
+                   : std::string(ha::kRestartStartTimedOut);
       });
   if (!started) {
     memory_.leaving_sync = false;

@@ -100,10 +100,13 @@ AsyncFollowUp apply_async_result(const AsyncResult& r, LocalState& local, const 
     case AsyncKind::start_primary:
     case AsyncKind::restart:
     case AsyncKind::restart_after_failure:
-      set_pg_state(local,
-                   r.ok ? PgState::running
-                        : (r.task.kind == AsyncKind::restart ? PgState::restart_failed : PgState::start_failed),
-                   now);
+      // Patroni: "restart failed (<the state the stop or start left>)"; a start still running
+      // when its time is up stays `starting`.
+      if (r.ok) set_pg_state(local, PgState::running, now);
+      else if (r.task.kind != AsyncKind::restart) set_pg_state(local, PgState::start_failed, now);
+      else if (r.error == kRestartStopFailed) set_pg_state(local, PgState::restart_failed_stop, now);
+      else if (r.error == kRestartStartTimedOut) set_pg_state(local, PgState::starting, now);
+      else set_pg_state(local, PgState::restart_failed_start, now);
       local.recovering = true;
       break;
     case AsyncKind::crash_recovery:

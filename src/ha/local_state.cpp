@@ -25,7 +25,8 @@ std::string_view to_string(PgState state) noexcept {
     case PgState::stop_failed: return "stop failed";
     case PgState::crashed: return "crashed";
     case PgState::restarting: return "restarting";
-    case PgState::restart_failed: return "restart failed (running)";
+    case PgState::restart_failed_stop: return "restart failed (stop failed)";
+    case PgState::restart_failed_start: return "restart failed (start failed)";
     case PgState::start_failed: return "start failed";
     case PgState::initializing_new_cluster: return "initializing new cluster";
     case PgState::initdb_failed: return "initdb failed";
@@ -38,7 +39,8 @@ std::string_view to_string(PgState state) noexcept {
 }
 
 PgState parse_pg_state(std::string_view text) noexcept {
-  if (text.rfind("restart failed", 0) == 0) return PgState::restart_failed;
+  if (text == "restart failed (stop failed)") return PgState::restart_failed_stop;
+  if (text.rfind("restart failed", 0) == 0) return PgState::restart_failed_start;
   for (PgState s : {PgState::stopped, PgState::starting, PgState::running, PgState::stopping, PgState::stop_failed,
                     PgState::crashed, PgState::restarting, PgState::start_failed,
                     PgState::initializing_new_cluster, PgState::initdb_failed,

@@ -31,7 +31,8 @@ enum class PgState {
   stop_failed,
   crashed,
   restarting,
-  restart_failed,  // "restart failed (running)": a restart of a running server that failed
+  restart_failed_stop,   // "restart failed (stop failed)": the stop of a restart failed
+  restart_failed_start,  // "restart failed (start failed)": the start of a restart failed
   start_failed,
   initializing_new_cluster,
   initdb_failed,

@@ -135,7 +135,16 @@ TEST(AsyncResult, PromoteCloneRestartAndCrashRecovery) {
   EXPECT_EQ(l.state, PgState::stopped);
 
   apply_async_result(done(AsyncKind::restart, false), l, HaSettings{}, 3);
-  EXPECT_EQ(l.state, PgState::restart_failed);
+  EXPECT_EQ(l.state, PgState::restart_failed_start);
+  EXPECT_EQ(to_string(l.state), "restart failed (start failed)");
+  AsyncResult stop = done(AsyncKind::restart, false);
+  stop.error = kRestartStopFailed;
+  apply_async_result(stop, l, HaSettings{}, 3);
+  EXPECT_EQ(to_string(l.state), "restart failed (stop failed)");
+  AsyncResult slow = done(AsyncKind::restart, false);
+  slow.error = kRestartStartTimedOut;
+  apply_async_result(slow, l, HaSettings{}, 3);
+  EXPECT_EQ(l.state, PgState::starting);  // as Patroni: still starting
   EXPECT_TRUE(l.recovering);
   apply_async_result(done(AsyncKind::start_primary, false), l, HaSettings{}, 3);
   EXPECT_EQ(l.state, PgState::start_failed);
@@ -185,13 +194,14 @@ TEST(AsyncResult, AGracefulDemoteThatRejoinedSettlesTheTimelineQuestion) {
 
 TEST(PgStateText, PatroniStringsRoundTrip) {
   for (PgState s : {PgState::stopped, PgState::starting, PgState::running, PgState::stopping, PgState::stop_failed,
-                    PgState::crashed, PgState::restarting, PgState::restart_failed, PgState::start_failed,
+                    PgState::crashed, PgState::restarting, PgState::restart_failed_stop, PgState::restart_failed_start, PgState::start_failed,
                     PgState::initializing_new_cluster, PgState::initdb_failed,
                     PgState::running_custom_bootstrap_script, PgState::custom_bootstrap_failed,
                     PgState::creating_replica})
     EXPECT_EQ(parse_pg_state(to_string(s)), s) << to_string(s);
   EXPECT_EQ(to_string(PgState::initializing_new_cluster), "initializing new cluster");
-  EXPECT_EQ(parse_pg_state("restart failed (stopped)"), PgState::restart_failed);
+  EXPECT_EQ(parse_pg_state("restart failed (stopped)"), PgState::restart_failed_start);
+  EXPECT_EQ(parse_pg_state("restart failed"), PgState::restart_failed_start);  // Patroni 4
   EXPECT_EQ(parse_pg_state("something else"), PgState::unknown);
 }
 
