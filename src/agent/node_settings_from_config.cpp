@@ -5,6 +5,7 @@
 
 #include "dcs/slot_names.h"
 #include "common/json_truth.h"
+#include "config/values.h"
 #include "postgres/postmaster.h"
 
 namespace custos::agent {
@@ -36,9 +37,10 @@ postgres::Credentials credentials(const json& auth, const char* who) {
   const json& a = auth[who];
   c.username = str_at(a, "username");
   if (a.contains("password") && !a["password"].is_null()) c.password = str_at(a, "password");
-  for (const char* k : {"sslmode", "sslcert", "sslkey", "sslpassword", "sslrootcert", "sslcrl",
-                        "sslcrldir", "sslnegotiation", "gssencmode", "channel_binding"})
-    if (a.contains(k) && !a[k].is_null()) c.extra[k] = str_at(a, k);
+  for (const char* k : config::kAuthenticationKeys) {
+    const std::string_view key = k;
+    if (key != "username" && key != "password" && a.contains(k) && !a[k].is_null()) c.extra[k] = str_at(a, k);
+  }
   return c;
 }
 

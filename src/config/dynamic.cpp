@@ -154,8 +154,7 @@ const std::set<std::string> kDcsIgnoredPostgresqlKeys = {"connect_address", "pro
 const std::set<std::string> kStandbyClusterKeys = {"create_replica_methods", "host", "port", "primary_slot_name",
                                                    "restore_command", "archive_cleanup_command",
                                                    "recovery_min_apply_delay"};
-const char* const kAuthAllowed[] = {"username", "password", "sslmode", "sslcert", "sslkey", "sslpassword",
-                                    "sslrootcert", "sslcrl", "sslcrldir", "gssencmode", "channel_binding", "sslnegotiation"};
+constexpr const auto& kAuthAllowed = kAuthenticationKeys;
 
 }  // namespace
 

@@ -31,9 +31,7 @@ void remove_patroni_environment() {
 
 namespace {
 
-const char* const kAuthParams[] = {"username",    "password", "sslmode",  "sslcert",
-                                   "sslkey",      "sslpassword", "sslrootcert", "sslcrl",
-                                   "sslcrldir",   "gssencmode", "channel_binding", "sslnegotiation"};
+constexpr const auto& kAuthParams = kAuthenticationKeys;
 
 const std::set<std::string> kGenericSuffixes = {
     "HOST", "HOSTS", "PORT", "USE_PROXIES", "PROTOCOL", "SRV", "SRV_SUFFIX", "URL", "PROXY",

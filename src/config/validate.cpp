@@ -78,8 +78,7 @@ const KeySet kPostgresqlKeys = {
     "name", "replication", "superuser", "pg_rewind", "use_slots"};
 const KeySet kBinNameKeys = {"pg_ctl", "initdb", "pg_controldata", "pg_basebackup", "postgres", "pg_isready",
                              "pg_rewind"};
-const KeySet kPgAuthKeys = {"username", "password", "sslmode", "sslcert", "sslkey", "sslpassword", "sslrootcert",
-                            "sslcrl", "sslcrldir", "gssencmode", "channel_binding", "sslnegotiation"};
+const KeySet kPgAuthKeys(kAuthenticationKeys.begin(), kAuthenticationKeys.end());
 const KeySet kCallbackKeys = {"on_start", "on_stop", "on_restart", "on_reload", "on_role_change"};
 const KeySet kWatchdogKeys = {"mode", "device", "safety_margin", "driver"};
 const KeySet kCitusKeys = {"group", "database"};

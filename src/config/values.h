@@ -3,6 +3,7 @@
 // "128MB" with a base unit); value names and excerpts for messages. Booleans: common/json_truth.h.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,6 +12,12 @@
 #include <nlohmann/json.hpp>
 
 namespace custos::config {
+
+// The keys of postgresql.authentication.<superuser|replication|rewind> Patroni passes on (its
+// _AUTH_ALLOWED_PARAMETERS), in its order: username and password, then the libpq keywords.
+inline constexpr std::array<const char*, 12> kAuthenticationKeys = {
+    "username",    "password", "sslmode",    "sslcert",         "sslkey",        "sslpassword",
+    "sslrootcert", "sslcrl",   "sslcrldir",  "gssencmode",      "channel_binding", "sslnegotiation"};
 
 using json = nlohmann::json;
 

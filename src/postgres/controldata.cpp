@@ -4,15 +4,12 @@
 
 #include "postgres/lsn.h"
 #include "common/process.h"
+#include "common/text.h"
 
 namespace custos::postgres {
 
 namespace {
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
+constexpr auto trim = trim_blanks;
 }  // namespace
 
 ClusterState parse_cluster_state(std::string_view text) {

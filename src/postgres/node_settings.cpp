@@ -1,6 +1,7 @@
 #include "postgres/node_settings.h"
 
 #include "postgres/conninfo.h"
+#include "common/text.h"
 
 #include <cctype>
 
@@ -44,30 +45,8 @@ std::string parameter_value(const json& value) {
   return value.dump();
 }
 
-namespace {
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.erase(s.begin());
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
-  return s;
-}
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (true) {
-    auto comma = text.find(',', start);
-    out.push_back(trimmed(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string NodeSettings::local_host() const {
-  const auto hosts = split_commas(listen.host);
+  const auto hosts = split_trimmed(listen.host, ',');
   for (std::string h : hosts) {
     for (auto& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (h == "*" || h == "0.0.0.0" || h == "127.0.0.1" || h == "localhost") return "localhost";
@@ -79,7 +58,7 @@ std::string NodeSettings::local_address(bool unix) const {
   if (!unix) return local_host();
   auto it = conf_parameters.find("unix_socket_directories");
   if (it == conf_parameters.end()) return "";  // libpq's default socket directory
-  for (const auto& dir : split_commas(it->second))
+  for (const auto& dir : split_trimmed(it->second, ','))
     if (!dir.empty() && dir.front() == '/') return dir;
   return local_host();
 }

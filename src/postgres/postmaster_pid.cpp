@@ -1,4 +1,5 @@
 #include "postgres/postmaster_pid.h"
+#include "common/text.h"
 
 #include <charconv>
 #include <fstream>
@@ -8,11 +9,7 @@
 namespace custos::postgres {
 
 namespace {
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return std::string(s);
-}
+std::string trim(std::string_view s) { return std::string(trim_blanks(s)); }
 
 template <class T>
 bool to_int(const std::string& s, T& out) {
