@@ -234,7 +234,12 @@ Status<std::string> LocalPostgres::write_configuration_locked(const NodeSettings
     std::map<std::string, std::string> recovery;
     if (replica) recovery = recovery_params(s, upstream);
     if (auto st = write_pgpass(s); !st) return st;
-    write_postgresql_conf(layout, s.effective_conf_parameters(), recovery);
+    // As Patroni: the command-line parameters are in postgresql.conf too, so that a reload does
+    // not read postgresql.base.conf's initdb values for them (max_connections = 100 against a
+    // server started with --max_connections=50 would be a pending restart after every reload).
+    auto params = s.effective_conf_parameters();
+    for (const auto& [name, value] : s.command_line) params[name] = value;
+    write_postgresql_conf(layout, params, recovery);
     if (!s.pg_hba.empty()) write_pg_hba(layout, s.pg_hba);
     if (!s.pg_ident.empty()) write_pg_ident(layout, s.pg_ident);
     sanitize_auto_conf(s.data_dir);

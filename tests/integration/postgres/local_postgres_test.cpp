@@ -154,6 +154,27 @@ TEST_F(LocalPostgresTest, RolesWithNamesAndPasswordsThatNeedQuoting) {
   EXPECT_TRUE(conn.query_value("SELECT 1 FROM pg_roles WHERE rolname = 'postgres'").value().has_value());
 }
 
+TEST_F(LocalPostgresTest, AReloadLeavesNoRestartPendingForCommandLineParameters) {
+  // The server runs with --max_connections=20 while initdb wrote 100 into postgresql.base.conf:
+  // postgresql.conf must carry the command-line values as Patroni's does, or every reload
+  // leaves "pending_restart" set.
+  bootstrap();
+  ASSERT_TRUE(pg->rewrite_configuration());
+  ASSERT_TRUE(pg->reload());
+  PgConnection conn("host=127.0.0.1 port=" + std::to_string(port) + " user=postgres password=secret dbname=postgres");
+  std::optional<std::string> pending;
+  for (int i = 0; i < 50; ++i) {  // the postmaster applies SIGHUP asynchronously
+    auto v = conn.query_value("SELECT string_agg(name, ',') FROM pg_settings WHERE pending_restart");
+    ASSERT_TRUE(v) << v.error().message;
+    pending = v.value();
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_FALSE(pending.has_value()) << *pending;
+  auto mc = conn.query_value("SHOW max_connections");
+  ASSERT_TRUE(mc);
+  EXPECT_EQ(*mc.value(), "20");
+}
+
 TEST_F(LocalPostgresTest, FollowRewritesTheRecoveryConfigurationOnlyWhenItChanges) {
   bootstrap();
   ASSERT_TRUE(pg->stop(StopMode::Fast, 20s));
