@@ -70,17 +70,24 @@ std::string log_level_of(const json& local) {
   return "INFO";
 }
 
-// rest-api.md §9: another agent answers /liveness at our member's api_url.
+// rest-api.md §9: another agent answers /liveness at our member's api_url. As Patroni, the
+// cluster must be read first: "Can not get cluster from dcs" every 5 s until it can.
 bool duplicate_member_running(dcs::Dcs& dcs, net::HttpClient& http, const std::string& name) {
   auto c = dcs.get_cluster();
-  if (!c) return false;
+  while (!c) {
+    spdlog::warn("Can not get cluster from dcs: {}", c.error().describe());
+    std::this_thread::sleep_for(5s);
+    c = dcs.get_cluster();
+  }
   auto m = c->get_member(name, false);
   if (!m || !m->api_url()) return false;
   auto url = net::Url::parse(*m->api_url());
   if (!url) return false;
   net::HttpRequest req;
   req.url = url->origin() + "/liveness";
-  return http.request(req, 3s).ok();
+  auto r = http.request(req, 3s);
+  if (!r) spdlog::debug("{} does not answer: {}", req.url, r.error().describe());
+  return r.ok();
 }
 
 // Calls to other members (leader race, switchover checks, duplicate name) carry the TLS

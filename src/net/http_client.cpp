@@ -364,6 +364,14 @@ struct HttpClient::Impl {
     });
     if (!run_until(c, done, deadline)) return Attempt{false, herr(HttpErrorKind::kTimeout, "reading response from " + c.origin)};
     if (rec == http::error::body_limit) return Attempt{false, herr(HttpErrorKind::kTooLarge, c.origin)};
+    // A reply delimited by the end of the connection (Patroni's and custos's bare status lines
+    // on /liveness, HEAD, OPTIONS) over TLS ends without close_notify: that is its end, as for
+    // Python's ssl (suppress_ragged_eofs) that Patroni's clients use.
+    if (rec == asio::ssl::error::stream_truncated && parser.is_header_done() && parser.need_eof()) {
+      error_code eof_ec;
+      parser.put_eof(eof_ec);
+      if (!eof_ec) rec = {};
+    }
     if (rec)
       return Attempt{c.reused && !parser.got_some() && is_stale_connection_error(rec),
                      herr(io_kind(rec), c.origin + ": " + rec.message())};

@@ -463,6 +463,11 @@ TEST_F(ServerTest, TlsWithRequiredClientCertificate) {
   auto again = tls_get(port, c, true, "/patroni");
   ASSERT_TRUE(again) << again.error().describe();
   EXPECT_EQ(json::parse(again->body)["role"], "master");
+  // A bare status line ends with the connection, without close_notify: still an answer (the
+  // duplicate-name check of a TLS cluster asks /liveness).
+  auto live = tls_get(port, c, true, "/liveness");
+  ASSERT_TRUE(live) << live.error().describe();
+  EXPECT_EQ(live->status, 200);
 }
 
 TEST_F(ServerTest, TlsOptionalClientCertificate) {
