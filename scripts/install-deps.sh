@@ -16,6 +16,9 @@ PACKAGES=(
   # Patroni 3.0.2 for the interoperability tests (tests/interop). Its etcd3 support needs
   # python3-etcd, which the package only lists as one alternative of several.
   patroni python3-etcd
+  # patronictl against etcd / REST over https (tests/acceptance): urllib3's pyOpenSSL backend
+  # imports idna, which python3-urllib3 only suggests.
+  python3-idna curl
   # The benchmark suite (bench/): its orchestration speaks SQL through psycopg2; wrk loads the REST API.
   python3-psycopg2 wrk
 )
