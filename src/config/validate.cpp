@@ -17,6 +17,7 @@
 
 #include "common/json_truth.h"
 #include "common/python_int.h"
+#include "config/config.h"
 #include "config/dynamic.h"
 #include "config/loader.h"
 #include "config/values.h"
@@ -327,10 +328,13 @@ class Validator {
   void connect_address(const json& v, const std::string& path, bool port_required) {
     auto hp = host_port(v, path, port_required);
     if (!hp) return;
-    static const KeySet kBad = {"127.0.0.1", "0.0.0.0", "*", "::1", "::", "localhost", ""};
+    // Patroni's list; "::" is accepted by Patroni and named in a warning.
+    static const KeySet kBad = {"127.0.0.1", "0.0.0.0", "*", "::1", "localhost", ""};
     if (kBad.count(to_lower(hp->host))) {
-      error(path, "must not be a loopback or wildcard address (127.0.0.1, 0.0.0.0, *, ::1, ::, localhost): "
+      error(path, "must not be a loopback or wildcard address (127.0.0.1, 0.0.0.0, *, ::1, localhost): "
                   "other members connect to it, got " + show(v));
+    } else if (hp->host == "::") {
+      warning(path, "\"::\" is a wildcard address: other members cannot connect to it, got " + show(v));
     }
   }
 
@@ -832,7 +836,12 @@ class Validator {
     if (present.size() > 1) {
       std::string list;
       for (const auto& p : present) list += (list.empty() ? "" : ", ") + p;
-      error(present[1], "exactly one DCS section is allowed, found " + list);
+      std::string used;
+      for (const char* n : kDcsSectionNames)
+        if (config.contains(n) && used.empty()) used = n;
+      // Patroni uses the first in its order and ignores the others; so does custos.
+      warning(present[1], "several DCS sections (" + list + "): only " + used +
+                              " is used (the first in Patroni's order); remove the others");
     }
     for (const auto& name : present) dcs(config[name], name);
   }

@@ -195,7 +195,6 @@ int run_edit_config(CommandContext& ctx) {
   }
   // Patroni writes whatever mapping the user leaves; custos warns about what the nodes will
   // ignore or adjust, and refuses only with --strict.
-  if (!changed.is_object()) throw CtlError("Invalid configuration, nothing was changed: it must be a mapping");
   const auto problems = config::dynamic_configuration_problems(changed);
   if (!problems.empty() && args.strict) {
     std::string message = "Invalid configuration, nothing was changed (--strict):";

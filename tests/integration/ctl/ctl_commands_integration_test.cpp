@@ -264,6 +264,17 @@ TEST_F(CtlCommands, EditConfigWarnsAsPatroniWritesAndRefusesOnlyWhenStrict) {
   EXPECT_NE(loose.out.find("Configuration changed"), std::string::npos) << loose.out;
   EXPECT_EQ(config_of("edit5")["ttl"], "soon");
   EXPECT_EQ(config_of("edit5")["typo_key"], 1);
+  // An editor leaving a list: Patroni writes it; custos too, with a warning, unless --strict.
+  const std::string editor = dir_ + "/list-editor.sh";
+  std::ofstream(editor) << "#!/bin/sh\nprintf -- '- 1\\n- 2\\n' > \"$1\"\n";
+  std::filesystem::permissions(editor, std::filesystem::perms::owner_all);
+  auto strict_list = run_ctl(with_config({"edit-config", "edit5", "--force", "--strict"}), "", {{"EDITOR", editor}});
+  EXPECT_EQ(strict_list.exit_code, 1) << strict_list.out << strict_list.err;
+  EXPECT_EQ(config_of("edit5")["typo_key"], 1);
+  auto list = run_ctl(with_config({"edit-config", "edit5", "--force"}), "", {{"EDITOR", editor}});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.err.find("Warning: (root): expected a mapping"), std::string::npos) << list.err;
+  EXPECT_EQ(config_of("edit5"), json::object());  // stored; every reader takes it as empty, as Patroni's
   auto bad_pair = run_ctl(with_config({"edit-config", "edit5", "-s", "ttl", "--force"}));
   EXPECT_EQ(bad_pair.exit_code, 1);
   EXPECT_NE(bad_pair.err.find("Invalid parameter setting ttl"), std::string::npos) << bad_pair.err;

@@ -93,7 +93,8 @@ TEST(Validate, ExactlyOneDcsSection) {
   auto none = with(R"({"etcd3": null})");
   EXPECT_ERROR(none, "(root)", "exactly one DCS section");
   auto two = with(R"({"zookeeper": {"hosts": ["z:2181"]}})");
-  EXPECT_ERROR(two, "zookeeper", "exactly one DCS section");
+  EXPECT_FALSE(has_errors(two)) << dump(two);  // Patroni uses the first; so does custos
+  EXPECT_WARNING(two, "zookeeper", "only etcd3 is used");
   auto empty = with(R"({"etcd3": {"hosts": null}})");
   EXPECT_ERROR(empty, "etcd3", "one of host, hosts, url, proxy or srv");
 }
@@ -182,6 +183,10 @@ TEST(Validate, ConnectAddressMustNotBeLoopbackOrWildcard) {
   EXPECT_ERROR(noport, "restapi.connect_address", "port is missing");
   auto badport = with(R"({"restapi": {"listen": "0.0.0.0:99999"}})");
   EXPECT_ERROR(badport, "restapi.listen", "1..65535");
+  // "::" is not in Patroni's list: a warning.
+  auto any6 = with(R"({"restapi": {"connect_address": "[::]:8008"}})");
+  EXPECT_FALSE(has_errors(any6)) << dump(any6);
+  EXPECT_WARNING(any6, "restapi.connect_address", "wildcard");
 }
 
 TEST(Validate, RestapiListenPortMustBeFree) {
