@@ -63,13 +63,6 @@ std::vector<std::string> essential_problems(const json& local) {
   return out;
 }
 
-std::string log_level_of(const json& local) {
-  if (local.contains("log") && local["log"].is_object() && local["log"].contains("level") &&
-      local["log"]["level"].is_string())
-    return local["log"]["level"].get<std::string>();
-  return "INFO";
-}
-
 // rest-api.md §9: another agent answers /liveness at our member's api_url. As Patroni, the
 // cluster must be read first: "Can not get cluster from dcs" every 5 s until it can.
 bool duplicate_member_running(dcs::Dcs& dcs, net::HttpClient& http, const std::string& name) {
@@ -122,7 +115,6 @@ int run_agent_main(const std::string& config_path) {
     return 1;
   }
   const json local = loaded->local;
-  init_logging(log_level_of(local));
   for (const auto& p : configure_logging(local.contains("log") ? local["log"] : json())) spdlog::warn("{}", p);
   for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w);
   auto problems = essential_problems(local);

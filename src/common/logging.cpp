@@ -101,12 +101,6 @@ std::function<void(std::string_view, bool)> log_child_output(std::string program
   return [program = std::move(program)](std::string_view line, bool) { spdlog::info("{}: {}", program, line); };
 }
 
-void init_logging(const std::string& level) {
-  install_sink();
-  auto parsed = parse_log_level(level);
-  spdlog::set_level(static_cast<spdlog::level::level_enum>(parsed.value_or(spdlog::level::info)));
-}
-
 std::vector<std::string> configure_logging(const nlohmann::json& log_section) {
   install_sink();
   std::vector<std::string> problems;

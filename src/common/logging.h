@@ -32,7 +32,5 @@ std::vector<std::string> configure_logging(const nlohmann::json& log_section);
 // their progress to stderr).
 std::function<void(std::string_view line, bool from_stderr)> log_child_output(std::string program);
 
-// Start-up default before the configuration is read: Patroni's line layout at `level`.
-void init_logging(const std::string& level = "INFO");
 
 }  // namespace custos

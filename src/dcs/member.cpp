@@ -5,6 +5,7 @@
 #include "dcs/connection_string.h"
 #include "common/json_truth.h"
 #include "dcs/json_util.h"
+#include "common/python_int.h"
 
 namespace custos::dcs {
 
@@ -26,16 +27,6 @@ bool truthy_key(const nlohmann::json& obj, std::string_view key) noexcept {
   return v != nullptr && python_truthy(*v);
 }
 
-std::string_view py_strip(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || (s.front() >= '\t' && s.front() <= '\r'))) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || (s.back() >= '\t' && s.back() <= '\r'))) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // Text of a scalar for building a URL the way Python's str.format would.
 std::string scalar_text(const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
@@ -51,21 +42,10 @@ std::optional<PatroniVersion> parse_patroni_version(std::string_view text) {
   size_t pos = 0;
   while (true) {
     size_t dot = text.find('.', pos);
-    std::string_view part =
-        py_strip(text.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos));
-    bool neg = false;
-    if (!part.empty() && (part.front() == '+' || part.front() == '-')) {
-      neg = part.front() == '-';
-      part.remove_prefix(1);
-    }
-    if (part.empty()) return std::nullopt;
-    int64_t v = 0;
-    for (char c : part) {
-      if (c < '0' || c > '9') return std::nullopt;
-      if (v > (std::numeric_limits<int64_t>::max() - (c - '0')) / 10) return std::nullopt;
-      v = v * 10 + (c - '0');
-    }
-    out.push_back(neg ? -v : v);
+    // Patroni: tuple(map(int, version.split('.'))).
+    auto v = python_int(text.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos));
+    if (!v) return std::nullopt;
+    out.push_back(*v);
     if (dot == std::string_view::npos) break;
     pos = dot + 1;
   }

@@ -45,13 +45,6 @@ using WallClock = std::chrono::system_clock;
 constexpr const char* kPatronictl = "/usr/bin/patronictl";
 constexpr const char* kCurl = "/usr/bin/curl";
 
-std::string file_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
@@ -432,7 +425,7 @@ TEST_F(Acceptance, Step04_ConfigurationChangesThroughRestAndEditConfig) {
                         {"maximum_lag_on_failover", original.value("maximum_lag_on_failover", json())},
                         {"postgresql", {{"parameters", {{"work_mem", nullptr}}}}}};
   std::map<int, std::size_t> log_offset;
-  for (int i = 0; i < c().size(); ++i) log_offset[i] = file_text(c().node(i).log_file).size();
+  for (int i = 0; i < c().size(); ++i) log_offset[i] = read_file(c().node(i).log_file).size();
 
   // A timing that breaks loop_wait + 2*retry_timeout <= ttl: stored as sent, adjusted by every node.
   auto r = curl(other, "PATCH", "/config", R"({"ttl": 20, "loop_wait": 10, "retry_timeout": 10})", true);
@@ -444,7 +437,7 @@ TEST_F(Acceptance, Step04_ConfigurationChangesThroughRestAndEditConfig) {
       "Violated the rule \"loop_wait + 2*retry_timeout <= ttl\", where ttl=20. Adjusting loop_wait from 10 to 1 and "
       "retry_timeout from 10 to 9";
   for (int i = 0; i < c().size(); ++i) {
-    EXPECT_TRUE(eventually([&] { return contains(file_text(c().node(i).log_file).substr(log_offset[i]), adjusted); },
+    EXPECT_TRUE(eventually([&] { return contains(read_file(c().node(i).log_file).substr(log_offset[i]), adjusted); },
                            30s))
         << c().name(i) << "'s log (" << c().node(i).log_file << ") does not say: " << adjusted;
   }
@@ -655,8 +648,8 @@ TEST_F(Acceptance, Step08_ReinitializeAReplica) {
   c().wait_for_streaming(p, others(p), 150s);
   insert_rows(p, 8101, 8200);
   EXPECT_TRUE(rows_arrive(rep, 8001, 8200)) << c().name(rep) << " lacks rows after the reinit";
-  EXPECT_TRUE(contains(file_text(c().node(rep).log_file), "basebackup") ||
-              contains(lower(file_text(c().node(rep).log_file)), "reinitializ"))
+  EXPECT_TRUE(contains(read_file(c().node(rep).log_file), "basebackup") ||
+              contains(lower(read_file(c().node(rep).log_file)), "reinitializ"))
       << c().name(rep) << "'s log does not mention the reinitialization";
 }
 
@@ -666,7 +659,7 @@ TEST_F(Acceptance, Step09_SecondAgentWithTheNameOfARunningMemberRefusesToStart) 
   const int victim = others(p)[0];
   const Node& n = c().node(victim);
   // Copy the running member's YAML: same name, same certificates, other ports and directory.
-  std::string yaml = file_text(n.config_file);
+  std::string yaml = read_file(n.config_file);
   ASSERT_FALSE(yaml.empty());
   const std::string dup_dir = c().dir() + "/duplicate-" + n.name;
   std::filesystem::create_directories(dup_dir);

@@ -12,8 +12,6 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -31,10 +29,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 std::string iso_in(int seconds) {
   std::time_t t = std::time(nullptr) + seconds;

@@ -35,13 +35,6 @@ constexpr const char* kSuperuser = "postgres";
 constexpr const char* kSuperuserPassword = "e2e-super-pw";
 constexpr const char* kBinDir = "/usr/lib/postgresql/15/bin";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string tail_lines(const std::string& text, std::size_t lines) {
   std::size_t pos = text.size();
   std::size_t count = 0;
@@ -86,6 +79,13 @@ std::string describe_status(int status) {
 }
 
 }  // namespace
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();

@@ -43,6 +43,9 @@ inline bool eventually(const std::function<bool()>& pred, std::chrono::milliseco
 }
 using std::chrono::milliseconds;
 
+// The whole file as bytes ("" when it cannot be read): agent logs, configs.
+std::string read_file(const std::string& path);
+
 struct ClusterOptions {
   int nodes = 3;
   std::string scope = "e2e";
