@@ -124,14 +124,16 @@ Executor::Outcome Executor::run(const step::ReloadCluster&) {
   return Outcome::success;
 }
 
-Executor::Outcome Executor::run(const step::ReleaseLock&) {
+Executor::Outcome Executor::run(const step::ReleaseLock& s) {
   if (memory_.local.state == ha::PgState::stop_failed && services_.pg.postmaster_pid()) {
     // The plan stopped PostgreSQL first, and that failed: releasing the lock now would let
     // another member promote while this one may still accept writes.
     spdlog::error("PostgreSQL did not stop: keeping the leader lock");
     return Outcome::success;
   }
-  warn_failed("release the leader lock", services_.dcs.delete_leader(last_lsn_for_status()));
+  auto released = services_.dcs.delete_leader(last_lsn_for_status());
+  warn_failed("release the leader lock", released);
+  if (released && s.voluntarily) spdlog::info("Leader key released");
   memory_.local.last_lock_write.reset();
   return Outcome::success;
 }
@@ -311,12 +313,12 @@ Executor::Outcome Executor::run(const step::Promote&) {
 }
 
 Executor::Outcome Executor::run(const step::Demote& s) {
-  demote(s.mode);
+  demote(s.mode, s.task_name);
   return Outcome::success;
 }
 
-void Executor::demote(ha::DemoteMode mode) {
-  spdlog::warn("demoting PostgreSQL ({})", ha::to_string(mode));
+void Executor::demote(ha::DemoteMode mode, const std::string& task_name) {
+  spdlog::info("Demoting self ({})", ha::to_string(mode));
   const auto current = settings();
   const auto stop_timeout = std::chrono::seconds(current->pg.pg_ctl_timeout);
   ha::LocalState& l = memory_.local;
@@ -335,7 +337,7 @@ void Executor::demote(ha::DemoteMode mode) {
     rejoin.wait = seconds_ms(current->ha.retry_timeout);
     rejoin.ready_wait = std::chrono::seconds(current->pg.pg_ctl_timeout);
     if (current->pg.use_slots) rejoin.slot = current->pg.slot_name;
-    start_async(ha::AsyncKind::demote, "manual failover: demote",
+    start_async(ha::AsyncKind::demote, task_name.empty() ? std::string("manual failover: demote") : task_name,
                 [&pg = services_.pg, &dcs = services_.dcs, &hooks = services_.hooks, &clock = services_.clock,
                  stop_timeout, rejoin](const CancelToken& cancel) -> AsyncWorker::TaskResult {
                   if (auto cp = pg.checkpoint(60s); !cp) spdlog::warn("CHECKPOINT before demote failed: {}", cp.error());
@@ -345,6 +347,7 @@ void Executor::demote(ha::DemoteMode mode) {
                   if (auto cd = pg.controldata()) lsn = cd->checkpoint_lsn();
                   auto st = dcs.delete_leader(lsn);
                   if (!st) spdlog::warn("release of the leader lock failed: {}", st.error().describe());
+                  else spdlog::info("Leader key released");
                   const RejoinOutcome joined = rejoin_new_leader(rejoin, pg, dcs, clock, cancel);
                   AsyncWorker::TaskResult out(joined.error);
                   out.rewind = joined.rewind;
@@ -368,7 +371,11 @@ void Executor::demote(ha::DemoteMode mode) {
   ha::set_pg_state(l, ha::PgState::stopped, now());
   l.process = ha::PgProcess::stopped;
   services_.watchdog.disable();  // only once no postmaster runs (ha.md §3.13: the safepoint)
-  if (mode == ha::DemoteMode::immediate) warn_failed("release of the leader lock", services_.dcs.delete_leader(std::nullopt));
+  if (mode == ha::DemoteMode::immediate) {
+    auto released = services_.dcs.delete_leader(std::nullopt);
+    warn_failed("release of the leader lock", released);
+    if (released) spdlog::info("Leader key released");
+  }
   if (mode != ha::DemoteMode::offline) l.last_lock_write.reset();
   ha::arm_rewind_check(l, current->ha);
   if (l.rewind == ha::RewindState::check && mode != ha::DemoteMode::offline) {
@@ -708,6 +715,15 @@ Executor::Outcome Executor::run(const step::SanityChecks&) {
 
 Executor::Outcome Executor::run(const step::Sleep& s) {
   waker_.sleep_until(services_.clock.now() + seconds_ms(s.seconds));
+  return Outcome::success;
+}
+
+Executor::Outcome Executor::run(const step::Log& s) {
+  switch (s.level) {
+    case ha::step::LogLevel::info: spdlog::info("{}", s.line); break;
+    case ha::step::LogLevel::warning: spdlog::warn("{}", s.line); break;
+    case ha::step::LogLevel::error: spdlog::error("{}", s.line); break;
+  }
   return Outcome::success;
 }
 

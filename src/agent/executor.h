@@ -105,13 +105,14 @@ class Executor {
   Outcome run(const ha::step::WatchdogDisable&);
   Outcome run(const ha::step::SanityChecks&);
   Outcome run(const ha::step::Sleep&);
+  Outcome run(const ha::step::Log&);
   Outcome run(const ha::step::FatalExit&);
   // Bookkeeping steps (ha::apply_bookkeeping), plus the callbacks some of them fire.
   template <class T>
   Outcome run(const T& bookkeeping);
 
   bool start_async(ha::AsyncKind kind, std::string name, AsyncWorker::Task fn);
-  void demote(ha::DemoteMode mode);
+  void demote(ha::DemoteMode mode, const std::string& task_name = "");
   std::optional<int64_t> last_lsn_for_status() const;
   // The managed synchronous_standby_names changed: rewrite postgresql.conf and reload.
   void apply_synchronous_standby_names(const std::optional<std::string>& value);

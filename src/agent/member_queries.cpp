@@ -54,12 +54,11 @@ ha::MemberStatuses HttpMemberQueries::query(const std::map<std::string, std::str
       req.url = url;
       auto r = http_.request(req, std::min(timeout_, left));
       ha::MemberStatus st;
-      if (r && r->status == 200) {
-        st = member_status_from_patroni(name, r->body);
-      } else {
-        st.name = name;
-        spdlog::debug("GET {} failed: {}", url, r ? std::to_string(r->status) : r.error().describe());
-      }
+      st.name = name;
+      // Patroni's lines for each member it asks (operators follow the leader race with them).
+      if (r) spdlog::info("Got response from {} {}: {}", name, url, r->body);
+      else spdlog::warn("Request failed to {}: GET {} ({})", name, url, r.error().describe());
+      if (r && r->status == 200) st = member_status_from_patroni(name, r->body);
       {
         MutexLock lk(batch->mu);
         batch->results[index] = std::move(st);

@@ -7,6 +7,7 @@
 #include "ha/follow_target.h"
 #include "ha/health.h"
 #include "ha/schedule.h"
+#include "common/time_format.h"
 
 namespace custos::ha {
 namespace {
@@ -37,6 +38,16 @@ bool sysid_valid(const std::optional<std::string>& sysid) {
   for (char ch : *sysid)
     if (ch < '0' || ch > '9') return false;
   return true;
+}
+
+Step log_info(std::string line) { return step::Log{std::move(line), step::LogLevel::info}; }
+Step log_warning(std::string line) { return step::Log{std::move(line), step::LogLevel::warning}; }
+
+// Python's '%.0f' (round half to even, as printf does).
+std::string fmt_whole_seconds(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
 }
 
 std::string fmt_seconds(double v) {
@@ -101,7 +112,17 @@ class Planner {
     return HealthContext{c_, in_.old_cluster ? &*in_.old_cluster : nullptr, me_, s_, in_.members,
                          now_};
   }
-  bool failover_possible() const { return is_failover_possible(ctx()); }
+  // Patroni logs, at INFO, why each candidate does not qualify (each line once per cycle).
+  bool failover_possible() {
+    std::vector<std::string> notes;
+    const bool possible = is_failover_possible(ctx(), 0, false, &notes);
+    for (std::string& n : notes) {
+      bool seen = false;
+      for (const auto& [line, warning] : log_) seen = seen || line == n;
+      if (!seen) log_.emplace_back(std::move(n), false);
+    }
+    return possible;
+  }
 
   // §2 steps 6-14.
   Decision body() {
@@ -137,7 +158,7 @@ class Planner {
                               step::WatchdogDisable{}};
       st = cat(pre, st);
       if (has_lock_) {
-        st.push_back(step::ReleaseLock{});
+        st.push_back(step::ReleaseLock{true});
         return leaf(Action::release_lock, st,
                     std::string("released leader key voluntarily as data dir ") +
                         (accessible ? "empty" : "not accessible") + " and currently leader");
@@ -155,8 +176,11 @@ class Planner {
     if (sysid_valid(c_.initialize())) {
       if (*c_.initialize() != me_.sysid) {
         if (paused_) {
+          pre.push_back(log_warning(
+              "system ID has changed while in paused mode. Patroni will exit when resuming unless system ID is "
+              "reset: " + *c_.initialize() + " != " + me_.sysid));
           if (has_lock_)
-            return leaf(Action::release_lock, cat(pre, {step::ReleaseLock{}}),
+            return leaf(Action::release_lock, cat(pre, {step::ReleaseLock{true}}),
                         "released leader key voluntarily due to the system ID mismatch");
         } else {
           std::string why = "system ID mismatch, node " + me_.name +
@@ -228,7 +252,8 @@ class Planner {
     if (me_.async->kind == AsyncKind::crash_recovery &&
         s_.primary_start_timeout - (now_ - me_.crash_recovery_started) <= 0 && failover_possible()) {
       ok = leaf(Action::demote,
-                {step::CancelAsync{name}, step::Demote{DemoteMode::immediate}},
+                {log_info("Demoting self because crash recovery is taking too long"), step::CancelAsync{name},
+                 step::Demote{DemoteMode::immediate}},
                 "terminated crash recovery because of startup timeout");
     } else {
       ok = leaf(Action::none, {}, "updated leader lock during " + name);
@@ -243,7 +268,9 @@ class Planner {
     Decision ok;
     if (time_left <= 0) {
       if (failover_possible())
-        ok = leaf(Action::demote, {step::Demote{DemoteMode::immediate}},
+        ok = leaf(Action::demote,
+                  {log_info("Demoting self because primary startup is taking too long"),
+                   step::Demote{DemoteMode::immediate}},
                   "stopped PostgreSQL because of startup timeout");
       else
         ok = leaf(Action::none, {},
@@ -258,7 +285,9 @@ class Planner {
                   "PostgreSQL is still starting up, " + fmt_seconds(time_left) +
                       " seconds until timeout");
     }
-    Decision fail = leaf(Action::demote, {step::Demote{DemoteMode::immediate_nolock}},
+    Decision fail = leaf(Action::demote,
+                         {log_info("Lost lock while starting up. Demoting self."),
+                          step::Demote{DemoteMode::immediate_nolock}},
                          "stopped PostgreSQL while starting up because leader key was lost");
     return Decision::branch({}, step::UpdateLock{}, std::move(ok), std::move(fail));
   }
@@ -432,10 +461,13 @@ class Planner {
     if (h.healthy) {
       std::vector<Step> won;
       if (has_failover) {
-        if (paused_ && failover->leader && failover->candidate)
+        if (paused_ && failover->leader && failover->candidate) {
+          won.push_back(log_info("Updating failover key after acquiring leader lock..."));
           won.push_back(step::RewriteFailoverKey{*failover->candidate});
-        else
+        } else {
+          won.push_back(log_info("Cleaning up failover key after acquiring leader lock..."));
           won.push_back(step::ClearFailoverKey{true});
+        }
       }
       won.push_back(step::ReloadCluster{});
       Decision ok = s_.is_standby_cluster()
@@ -505,6 +537,7 @@ class Planner {
       } else {
         fail = leaf(Action::none, {}, "not promoting because failed to update leader lock in DCS");
       }
+      fail.prepend({step::Log{"failed to update leader lock", step::LogLevel::error}});
       Step upd = step::UpdateLock{s_.failsafe_mode};
       return Decision::branch({}, upd, std::move(ok), std::move(fail));
     }
@@ -529,6 +562,10 @@ class Planner {
     FromLeader out;
     const auto& f = c_.failover();
     if (!f || f->is_empty() || (paused_ && !me_.is_primary())) return out;
+    // Patroni's words: "switchover" when the key names the leader, else "manual failover";
+    // the scheduled-action lines use the bare "switchover" / "failover".
+    const std::string action = f->leader ? "switchover" : "manual failover";
+    const std::string bare = f->leader ? "switchover" : "failover";
     if (f->scheduled_at || f->scheduled_at_invalid) {
       if (paused_) return out;
       if (f->scheduled_at_invalid) {
@@ -537,26 +574,40 @@ class Planner {
       }
       const double at =
           std::chrono::duration<double>(f->scheduled_at->time_since_epoch()).count();
+      const std::string when = iso8601_utc(at);
       ScheduleCheck check = check_schedule(at, in_.wall_now, s_.loop_wait);
-      if (check.verdict == ScheduleVerdict::wait) return out;
+      if (check.verdict == ScheduleVerdict::wait) {
+        out.side.push_back(log_info("Awaiting " + bare + " at " + when + " (in " +
+                                    fmt_whole_seconds(at - in_.wall_now) + " seconds)"));
+        return out;
+      }
       if (check.verdict == ScheduleVerdict::stale) {
+        out.side.push_back(log_warning("Found a stale " + bare + " value, cleaning up: " + when));
         out.side.push_back(step::ClearFailoverKey{});
         return out;
       }
       if (check.sleep_seconds > 0) out.side.push_back(step::Sleep{check.sleep_seconds});
+      out.side.push_back(log_info("Manual scheduled " + bare + " at " + when));
     }
     if (!f->leader || *f->leader == me_.name) {
       if (!f->candidate || *f->candidate != me_.name) {
         if (!f->candidate && paused_) {
-          // Failover is possible only to a specific candidate in a paused state.
+          out.side.push_back(log_warning((f->leader ? "Switchover" : "Manual Failover") +
+                                         std::string(" is possible only to a specific candidate in a paused state")));
         } else if (failover_possible()) {
-          const std::string action = f->leader ? "switchover" : "manual failover";
-          Step dm = step::Demote{DemoteMode::graceful};
+          Step dm = step::Demote{DemoteMode::graceful, action + ": demote"};
           out.terminal = leaf(Action::demote, cat(out.side, {dm}), action + ": demoting myself");
           return out;
+        } else {
+          out.side.push_back(log_warning(action + ": no healthy members found, " + bare + " is not possible"));
         }
+      } else {
+        out.side.push_back(log_warning(action + ": I am already the leader, no need to " + bare));
       }
+    } else {
+      out.side.push_back(log_warning(action + ": leader name does not match: " + *f->leader + " != " + me_.name));
     }
+    out.side.push_back(log_info("Cleaning up failover key"));
     out.side.push_back(step::ClearFailoverKey{});
     return out;
   }
@@ -567,7 +618,7 @@ class Planner {
       if (me_.pre_promote_failed) {
         log_.emplace_back("Releasing the leader key voluntarily because the pre-promote script failed", true);
         return leaf(Action::release_lock,
-                    {step::RememberPrePromoteRelease{}, step::ReleaseLock{},
+                    {step::RememberPrePromoteRelease{}, step::ReleaseLock{true},
                      step::SetRole{Role::demoted}},
                     "Promotion cancelled because the pre-promote script failed");
       }
@@ -595,7 +646,7 @@ class Planner {
       Decision fail = me_.is_primary()
                           ? leaf(Action::demote, {step::Demote{DemoteMode::immediate}},
                                  "Demoting self because watchdog could not be activated")
-                          : leaf(Action::release_lock, {step::ReleaseLock{}},
+                          : leaf(Action::release_lock, {step::ReleaseLock{true}},
                                  "Not promoting self because watchdog could not be activated");
       return Decision::branch({}, step::ActivateWatchdog{}, after_watchdog(), std::move(fail));
     }
@@ -649,22 +700,40 @@ class Planner {
       if (leaf_starts_async(l)) return;
       if (r.postmaster_start_time && me_.postmaster_start_time &&
           *r.postmaster_start_time != *me_.postmaster_start_time) {
+        l.steps.push_back(log_info("Cancelling scheduled restart: postgres restart has already happened at " +
+                                   *me_.postmaster_start_time));
         l.steps.push_back(step::DeleteScheduledRestart{});
         return;
       }
       if (paused_) return;
+      const std::string when = iso8601_utc(r.schedule);
       ScheduleCheck check = check_schedule(r.schedule, in_.wall_now, s_.loop_wait);
-      if (check.verdict == ScheduleVerdict::wait) return;
-      l.steps.push_back(step::DeleteScheduledRestart{});
-      if (check.verdict == ScheduleVerdict::stale) return;
-      const std::string my_role(to_string(me_.role));
-      bool matches = true;
-      if (r.role && *r.role != my_role && !(*r.role == "primary" && me_.role == Role::primary))
-        matches = false;
-      if (r.postgres_version && *r.postgres_version <= me_.server_version) matches = false;
-      if (r.restart_pending && !me_.pending_restart) matches = false;
-      if (!matches) return;
+      if (check.verdict == ScheduleVerdict::wait) {
+        l.steps.push_back(log_info("Awaiting restart at " + when + " (in " +
+                                   fmt_whole_seconds(r.schedule - in_.wall_now) + " seconds)"));
+        return;
+      }
+      if (check.verdict == ScheduleVerdict::stale) {
+        l.steps.push_back(log_warning("Found a stale restart value, cleaning up: " + when));
+        l.steps.push_back(step::DeleteScheduledRestart{});
+        return;
+      }
       if (check.sleep_seconds > 0) l.steps.push_back(step::Sleep{check.sleep_seconds});
+      l.steps.push_back(log_info("Manual scheduled restart at " + when));
+      const std::string my_role(to_string(me_.role));
+      // Patroni checks each condition in turn; the last one that fails names the reason.
+      std::string reason;
+      if (r.role && *r.role != my_role && !(*r.role == "primary" && me_.role == Role::primary))
+        reason = "host role mismatch";
+      if (r.postgres_version && *r.postgres_version <= me_.server_version) reason = "postgres version mismatch";
+      if (r.restart_pending && !me_.pending_restart) reason = "pending restart flag is not set";
+      if (!reason.empty()) {
+        l.steps.push_back(log_info("not proceeding with the restart: " + reason));
+        l.steps.push_back(log_warning("Scheduled restart: restart conditions are not satisfied"));
+        l.steps.push_back(step::DeleteScheduledRestart{});
+        return;
+      }
+      l.steps.push_back(step::DeleteScheduledRestart{});
       l.steps.push_back(step::Restart{});
       l.action = Action::restart;
       l.message = "restart initiated";

@@ -95,6 +95,8 @@ struct StepArguments {
   void operator()(const step::Reinitialize& s) { out << s.member; }
   void operator()(const step::RewriteFailoverKey& s) { out << s.candidate; }
   void operator()(const step::Sleep& s) { out << s.seconds; }
+  void operator()(const step::Log& s) { out << '\'' << s.line << '\''; }
+  void operator()(const step::ReleaseLock& s) { out << (s.voluntarily ? "voluntarily" : ""); }
   void operator()(const step::StartPrimary& s) { out << s.timeout; }
   void operator()(const step::SetSynchronousStandbyNames& s) { out << '\'' << s.value << '\''; }
   void operator()(const step::FatalExit& s) { out << '\'' << s.reason << '\''; }

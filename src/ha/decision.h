@@ -61,7 +61,9 @@ struct ReloadCluster {
   bool operator==(const ReloadCluster&) const = default;
 };
 // Delete `leader` (CAS on our own name) voluntarily.
+// voluntarily: Patroni's release_leader_key_voluntarily, which logs 'Leader key released'.
 struct ReleaseLock {
+  bool voluntarily = false;
   bool operator==(const ReleaseLock&) const = default;
 };
 // CAS `failover` = {}; unconditional: without the version check.
@@ -129,8 +131,13 @@ struct PostBootstrap {
 struct Promote {
   bool operator==(const Promote&) const = default;
 };
+// task_name: the async action's name for a graceful demote ("switchover: demote"), empty
+// for the default.
 struct Demote {
   DemoteMode mode = DemoteMode::immediate;
+  std::string task_name;
+  Demote() = default;
+  Demote(DemoteMode m, std::string name = {}) : mode(m), task_name(std::move(name)) {}  // NOLINT
   bool operator==(const Demote&) const = default;
 };
 // (Re)configure recovery to follow `member` (empty: none) as `role`; starts PostgreSQL when
@@ -262,6 +269,14 @@ struct Sleep {
   double seconds = 0;
   bool operator==(const Sleep&) const = default;
 };
+// Write one line to the agent's log when the plan reaches this step (a line Patroni logs on
+// that path only, e.g. 'failed to update leader lock' on a failed refresh).
+enum class LogLevel { info, warning, error };
+struct Log {
+  std::string line;
+  LogLevel level = LogLevel::info;
+  bool operator==(const Log&) const = default;
+};
 // Terminate the agent.
 struct FatalExit {
   std::string reason;
@@ -322,6 +337,7 @@ struct FatalExit {
   X(fire_on_start, FireOnStart)                                                     \
   X(finish_bootstrap, FinishBootstrap)                                              \
   X(sleep, Sleep)                                                                   \
+  X(log, Log)                                                                       \
   X(fatal_exit, FatalExit)
 
 enum class Action {
@@ -348,7 +364,7 @@ using StepPayload =
                  step::RememberPrePromoteRelease, step::RemoveDataDirectory, step::RenameDataDirectory,
                  step::WatchdogKeepalive, step::WatchdogDisable, step::SetIsLeader, step::SetFailsafeActive,
                  step::SanityChecks, step::DeleteScheduledRestart, step::FireOnStart, step::FinishBootstrap,
-                 step::Sleep, step::FatalExit>;
+                 step::Sleep, step::Log, step::FatalExit>;
 
 struct Step {
   StepPayload payload;

@@ -28,7 +28,10 @@ bool check_timeline(const HaSettings& s) { return s.check_timeline; }
 }  // namespace
 
 bool is_failover_possible(const HealthContext& ctx, int64_t cluster_lsn,
-                          bool exclude_failover_candidate) {
+                          bool exclude_failover_candidate, std::vector<std::string>* notes) {
+  auto note = [notes](std::string line) {
+    if (notes) notes->push_back(std::move(line));
+  };
   const dcs::Cluster& c = ctx.cluster;
   const auto& failover = c.failover();
   const bool has_failover = failover && !failover->is_empty();
@@ -47,11 +50,20 @@ bool is_failover_possible(const HealthContext& ctx, int64_t cluster_lsn,
     if (only_candidate && m.name() != *candidate) continue;
     if (sync_only && !c.sync().matches(m.name())) continue;
     MemberStatus st = status_of(ctx.statuses, m.name());
-    if (st.failover_limitation()) continue;
-    if (cluster_lsn > 0 ? st.wal_position < cluster_lsn
-                        : is_lagging(c, ctx.settings, st.wal_position))
+    if (const auto why = st.failover_limitation()) {
+      note("Member " + m.name() + " is " + *why);
       continue;
-    if (check_timeline(ctx.settings) && (!st.timeline || *st.timeline < cluster_timeline)) continue;
+    }
+    if (cluster_lsn > 0 ? st.wal_position < cluster_lsn
+                        : is_lagging(c, ctx.settings, st.wal_position)) {
+      note("Member " + m.name() + " exceeds maximum replication lag");
+      continue;
+    }
+    if (check_timeline(ctx.settings) && (!st.timeline || *st.timeline < cluster_timeline)) {
+      note("Timeline " + (st.timeline ? std::to_string(*st.timeline) : std::string("None")) + " of member " +
+           m.name() + " is behind the cluster timeline " + std::to_string(cluster_timeline));
+      continue;
+    }
     possible = true;
   }
   return possible;

@@ -48,9 +48,12 @@ bool is_lagging(const dcs::Cluster& cluster, const HaSettings& settings, int64_t
 bool sync_mode_is_active(const dcs::Cluster& cluster, const HaSettings& settings);
 
 // §3.7. cluster_lsn > 0: candidates must have wal_position >= cluster_lsn instead of the lag
-// rule; exclude_failover_candidate: the failover key's candidate is excluded.
+// rule; exclude_failover_candidate: the failover key's candidate is excluded. notes (when
+// given) receives, in Patroni's words, why each queried candidate does not qualify ('Member X
+// is not reachable', 'Member X exceeds maximum replication lag', ...).
 bool is_failover_possible(const HealthContext& ctx, int64_t cluster_lsn = 0,
-                          bool exclude_failover_candidate = false);
+                          bool exclude_failover_candidate = false,
+                          std::vector<std::string>* notes = nullptr);
 
 // §3.6 over the named members (self, nofailover members and members without api_url skipped).
 HealthVerdict is_healthiest_among(const HealthContext& ctx, const std::vector<dcs::Member>& members,

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "ha/decision.h"
+#include "log_capture.h"
 #include "sim_cluster.h"
 
 namespace custos::test {
@@ -116,6 +117,19 @@ std::vector<Scenario> scenarios() {
     t.run(t.n1(), {step::ReleaseLock{}});
     EXPECT_FALSE(t.c.leader());
     EXPECT_FALSE(t.local(t.n1()).last_lock_write);
+  });
+  add(Action::release_lock, "VoluntaryReleaseSaysLeaderKeyReleased", [] {
+    TwoNodes t;
+    {
+      LogCapture log;
+      t.run(t.n1(), {step::ReleaseLock{}});
+      EXPECT_EQ(log.count_containing("Leader key released"), 0);  // Patroni's _delete_leader: silent
+    }
+    t.c.store.put("leader", "node1");
+    LogCapture log;
+    t.run(t.n1(), {step::ReleaseLock{true}});
+    EXPECT_FALSE(t.c.leader());
+    EXPECT_TRUE(log.has("info: Leader key released"));
   });
   add(Action::clear_failover_key, "ClearFailoverKeyEmptiesIt", [] {
     TwoNodes t;
@@ -270,6 +284,25 @@ std::vector<Scenario> scenarios() {
     EXPECT_TRUE(t.n1().pg.called("stop(fast)"));
     EXPECT_FALSE(t.c.leader());
     EXPECT_EQ(t.local(t.n1()).role, ha::Role::demoted);
+  });
+  add(Action::demote, "GracefulDemoteRunsUnderTheSwitchoverName", [] {
+    TwoNodes t;
+    LogCapture log;
+    t.reload_view(t.n1());
+    t.n1().agent->executor().execute(
+        ha::Decision(Action::demote, {step::Demote{ha::DemoteMode::graceful, "switchover: demote"}}, "done"));
+    ASSERT_TRUE(t.local(t.n1()).async);
+    EXPECT_EQ(t.local(t.n1()).async->display_name(), "switchover: demote");
+    t.n1().settle();
+    EXPECT_TRUE(log.has("info: Demoting self (graceful)"));
+    EXPECT_TRUE(log.has("info: Leader key released"));
+  });
+  add(Action::demote, "ImmediateDemoteSaysSoAndReleases", [] {
+    TwoNodes t;
+    LogCapture log;
+    t.run(t.n1(), {step::Demote{ha::DemoteMode::immediate_nolock}});
+    EXPECT_TRUE(log.has("info: Demoting self (immediate-nolock)"));
+    EXPECT_EQ(log.count_containing("Leader key released"), 0);  // immediate-nolock keeps the key
   });
   add(Action::follow, "FollowReconfiguresARunningReplica", [] {
     TwoNodes t;
@@ -510,6 +543,16 @@ std::vector<Scenario> scenarios() {
     const MonoTime before = t.c.clock.now();
     t.run(t.n1(), {step::Sleep{2}});
     EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(t.c.clock.now() - before).count(), 2000);
+  });
+  add(Action::log, "LogWritesTheLineAtItsLevel", [] {
+    TwoNodes t;
+    LogCapture log;
+    t.run(t.n1(), {step::Log{"failed to update leader lock", step::LogLevel::error},
+                   step::Log{"Cleaning up failover key", step::LogLevel::info},
+                   step::Log{"manual failover: I am already the leader, no need to failover", step::LogLevel::warning}});
+    EXPECT_TRUE(log.has("error: failed to update leader lock"));
+    EXPECT_TRUE(log.has("info: Cleaning up failover key"));
+    EXPECT_TRUE(log.has("warning: manual failover: I am already the leader, no need to failover"));
   });
   add(Action::fatal_exit, "FatalExitStopsThePlan", [] {
     TwoNodes t;

@@ -1,5 +1,7 @@
 #include "builders.h"
 
+#include <algorithm>
+
 namespace custos::ha::test {
 
 std::string member_json(const std::string& role, int64_t xlog, const std::string& extra,
@@ -145,6 +147,24 @@ int step_index(const std::vector<Step>& steps, Action a) {
   for (std::size_t i = 0; i < steps.size(); ++i)
     if (steps[i].action() == a) return static_cast<int>(i);
   return -1;
+}
+
+std::vector<std::string> logged(const Decision& leaf, const Decision* root) {
+  std::vector<std::string> out;
+  for (const Step& s : leaf.steps) {
+    const auto* l = s.get<step::Log>();
+    if (!l) continue;
+    const char* level = l->level == step::LogLevel::info ? "info" : l->level == step::LogLevel::warning ? "warning" : "error";
+    out.push_back(std::string(level) + ": " + l->line);
+  }
+  if (root)
+    for (const auto& [line, warning] : root->log) out.push_back(std::string(warning ? "warning: " : "info: ") + line);
+  return out;
+}
+
+bool logs(const Decision& leaf, const std::string& line, const Decision* root) {
+  const auto all = logged(leaf, root);
+  return std::find(all.begin(), all.end(), line) != all.end();
 }
 
 }  // namespace custos::ha::test

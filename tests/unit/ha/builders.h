@@ -63,5 +63,10 @@ bool has_step(const Decision& d, Action a);
 const Step* find_step(const Decision& d, Action a);
 // Index of the first step with action a, -1 if none.
 int step_index(const std::vector<Step>& steps, Action a);
+// The lines the Log steps of a (resolved) leaf write, as "<level>: <line>" with level info,
+// warning or error; then the lines of Decision::log of `root` when given ("info: ..."/"warning: ...").
+std::vector<std::string> logged(const Decision& leaf, const Decision* root = nullptr);
+// `line` is among logged(leaf, root).
+bool logs(const Decision& leaf, const std::string& line, const Decision* root = nullptr);
 
 }  // namespace custos::ha::test

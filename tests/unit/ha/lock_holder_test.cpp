@@ -30,6 +30,8 @@ TEST(LockHolder, RefreshFailureDemotesPrimary) {
   EXPECT_EQ(fail.action, Action::demote);
   EXPECT_EQ(fail.find<step::Demote>()->mode, DemoteMode::immediate_nolock);
   EXPECT_EQ(fail.message, "demoted self because failed to update leader lock in DCS");
+  EXPECT_TRUE(logs(fail, "error: failed to update leader lock"));
+  EXPECT_FALSE(logs(decide(leader_input()).resolve({true}), "error: failed to update leader lock"));
 }
 
 TEST(LockHolder, ReplicaWithLockPromotesAfterRefresh) {
