@@ -543,7 +543,10 @@ void Agent::shutdown() {
       });
     services_.hooks.before_stop();
     if (!services_.pg.stop(postgres::StopMode::Fast, std::chrono::seconds(s->pg.pg_ctl_timeout))) {
+      spdlog::warn("pg_ctl stop failed");
       spdlog::error("PostgreSQL is still running after the stop: keeping the leader lock");
+      ha::set_pg_state(l, ha::PgState::stop_failed, services_.clock.now_seconds());
+      executor_.touch_member();  // others see `stop failed`, as Patroni publishes it
       return;
     }
     ha::set_pg_state(l, ha::PgState::stopped, services_.clock.now_seconds());
@@ -552,7 +555,7 @@ void Agent::shutdown() {
       std::optional<int64_t> lsn;
       if (auto cd = services_.pg.controldata()) lsn = cd->checkpoint_lsn();
       auto st = services_.dcs.delete_leader(lsn);
-      if (st) spdlog::info("released the leader lock (last LSN {})", lsn.value_or(0));
+      if (st) spdlog::info("Leader key released");
       else spdlog::warn("could not release the leader lock: {}", st.error().describe());
       l.last_lock_write.reset();
     }

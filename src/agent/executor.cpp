@@ -342,7 +342,10 @@ void Executor::demote(ha::DemoteMode mode, const std::string& task_name) {
                  stop_timeout, rejoin](const CancelToken& cancel) -> AsyncWorker::TaskResult {
                   if (auto cp = pg.checkpoint(60s); !cp) spdlog::warn("CHECKPOINT before demote failed: {}", cp.error());
                   hooks.before_stop();
-                  if (!pg.stop(postgres::StopMode::Fast, stop_timeout)) return std::string("cannot stop PostgreSQL");
+                  if (!pg.stop(postgres::StopMode::Fast, stop_timeout)) {
+                    spdlog::warn("pg_ctl stop failed");
+                    return std::string(ha::kStopFailed);
+                  }
                   std::optional<int64_t> lsn;
                   if (auto cd = pg.controldata()) lsn = cd->checkpoint_lsn();
                   auto st = dcs.delete_leader(lsn);
@@ -365,6 +368,7 @@ void Executor::demote(ha::DemoteMode mode, const std::string& task_name) {
   services_.hooks.before_stop();
   if (!services_.pg.stop(stop_mode, stop_timeout)) {
     spdlog::error("PostgreSQL did not stop: it keeps running");
+    spdlog::warn("pg_ctl stop failed");  // Patroni's line
     ha::set_pg_state(l, ha::PgState::stop_failed, now());
     return;
   }
@@ -561,7 +565,10 @@ bool Executor::start_restart(std::optional<int> timeout) {
       [&pg = services_.pg, &dcs = services_.dcs, replica, upstream, leave_sync, sync_wait, stop_timeout,
        start_timeout, name = l.name](const CancelToken& cancel) {
         if (leave_sync) SyncReplication::leave_sync_role(dcs, name, sync_wait, [] {});
-        if (!pg.stop(postgres::StopMode::Fast, stop_timeout)) return std::string(ha::kRestartStopFailed);
+        if (!pg.stop(postgres::StopMode::Fast, stop_timeout)) {
+          spdlog::warn("pg_ctl stop failed");
+          return std::string(ha::kStopFailed);
+        }
         auto st = pg.start(replica, upstream, cancel);
         if (!st) return st.error();
         return pg.wait_ready(start_timeout, cancel) == postgres::ServerProcess::running
@@ -591,6 +598,7 @@ Executor::Outcome Executor::run(const step::StopPostgres& s) {
     l.process = ha::PgProcess::stopped;
   } else {
     spdlog::error("PostgreSQL did not stop ({})", ha::to_string(s.kind));
+    spdlog::warn("pg_ctl stop failed");  // Patroni's line
     ha::set_pg_state(l, ha::PgState::stop_failed, now());
   }
   watch_postmaster();
@@ -813,6 +821,7 @@ bool Executor::fence(const std::string& why) {
     ha::set_pg_state(l, ha::PgState::stopped, now());
     l.role = ha::Role::demoted;
   } else {
+    spdlog::warn("pg_ctl stop failed");  // Patroni's line
     ha::set_pg_state(l, ha::PgState::stop_failed, now());
   }
   try {

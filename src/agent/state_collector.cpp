@@ -57,8 +57,12 @@ void StateCollector::collect(NodeMemory& memory, const EffectiveSettings& settin
     }
   }
   if (l.process == ha::PgProcess::starting) {
-    if (l.state != ha::PgState::starting && l.state != ha::PgState::restarting)
+    if (settings.ha.pause) {
+      // Paused, Patroni does not wait for the startup: a postmaster that is up is `running`.
+      if (l.state != ha::PgState::running) ha::set_pg_state(l, ha::PgState::running, now);
+    } else if (l.state != ha::PgState::starting && l.state != ha::PgState::restarting) {
       ha::set_pg_state(l, ha::PgState::starting, now);
+    }
     // Not queryable yet: it comes up as a replica exactly when a recovery signal file exists.
     l.in_recovery = l.recovery_conf_exists;
   }
@@ -67,7 +71,9 @@ void StateCollector::collect(NodeMemory& memory, const EffectiveSettings& settin
       // Paused: whatever happened before (a crash, a failed start or stop), PostgreSQL not
       // running is `stopped`, as Patroni sets it (ha.md §2.12); not while an action runs.
       if (!l.async && l.state != ha::PgState::stopped) ha::set_pg_state(l, ha::PgState::stopped, now);
-    } else if (l.state == ha::PgState::running || l.state == ha::PgState::starting) {
+    } else if (l.state == ha::PgState::starting) {
+      ha::set_pg_state(l, ha::PgState::start_failed, now);  // the postmaster exited during its startup
+    } else if (l.state == ha::PgState::running) {
       ha::set_pg_state(l, ha::PgState::crashed, now);  // gone under us
     }
   }

@@ -104,7 +104,7 @@ AsyncFollowUp apply_async_result(const AsyncResult& r, LocalState& local, const 
       // when its time is up stays `starting`.
       if (r.ok) set_pg_state(local, PgState::running, now);
       else if (r.task.kind != AsyncKind::restart) set_pg_state(local, PgState::start_failed, now);
-      else if (r.error == kRestartStopFailed) set_pg_state(local, PgState::restart_failed_stop, now);
+      else if (r.error == kStopFailed) set_pg_state(local, PgState::restart_failed_stop, now);
       else if (r.error == kRestartStartTimedOut) set_pg_state(local, PgState::starting, now);
       else set_pg_state(local, PgState::restart_failed_start, now);
       local.recovering = true;
@@ -123,6 +123,7 @@ AsyncFollowUp apply_async_result(const AsyncResult& r, LocalState& local, const 
       }
       break;
     case AsyncKind::demote:
+      if (!r.ok && r.error == kStopFailed) set_pg_state(local, PgState::stop_failed, now);
       if (r.rewind) {
         local.rewind = *r.rewind;
         if (*r.rewind == RewindState::success || *r.rewind == RewindState::failed) local.rewind_executed = true;

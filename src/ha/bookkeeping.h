@@ -28,15 +28,17 @@ void set_pg_state(LocalState& local, PgState state, double now);
 void arm_rewind_check(LocalState& local, const HaSettings& settings);
 
 // How an asynchronous task ended.
-// The errors of a restart task that decide its state (Patroni: "restart failed (stop failed)";
-// a start still running when its time is up stays `starting`); any other error is a failed start.
-inline constexpr const char* kRestartStopFailed = "stop failed";
+// The errors of a task that decide its state: kStopFailed, PostgreSQL kept running (a restart:
+// "restart failed (stop failed)", a graceful demote: "stop failed"); kRestartStartTimedOut, a
+// start still running when its time is up stays `starting`. Any other error of a restart is a
+// failed start.
+inline constexpr const char* kStopFailed = "stop failed";
 inline constexpr const char* kRestartStartTimedOut = "PostgreSQL did not start in time";
 
 struct AsyncResult {
   AsyncTask task;
   bool ok = false;
-  std::string error;  // empty on success; a restart's: kRestartStopFailed, kRestartStartTimedOut or other
+  std::string error;  // empty on success; kStopFailed, kRestartStartTimedOut or other
   // A task that settled the diverged-timeline question (a graceful demote that rejoined the new
   // leader): the verdict, or the rewind it ran (success/failed).
   std::optional<RewindState> rewind;

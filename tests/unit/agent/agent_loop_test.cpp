@@ -92,6 +92,54 @@ TEST(AgentLoop, InPausePostgresDownIsStoppedWhateverHappenedBefore) {
   EXPECT_EQ(state_of("node2"), "stopped");
 }
 
+TEST(AgentLoop, APostmasterThatDiesWhileStartingIsStartFailedNotCrashed) {
+  SimCluster c(3);
+  bring_up(c);
+  SimNode& n3 = c.node("node3");
+  auto s = n3.pg.server();
+  s.accepting = false;  // still starting
+  n3.pg.set_server(s);
+  n3.cycle();
+  ASSERT_EQ(n3.agent->memory().local.state, ha::PgState::starting);
+  // Patroni: a start that ends with no postmaster is `start failed`; `crashed` is for a
+  // running server that went away. The state is what the cycle that starts it again sees.
+  std::optional<ha::PgState> seen_at_start;
+  n3.pg.on_call([&](const std::string& op) {
+    if (op.rfind("start(", 0) == 0 && !seen_at_start) seen_at_start = n3.agent->memory().local.state;
+  });
+  n3.pg.crash();
+  n3.cycle();
+  ASSERT_TRUE(seen_at_start);
+  EXPECT_EQ(*seen_at_start, ha::PgState::start_failed);
+  n3.pg.on_call(nullptr);
+}
+
+TEST(AgentLoop, InPauseAStartingPostmasterIsRunning) {
+  SimCluster c(3);
+  bring_up(c);
+  c.store.put("config", R"({"pause": true})");
+  SimNode& n3 = c.node("node3");
+  auto s = n3.pg.server();
+  s.accepting = false;
+  n3.pg.set_server(s);
+  n3.cycle();
+  auto v = c.store.get("members/node3");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(json::parse(*v).value("state", ""), "running");  // Patroni does not wait for the startup in pause
+}
+
+TEST(AgentLoop, AShutdownWhosePostgresWillNotStopPublishesStopFailed) {
+  SimCluster c(3);
+  bring_up(c);
+  SimNode& n2 = c.node("node2");
+  n2.pg.refuse_stop(true);
+  n2.agent->shutdown();
+  auto v = c.store.get("members/node2");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(json::parse(*v).value("state", ""), "stop failed");
+  n2.pg.refuse_stop(false);
+}
+
 TEST(AgentLoop, SteadyForHundredsOfCyclesWithLeasesRunningOnTheClock) {
   SimCluster c(3);
   bring_up(c);

@@ -138,7 +138,7 @@ TEST(AsyncResult, PromoteCloneRestartAndCrashRecovery) {
   EXPECT_EQ(l.state, PgState::restart_failed_start);
   EXPECT_EQ(to_string(l.state), "restart failed (start failed)");
   AsyncResult stop = done(AsyncKind::restart, false);
-  stop.error = kRestartStopFailed;
+  stop.error = kStopFailed;
   apply_async_result(stop, l, HaSettings{}, 3);
   EXPECT_EQ(to_string(l.state), "restart failed (stop failed)");
   AsyncResult slow = done(AsyncKind::restart, false);
@@ -148,6 +148,10 @@ TEST(AsyncResult, PromoteCloneRestartAndCrashRecovery) {
   EXPECT_TRUE(l.recovering);
   apply_async_result(done(AsyncKind::start_primary, false), l, HaSettings{}, 3);
   EXPECT_EQ(l.state, PgState::start_failed);
+  AsyncResult demote_stop = done(AsyncKind::demote, false);
+  demote_stop.error = kStopFailed;
+  apply_async_result(demote_stop, l, HaSettings{}, 4);
+  EXPECT_EQ(to_string(l.state), "stop failed");  // a graceful demote whose PostgreSQL kept running
 
   HaSettings s;
   l.can_rewind = true;
