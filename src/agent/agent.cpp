@@ -146,7 +146,7 @@ int Agent::run() {
   }
   close_mailbox();
   if (memory_.fatal) {
-    spdlog::critical("{}", *memory_.fatal);
+    if (!memory_.fatal->empty()) spdlog::critical("{}", *memory_.fatal);
     return 1;
   }
   return 0;
@@ -166,7 +166,9 @@ bool Agent::run_cycle_guarded() {
 
 bool Agent::on_cycle_failure(const std::string& what) {
   ++consecutive_failures_;
-  spdlog::critical("unexpected exception in the HA cycle ({} in a row): {}", consecutive_failures_, what);
+  // Patroni's two lines: 'Unexpected exception' (ERROR) and the cycle's message.
+  spdlog::error("Unexpected exception: {} ({} in a row)", what, consecutive_failures_);
+  spdlog::info("Unexpected exception raised, please report it as a BUG");
   const ha::LocalState& l = memory_.local;
   // The lock may be ours (the refresh may have happened before the failure), or PostgreSQL
   // runs as a primary (as last seen, or in the role the agent gave it): it must not go on
@@ -209,6 +211,7 @@ void Agent::run_cycle() {
     apply_dynamic_config(*cluster);
   } else {
     spdlog::error("failed to load the cluster from the DCS: {}", loaded.error().describe());
+    spdlog::error("Error communicating with DCS");  // Patroni's line
   }
   memory_.view = cluster;
   // REST requests (restart, reinitialize, scheduled restart) act on this cycle's view.
@@ -249,6 +252,7 @@ void Agent::run_cycle() {
   };
   ExecutionResult result = executor_.execute(log_decision(ha::decide(in)));
   if (result.dcs_error && cluster) {
+    spdlog::error("Error communicating with DCS");  // Patroni's line
     spdlog::error("DCS error during the cycle: deciding again without the cluster view");
     in.cluster.reset();
     memory_.view.reset();
@@ -264,7 +268,8 @@ void Agent::run_cycle() {
       result.message.rfind("no action. ", 0) == 0 || result.message.rfind("PAUSE: no action", 0) == 0;
   if (lock_owner_line && (spdlog::get_level() <= spdlog::level::debug || !heartbeat))
     spdlog::info("{}", *lock_owner_line);
-  spdlog::info("{}", result.message);
+  // A fatal plan ends the agent: its reason is logged once, at CRITICAL, as it exits.
+  if (!memory_.fatal) spdlog::info("{}", result.message);
   publish_snapshot();
   save_dynamic_cache();
 }

@@ -736,7 +736,7 @@ Executor::Outcome Executor::run(const step::Log& s) {
 }
 
 Executor::Outcome Executor::run(const step::FatalExit& s) {
-  memory_.fatal = s.reason.empty() ? std::string("fatal error") : s.reason;
+  memory_.fatal = s.reason;
   return Outcome::success;
 }
 

@@ -23,7 +23,8 @@ void StateCollector::collect(NodeMemory& memory, const EffectiveSettings& settin
   l.pending_restart = !memory.pending_restart_params.empty();
   if (l.async) return;  // the worker owns PostgreSQL meanwhile: keep the last known facts
 
-  l.data_dir = to_ha(pg_.data_dir_state());
+  l.data_dir_error.clear();
+  l.data_dir = to_ha(pg_.data_dir_state(&l.data_dir_error));
   l.process = l.data_dir == ha::DataDir::present ? to_ha(pg_.process_state()) : ha::PgProcess::stopped;
   std::optional<postgres::ControlData> cd;
   if (l.data_dir == ha::DataDir::present) {

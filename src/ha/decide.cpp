@@ -163,7 +163,7 @@ class Planner {
                     std::string("released leader key voluntarily as data dir ") +
                         (accessible ? "empty" : "not accessible") + " and currently leader");
       }
-      if (!accessible) return leaf(Action::none, st, "data directory is not accessible");
+      if (!accessible) return leaf(Action::none, st, "data directory is not accessible: " + me_.data_dir_error);
       if (paused_) return leaf(Action::none, st, "running with empty data directory");
       return with_prefix(st, bootstrap());
     }
@@ -191,10 +191,14 @@ class Planner {
       }
     } else if (c_.is_unlocked() && !paused_ && !me_.on_start_fired) {
       if (me_.is_running() && me_.in_recovery) {
-        std::string why =
-            "Failed to start primary after bootstrap: initialize key is missing and the data "
-            "directory is not empty";
-        return leaf(Action::fatal_exit, cat(pre, {step::FatalExit{why}}), why);
+        // Patroni's two ERROR lines, then exit 1 (nothing more is logged).
+        const std::string why = "No initialize key in DCS and PostgreSQL is running as replica, aborting start";
+        return leaf(Action::fatal_exit,
+                    cat(pre, {step::Log{why, step::LogLevel::error},
+                              step::Log{"Please first start Patroni on the node running as primary",
+                                        step::LogLevel::error},
+                              step::FatalExit{""}}),
+                    why);
       }
       pre.push_back(step::WriteInitialize{!c_.initialize().has_value()});
     }
@@ -318,8 +322,11 @@ class Planner {
     Decision ok = Decision::branch({step::EnsureCheckpointAfterPromote{},
                                     step::WriteInitialize{!c_.initialize().has_value()}, step::WriteConfig{}},
                                    step::TakeLeader{}, std::move(took), std::move(not_taken));
-    Decision fail = leaf(Action::fatal_exit, cancel,
-                         "cancelling bootstrap because watchdog activation failed");
+    Decision fail = leaf(Action::fatal_exit,
+                         cat({step::Log{"Cancelling bootstrap because watchdog activation failed",
+                                        step::LogLevel::error}},
+                             cancel),
+                         "Cancelling bootstrap because watchdog activation failed");
     return Decision::branch({step::FinishBootstrap{}}, step::ActivateWatchdog{},
                             std::move(ok), std::move(fail));
   }

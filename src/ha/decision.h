@@ -277,7 +277,8 @@ struct Log {
   LogLevel level = LogLevel::info;
   bool operator==(const Log&) const = default;
 };
-// Terminate the agent.
+// Terminate the agent (exit 1); `reason` is logged at CRITICAL as it exits, unless empty (the
+// plan logged its lines already).
 struct FatalExit {
   std::string reason;
   bool operator==(const FatalExit&) const = default;

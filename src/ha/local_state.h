@@ -111,6 +111,8 @@ struct LocalState {
   Tags tags;
 
   DataDir data_dir = DataDir::present;
+  // For `inaccessible`: the error, in Python's words ("[Errno 13] Permission denied: '/data'").
+  std::string data_dir_error;
   // Local `Database system identifier` (empty when unknown).
   std::string sysid;
 

@@ -33,6 +33,11 @@ using std::chrono::milliseconds;
 
 namespace {
 
+// An OSError as Python prints it: "[Errno 13] Permission denied: '/data'".
+std::string python_os_error(const std::error_code& ec, const std::string& path) {
+  return "[Errno " + std::to_string(ec.value()) + "] " + ec.message() + ": '" + path + "'";
+}
+
 std::string q(const std::string& v) { return quote_conninfo_value(v); }
 
 ConfigLayout layout_of(const NodeSettings& s) {
@@ -72,15 +77,19 @@ NodeSettings LocalPostgres::settings() const {
 
 // ---- cheap facts --------------------------------------------------------------------------------
 
-DataDirState LocalPostgres::data_dir_state() const {
+DataDirState LocalPostgres::data_dir_state(std::string* why_inaccessible) const {
   const std::string dir = settings().data_dir;
+  auto inaccessible = [&](const std::error_code& ec) {
+    if (why_inaccessible) *why_inaccessible = python_os_error(ec, dir);
+    return DataDirState::inaccessible;
+  };
   std::error_code ec;
-  if (!fs::exists(dir, ec)) return ec ? DataDirState::inaccessible : DataDirState::empty;
-  if (!fs::is_directory(dir, ec)) return DataDirState::inaccessible;
+  if (!fs::exists(dir, ec)) return ec ? inaccessible(ec) : DataDirState::empty;
+  if (!fs::is_directory(dir, ec)) return inaccessible(ec ? ec : std::make_error_code(std::errc::not_a_directory));
   fs::directory_iterator it(dir, ec);
-  if (ec) return DataDirState::inaccessible;
+  if (ec) return inaccessible(ec);
   for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) return DataDirState::inaccessible;
+    if (ec) return inaccessible(ec);
     const std::string n = it->path().filename().string();
     if (n == "lost+found" || n == ".snapshot") continue;
     return DataDirState::present;

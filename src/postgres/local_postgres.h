@@ -31,7 +31,7 @@ class LocalPostgres final : public PostgresNode {
   void set_settings(NodeSettings settings) override EXCLUDES(settings_mu_);
   NodeSettings settings() const override EXCLUDES(settings_mu_);
 
-  DataDirState data_dir_state() const override;
+  DataDirState data_dir_state(std::string* why_inaccessible = nullptr) const override;
   std::optional<ControlData> controldata() const override;
   ServerProcess process_state() override EXCLUDES(postmaster_mu_);
   std::optional<pid_t> postmaster_pid() override EXCLUDES(postmaster_mu_);

@@ -59,7 +59,9 @@ class PostgresNode {
   virtual NodeSettings settings() const = 0;
 
   // ---- cheap local facts ----
-  virtual DataDirState data_dir_state() const = 0;
+  // why_inaccessible (when given) receives, for `inaccessible`, the error as Python words it
+  // ("[Errno 13] Permission denied: '/data'"), which the cycle message names.
+  virtual DataDirState data_dir_state(std::string* why_inaccessible = nullptr) const = 0;
   // pg_controldata of the data directory (nullopt: no pg_control, or pg_controldata failed).
   virtual std::optional<ControlData> controldata() const = 0;
   // Tracks the postmaster (adopting one already running for the data directory).

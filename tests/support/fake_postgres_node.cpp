@@ -156,8 +156,12 @@ postgres::NodeSettings FakePostgresNode::settings() const {
   return settings_;
 }
 
-postgres::DataDirState FakePostgresNode::data_dir_state() const {
+postgres::DataDirState FakePostgresNode::data_dir_state(std::string* why_inaccessible) const {
   std::lock_guard lk(mu_);
+  if (!server_.data_dir_error.empty()) {
+    if (why_inaccessible) *why_inaccessible = server_.data_dir_error;
+    return postgres::DataDirState::inaccessible;
+  }
   return server_.data_present ? postgres::DataDirState::present : postgres::DataDirState::empty;
 }
 

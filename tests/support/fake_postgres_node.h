@@ -36,6 +36,8 @@ class FakePostgresNode final : public postgres::PostgresNode {
     pid_t pid = 0;
     postgres::ClusterState control_state = postgres::ClusterState::ShutDown;
     bool wal_log_hints = true;
+    // Not empty: the data directory cannot be read, with this error.
+    std::string data_dir_error;
   };
 
   explicit FakePostgresNode(postgres::NodeSettings settings = {});
@@ -72,7 +74,7 @@ class FakePostgresNode final : public postgres::PostgresNode {
   // ---- PostgresNode ----
   void set_settings(postgres::NodeSettings settings) override;
   postgres::NodeSettings settings() const override;
-  postgres::DataDirState data_dir_state() const override;
+  postgres::DataDirState data_dir_state(std::string* why_inaccessible = nullptr) const override;
   std::optional<postgres::ControlData> controldata() const override;
   postgres::ServerProcess process_state() override;
   std::optional<pid_t> postmaster_pid() override;

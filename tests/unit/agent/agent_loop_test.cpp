@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "log_capture.h"
 #include "sim_cluster.h"
 
 namespace custos::test {
@@ -138,6 +139,39 @@ TEST(AgentLoop, AShutdownWhosePostgresWillNotStopPublishesStopFailed) {
   ASSERT_TRUE(v);
   EXPECT_EQ(json::parse(*v).value("state", ""), "stop failed");
   n2.pg.refuse_stop(false);
+}
+
+TEST(AgentLoop, FailuresAreLoggedInPatronisWords) {
+  SimCluster c(3);
+  bring_up(c);
+  {
+    LogCapture log;
+    c.node("node2").pg.throw_once("query_status");
+    c.node("node2").cycle();
+    EXPECT_EQ(log.count_containing("error: Unexpected exception: "), 1);
+    EXPECT_TRUE(log.has("info: Unexpected exception raised, please report it as a BUG"));
+  }
+  LogCapture log;
+  c.store.set_fault([](const std::string& member, const std::string&) -> std::optional<dcs::DcsError> {
+    if (member == "node3") return unreachable();
+    return std::nullopt;
+  });
+  c.node("node3").cycle();
+  EXPECT_TRUE(log.has("error: Error communicating with DCS"));
+  c.store.set_fault(nullptr);
+}
+
+TEST(AgentLoop, AFatalPlanIsNotAlsoLoggedAsTheCycleMessage) {
+  SimCluster c(3);
+  bring_up(c);
+  c.store.put("initialize", "7399999999999999999");
+  LogCapture log;
+  c.node("node2").cycle();
+  ASSERT_TRUE(c.node("node2").agent->memory().fatal);
+  EXPECT_EQ(log.count_containing("system ID mismatch"), 0);  // logged once, at CRITICAL, as the agent exits
+  EXPECT_EQ(*c.node("node2").agent->memory().fatal,
+            "system ID mismatch, node node2 belongs to a different cluster: 7399999999999999999 != " +
+                c.node("node2").pg.server().sysid);
 }
 
 TEST(AgentLoop, SteadyForHundredsOfCyclesWithLeasesRunningOnTheClock) {

@@ -78,7 +78,9 @@ TEST(Bootstrap, EmptyDataDirWhileHoldingLockReleasesIt) {
 TEST(Bootstrap, InaccessibleAndPausedEmptyDataDir) {
   LocalState me = empty_node("node4");
   me.data_dir = DataDir::inaccessible;
-  EXPECT_EQ(decide(input(healthy_cluster().build(), me)).message, "data directory is not accessible");
+  me.data_dir_error = "[Errno 13] Permission denied: '/data'";
+  EXPECT_EQ(decide(input(healthy_cluster().build(), me)).message,
+            "data directory is not accessible: [Errno 13] Permission denied: '/data'");
   me.data_dir = DataDir::empty;
   DecisionInput in = input(healthy_cluster().build(), me);
   in.settings.pause = true;
@@ -109,6 +111,7 @@ TEST(Bootstrap, PostBootstrapStages) {
   EXPECT_TRUE(ok.find<step::SetIsLeader>()->value);
   EXPECT_EQ(ok.message, "initialized a new cluster");
   EXPECT_TRUE(done.resolve({false}).has(Action::cancel_initialization));
+  EXPECT_TRUE(logs(done.resolve({false}), "error: Cancelling bootstrap because watchdog activation failed"));
 }
 
 // Writing the leader key after the bootstrap can fail (DCS trouble): the node must not then
@@ -160,6 +163,22 @@ TEST(Sysid, MismatchIsFatalUnlessPaused) {
   Decision d = decide(in);
   EXPECT_TRUE(d.has(Action::release_lock));
   EXPECT_EQ(d.message, "PAUSE: released leader key voluntarily due to the system ID mismatch");
+  EXPECT_TRUE(logs(d,
+                   "warning: system ID has changed while in paused mode. Patroni will exit when resuming unless "
+                   "system ID is reset: " + *in.cluster->initialize() + " != 7000000000000000002"));
+  EXPECT_TRUE(d.find<step::ReleaseLock>()->voluntarily);
+}
+
+TEST(Sysid, ARunningReplicaWithoutInitializeKeyAbortsInPatronisWords) {
+  ClusterBuilder b;
+  b.member("node1", "master");
+  DecisionInput in = input(b.build(), replica_state("node2"));
+  in.local.on_start_fired = false;
+  Decision d = decide(in);
+  ASSERT_EQ(d.action, Action::fatal_exit);
+  EXPECT_TRUE(logs(d, "error: No initialize key in DCS and PostgreSQL is running as replica, aborting start"));
+  EXPECT_TRUE(logs(d, "error: Please first start Patroni on the node running as primary"));
+  EXPECT_EQ(d.find<step::FatalExit>()->reason, "");  // nothing more at exit
 }
 
 TEST(Sysid, InvalidLocalSysidSuggestsReinitialize) {
