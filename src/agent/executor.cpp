@@ -392,11 +392,37 @@ void Executor::demote(ha::DemoteMode mode, const std::string& task_name) {
   if (mode != ha::DemoteMode::offline && view && view->leader() && view->leader()->name() != l.name) {
     if (auto m = view->get_member(view->leader()->name(), false)) upstream = upstream_of(*m);
   }
-  auto r = services_.pg.start(true, upstream);
-  if (!r) spdlog::error("cannot start PostgreSQL as a replica: {}", r.error());
-  else ha::set_pg_state(l, ha::PgState::starting, now());
   l.role = ha::Role::replica;
-  watch_postmaster();
+  if (mode == ha::DemoteMode::offline) {
+    // Patroni starts it in the cycle itself (the DCS is away: nothing else to wait for).
+    auto r = services_.pg.start(true, upstream);
+    if (!r) spdlog::error("cannot start PostgreSQL as a replica: {}", r.error());
+    else ha::set_pg_state(l, ha::PgState::starting, now());
+    watch_postmaster();
+    return;
+  }
+  start_replica_async(ha::AsyncKind::start_after_demotion, upstream, static_cast<double>(current->pg.pg_ctl_timeout));
+}
+
+void Executor::start_replica_async(ha::AsyncKind kind, const std::optional<postgres::Upstream>& upstream,
+                                   double wait_seconds) {
+  ha::LocalState& l = memory_.local;
+  ha::set_pg_state(l, ha::PgState::starting, now());
+  l.process = ha::PgProcess::starting;
+  const auto wait = seconds_ms(std::max(1.0, wait_seconds));
+  const bool started =
+      start_async(kind, "", [&pg = services_.pg, upstream, wait](const CancelToken& cancel) -> AsyncWorker::TaskResult {
+        auto st = pg.start(true, upstream, cancel);
+        if (!st) return "cannot start PostgreSQL: " + st.error();
+        const auto r = pg.wait_ready(wait, cancel);
+        if (r == postgres::ServerProcess::running) return std::string();
+        if (r == postgres::ServerProcess::starting) return std::string(ha::kRestartStartTimedOut);
+        return std::string("the postmaster exited during start");
+      });
+  if (!started) {
+    ha::set_pg_state(l, ha::PgState::start_failed, now());
+    l.process = ha::PgProcess::stopped;
+  }
 }
 
 Executor::Outcome Executor::run(const step::Follow& s) {
@@ -426,17 +452,12 @@ Executor::Outcome Executor::run(const step::Follow& s) {
   l.role = s.role;
 
   if (l.process == ha::PgProcess::stopped) {
-    auto st = services_.pg.start(true, upstream);
-    if (!st) {
-      spdlog::error("cannot start PostgreSQL: {}", st.error());
-      ha::set_pg_state(l, ha::PgState::start_failed, now());
-    } else {
-      ha::set_pg_state(l, ha::PgState::starting, now());
-      l.process = ha::PgProcess::starting;
-    }
+    // Patroni's 'restarting after failure': the start and the wait for it run as the async
+    // action, so the cycles meanwhile say '... in progress' (or refresh the lock).
     l.recovering = true;
     l.start_timeout = s.start_timeout > 0 ? std::optional<double>(s.start_timeout) : std::nullopt;
-    watch_postmaster();
+    const double wait = s.start_timeout > 0 ? s.start_timeout : static_cast<double>(current->pg.pg_ctl_timeout);
+    start_replica_async(ha::AsyncKind::restart_after_failure, upstream, wait);
     return Outcome::success;
   }
   // Running: follow the new target. A known target without an address keeps what is configured.

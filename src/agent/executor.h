@@ -112,6 +112,9 @@ class Executor {
   Outcome run(const T& bookkeeping);
 
   bool start_async(ha::AsyncKind kind, std::string name, AsyncWorker::Task fn);
+  // Starts PostgreSQL as a replica of `upstream` and waits up to wait_seconds for it to accept
+  // connections, as the async action `kind` (state `starting` meanwhile).
+  void start_replica_async(ha::AsyncKind kind, const std::optional<postgres::Upstream>& upstream, double wait_seconds);
   void demote(ha::DemoteMode mode, const std::string& task_name = "");
   std::optional<int64_t> last_lsn_for_status() const;
   // The managed synchronous_standby_names changed: rewrite postgresql.conf and reload.

@@ -100,14 +100,15 @@ AsyncFollowUp apply_async_result(const AsyncResult& r, LocalState& local, const 
     case AsyncKind::start_primary:
     case AsyncKind::restart:
     case AsyncKind::restart_after_failure:
+    case AsyncKind::start_after_demotion:
       // Patroni: "restart failed (<the state the stop or start left>)"; a start still running
       // when its time is up stays `starting`.
       if (r.ok) set_pg_state(local, PgState::running, now);
+      else if (r.error == kRestartStartTimedOut) set_pg_state(local, PgState::starting, now);
       else if (r.task.kind != AsyncKind::restart) set_pg_state(local, PgState::start_failed, now);
       else if (r.error == kStopFailed) set_pg_state(local, PgState::restart_failed_stop, now);
-      else if (r.error == kRestartStartTimedOut) set_pg_state(local, PgState::starting, now);
       else set_pg_state(local, PgState::restart_failed_start, now);
-      local.recovering = true;
+      if (r.task.kind != AsyncKind::start_after_demotion) local.recovering = true;
       break;
     case AsyncKind::crash_recovery:
       set_pg_state(local, PgState::stopped, now);
@@ -134,7 +135,6 @@ AsyncFollowUp apply_async_result(const AsyncResult& r, LocalState& local, const 
         set_pg_state(local, PgState::starting, now);
       }
       break;
-    case AsyncKind::follow_restart:
     case AsyncKind::other:
       break;
   }

@@ -411,7 +411,9 @@ class Planner {
   Decision recover_with(bool lock_ok) {
     const double timeout = lock_ok ? s_.primary_start_timeout : 0;
     if (lock_ok && s_.primary_start_timeout == 0 && failover_possible())
-      return leaf(Action::demote, {step::WatchdogDisable{}, step::Demote{DemoteMode::immediate}},
+      return leaf(Action::demote,
+                  {step::WatchdogDisable{}, log_info("Primary crashed. Failing over."),
+                   step::Demote{DemoteMode::immediate}},
                   "stopped PostgreSQL to fail over after a crash");
     const ControlState cs = me_.control_state;
     const bool crashed =

@@ -65,7 +65,7 @@ std::string_view default_async_name(AsyncKind kind) noexcept {
     case AsyncKind::crash_recovery: return "doing crash recovery in a single user mode";
     case AsyncKind::rewind: return "running pg_rewind";
     case AsyncKind::reinitialize: return "reinitialize";
-    case AsyncKind::follow_restart: return "changing primary_conninfo and restarting";
+    case AsyncKind::start_after_demotion: return "starting after demotion";
   }
   return "async action";
 }

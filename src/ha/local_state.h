@@ -79,7 +79,7 @@ enum class AsyncKind {
   crash_recovery,            // "doing crash recovery in a single user mode"
   rewind,                    // "running pg_rewind from x"
   reinitialize,              // "reinitialize"
-  follow_restart,            // "changing primary_conninfo and restarting"
+  start_after_demotion,      // "starting after demotion"
 };
 // The default scheduled_action text of a kind ("promote", "restart", ...).
 std::string_view default_async_name(AsyncKind kind) noexcept;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "agent/state_collector.h"
 #include "log_capture.h"
 #include "sim_cluster.h"
 
@@ -79,7 +80,8 @@ TEST(AgentLoop, InPausePostgresDownIsStoppedWhateverHappenedBefore) {
   // Not paused: a postmaster that dies and cannot be started again is `start failed`.
   c.node("node3").pg.crash();
   c.node("node3").pg.fail("start");
-  c.node("node3").cycle();
+  c.node("node3").cycle();  // 'restarting after failure' starts, and fails
+  c.node("node3").cycle();  // its result is taken in
   EXPECT_EQ(state_of("node3"), "start failed");
   // Paused: PostgreSQL not running is `stopped` (Patroni's words for it), also when the state
   // was `crashed` before; nothing is started.
@@ -103,16 +105,57 @@ TEST(AgentLoop, APostmasterThatDiesWhileStartingIsStartFailedNotCrashed) {
   n3.cycle();
   ASSERT_EQ(n3.agent->memory().local.state, ha::PgState::starting);
   // Patroni: a start that ends with no postmaster is `start failed`; `crashed` is for a
-  // running server that went away. The state is what the cycle that starts it again sees.
-  std::optional<ha::PgState> seen_at_start;
-  n3.pg.on_call([&](const std::string& op) {
-    if (op.rfind("start(", 0) == 0 && !seen_at_start) seen_at_start = n3.agent->memory().local.state;
-  });
+  // running server that went away. What the collector makes of it is what the decision sees.
   n3.pg.crash();
+  agent::NodeMemory memory = n3.agent->memory();
+  agent::StateCollector collector(n3.pg);
+  collector.collect(memory, *n3.settings.current(), c.clock.now_seconds(), std::nullopt);
+  EXPECT_EQ(memory.local.state, ha::PgState::start_failed);
+  // A running one that dies is `crashed`.
   n3.cycle();
-  ASSERT_TRUE(seen_at_start);
-  EXPECT_EQ(*seen_at_start, ha::PgState::start_failed);
-  n3.pg.on_call(nullptr);
+  n3.cycle();
+  ASSERT_EQ(n3.agent->memory().local.state, ha::PgState::running);
+  n3.pg.crash();
+  memory = n3.agent->memory();
+  collector.collect(memory, *n3.settings.current(), c.clock.now_seconds(), std::nullopt);
+  EXPECT_EQ(memory.local.state, ha::PgState::crashed);
+}
+
+TEST(AgentLoop, StartsAfterACrashOrADemotionRunUnderPatronisNames) {
+  SimCluster c(3);
+  bring_up(c);
+  SimNode& n3 = c.node("node3");
+  {
+    LogCapture log;
+    n3.pg.block("start");
+    n3.pg.crash();
+    n3.cycle();  // the start waits in the fake: the action is in flight
+    EXPECT_TRUE(log.has("info: started restarting after failure"));
+    EXPECT_TRUE(log.has("info: starting as a secondary"));
+    n3.cycle();
+    EXPECT_TRUE(log.has("info: restarting after failure in progress"));
+    auto v = c.store.get("members/node3");
+    ASSERT_TRUE(v);
+    EXPECT_EQ(json::parse(*v).value("state", ""), "starting");
+    n3.pg.release("start");
+    n3.settle();
+    n3.cycle();
+    EXPECT_TRUE(n3.pg.server().running);
+    EXPECT_EQ(n3.agent->memory().local.state, ha::PgState::running);
+  }
+  // A primary that finds another member holding the lock: immediate-nolock demote, then the
+  // start as a replica runs as 'starting after demotion' (no pg_rewind possible here, so
+  // there is no divergence check to wait for first).
+  auto s1 = c.node("node1").pg.server();
+  s1.wal_log_hints = false;
+  c.node("node1").pg.set_server(s1);
+  LogCapture log;
+  c.store.put("leader", "node2");
+  c.node("node1").cycle();
+  EXPECT_TRUE(log.has("info: Demoting self (immediate-nolock)"));
+  EXPECT_TRUE(log.has("info: started starting after demotion"));
+  EXPECT_TRUE(c.node("node1").pg.server().running);
+  EXPECT_TRUE(c.node("node1").pg.server().in_recovery);
 }
 
 TEST(AgentLoop, InPauseAStartingPostmasterIsRunning) {

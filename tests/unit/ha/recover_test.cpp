@@ -44,6 +44,7 @@ TEST(Recover, ZeroPrimaryStartTimeoutFailsOverWhenPossible) {
   Decision ok = decide(in).resolve({true});
   EXPECT_EQ(ok.find<step::Demote>()->mode, DemoteMode::immediate);
   EXPECT_EQ(ok.message, "stopped PostgreSQL to fail over after a crash");
+  EXPECT_TRUE(logs(ok, "info: Primary crashed. Failing over."));
   in.members = {unreachable("node2"), unreachable("node3")};
   EXPECT_NE(decide(in).resolve({true}).action, Action::demote);
 }
