@@ -492,13 +492,13 @@ std::optional<api::PgStatus> Agent::live_pg_status(std::chrono::milliseconds tim
     if (pg.query_ok) return pg;
     return std::nullopt;
   }
-  if (!pg.query_ok) {
-    // The cycle's query failed (PostgreSQL was restarting, e.g. right after a switchover): ask
-    // again now, bounded, so that a member checking us before a switchover or in a leader race
-    // does not see us without a WAL position for a whole loop_wait.
+  {
+    // As Patroni, every answer asks PostgreSQL now (bounded): a member comparing WAL positions
+    // in a leader race, or checking us before a switchover, must not get the position of up to
+    // a loop_wait ago. When the query fails, the cycle's answer (if it had one) stands.
     auto st = services_.pg.query_status(timeout);
-    if (!st) return std::nullopt;
-    fill_pg_status(pg, st.value(), services_.clock.now_seconds());
+    if (st) fill_pg_status(pg, st.value(), services_.clock.now_seconds());
+    else if (!pg.query_ok) return std::nullopt;
   }
   // The walsenders are asked for on demand (GET /patroni on a primary), not every cycle, and
   // the answer is reused for kReplicationAnswerMaxAge.

@@ -158,6 +158,26 @@ TEST(AgentLoop, StartsAfterACrashOrADemotionRunUnderPatronisNames) {
   EXPECT_TRUE(c.node("node1").pg.server().in_recovery);
 }
 
+TEST(AgentLoop, GetPatroniAnswersTheWalPositionOfNowNotOfTheLastCycle) {
+  SimCluster c(3);
+  bring_up(c);
+  c.round();  // the clone's result taken in: nothing runs in the background
+  SimNode& n2 = c.node("node2");
+  auto s = n2.pg.server();
+  s.lsn += 0x100000;  // replayed since the cycle
+  n2.pg.set_server(s);
+  auto live = n2.agent->live_pg_status(std::chrono::milliseconds(500));
+  ASSERT_TRUE(live);
+  ASSERT_TRUE(live->replay_lsn);
+  EXPECT_EQ(*live->replay_lsn, s.lsn);
+  // When PostgreSQL does not answer, the cycle's answer stands.
+  n2.pg.fail("query_status");
+  live = n2.agent->live_pg_status(std::chrono::milliseconds(500));
+  ASSERT_TRUE(live);
+  EXPECT_LT(*live->replay_lsn, s.lsn);
+  n2.pg.clear_failure("query_status");
+}
+
 TEST(AgentLoop, InPauseAStartingPostmasterIsRunning) {
   SimCluster c(3);
   bring_up(c);
