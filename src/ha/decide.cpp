@@ -625,9 +625,9 @@ class Planner {
   Decision enforce_primary_role(const std::string& message, const std::string& promote_message) {
     auto after_watchdog = [&]() -> Decision {
       if (me_.pre_promote_failed) {
-        log_.emplace_back("Releasing the leader key voluntarily because the pre-promote script failed", true);
         return leaf(Action::release_lock,
-                    {step::RememberPrePromoteRelease{}, step::ReleaseLock{true},
+                    {log_warning("Releasing the leader key voluntarily because the pre-promote script failed"),
+                     step::RememberPrePromoteRelease{}, step::ReleaseLock{true},
                      step::SetRole{Role::demoted}},
                     "Promotion cancelled because the pre-promote script failed");
       }

@@ -63,9 +63,8 @@ TEST(LockHolder, PrePromoteFailureReleasesLock) {
   EXPECT_FALSE(ok.has(Action::promote));
   // Patroni's words: the cycle line and the warning before it.
   EXPECT_EQ(ok.message, "Promotion cancelled because the pre-promote script failed");
-  const std::pair<std::string, bool> warning{"Releasing the leader key voluntarily because the pre-promote script failed",
-                                             true};
-  EXPECT_NE(std::find(d.log.begin(), d.log.end(), warning), d.log.end());
+  EXPECT_TRUE(logs(ok, "warning: Releasing the leader key voluntarily because the pre-promote script failed"));
+  EXPECT_FALSE(logs(d.resolve({false}), "warning: Releasing the leader key voluntarily because the pre-promote script failed", &d));
 }
 
 TEST(LockHolder, WatchdogActivationFailure) {
