@@ -300,6 +300,12 @@ class Acceptance : public ::testing::Test {
     return out;
   }
 
+  // What node i's agent wrote to its log since `offset` (bytes).
+  static std::string log_since(int i, std::size_t offset) {
+    const std::string all = read_file(c().node(i).log_file);
+    return offset < all.size() ? all.substr(offset) : std::string();
+  }
+
   // The member's row in `patronictl list -f json`, or an empty object.
   static json member_row(const json& list, const std::string& name) {
     for (const auto& m : list)
@@ -505,6 +511,8 @@ TEST_F(Acceptance, Step05_SwitchoverToANamedCandidate) {
   const int p = healthy();
   const int cand = others(p)[0];
   insert_rows(p, 5001, 5100);
+  const std::size_t p_log = read_file(c().node(p).log_file).size();
+  const std::size_t cand_log = read_file(c().node(cand).log_file).size();
   auto r = patronictl({"switchover", "--leader", c().name(p), "--candidate", c().name(cand), "--force"}, 120s);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_FALSE(contains(lower(r.output), "failed")) << r.output;
@@ -516,6 +524,15 @@ TEST_F(Acceptance, Step05_SwitchoverToANamedCandidate) {
   auto list = patronictl_list_json();
   EXPECT_EQ(member_row(list, c().name(cand)).value("Role", ""), "Leader") << list.dump();
   EXPECT_EQ(member_row(list, c().name(p)).value("Role", ""), "Replica") << list.dump();
+  // The lines operators grep for, in Patroni's words, in the agents' own log files.
+  const std::string old_leader = log_since(p, p_log);
+  for (const char* line : {"INFO: switchover: demoting myself", "INFO: Demoting self (graceful)",
+                           "INFO: Leader key released"})
+    EXPECT_TRUE(contains(old_leader, line)) << c().name(p) << "'s log does not say: " << line;
+  const std::string new_leader = log_since(cand, cand_log);
+  for (const std::string& line : {std::string("INFO: Got response from ") + c().name(p) + " ",
+                                 std::string("INFO: promoted self to leader by acquiring session lock")})
+    EXPECT_TRUE(contains(new_leader, line)) << c().name(cand) << "'s log does not say: " << line;
 }
 
 // 6. Unplanned failover: the primary's machine dies (kill -9 of agent and postmaster); another
@@ -558,6 +575,7 @@ TEST_F(Acceptance, Step07_ScheduledSwitchoverAndScheduledRestart) {
   const int p = healthy();
   const int cand = others(p)[0];
   {
+    const std::size_t p_log = read_file(c().node(p).log_file).size();
     const auto at = whole_second_ahead(8s);
     auto r = patronictl({"switchover", "--scheduled", iso_utc(at), "--leader", c().name(p), "--candidate",
                          c().name(cand), "--force"},
@@ -588,12 +606,17 @@ TEST_F(Acceptance, Step07_ScheduledSwitchoverAndScheduledRestart) {
                 c().name(cand).c_str(), epoch_seconds(WallClock::now()) - epoch_seconds(at));
     EXPECT_EQ(c().wait_for_primary(60s), cand);
     c().wait_for_streaming(cand, others(cand), 150s);
+    const std::string old_leader = log_since(p, p_log);
+    for (const std::string& line : {"INFO: Awaiting switchover at " + iso_utc(at) + " (in ",
+                                   "INFO: Manual scheduled switchover at " + iso_utc(at)})
+      EXPECT_TRUE(contains(old_leader, line)) << c().name(p) << "'s log does not say: " << line;
   }
   {
     const int primary = c().wait_for_primary(30s);
     const int member = others(primary)[0];
     const auto before = postmaster_start_epoch(member);
     ASSERT_TRUE(before.has_value());
+    const std::size_t member_log = read_file(c().node(member).log_file).size();
     const auto at = whole_second_ahead(8s);
     auto r = patronictl({"restart", scope(), c().name(member), "--scheduled", iso_utc(at), "--force"}, 60s);
     EXPECT_EQ(r.exit_code, 0);
@@ -623,6 +646,10 @@ TEST_F(Acceptance, Step07_ScheduledSwitchoverAndScheduledRestart) {
       k = json::parse(c().get_key("members/" + c().name(member)).value_or(""), nullptr, false);
       return k.is_object() && !k.contains("scheduled_restart");
     }, 30s)) << "member key still holds the done restart: " << k.dump();
+    const std::string log = log_since(member, member_log);
+    for (const std::string& line : {"INFO: Awaiting restart at " + iso_utc(at) + " (in ",
+                                   "INFO: Manual scheduled restart at " + iso_utc(at)})
+      EXPECT_TRUE(contains(log, line)) << c().name(member) << "'s log does not say: " << line;
     healthy();
   }
 }
