@@ -313,10 +313,10 @@ struct RestServer::Impl {
       ssl->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                        asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
-      if (!s.keyfile_password.empty()) {
-        std::string pw = s.keyfile_password;
-        ssl->set_password_callback([pw](std::size_t, asio::ssl::context::password_purpose) { return pw; });
-      }
+      // Always a callback: an encrypted key without a password fails to load instead of
+      // OpenSSL asking for it on the terminal.
+      ssl->set_password_callback(
+          [pw = s.keyfile_password](std::size_t, asio::ssl::context::password_purpose) { return pw; });
       ssl->use_certificate_chain_file(s.certfile);
       ssl->use_private_key_file(s.keyfile.empty() ? s.certfile : s.keyfile, asio::ssl::context::pem);
       if (!s.ciphers.empty() && SSL_CTX_set_cipher_list(ssl->native_handle(), s.ciphers.c_str()) != 1)

@@ -181,9 +181,10 @@ struct HttpClient::Impl {
         ctx->load_verify_file(t.ca_file);
       else
         ctx->set_default_verify_paths();
-      if (!t.key_password.empty())
-        ctx->set_password_callback(
-            [pw = t.key_password](std::size_t, asio::ssl::context::password_purpose) { return pw; });
+      // Always a callback: an encrypted key without a password then fails to load instead of
+      // OpenSSL asking for it on the terminal.
+      ctx->set_password_callback(
+          [pw = t.key_password](std::size_t, asio::ssl::context::password_purpose) { return pw; });
       if (!t.cert_file.empty()) {
         ctx->use_certificate_chain_file(t.cert_file);
         ctx->use_private_key_file(t.key_file.empty() ? t.cert_file : t.key_file, asio::ssl::context::pem);

@@ -232,6 +232,7 @@ Etcd3Client::Etcd3Client(const Etcd3Settings& settings)
   o.tls.ca_file = settings.cacert;
   o.tls.cert_file = settings.cert;
   o.tls.key_file = settings.key;
+  o.tls.key_password = settings.key_password;
   o.tls.verify_peer = settings.verify;
   o.user_agent = "custos (etcd3)";
   http_ = std::make_unique<net::HttpClient>(o);

@@ -151,10 +151,12 @@ SettingsResult Etcd3Settings::from_section(const json& s) {
   if (!cacert) cacert = string_opt(s, "ca_cert", error);
   auto cert = string_opt(s, "cert", error);
   auto key = string_opt(s, "key", error);
+  auto key_password = string_opt(s, "key_password", error);
   if (!error.empty()) return fail(error);
   out.cacert = cacert.value_or("");
   out.cert = cert.value_or("");
   out.key = key.value_or("");
+  out.key_password = key_password.value_or("");
   if (!out.key.empty() && out.cert.empty()) return fail("`key` given without `cert`");
   if (s.contains("verify")) {
     if (!s["verify"].is_boolean()) return fail("`verify` must be a boolean");

@@ -23,6 +23,7 @@ struct Etcd3Settings {
   std::string cacert;  // CA bundle for https
   std::string cert;    // client certificate
   std::string key;     // client key
+  std::string key_password;  // passphrase of an encrypted `key`
   bool verify = true;  // verify the server certificate (https)
 
   std::string namespace_ = "/service";

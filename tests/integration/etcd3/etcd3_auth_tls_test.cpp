@@ -1,4 +1,6 @@
 // Etcd3Dcs against an etcd with authentication, and with TLS + client certificates.
+#include <cstdlib>
+
 #include "etcd3_test_util.h"
 
 namespace custos::test {
@@ -72,6 +74,22 @@ TEST(Etcd3Tls, CaAndClientCertificate) {
   ASSERT_TRUE(a->attempt_to_acquire_leader());
   EXPECT_EQ(leader_name(*a), "a");
   EXPECT_TRUE(a->wait_watch_ready(5000ms));
+
+  // The client key encrypted, with `key_password` (Patroni's etcd3 option).
+  const std::string encrypted_key = server.client_key_file() + ".encrypted";
+  const std::string cmd = "openssl pkey -in '" + server.client_key_file() + "' -aes256 -passout pass:s3cret -out '" +
+                          encrypted_key + "' 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  p.name = "encryptedkey";
+  p.extra = {{"protocol", "https"}, {"cacert", server.ca_file()}, {"cert", server.client_cert_file()},
+             {"key", encrypted_key}, {"key_password", "s3cret"}};
+  auto enc = make_dcs(p);
+  auto re = enc->get_cluster();
+  ASSERT_TRUE(re) << re.error().describe();
+  EXPECT_EQ(re.value().leader_name(), std::optional<std::string>("a"));
+  p.extra["key_password"] = "wrong";
+  auto enc_wrong = make_dcs(p);
+  EXPECT_FALSE(enc_wrong->get_cluster()) << "a wrong key_password must not connect";
 
   // No client certificate: refused, and never mistaken for a lost lock.
   p.name = "nocert";
