@@ -225,8 +225,8 @@ void JsonObjectSplitter::reset() {
 
 // ---------------------------------------------------------------------------------------------
 
-Etcd3Client::Etcd3Client(const Etcd3Settings& settings)
-    : settings_(settings), endpoints_(settings.endpoints), ttl_(settings.timing.ttl),
+Etcd3Client::Etcd3Client(const Etcd3Settings& settings, std::shared_ptr<SrvResolver> resolver)
+    : settings_(settings), resolver_(std::move(resolver)), endpoints_(settings.endpoints), ttl_(settings.timing.ttl),
       retry_timeout_(settings.timing.retry_timeout) {
   net::HttpClientOptions o;
   o.tls.ca_file = settings.cacert;
@@ -236,9 +236,60 @@ Etcd3Client::Etcd3Client(const Etcd3Settings& settings)
   o.tls.verify_peer = settings.verify;
   o.user_agent = "custos (etcd3)";
   http_ = std::make_unique<net::HttpClient>(o);
-  if (endpoints_.empty()) endpoints_.push_back("http://127.0.0.1:2379");
+  if (!settings_.srv.empty() && !settings_.use_proxies) {
+    if (!resolver_) resolver_ = std::make_shared<DnsSrvResolver>();
+    ensure_endpoints();
+  } else if (endpoints_.empty()) {
+    endpoints_.push_back("http://127.0.0.1:2379");
+  }
   // Spread agents over the endpoints like Patroni does (random start).
-  current_ = std::uniform_int_distribution<size_t>(0, endpoints_.size() - 1)(rng);
+  MutexLock lock(mu_);
+  if (!endpoints_.empty()) current_ = std::uniform_int_distribution<size_t>(0, endpoints_.size() - 1)(rng);
+}
+
+std::vector<std::string> Etcd3Client::resolve_srv() {
+  auto peer_members = [this](const std::string& url) {
+    std::vector<std::string> out;
+    net::HttpRequest req;
+    req.url = url;
+    auto r = http_->request(req, std::chrono::seconds(std::max(1, retry_timeout_.load())));
+    if (!r || r->status >= 400) {
+      spdlog::warn("etcd3: GET {} failed: {}", url, r ? std::to_string(r->status) : r.error().describe());
+      return out;
+    }
+    const json j = json::parse(r->body, nullptr, false);
+    if (!j.is_array()) return out;
+    for (const auto& m : j)
+      if (m.is_object() && m.contains("clientURLs") && m["clientURLs"].is_array())
+        for (const auto& u : m["clientURLs"])
+          if (u.is_string()) out.push_back(u.get<std::string>());
+    return out;
+  };
+  return discover_etcd_endpoints(settings_.srv, settings_.srv_suffix, *resolver_, peer_members);
+}
+
+bool Etcd3Client::ensure_endpoints() {
+  if (settings_.srv.empty() || settings_.use_proxies) return true;
+  {
+    MutexLock lock(mu_);
+    if (!endpoints_.empty()) return true;
+    const auto now = Clock::now();
+    if (srv_resolved_at_ != Clock::time_point{} && now - srv_resolved_at_ < 5s) return false;
+    srv_resolved_at_ = now;
+  }
+  std::vector<std::string> found = resolve_srv();
+  if (found.empty()) {
+    spdlog::warn("Can not resolve SRV for {}", settings_.srv);  // Patroni's line
+    found = settings_.endpoints;
+  } else {
+    std::string list;
+    for (const auto& e : found) list += (list.empty() ? "" : ", ") + e;
+    spdlog::info("etcd3: SRV records for {} name {}", settings_.srv, list);
+  }
+  MutexLock lock(mu_);
+  if (endpoints_.empty()) endpoints_ = std::move(found);
+  current_ = 0;
+  return !endpoints_.empty();
 }
 
 Etcd3Client::~Etcd3Client() = default;
@@ -252,6 +303,7 @@ std::chrono::milliseconds Etcd3Client::retry_timeout() const { return std::chron
 
 std::string Etcd3Client::current_endpoint() const {
   MutexLock lock(mu_);
+  if (endpoints_.empty()) return std::string();
   return endpoints_[current_ % endpoints_.size()];
 }
 
@@ -262,6 +314,7 @@ std::vector<std::string> Etcd3Client::endpoints() const {
 
 void Etcd3Client::rotate_endpoint() {
   MutexLock lock(mu_);
+  if (endpoints_.empty()) return;
   current_ = (current_ + 1) % endpoints_.size();
 }
 
@@ -436,6 +489,8 @@ EtcdResult<json> Etcd3Client::call_impl(const std::string& method, const json& b
   bool reauthed = false;
   size_t fast_tries = 0;
   EtcdError last{DcsErrorKind::kUnreachable, "no attempt made before the deadline"};
+  if (!ensure_endpoints())
+    return fail(DcsErrorKind::kUnreachable, "no etcd endpoint: Can not resolve SRV for " + settings_.srv);
   for (;;) {
     if (Clock::now() >= deadline) break;
     const std::string ep = current_endpoint();

@@ -28,6 +28,7 @@
 #include "common/thread_annotations.h"
 #include "dcs/dcs_error.h"
 #include "dcs/etcd3/settings.h"
+#include "dcs/etcd3/srv_discovery.h"
 
 namespace custos::net {
 class HttpClient;
@@ -103,7 +104,9 @@ class JsonObjectSplitter {
 
 class Etcd3Client {
  public:
-  explicit Etcd3Client(const Etcd3Settings& settings);
+  // With settings.srv, endpoints come from DNS SRV records through `resolver` (the system
+  // resolver when null), at construction and again while none is known.
+  explicit Etcd3Client(const Etcd3Settings& settings, std::shared_ptr<SrvResolver> resolver = nullptr);
   ~Etcd3Client();
   Etcd3Client(const Etcd3Client&) = delete;
   Etcd3Client& operator=(const Etcd3Client&) = delete;
@@ -160,12 +163,18 @@ class Etcd3Client {
   // Called with auth_mu_ held by ensure_version(), without it by call_impl().
   EtcdResult<Unit> authenticate(const std::string& endpoint, Deadline deadline) EXCLUDES(mu_);
   void maybe_refresh_members(const std::string& endpoint, Deadline deadline) EXCLUDES(mu_);
+  // The SRV records' endpoints, else the configured ones; false when there are none yet
+  // (resolved again at most every 5 s).
+  bool ensure_endpoints() EXCLUDES(mu_);
+  std::vector<std::string> resolve_srv();
   std::chrono::milliseconds per_attempt_timeout(Deadline deadline) const EXCLUDES(mu_);
   EtcdResult<nlohmann::json> call_impl(const std::string& method, const nlohmann::json& body, Deadline deadline,
                                        bool retry) EXCLUDES(mu_, auth_mu_);
 
   Etcd3Settings settings_;
   std::unique_ptr<net::HttpClient> http_;
+  std::shared_ptr<SrvResolver> resolver_;
+  Clock::time_point srv_resolved_at_ GUARDED_BY(mu_) = {};
 
   Mutex auth_mu_;  // one authentication at a time
   mutable Mutex mu_;

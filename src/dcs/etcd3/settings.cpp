@@ -177,9 +177,18 @@ SettingsResult Etcd3Settings::from_section(const json& s) {
     return true;
   };
 
-  if (s.contains("srv") || s.contains("srv_suffix"))
-    if (!s.contains("host") && !s.contains("hosts") && !s.contains("url") && !s.contains("proxy"))
-      return fail("DNS SRV discovery (`srv`) is not supported; configure `hosts`");
+  for (const char* k : {"srv", "discovery_srv", "srv_domain"}) {
+    auto v = string_opt(s, k, error);
+    if (!error.empty()) return fail(error);
+    if (v && !v->empty()) {
+      out.srv = *v;
+      break;
+    }
+  }
+  if (auto suffix = string_opt(s, "srv_suffix", error)) out.srv_suffix = *suffix;
+  if (!error.empty()) return fail(error);
+  const bool srv_only = !out.srv.empty() && !s.contains("host") && !s.contains("hosts") && !s.contains("url") &&
+                        !s.contains("proxy");
 
   if (auto proxy = string_opt(s, "proxy", error)) {
     out.use_proxies = true;
@@ -212,7 +221,7 @@ SettingsResult Etcd3Settings::from_section(const json& s) {
       if (!add(item, proto)) return fail("`hosts`: " + error);
   } else if (auto host = string_opt(s, "host", error)) {
     if (!add(*host, proto)) return fail("`host`: " + error);
-  } else {
+  } else if (!srv_only) {
     if (!error.empty()) return fail(error);
     add("127.0.0.1:2379", proto);
   }

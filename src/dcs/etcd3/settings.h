@@ -18,6 +18,10 @@ struct Etcd3Settings {
   std::vector<std::string> endpoints;
   // `proxy` given: talk only to the configured URL, never discover cluster members.
   bool use_proxies = false;
+  // DNS SRV discovery (`srv`, also spelled `discovery_srv` or `srv_domain`; `srv_suffix`):
+  // tried first (etcd3/srv_discovery.h); `endpoints` (hosts, host, url) are the fallback.
+  std::string srv;
+  std::string srv_suffix;
   std::optional<std::string> username;
   std::optional<std::string> password;
   std::string cacert;  // CA bundle for https

@@ -1,6 +1,9 @@
 // Etcd3Dcs against an etcd with authentication, and with TLS + client certificates.
 #include <cstdlib>
 
+#include "dcs/etcd3/client.h"
+#include "dcs/etcd3/srv_discovery.h"
+#include "dns_srv_server.h"
 #include "etcd3_test_util.h"
 
 namespace custos::test {
@@ -108,6 +111,38 @@ TEST(Etcd3Tls, CaAndClientCertificate) {
   auto w = wrong->get_cluster();
   ASSERT_FALSE(w);
   EXPECT_TRUE(w.error().is(DcsErrorKind::kAuth)) << w.error().describe();
+}
+
+// DNS SRV discovery against the real resolver library (a DNS server of the test's own on
+// 127.0.0.1) and a real etcd: the client finds its endpoint through `_etcd-client._tcp.<srv>`.
+TEST(Etcd3Srv, EndpointsComeFromSrvRecords) {
+  EtcdServer server(EtcdServerOptions{});
+  DnsSrvServer dns;
+  const std::string host_port = server.host_port();
+  const int etcd_port = std::stoi(host_port.substr(host_port.rfind(':') + 1));
+  dns.set("_etcd-client._tcp.custos.test", {{"127.0.0.1", etcd_port}});
+  auto resolver = std::make_shared<dcs::etcd3::DnsSrvResolver>("127.0.0.1", dns.port());
+  EXPECT_EQ(resolver->lookup("_etcd-client._tcp.custos.test"),
+            (std::vector<dcs::etcd3::SrvTarget>{{"127.0.0.1", etcd_port}}));
+  EXPECT_TRUE(resolver->lookup("_etcd-client-ssl._tcp.custos.test").empty());
+
+  auto settings = dcs::etcd3::Etcd3Settings::from_section(
+      json{{"scope", unique_scope("srv")}, {"name", "a"}, {"srv", "custos.test"}, {"retry_timeout", 2}});
+  ASSERT_TRUE(settings) << settings.error();
+  dcs::etcd3::Etcd3Client client(settings.value(), resolver);
+  EXPECT_EQ(client.endpoints(), (std::vector<std::string>{"http://127.0.0.1:" + std::to_string(etcd_port)}));
+  auto put = client.put("/srv-test", "v", "", client.deadline_from_now());
+  ASSERT_TRUE(put) << put.error().message;
+
+  // Nothing behind the name: no endpoint, a clear error, and no 127.0.0.1 default.
+  auto nothing = dcs::etcd3::Etcd3Settings::from_section(
+      json{{"scope", "s"}, {"name", "a"}, {"srv", "nothing.test"}, {"retry_timeout", 1}});
+  ASSERT_TRUE(nothing);
+  dcs::etcd3::Etcd3Client none(nothing.value(), resolver);
+  EXPECT_TRUE(none.endpoints().empty());
+  auto r = none.put("/srv-test", "v", "", none.deadline_from_now());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("Can not resolve SRV for nothing.test"), std::string::npos) << r.error().message;
 }
 
 }  // namespace
