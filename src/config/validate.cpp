@@ -178,7 +178,8 @@ class Validator {
   std::optional<int64_t> as_int(const json& v, const std::string& path) {
     if (v.is_number_integer()) {
       if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-        error(path, "integer out of range, got " + show(v));
+        // Python keeps any integer; Patroni's validator takes it. Said, not refused.
+        warning(path, "integer beyond 64 bits, got " + show(v) + " (custos reads it as the nearest value it can hold)");
         return std::nullopt;
       }
       return v.get<int64_t>();
@@ -186,7 +187,8 @@ class Validator {
     if (v.is_number_float()) {
       double d = v.get<double>();
       if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) >= 9.2e18) {
-        error(path, "integer out of range, got " + show(v));
+        // A YAML integer beyond 64 bits arrives here as its nearest double (yaml.cpp).
+        warning(path, "integer beyond 64 bits, got " + show(v) + " (custos reads it as the nearest value it can hold)");
       } else {
         error(path, "expected an integer, got float " + show(v));
       }
