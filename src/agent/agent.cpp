@@ -30,14 +30,16 @@ Agent::Agent(AgentServices services, SettingsStore& settings)
         spdlog::warn("postmaster (pid {}) terminated", pid);
         waker_.wake();
       }),
+      fence_([this] { on_lease_expired(); }),
       collector_(services_.pg),
-      executor_(services_, settings_, memory_, worker_, waker_, collector_, death_watcher_) {
+      executor_(services_, settings_, memory_, worker_, waker_, collector_, death_watcher_, failsafe_, fence_) {
   const auto s = settings_.current();
   memory_.local.name = s->config.name();
   memory_.local.tags = tags_from_config(s->config.tags());
   memory_.local.state = ha::PgState::stopped;
   memory_.local.state_since = services_.clock.now_seconds();
   services_.pg.set_settings(s->pg);
+  services_.watchdog.reload_config(watchdog_config_from(s->config));
   executor_.set_restart_listener([this](bool ok, const std::string& error) { record_restart(ok, error); });
   // A member joining wakes the loop: the lock holder then creates its slot at once.
   services_.dcs.set_wake_listener([this] { waker_.wake(); });
@@ -70,6 +72,38 @@ void Agent::request_stop() {
 
 void Agent::request_reload() {
   reload_requested_ = true;
+  waker_.wake();
+}
+
+std::optional<std::string> Agent::accept_failsafe_leader(FailsafeState::Leader leader) {
+  {
+    // Patroni refuses when its own PostgreSQL runs as the primary (state running, role primary).
+    MutexLock lk(snapshot_mu_);
+    if (snapshot_.pg.state == "running" && (snapshot_.pg.role == "master" || snapshot_.pg.role == "primary"))
+      return std::string("Running as a leader");
+  }
+  leader.received_at = services_.clock.now_seconds();
+  failsafe_.update(std::move(leader));
+  return std::nullopt;
+}
+
+void Agent::on_lease_expired() {
+  spdlog::critical(
+      "the leader lease ends without a refresh: stopping PostgreSQL so that it accepts no writes (lease fence)");
+  // A task that might start or promote PostgreSQL is cancelled first; its token refuses starts.
+  worker_.cancel_current();
+  const bool stopped = services_.pg.stop_now(std::chrono::seconds(2));
+  if (!stopped) spdlog::critical("lease fence: PostgreSQL is still running after SIGQUIT and SIGKILL");
+  {
+    // Until the loop publishes again, the REST API must not present this node as a running
+    // primary with a lease (health checks, other members' leader race).
+    MutexLock lk(snapshot_mu_);
+    snapshot_.leader_lock_valid_until = std::min(snapshot_.leader_lock_valid_until, services_.clock.now_seconds());
+    if (stopped) {
+      snapshot_.pg.state = "stopped";
+      snapshot_.pg.query_ok = false;
+    }
+  }
   waker_.wake();
 }
 
@@ -218,6 +252,8 @@ void Agent::run_cycle() {
   drain_mailbox();
 
   auto s = settings_.current();
+  // The primary that last called POST /failsafe (ha.md §7), while younger than ttl.
+  memory_.local.failsafe_leader = failsafe_.leader(now, s->ha.ttl);
   collector_.collect(memory_, *s, now, worker_.current());
   if (memory_.deferred_pg_settings && !worker_.busy()) {
     const postgres::NodeSettings before = *memory_.deferred_pg_settings;
@@ -262,6 +298,12 @@ void Agent::run_cycle() {
     result = executor_.execute(log_decision(ha::decide(in)));
   }
   memory_.local.was_paused = s->ha.pause;
+  // A cycle that reached the DCS as the leader ends failsafe (Patroni: set_is_active(0)).
+  if (cluster && !result.dcs_error && memory_.local.is_leader(services_.clock.now_seconds(), s->ha.ttl)) {
+    memory_.local.failsafe_active = false;
+    failsafe_.set_active(std::nullopt);
+  }
+  executor_.refresh_fence();
   // As Patroni's logger: at INFO the lock owner line is shown only before a line that is not a
   // heartbeat ("no action. ...").
   const bool heartbeat =
@@ -314,6 +356,7 @@ void Agent::apply_dynamic_config(const dcs::Cluster& cluster) {
     for (const auto& w : s->config.warnings()) spdlog::warn("{}", w);
   warn_unsupported_features(*s);
   services_.dcs.set_timing(dcs::DcsTiming{s->config.ttl(), s->config.loop_wait(), s->config.retry_timeout()});
+  services_.watchdog.reload_config(watchdog_config_from(s->config));
   apply_pg_settings_change(before);
 }
 
@@ -330,6 +373,9 @@ void Agent::reload_local_config() {
   for (const auto& p : configure_logging(s->config.log())) spdlog::warn("{}", p);
   warn_unsupported_features(*s);
   services_.dcs.set_timing(dcs::DcsTiming{s->config.ttl(), s->config.loop_wait(), s->config.retry_timeout()});
+  std::vector<std::string> watchdog_warnings;
+  services_.watchdog.reload_config(watchdog_config_from(s->config, &watchdog_warnings));
+  for (const auto& w : watchdog_warnings) spdlog::warn("{}", w);
   memory_.local.tags = tags_from_config(s->config.tags());
   for (const auto& w : config::contradictory_tag_warnings(s->config.tags())) spdlog::warn("{}", w);
   apply_pg_settings_change(before);
@@ -463,6 +509,7 @@ void Agent::publish_snapshot() {
   if (l.scheduled_restart) snap.scheduled_restart = scheduled_restart_value(*l.scheduled_restart);
   snap.failsafe_mode_is_active = l.failsafe_active;
   snap.watchdog_failed = !services_.watchdog.is_healthy();
+  snap.watchdog_running = services_.watchdog.is_running();
   MutexLock lk(snapshot_mu_);
   if (memory_.view) {
     snap.cluster = memory_.view;
@@ -478,8 +525,16 @@ void Agent::publish_snapshot() {
 }
 
 api::NodeSnapshot Agent::snapshot() const {
-  MutexLock lk(snapshot_mu_);
-  return snapshot_;
+  api::NodeSnapshot snap;
+  {
+    MutexLock lk(snapshot_mu_);
+    snap = snapshot_;
+  }
+  // Asked now, as Patroni asks its Failsafe object for every answer.
+  const double now = services_.clock.now_seconds();
+  snap.failsafe_mode_is_active = failsafe_.is_active(now, snap.ttl);
+  if (auto d = fence_.deadline()) snap.fence_deadline = mono_seconds(*d);
+  return snap;
 }
 
 std::optional<api::PgStatus> Agent::live_pg_status(std::chrono::milliseconds timeout) {
@@ -488,7 +543,11 @@ std::optional<api::PgStatus> Agent::live_pg_status(std::chrono::milliseconds tim
     MutexLock lk(snapshot_mu_);
     pg = snapshot_.pg;
   }
-  if (worker_.busy() || services_.pg.process_state() != postgres::ServerProcess::running) {
+  // PostgreSQL is down (it died, or the lease fence stopped it, and the loop has not seen it
+  // yet): no status at all, as Patroni answers without `xlog` then. Others must never take a
+  // dead primary for a live one because of what the last cycle saw.
+  if (services_.pg.process_state() != postgres::ServerProcess::running) return std::nullopt;
+  if (worker_.busy()) {
     if (pg.query_ok) return pg;
     return std::nullopt;
   }
@@ -534,7 +593,8 @@ void Agent::shutdown() {
   close_mailbox();  // REST jobs that will never run now
   const auto s = settings_.current();
   if (s->ha.pause) {
-    spdlog::info("paused: leaving PostgreSQL running and the leader lock in place");
+    spdlog::info("Leader key is not deleted and Postgresql is not stopped due paused state");
+    services_.watchdog.disable();
     return;
   }
   death_watcher_.watch(std::nullopt);
@@ -549,7 +609,8 @@ void Agent::shutdown() {
     services_.hooks.before_stop();
     if (!services_.pg.stop(postgres::StopMode::Fast, std::chrono::seconds(s->pg.pg_ctl_timeout))) {
       spdlog::warn("pg_ctl stop failed");
-      spdlog::error("PostgreSQL is still running after the stop: keeping the leader lock");
+      spdlog::error("PostgreSQL shutdown failed, leader key not removed.{}",
+                    services_.watchdog.is_running() ? " Leaving watchdog running." : "");
       ha::set_pg_state(l, ha::PgState::stop_failed, services_.clock.now_seconds());
       executor_.touch_member();  // others see `stop failed`, as Patroni publishes it
       return;

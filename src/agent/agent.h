@@ -10,7 +10,9 @@
 // Failure policy: an exception escaping a cycle is unexpected. While this node may be a primary
 // accepting writes (it holds the lock, or PostgreSQL runs as primary) it is fenced at once
 // (PostgreSQL stopped, lock released) so it never outlives its lease; after kMaxFailures
-// consecutive failing cycles run() returns 1 and the process exits.
+// consecutive failing cycles run() returns 1 and the process exits. Independently of the loop,
+// the lease fence (lease_fence.h) stops PostgreSQL when the lock holder's lease ends without a
+// refresh, even while the loop is stuck.
 //
 // Thread: run()/run_cycle()/shutdown() on the loop thread (main's thread); request_stop(),
 // request_reload(), run_in_loop() and the NodeStateSource methods from any thread. The loop's
@@ -30,6 +32,8 @@
 #include "agent/agent_services.h"
 #include "agent/async_worker.h"
 #include "agent/executor.h"
+#include "agent/failsafe_state.h"
+#include "agent/lease_fence.h"
 #include "agent/loop_waker.h"
 #include "agent/node_memory.h"
 #include "agent/settings_store.h"
@@ -69,6 +73,13 @@ class Agent : public api::NodeStateSource {
 
   void request_stop();
   void request_reload();
+
+  // POST /failsafe (ha.md §7), from a REST thread: the primary that sent it is remembered as
+  // the leader for ttl seconds. Refused with Patroni's reason ("Running as a leader") when this
+  // node itself runs as the primary; nullopt when accepted.
+  std::optional<std::string> accept_failsafe_leader(FailsafeState::Leader leader);
+  // The lease fence (tests look at it).
+  const LeaseFence& lease_fence() const { return fence_; }
   bool stopping() const { return waker_.stop_requested(); }
 
   // Runs `fn` on the loop thread at the start of the next cycle (waking the loop) and returns
@@ -121,6 +132,8 @@ class Agent : public api::NodeStateSource {
   bool on_cycle_failure(const std::string& what);
   void record_restart(bool ok, const std::string& error) EXCLUDES(restart_mu_);
   void warn_unsupported_features(const EffectiveSettings& s);
+  // The lease fence's action (its own thread): PostgreSQL stopped at once, the task cancelled.
+  void on_lease_expired();
 
   AgentServices services_;
   SettingsStore& settings_;
@@ -128,6 +141,8 @@ class Agent : public api::NodeStateSource {
   LoopWaker waker_;
   AsyncWorker worker_;
   DeathWatcher death_watcher_;
+  FailsafeState failsafe_;
+  LeaseFence fence_;
   StateCollector collector_;
   Executor executor_;
   std::function<void(const EffectiveSettings&)> reload_listener_;

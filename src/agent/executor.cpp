@@ -12,6 +12,7 @@
 #include "common/version.h"
 #include "dcs/history_value.h"
 #include "dcs/member_value.h"
+#include "dcs/slot_names.h"
 #include "ha/bookkeeping.h"
 #include "agent/scheduled_restart.h"
 #include "ha/follow_target.h"
@@ -35,14 +36,17 @@ postgres::StopMode stop_mode_of(ha::StopKind kind) {
 }  // namespace
 
 Executor::Executor(AgentServices& services, SettingsStore& settings, NodeMemory& memory, AsyncWorker& worker,
-                   LoopWaker& waker, StateCollector& collector, DeathWatcher& death_watcher)
+                   LoopWaker& waker, StateCollector& collector, DeathWatcher& death_watcher, FailsafeState& failsafe,
+                   LeaseFence& fence)
     : services_(services),
       settings_(settings),
       memory_(memory),
       worker_(worker),
       waker_(waker),
       collector_(collector),
-      death_watcher_(death_watcher) {}
+      death_watcher_(death_watcher),
+      failsafe_(failsafe),
+      fence_(fence) {}
 
 // ---- plan ---------------------------------------------------------------------------------------
 
@@ -73,6 +77,10 @@ Executor::Outcome Executor::run(const ha::Step& s) {
       if (r->on_role_change) services_.hooks.fire(CallbackAction::on_role_change, r->role);
     } else if (s.get<step::FireOnStart>()) {
       services_.hooks.fire(CallbackAction::on_start, memory_.local.role);
+    } else if (const auto* f = s.get<step::SetFailsafeActive>()) {
+      failsafe_.set_active(f->value ? std::optional<double>(now()) : std::nullopt);
+    } else if (s.get<step::SetIsLeader>()) {
+      refresh_fence();
     }
     return Outcome::success;
   }
@@ -135,6 +143,7 @@ Executor::Outcome Executor::run(const step::ReleaseLock& s) {
   warn_failed("release the leader lock", released);
   if (released && s.voluntarily) spdlog::info("Leader key released");
   memory_.local.last_lock_write.reset();
+  refresh_fence();
   return Outcome::success;
 }
 
@@ -167,6 +176,7 @@ Executor::Outcome Executor::run(const step::AcquireLock&) {
   auto st = services_.dcs.attempt_to_acquire_leader();
   if (st) {
     memory_.local.last_lock_write = at;
+    refresh_fence();
     spdlog::info("acquired the leader lock");
     return Outcome::success;
   }
@@ -175,18 +185,21 @@ Executor::Outcome Executor::run(const step::AcquireLock&) {
   return Outcome::failure;
 }
 
-Executor::Outcome Executor::run(const step::UpdateLock&) {
+Executor::Outcome Executor::run(const step::UpdateLock& s) {
   const double at = now();
   dcs::LeaderRefresh refresh;
   refresh.last_lsn = last_lsn_for_status();
+  if (s.write_failsafe) refresh.failsafe = failsafe_map();
   auto st = services_.dcs.update_leader(refresh);
   if (st) {
     memory_.local.last_lock_write = at;
+    refresh_fence();
     return Outcome::success;
   }
   if (st.error().is(dcs::DcsErrorKind::kLockOwnedByOther)) {
     spdlog::error("the leader lock is no longer ours");
     memory_.local.last_lock_write.reset();
+    refresh_fence();  // the deadline of the lease we had stays until PostgreSQL is demoted
     return Outcome::failure;
   }
   spdlog::error("refreshing the leader lock failed: {}", st.error().describe());
@@ -205,6 +218,7 @@ Executor::Outcome Executor::run(const step::TakeLeader&) {
   auto st = services_.dcs.take_leader();
   if (st) {
     memory_.local.last_lock_write = at;
+    refresh_fence();
     return Outcome::success;
   }
   spdlog::error("writing the leader lock failed: {}", st.error().describe());
@@ -220,9 +234,34 @@ Executor::Outcome Executor::run(const step::WriteSyncState&) {
 }
 
 Executor::Outcome Executor::run(const step::CheckFailsafeTopology&) {
-  // POST /failsafe between members is not implemented yet (issue 12): the safe answer is "not
-  // every member confirmed", so the primary demotes.
-  return Outcome::failure;
+  // ha.md §7: the primary may go on without the DCS only when every other member of the last
+  // known /failsafe map accepts it as the leader.
+  const auto& known = memory_.old_cluster;
+  if (!known || !known->failsafe() || !known->failsafe()->contains(memory_.local.name)) return Outcome::failure;
+  std::map<std::string, std::string> others;
+  for (const auto& [name, url] : known->failsafe_members())
+    if (name != memory_.local.name) others[name] = url;
+  const auto current = settings();
+  nlohmann::json body = {{"name", memory_.local.name},
+                         {"conn_url", current->pg.conn_url()},
+                         {"api_url", current->pg.api_url}};
+  // Our slot positions: Patroni sends the slots it has and its own slot name with its last LSN
+  // (replicas advance permanent physical slots with them while the DCS is away).
+  nlohmann::json slots = nlohmann::json::object();
+  if (auto lsn = last_lsn_for_status()) slots[dcs::slot_name_from_member_name(memory_.local.name)] = *lsn;
+  body["slots"] = slots;
+  const double asked_at = now();
+  bool all = true;
+  if (!others.empty()) {
+    for (const auto& a : services_.members.post_failsafe(others, body.dump()))
+      if (!a.accepted) all = false;
+  }
+  if (!all) return Outcome::failure;
+  // Every member accepted us as the leader for ttl from (at the earliest) this moment: our lease
+  // runs from when we asked, and the fence counts from there.
+  memory_.local.last_lock_write = asked_at;
+  refresh_fence();
+  return Outcome::success;
 }
 
 Executor::Outcome Executor::run(const step::ActivateWatchdog&) {
@@ -762,6 +801,35 @@ Executor::Outcome Executor::run(const step::FatalExit& s) {
 }
 
 // ---- member key, async results, fencing ---------------------------------------------------------
+
+nlohmann::json Executor::failsafe_map() const {
+  nlohmann::json m = nlohmann::json::object();
+  if (memory_.view)
+    for (const auto& member : memory_.view->members())
+      if (member.api_url() && !member.api_url()->empty()) m[member.name()] = *member.api_url();
+  if (!m.contains(memory_.local.name)) m[memory_.local.name] = settings()->pg.api_url;
+  return m;
+}
+
+void Executor::refresh_fence() {
+  const auto s = settings();
+  const ha::LocalState& l = memory_.local;
+  // In pause the operator runs PostgreSQL; a standby leader accepts no writes.
+  if (s->ha.pause || s->ha.is_standby_cluster()) {
+    fence_.disarm();
+    return;
+  }
+  if (l.last_lock_write) {
+    fence_.arm(mono_time(*l.last_lock_write + s->ha.ttl - kLeaseFenceMargin));
+    return;
+  }
+  // No lease: a deadline armed while we had one stays until PostgreSQL can no longer accept
+  // writes (the loop demotes it meanwhile; if it cannot, the fence does).
+  const bool promoting = l.async && l.async->kind == ha::AsyncKind::promote;
+  const bool may_write = l.process != ha::PgProcess::stopped &&
+                         (!l.in_recovery || l.role == ha::Role::primary || l.role == ha::Role::promoted || promoting);
+  if (!may_write) fence_.disarm();
+}
 
 std::optional<int64_t> Executor::last_lsn_for_status() const {
   const auto& st = memory_.status;

@@ -17,6 +17,8 @@
 
 #include "agent/agent_services.h"
 #include "agent/async_worker.h"
+#include "agent/failsafe_state.h"
+#include "agent/lease_fence.h"
 #include "agent/loop_waker.h"
 #include "agent/node_memory.h"
 #include "agent/settings_store.h"
@@ -36,7 +38,8 @@ struct ExecutionResult {
 class Executor {
  public:
   Executor(AgentServices& services, SettingsStore& settings, NodeMemory& memory, AsyncWorker& worker,
-           LoopWaker& waker, StateCollector& collector, DeathWatcher& death_watcher);
+           LoopWaker& waker, StateCollector& collector, DeathWatcher& death_watcher, FailsafeState& failsafe,
+           LeaseFence& fence);
 
   ExecutionResult execute(const ha::Decision& decision);
 
@@ -55,6 +58,13 @@ class Executor {
   bool fence(const std::string& why);
   // Watches the current postmaster (if any) for its death.
   void watch_postmaster();
+  // Arms the lease fence with this node's lease (last lock write or failsafe confirmation +
+  // ttl - margin), keeps a pending deadline while PostgreSQL may still accept writes without a
+  // lease, and disarms it otherwise (no lease and no writable PostgreSQL, pause, standby cluster).
+  void refresh_fence();
+  // The failsafe map the leader writes with its lock refresh: every member with an api_url, and
+  // this node (ha.md §7, dcs.md §2.9).
+  nlohmann::json failsafe_map() const;
   // Called with every outcome of a restart task (POST /restart waits on it).
   void set_restart_listener(std::function<void(bool ok, const std::string& error)> listener) {
     restart_listener_ = std::move(listener);
@@ -135,6 +145,8 @@ class Executor {
   StateCollector& collector_;
   DeathWatcher& death_watcher_;
   SyncReplication sync_;
+  FailsafeState& failsafe_;
+  LeaseFence& fence_;
   std::function<void(bool, const std::string&)> restart_listener_;
 };
 

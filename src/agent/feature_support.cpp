@@ -28,9 +28,6 @@ bool non_empty(const json* v) {
 
 std::vector<std::string> unsupported_features(const json& c) {
   std::vector<std::string> out;
-  // Read like the mode itself (GlobalConfig::check_mode): a quoted "false" is off.
-  if (const json* fs = at(c, {"failsafe_mode"}); fs && patroni_parse_bool(*fs).value_or(false))
-    out.push_back("failsafe_mode: not supported yet; a DCS outage demotes the primary");
   if (non_empty(at(c, {"standby_cluster"}))) out.push_back("standby_cluster: standby clusters are not supported yet");
   if (const json* slots = at(c, {"slots"}); non_empty(slots))
     out.push_back("slots: permanent replication slots are not managed yet");
@@ -44,10 +41,6 @@ std::vector<std::string> unsupported_features(const json& c) {
       if (m.is_string() && m != "basebackup")
         out.push_back("postgresql.create_replica_methods: only basebackup is supported yet, '" + m.get<std::string>() +
                       "' is skipped");
-  if (const json* w = at(c, {"watchdog", "mode"}); w && w->is_string() && *w != "off" && *w != "disabled" &&
-                                                    *w != "automatic")
-    out.push_back("watchdog.mode: watchdog devices are not supported yet; mode '" + w->get<std::string>() +
-                  "' cannot be honoured");
   return out;
 }
 

@@ -18,8 +18,10 @@
 #include "agent/member_queries.h"
 #include "agent/operations.h"
 #include "agent/settings_store.h"
+#include "agent/state_mapping.h"
 #include "postgres/conninfo.h"
 #include "agent/watchdog.h"
+#include "watchdog/device_watchdog.h"
 #include "api/operations.h"
 #include "api/rest_server.h"
 #include "common/clock.h"
@@ -162,7 +164,13 @@ int run_agent_main(const std::string& config_path) {
   postgres::LocalPostgres pg(settings.current()->pg, system_process_runner());
   net::HttpClient http(member_http_options(config));
   HttpMemberQueries members(http, 4);
-  NoWatchdog watchdog;
+  std::vector<std::string> watchdog_warnings;
+  watchdog::DeviceWatchdog watchdog(watchdog_config_from(config, &watchdog_warnings));
+  for (const auto& w : watchdog_warnings) spdlog::warn("{}", w);
+  if (watchdog.required_but_unsupported()) {
+    spdlog::error("Configuration requires a watchdog, but watchdog is not supported on this platform.");
+    return 1;
+  }
   NoHooks hooks;
   AgentServices services{*store, pg, clock, members, watchdog, hooks};
 

@@ -316,9 +316,26 @@ Response AgentOperations::update_config(const Request& req, bool patch) {
   return warn(Response::json(200, request), request);
 }
 
-Response AgentOperations::failsafe(const Request&) {
-  // failsafe_mode is not supported yet (issue 12; feature_support.cpp warns when configured).
-  return Response::text(502, "failsafe_mode is not enabled");
+Response AgentOperations::failsafe(const Request& req) {
+  // ha.md §7, rest-api.md §6: only while failsafe_mode is on (502 otherwise, as Patroni).
+  if (!settings_.current()->ha.failsafe_mode) return Response::text(502, "failsafe_mode is not enabled");
+  auto body = api::read_json_body(req, false, false);
+  if (auto* resp = std::get_if<Response>(&body)) return *resp;
+  auto parsed = api::parse_failsafe_request(std::get<json>(body));
+  if (auto* resp = std::get_if<Response>(&parsed)) return *resp;
+  auto& r = std::get<api::FailsafeRequest>(parsed);
+  FailsafeState::Leader leader;
+  leader.name = r.name;
+  leader.conn_url = r.conn_url;
+  leader.api_url = r.api_url;
+  leader.slots = r.slots;
+  if (auto refused = agent_.accept_failsafe_leader(std::move(leader))) return Response::text(500, *refused);
+  Response ok = Response::text(200, "Accepted");
+  // Patroni 4 replicas tell the primary how far they got (quorum commit reads it).
+  const auto snap = agent_.snapshot();
+  if (snap.pg.query_ok && snap.pg.in_recovery)
+    ok.headers.emplace_back("lsn", std::to_string(std::max(snap.pg.receive_lsn.value_or(0), snap.pg.replay_lsn.value_or(0))));
+  return ok;
 }
 
 }  // namespace custos::agent

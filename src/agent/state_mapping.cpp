@@ -99,10 +99,9 @@ ha::HaSettings ha_settings_from_config(const config::Config& config) {
          python_truthy(pg[m].value("no_master", json(false)))))
       s.replica_method_without_leader = true;
   }
-  const json& w = config.watchdog();
-  std::string mode = w.is_object() && w.contains("mode") && w["mode"].is_string() ? w["mode"].get<std::string>() : "off";
-  // custos has no watchdog device support yet: only `required` makes the decision try it.
-  s.watchdog_enabled = mode == "required" || mode == "require";
+  // Patroni tries to arm the watchdog whenever the mode is not off (automatic without a device
+  // goes on without one).
+  s.watchdog_enabled = watchdog_config_from(config).mode != watchdog::Mode::off;
   const json& sc = g.standby_cluster();
   if (g.is_standby_cluster() && sc.is_object()) {
     s.standby_cluster.active = true;
@@ -113,6 +112,11 @@ ha::HaSettings ha_settings_from_config(const config::Config& config) {
     }
   }
   return s;
+}
+
+watchdog::WatchdogConfig watchdog_config_from(const config::Config& config, std::vector<std::string>* warnings) {
+  return watchdog::WatchdogConfig::from_sections(config.watchdog(), static_cast<int>(config.ttl()),
+                                                 static_cast<int>(config.loop_wait()), warnings);
 }
 
 ha::MemberStatus member_status_from_patroni(const std::string& name, const std::string& body) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,7 @@
 #include "ha/settings.h"
 #include "postgres/controldata.h"
 #include "postgres/server_status.h"
+#include "watchdog/watchdog_config.h"
 
 namespace custos::agent {
 
@@ -24,6 +26,11 @@ void apply_server_status(ha::LocalState& local, const postgres::ServerStatus& st
 ha::Tags tags_from_config(const nlohmann::json& tags);
 
 ha::HaSettings ha_settings_from_config(const config::Config& config);
+
+// The local `watchdog` section with the ttl and loop_wait in force; what cannot be read is named
+// in `warnings` (Patroni's defaults are used for it).
+watchdog::WatchdogConfig watchdog_config_from(const config::Config& config,
+                                              std::vector<std::string>* warnings = nullptr);
 
 // `body` of GET <api_url>; reachable = parsed with a `wal`/`xlog` object (rest-api.md §9).
 // The internal role as written to the member key and the API: "master" for a primary

@@ -468,6 +468,14 @@ json status_json(const NodeSnapshot& snap, const PgStatus& pg, double now) {
       r["pending_restart_reason"] = snap.pending_restart_reason;
   }
   r["patroni"] = {{"version", snap.patroni_version}, {"scope", snap.scope}, {"name", snap.name}};
+  // custos's own: what is left of this node's lease and when the lease fence would stop
+  // PostgreSQL (seconds from now), while this node holds it.
+  if (snap.is_leader(now) || snap.fence_deadline > 0) {
+    json c = json::object();
+    if (snap.is_leader(now)) c["lease_remaining"] = std::round((snap.leader_lock_valid_until - now) * 1000) / 1000;
+    if (snap.fence_deadline > 0) c["fence_in"] = std::round(std::max(0.0, snap.fence_deadline - now) * 1000) / 1000;
+    r["custos"] = c;
+  }
   if (snap.scheduled_restart && snap.scheduled_restart->is_object()) {
     json sr = *snap.scheduled_restart;
     sr.erase("postmaster_start_time");
@@ -636,7 +644,7 @@ json cluster_json(const dcs::Cluster& cluster, const std::string& scope) {
   return r;
 }
 
-std::string metrics_text(const NodeSnapshot& snap, const json& st, double /*now*/) {
+std::string metrics_text(const NodeSnapshot& snap, const json& st, double now) {
   std::string label = "{scope=\"" + snap.scope + "\",name=\"" + snap.name + "\"}";
   std::string out;
   auto metric = [&](const char* name, const char* help, const char* type, const std::string& value,
@@ -732,6 +740,17 @@ std::string metrics_text(const NodeSnapshot& snap, const json& st, double /*now*
          pending ? "1" : "0");
   metric("patroni_is_paused", "Value is 1 if auto failover is disabled, 0 otherwise.", "gauge",
          std::to_string(int_of(st, "pause")));
+  // custos's own families.
+  metric("custos_leader_lease_remaining_seconds",
+         "Seconds left of this node's leader lease (monotonic clock), 0 if it holds none.", "gauge",
+         py_float(snap.is_leader(now) ? snap.leader_lock_valid_until - now : 0.0));
+  metric("custos_lease_fence_armed", "Value is 1 if the lease fence will stop Postgres when the lease ends, 0 otherwise.",
+         "gauge", snap.fence_deadline > 0 ? "1" : "0");
+  metric("custos_lease_fence_remaining_seconds",
+         "Seconds until the lease fence stops Postgres unless the lease is refreshed, 0 if not armed.", "gauge",
+         py_float(snap.fence_deadline > 0 ? std::max(0.0, snap.fence_deadline - now) : 0.0));
+  metric("custos_watchdog_running", "Value is 1 if a watchdog device is armed, 0 otherwise.", "gauge",
+         snap.watchdog_running ? "1" : "0");
   return out;
 }
 

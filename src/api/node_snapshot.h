@@ -59,6 +59,8 @@ struct NodeSnapshot {
   double dcs_last_seen = 0;
   // Our last successful leader-lock write + ttl (0 = not the leader).
   double leader_lock_valid_until = 0;
+  // When the lease fence stops PostgreSQL unless the lease is refreshed first (0 = not armed).
+  double fence_deadline = 0;
   // When the next HA cycle is due, for /liveness.
   double next_run = 0;
 
@@ -76,6 +78,7 @@ struct NodeSnapshot {
   nlohmann::json pending_restart_reason = nlohmann::json::object();
   std::optional<nlohmann::json> scheduled_restart;
   bool watchdog_failed = false;
+  bool watchdog_running = false;
   bool failsafe_mode_is_active = false;
 
   // Derived: the cached cluster view is younger than ttl at `now`.

@@ -226,4 +226,20 @@ void add_warning_header(Response& response, const std::vector<std::string>& warn
   response.headers.emplace_back(kWarningHeader, std::move(value));
 }
 
+std::variant<FailsafeRequest, Response> parse_failsafe_request(const json& body) {
+  FailsafeRequest r;
+  for (auto [key, field] : {std::pair{"name", &r.name}, std::pair{"conn_url", &r.conn_url}, std::pair{"api_url", &r.api_url}}) {
+    auto it = body.find(key);
+    if (it == body.end() || !it->is_string())
+      return Response::text(400, std::string("Bad request: '") + key + "' must be a string");
+    *field = it->get<std::string>();
+  }
+  if (auto it = body.find("slots"); it != body.end() && it->is_object()) {
+    for (const auto& [slot, lsn] : it->items()) {
+      if (lsn.is_number_integer()) r.slots[slot] = lsn.get<int64_t>();
+    }
+  }
+  return r;
+}
+
 }  // namespace custos::api

@@ -4,6 +4,8 @@
 // then does the work: DCS writes, waiting for the outcome, restarting PostgreSQL.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -76,5 +78,17 @@ inline constexpr const char* kWarningHeader = "X-Custos-Warning";
 // Adds `warnings` to `response` as one X-Custos-Warning header: joined with "; ", control
 // characters replaced, at most 4096 bytes. Nothing when `warnings` is empty.
 void add_warning_header(Response& response, const std::vector<std::string>& warnings);
+
+// POST /failsafe (rest-api.md §6, ha.md §7): the primary's heartbeat while the DCS is
+// unreachable. `name`, `conn_url` and `api_url` are required strings (400 naming the field
+// otherwise; Patroni fails on a missing one too); `slots` maps slot names to LSNs, entries that
+// are not integers are left out.
+struct FailsafeRequest {
+  std::string name;
+  std::string conn_url;
+  std::string api_url;
+  std::map<std::string, int64_t> slots;
+};
+std::variant<FailsafeRequest, Response> parse_failsafe_request(const nlohmann::json& body);
 
 }  // namespace custos::api

@@ -103,7 +103,9 @@ struct TakeLeader {
 struct WriteSyncState {
   bool operator==(const WriteSyncState&) const = default;
 };
-// POST /failsafe to every other /failsafe member: did all answer 200?
+// POST /failsafe to every other member of the last known /failsafe map: did every one accept
+// ("Accepted")? Success also makes this node the leader again (is_leader) from the moment the
+// members were asked, as AcquireLock's success does.
 struct CheckFailsafeTopology {
   bool operator==(const CheckFailsafeTopology&) const = default;
 };

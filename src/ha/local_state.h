@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -188,6 +189,9 @@ struct LocalState {
     std::string name;
     std::string conn_url;
     std::string api_url;
+    // The primary's slot positions (`slots` of the request: permanent slots and its own name
+    // with its last LSN), for advancing permanent slots while the DCS is unreachable.
+    std::map<std::string, int64_t> slots;
     double received_at = 0;
   };
   std::optional<FailsafeLeader> failsafe_leader;

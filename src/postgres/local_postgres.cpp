@@ -335,6 +335,16 @@ ServerProcess LocalPostgres::wait_ready(milliseconds timeout, const CancelToken&
 bool LocalPostgres::stop(StopMode mode, milliseconds timeout) {
   // Held for the whole stop: no start can slip in between. Status calls do not take it.
   MutexLock control(control_mu_);
+  return signal_postmaster_until_gone(mode, timeout);
+}
+
+bool LocalPostgres::stop_now(milliseconds grace) {
+  // Without control_mu_: a start, stop or long operation in progress must not delay a fence.
+  spdlog::warn("stopping PostgreSQL immediately: this node must not accept writes any more");
+  return signal_postmaster_until_gone(StopMode::Immediate, grace);
+}
+
+bool LocalPostgres::signal_postmaster_until_gone(StopMode mode, milliseconds timeout) {
   pid_t pid = 0;
   int fd = -1;
   {

@@ -53,6 +53,7 @@ class LocalPostgres final : public PostgresNode {
                             const CancelToken& cancel = CancelToken()) override EXCLUDES(control_mu_);
   ServerProcess wait_ready(std::chrono::milliseconds timeout, const CancelToken& cancel) override;
   bool stop(StopMode mode, std::chrono::milliseconds timeout) override EXCLUDES(control_mu_, postmaster_mu_);
+  bool stop_now(std::chrono::milliseconds grace) override EXCLUDES(postmaster_mu_);
   bool reload() override EXCLUDES(postmaster_mu_);
   Result<FollowOutcome, std::string> follow(const std::optional<Upstream>& upstream) override EXCLUDES(files_mu_);
 
@@ -71,6 +72,9 @@ class LocalPostgres final : public PostgresNode {
   std::vector<TimelineSwitch> timeline_history(int64_t timeline) const override;
 
  private:
+  // Signals the postmaster in `mode`, escalating to SIGQUIT and SIGKILL of it and its children,
+  // until it is gone (stop and stop_now; the caller decides which lock it holds).
+  bool signal_postmaster_until_gone(StopMode mode, std::chrono::milliseconds timeout) EXCLUDES(postmaster_mu_);
   // The recovery GUCs for following `upstream` (none: no primary_conninfo).
   std::map<std::string, std::string> recovery_params(const NodeSettings& s,
                                                      const std::optional<Upstream>& upstream) const;

@@ -105,6 +105,10 @@ class PostgresNode {
   // and its children. True once no postmaster runs for the data directory; false = one still
   // runs (never assume it stopped then: its data directory is in use).
   virtual bool stop(StopMode mode, std::chrono::milliseconds timeout) = 0;
+  // The fence: an immediate shutdown (SIGQUIT) right now, from any thread, never waiting behind
+  // a start, a stop or a long operation in progress; SIGKILL of the postmaster and its children
+  // when it is still alive after `grace`. True once no postmaster runs for the data directory.
+  virtual bool stop_now(std::chrono::milliseconds grace) = 0;
   virtual bool reload() = 0;
   // A running replica follows `upstream` (none: no primary_conninfo): rewrites and reloads
   // only when the recovery parameters differ from those last written.

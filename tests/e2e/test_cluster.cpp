@@ -143,6 +143,10 @@ TestCluster::TestCluster(ClusterOptions options) : options_(std::move(options)) 
       n.log_file = n.dir + "/custos.log";
       fs::create_directories(n.dir);
       fs::permissions(n.dir, fs::perms::owner_all);
+      if (!options_.watchdog_mode.empty()) {
+        n.watchdog_file = n.dir + "/watchdog";
+        std::ofstream(n.watchdog_file).close();
+      }
       if (ca_) {
         n.server_cert = ca_->issue(n.name + "-server", "127.0.0.1", true);
         n.rest_cert = ca_->issue(n.name + "-rest", "127.0.0.1", true, rest_key_password());
@@ -213,6 +217,7 @@ void TestCluster::write_config(int i) {
     << "    maximum_lag_on_failover: " << options_.maximum_lag_on_failover << "\n"
     << "    primary_start_timeout: " << options_.primary_start_timeout << "\n"
     << (options_.synchronous_mode ? "    synchronous_mode: true\n" : "")
+    << (options_.failsafe_mode ? "    failsafe_mode: true\n" : "")
     << "    postgresql:\n"
     << "      use_pg_rewind: true\n"
     << "      use_slots: true\n"
@@ -246,7 +251,11 @@ void TestCluster::write_config(int i) {
     << pg_ssl_parameters
     << "  pg_hba:\n"
     << hba
-    << "tags:\n  nofailover: false\n  noloadbalance: false\n";
+    << "tags:\n  nofailover: false\n  noloadbalance: false\n"
+    << (options_.watchdog_mode.empty()
+            ? std::string()
+            : "watchdog:\n  mode: " + options_.watchdog_mode + "\n  driver: testing\n  device: " + n.watchdog_file +
+                  "\n  safety_margin: 5\n");
   std::ofstream out(n.config_file);
   out << y.str();
   if (!out) throw std::runtime_error("cannot write " + n.config_file);

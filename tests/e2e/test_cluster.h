@@ -65,6 +65,12 @@ struct ClusterOptions {
   // verify_client: required and an encrypted key (keyfile_password). The test's own probes
   // (SQL, REST, etcd) use the same certificates.
   bool tls = false;
+  // bootstrap.dcs.failsafe_mode (ha.md §7).
+  bool failsafe_mode = false;
+  // watchdog.mode with Patroni's `testing` driver on a regular file per node (Node::watchdog_file,
+  // where every command is appended as text); empty = no watchdog section (Patroni's default,
+  // automatic, which finds no /dev/watchdog here).
+  std::string watchdog_mode;
 };
 
 // The reply of TestCluster::rest(); status 0 when the agent could not be reached.
@@ -90,6 +96,7 @@ struct Node {
   std::string data_dir;  // <dir>/data
   std::string config_file;
   std::string log_file;  // the agent's stdout + stderr (appended across restarts)
+  std::string watchdog_file;  // with ClusterOptions::watchdog_mode: the testing driver's device
   test::IssuedCertificate server_cert;  // with tls: PostgreSQL's certificate
   test::IssuedCertificate rest_cert;    // with tls: the REST API's, key encrypted with rest_key_password()
   std::unique_ptr<test::ChildProcess> agent;

@@ -4,6 +4,8 @@
 // every row written before.
 #include <chrono>
 #include <map>
+#include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -36,14 +38,15 @@ class MixedCluster : public ::testing::Test {
     o.ttl = 20;
     o.loop_wait = 2;
     o.retry_timeout = 5;
+    o.failsafe_mode = failsafe_mode();
     cluster_ = std::make_unique<TestCluster>(o);
     TestCluster& c = *cluster_;
-    if (patroni_bootstraps()) {
-      // Patroni initializes the cluster alone; the custos nodes clone from it.
-      start(kPatroniNode);
-      ASSERT_EQ(c.wait_for_primary(90s), kPatroniNode);
+    if (const auto first = bootstrapper()) {
+      // One node initializes the cluster alone; the others clone from it.
+      start(*first);
+      ASSERT_EQ(c.wait_for_primary(90s), *first);
       for (int i = 0; i < c.size(); ++i)
-        if (i != kPatroniNode) start(i);
+        if (i != *first) start(i);
     } else {
       for (int i = 0; i < c.size(); ++i) start(i);  // either may win the initialize race
     }
@@ -61,6 +64,11 @@ class MixedCluster : public ::testing::Test {
 
   // true: Patroni starts first and bootstraps; false: all start at once.
   virtual bool patroni_bootstraps() const { return false; }
+  // The node that starts first and bootstraps alone; nullopt: all start at once.
+  virtual std::optional<int> bootstrapper() const {
+    return patroni_bootstraps() ? std::optional<int>(kPatroniNode) : std::nullopt;
+  }
+  virtual bool failsafe_mode() const { return false; }
 
   void start(int i) {
     if (is_patroni(i))
@@ -237,6 +245,63 @@ TEST_F(MixedClusterBootstrappedByPatroni, FailsOverBothWays) {
   }
   EXPECT_TRUE(to_custos && to_patroni);
 }
+
+// failsafe_mode in a mixed cluster (ha.md §7): etcd is stopped for twice the ttl. The primary,
+// Patroni or custos, keeps taking writes because the other kind confirms it (POST /failsafe
+// both ways); nobody else promotes; when etcd is back the same node holds the lock again.
+class MixedFailsafe : public MixedCluster {
+ protected:
+  bool failsafe_mode() const override { return true; }
+  std::optional<int> bootstrapper() const override {
+    return patroni_bootstraps() ? std::optional<int>(kPatroniNode) : std::optional<int>(1);
+  }
+  void outage_keeps_the_primary(int expected_primary) {
+    TestCluster& c = *cluster_;
+    const int p = c.wait_for_primary(30s);
+    ASSERT_EQ(p, expected_primary);
+    ASSERT_TRUE(e2e::eventually(
+        [&] {
+          auto v = nlohmann::json::parse(c.get_key("failsafe").value_or(""), nullptr, false);
+          return v.is_object() && v.size() == 3;
+        },
+        30s))
+        << c.get_key("failsafe").value_or("(none)");
+    c.etcd().stop();
+    const auto outage = std::chrono::steady_clock::now();
+    auto active = [&](int i) {
+      std::string body;
+      if (c.rest_status(i, "/patroni", &body) != 200) return false;
+      auto j = nlohmann::json::parse(body, nullptr, false);
+      return j.is_object() && j.value("failsafe_mode_is_active", false);
+    };
+    bool all_active = false;
+    int64_t id = 1000;
+    while (std::chrono::steady_clock::now() - outage < std::chrono::seconds(2 * c.options().ttl)) {
+      auto r = c.sql(p, "INSERT INTO e2e_rows VALUES ($1, 'during the outage')", {std::to_string(++id)});
+      ASSERT_TRUE(r.ok) << kind(p) << " primary " << c.name(p) << " stopped taking writes: " << r.error << "\n"
+                        << c.describe();
+      for (int i : others(p)) ASSERT_NE(c.is_primary_sql(i), std::optional<bool>(true)) << c.describe();
+      if (!all_active) {
+        all_active = true;
+        for (int i = 0; i < c.size(); ++i) all_active = all_active && active(i);
+      }
+      std::this_thread::sleep_for(1s);
+    }
+    EXPECT_TRUE(all_active) << "failsafe_mode_is_active was not reported by every node";
+    c.etcd().start();
+    EXPECT_TRUE(e2e::eventually([&] { return c.leader_name() == c.name(p); }, 60s)) << c.describe();
+    EXPECT_EQ(c.wait_for_primary(60s), p);
+  }
+};
+
+TEST_F(MixedFailsafe, PatroniReplicaConfirmsACustosPrimary) { outage_keeps_the_primary(1); }
+
+class MixedFailsafeUnderPatroni : public MixedFailsafe {
+ protected:
+  bool patroni_bootstraps() const override { return true; }
+};
+
+TEST_F(MixedFailsafeUnderPatroni, CustosReplicasConfirmAPatroniPrimary) { outage_keeps_the_primary(kPatroniNode); }
 
 }  // namespace
 }  // namespace custos::interop

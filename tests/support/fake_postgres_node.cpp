@@ -294,6 +294,16 @@ bool FakePostgresNode::stop(postgres::StopMode mode, std::chrono::milliseconds) 
   return true;
 }
 
+bool FakePostgresNode::stop_now(std::chrono::milliseconds) {
+  // Never gated: the fence must not wait behind an operation in flight.
+  std::lock_guard lk(mu_);
+  calls_.push_back("stop_now");
+  if (!server_.running) return true;
+  server_.running = false;
+  server_.control_state = server_.in_recovery ? ClusterState::InArchiveRecovery : ClusterState::InProduction;
+  return true;
+}
+
 bool FakePostgresNode::reload() {
   enter("reload");
   std::lock_guard lk(mu_);

@@ -93,6 +93,7 @@ class FakePostgresNode final : public postgres::PostgresNode {
                             const CancelToken& cancel = CancelToken()) override;
   postgres::ServerProcess wait_ready(std::chrono::milliseconds timeout, const CancelToken& cancel) override;
   bool stop(postgres::StopMode mode, std::chrono::milliseconds timeout) override;
+  bool stop_now(std::chrono::milliseconds grace) override;
   bool reload() override;
   Result<postgres::FollowOutcome, std::string> follow(const std::optional<postgres::Upstream>& upstream) override;
   Status<std::string> bootstrap(const CancelToken& cancel) override;

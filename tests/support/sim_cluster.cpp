@@ -29,6 +29,15 @@ ha::MemberStatuses FakeMemberQueries::query(const std::map<std::string, std::str
   return out;
 }
 
+std::vector<agent::FailsafeAnswer> FakeMemberQueries::post_failsafe(const std::map<std::string, std::string>& api_urls,
+                                                                    const std::string& body) {
+  ++failsafe_posts_;
+  std::vector<agent::FailsafeAnswer> out;
+  for (const auto& [name, url] : api_urls)
+    out.push_back(failsafe_sink_ ? failsafe_sink_(name, body) : agent::FailsafeAnswer{name, false, std::nullopt});
+  return out;
+}
+
 namespace {
 const char* action_name(agent::CallbackAction a) {
   switch (a) {
@@ -157,6 +166,21 @@ SimNode& SimCluster::add(const std::string& name, const json& overrides) {
       ha::MemberStatus st;
       st.name = member;
       return st;
+    });
+  // POST /failsafe reaches the other node's agent as the REST API would hand it over.
+  for (auto& n : nodes)
+    n->members.set_failsafe_sink([this](const std::string& member, const std::string& body) {
+      agent::FailsafeAnswer a{member, false, std::nullopt};
+      for (auto& other : nodes) {
+        if (other->name != member || !other->api_reachable) continue;
+        const json j = json::parse(body);
+        agent::FailsafeState::Leader leader;
+        leader.name = j.at("name").get<std::string>();
+        leader.conn_url = j.at("conn_url").get<std::string>();
+        leader.api_url = j.at("api_url").get<std::string>();
+        a.accepted = !other->agent->accept_failsafe_leader(leader).has_value();
+      }
+      return a;
     });
   return *nodes.back();
 }

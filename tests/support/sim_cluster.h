@@ -31,22 +31,31 @@ namespace custos::test {
 class FakeMemberQueries final : public agent::MemberQueries {
  public:
   using Source = std::function<ha::MemberStatus(const std::string& name)>;
+  // Delivers a POST /failsafe body to the named member; what it answered.
+  using FailsafeSink = std::function<agent::FailsafeAnswer(const std::string& name, const std::string& body)>;
   void set_source(Source source) { source_ = std::move(source); }
+  void set_failsafe_sink(FailsafeSink sink) { failsafe_sink_ = std::move(sink); }
   ha::MemberStatuses query(const std::map<std::string, std::string>& api_urls) override;
+  std::vector<agent::FailsafeAnswer> post_failsafe(const std::map<std::string, std::string>& api_urls,
+                                                   const std::string& body) override;
   int queries() const { return queries_; }
+  int failsafe_posts() const { return failsafe_posts_; }
 
  private:
   Source source_;
+  FailsafeSink failsafe_sink_;
   int queries_ = 0;
+  int failsafe_posts_ = 0;
 };
 
-// A watchdog that records what was asked of it; activation succeeds when `can_activate`.
+// A watchdog that records what was asked of it. Activation arms it when `can_activate`; as the
+// real one, activate() fails only when `required` and nothing could be armed.
 class RecordingWatchdog final : public agent::Watchdog {
  public:
   bool activate() override {
     calls.push_back("activate");
     running = can_activate;
-    return can_activate;
+    return can_activate || !required;
   }
   void keepalive() override { calls.push_back("keepalive"); }
   void disable() override {
@@ -55,7 +64,13 @@ class RecordingWatchdog final : public agent::Watchdog {
   }
   bool is_running() const override { return running; }
   bool is_healthy() const override { return true; }
+  void reload_config(const watchdog::WatchdogConfig& config) override {
+    required = config.mode == watchdog::Mode::required;
+    timeout = config.timeout();
+  }
   bool can_activate = false;
+  int timeout = 0;
+  bool required = false;
   bool running = false;
   std::vector<std::string> calls;
 };
@@ -95,6 +110,8 @@ class SimNode {
   bool is_primary() const;
 
   const std::string name;
+  // Its REST API answers other members (POST /failsafe); false: cut off from them.
+  bool api_reachable = true;
   SimClock& clock;
   FakePostgresNode pg;
   InMemoryDcs dcs;

@@ -202,8 +202,14 @@ std::vector<Scenario> scenarios() {
   add(Action::activate_watchdog, "ActivateWatchdogAsksTheWatchdogOnlyWhenConfigured", [] {
     TwoNodes t;
     t.n1().watchdog.calls.clear();
-    EXPECT_EQ(t.run_branch(t.n1(), step::ActivateWatchdog{}), "success");  // mode off
-    EXPECT_TRUE(t.n1().watchdog.calls.empty());
+    // No watchdog section: Patroni's default, automatic; without a device that is a success.
+    EXPECT_EQ(t.run_branch(t.n1(), step::ActivateWatchdog{}), "success");
+    EXPECT_EQ(t.n1().watchdog.calls, std::vector<std::string>{"activate"});
+    SimCluster off;
+    SimNode& o = off.add("node1", {{"watchdog", {{"mode", "off"}}}});
+    o.watchdog.calls.clear();
+    EXPECT_EQ(t.run_branch(o, step::ActivateWatchdog{}), "success");
+    EXPECT_TRUE(o.watchdog.calls.empty());
     SimCluster c;
     SimNode& n = c.add("node1", {{"watchdog", {{"mode", "required"}}}});
     EXPECT_EQ(t.run_branch(n, step::ActivateWatchdog{}), "failure");

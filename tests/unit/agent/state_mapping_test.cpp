@@ -153,7 +153,9 @@ TEST(StateMapping, HaSettingsFromConfig) {
   EXPECT_TRUE(s.use_pg_rewind);
   EXPECT_TRUE(s.remove_data_directory_on_rewind_failure);
   EXPECT_TRUE(s.has_bootstrap_section);
-  EXPECT_FALSE(s.watchdog_enabled);
+  EXPECT_TRUE(s.watchdog_enabled);  // no watchdog section: Patroni's default mode, automatic
+  config::Config off(json{{"scope", "s"}, {"name", "n"}, {"watchdog", {{"mode", false}}}}, json::object());
+  EXPECT_FALSE(agent::ha_settings_from_config(off).watchdog_enabled);
 }
 
 // use_pg_rewind and remove_data_directory_* by truthiness; the modes by parse_bool.

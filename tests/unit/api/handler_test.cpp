@@ -241,13 +241,18 @@ TEST(StatusJson, PrimaryExactFields) {
       {"dcs_last_seen", 1699999999},
       {"database_system_identifier", "7301234567890123456"},
       {"patroni", {{"version", "3.3.1"}, {"scope", "demo"}, {"name", "node1"}}},
+      {"custos", {{"lease_remaining", 29.0}}},
   };
   EXPECT_EQ(json::parse(r.body), expected) << r.body;
+  // With the lease fence armed, when it would act.
+  src.snap.fence_deadline = kNow + 27.5;
+  EXPECT_EQ(json::parse(run(src, "GET", "/patroni").body)["custos"], json({{"lease_remaining", 29.0}, {"fence_in", 27.5}}));
+  src.snap.fence_deadline = 0;
   // A live status is preferred over the cached one.
   src.live = src.snap.pg;
   src.live->flush_lsn = 123456;
   EXPECT_EQ(json::parse(run(src, "GET", "/patroni").body)["xlog"]["location"], 123456);
-  EXPECT_EQ(src.live_calls.load(), 2);
+  EXPECT_EQ(src.live_calls.load(), 3);  // one live query per request
 }
 
 TEST(StatusJson, ReplicaExactFields) {
@@ -512,7 +517,22 @@ TEST(Metrics, ExactTextForPrimary) {
       "patroni_pending_restart" + l + " 0\n"
       "# HELP patroni_is_paused Value is 1 if auto failover is disabled, 0 otherwise.\n"
       "# TYPE patroni_is_paused gauge\n"
-      "patroni_is_paused" + l + " 0\n";
+      "patroni_is_paused" + l + " 0\n"
+      "# HELP custos_leader_lease_remaining_seconds Seconds left of this node's leader lease (monotonic clock), 0 "
+      "if it holds none.\n"
+      "# TYPE custos_leader_lease_remaining_seconds gauge\n"
+      "custos_leader_lease_remaining_seconds" + l + " 29.0\n"
+      "# HELP custos_lease_fence_armed Value is 1 if the lease fence will stop Postgres when the lease ends, 0 "
+      "otherwise.\n"
+      "# TYPE custos_lease_fence_armed gauge\n"
+      "custos_lease_fence_armed" + l + " 0\n"
+      "# HELP custos_lease_fence_remaining_seconds Seconds until the lease fence stops Postgres unless the lease is "
+      "refreshed, 0 if not armed.\n"
+      "# TYPE custos_lease_fence_remaining_seconds gauge\n"
+      "custos_lease_fence_remaining_seconds" + l + " 0\n"
+      "# HELP custos_watchdog_running Value is 1 if a watchdog device is armed, 0 otherwise.\n"
+      "# TYPE custos_watchdog_running gauge\n"
+      "custos_watchdog_running" + l + " 0\n";
   EXPECT_EQ(r.body, expected);
 }
 

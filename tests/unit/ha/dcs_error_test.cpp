@@ -55,7 +55,9 @@ TEST(DcsError, FailsafeContinuesWhenAllMembersAnswer) {
   EXPECT_EQ(d.action, Action::check_failsafe_topology);
   Decision ok = d.resolve({true});
   EXPECT_EQ(ok.message, "continue to run as a leader because failsafe mode is enabled and all members are accessible");
-  EXPECT_TRUE(ok.find<step::SetIsLeader>()->value);
+  // is_leader comes from the check's success (from the moment the members were asked).
+  EXPECT_EQ(ok.find<step::SetIsLeader>(), nullptr);
+  EXPECT_TRUE(ok.find<step::SetFailsafeActive>()->value);
   EXPECT_TRUE(ok.has(Action::watchdog_keepalive));
   Decision fail = d.resolve({false});
   EXPECT_EQ(fail.find<step::Demote>()->mode, DemoteMode::offline);
@@ -68,6 +70,7 @@ TEST(DcsError, FailsafeSingleNodeContinues) {
   Decision d = decide(in);
   EXPECT_FALSE(d.is_conditional());
   EXPECT_FALSE(d.has(Action::demote));
+  EXPECT_TRUE(d.find<step::SetIsLeader>()->value);  // nobody to ask: the leader stays the leader
 }
 
 TEST(DcsError, FailsafeWithoutMeDemotes) {

@@ -87,7 +87,7 @@ TEST(Replica, IsLeaderClearedWithoutLock) {
 TEST(Replica, FailsafeLeaderInjectedIntoUnlockedView) {
   DecisionInput in = input(leaderless_cluster().build(), replica_state("node2"));
   in.settings.failsafe_mode = true;
-  in.local.failsafe_leader = LocalState::FailsafeLeader{"node1", "postgres://a:5432/postgres", "http://a/patroni", in.now - 5};
+  in.local.failsafe_leader = LocalState::FailsafeLeader{"node1", "postgres://a:5432/postgres", "http://a/patroni", {}, in.now - 5};
   Decision d = decide(in);
   EXPECT_FALSE(d.is_conditional());  // no race
   EXPECT_EQ(d.find<step::Follow>()->member, "node1");
