@@ -21,6 +21,8 @@ PACKAGES=(
   python3-idna curl
   # The benchmark suite (bench/): its orchestration speaks SQL through psycopg2; wrk loads the REST API.
   python3-psycopg2 wrk
+  # The fault suite (tests/faults): libfaketime moves one agent's wall clock.
+  libfaketime
 )
 
 missing=()

@@ -819,16 +819,21 @@ void Executor::refresh_fence() {
     fence_.disarm();
     return;
   }
+  // Nothing to fence while PostgreSQL cannot take writes (stopped, or a replica that is not
+  // being promoted); the next lock write arms the fence again.
+  const bool promoting = l.async && l.async->kind == ha::AsyncKind::promote;
+  const bool may_write = l.process != ha::PgProcess::stopped &&
+                         (!l.in_recovery || l.role == ha::Role::primary || l.role == ha::Role::promoted || promoting);
+  if (!may_write) {
+    fence_.disarm();
+    return;
+  }
   if (l.last_lock_write) {
     fence_.arm(mono_time(*l.last_lock_write + s->ha.ttl - kLeaseFenceMargin));
     return;
   }
   // No lease: a deadline armed while we had one stays until PostgreSQL can no longer accept
   // writes (the loop demotes it meanwhile; if it cannot, the fence does).
-  const bool promoting = l.async && l.async->kind == ha::AsyncKind::promote;
-  const bool may_write = l.process != ha::PgProcess::stopped &&
-                         (!l.in_recovery || l.role == ha::Role::primary || l.role == ha::Role::promoted || promoting);
-  if (!may_write) fence_.disarm();
 }
 
 std::optional<int64_t> Executor::last_lsn_for_status() const {

@@ -172,9 +172,23 @@ TEST_F(Resilience, TheWatchdogIsArmedOnlyOnThePrimaryAndFollowsItsLease) {
   for (int i : others(p)) EXPECT_EQ(read_file(c().node(i).watchdog_file), "") << c().name(i);
   json st = patroni(p);
   EXPECT_FALSE(st.value("watchdog_failed", false));
+  // Pause disarms it (the operator runs PostgreSQL); resume arms it again.
+  auto r = c().rest(p, "PATCH", "/config", json{{"pause", true}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(eventually([&] { return read_file(c().node(p).watchdog_file).back() == 'V'; }, 20s))
+      << read_file(c().node(p).watchdog_file);
+  r = c().rest(p, "PATCH", "/config", json{{"pause", false}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(eventually(
+      [&] {
+        const std::string w = read_file(c().node(p).watchdog_file);
+        return w.size() > 2 && w.rfind("V" + armed) != std::string::npos && w.back() == '1';
+      },
+      20s))
+      << read_file(c().node(p).watchdog_file);
   // Switchover: the old primary disarms once PostgreSQL is down, the new one arms.
   const int q = others(p).front();
-  auto r = c().rest(p, "POST", "/switchover", json{{"leader", c().name(p)}, {"candidate", c().name(q)}}.dump());
+  r = c().rest(p, "POST", "/switchover", json{{"leader", c().name(p)}, {"candidate", c().name(q)}}.dump());
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(c().wait_for_primary(60s), q);
   EXPECT_TRUE(eventually([&] { return read_file(c().node(p).watchdog_file).back() == 'V'; }, 20s))

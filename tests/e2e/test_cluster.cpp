@@ -113,11 +113,15 @@ TestCluster::TestCluster(ClusterOptions options) : options_(std::move(options)) 
   test::become_subreaper();
   dir_ = test::make_temp_dir("custos-e2e");
   try {
-    test::EtcdServerOptions eo;
-    eo.name = "e2e-etcd";
-    eo.tls = options_.tls;
-    eo.auth = options_.tls;
-    etcd_ = std::make_unique<test::EtcdServer>(eo);
+    if (options_.etcd_members > 1) {
+      etcd_cluster_ = std::make_unique<test::EtcdCluster>(options_.etcd_members, options_.tls, options_.tls, "e2e-etcd");
+    } else {
+      test::EtcdServerOptions eo;
+      eo.name = "e2e-etcd";
+      eo.tls = options_.tls;
+      eo.auth = options_.tls;
+      etcd_ = std::make_unique<test::EtcdServer>(eo);
+    }
     net::HttpClientOptions ho;
     if (options_.tls) {
       fs::create_directories(dir_ + "/tls");
@@ -145,7 +149,24 @@ TestCluster::TestCluster(ClusterOptions options) : options_(std::move(options)) 
       fs::permissions(n.dir, fs::perms::owner_all);
       if (!options_.watchdog_mode.empty()) {
         n.watchdog_file = n.dir + "/watchdog";
-        std::ofstream(n.watchdog_file).close();
+        if (options_.watchdog_fifo) {
+          if (::mkfifo(n.watchdog_file.c_str(), 0600) != 0) throw std::runtime_error("mkfifo " + n.watchdog_file);
+        } else {
+          std::ofstream(n.watchdog_file).close();
+        }
+      }
+      if (options_.proxies) {
+        std::vector<int> etcd_ports;
+        if (etcd_cluster_) etcd_ports = etcd_cluster_->client_ports();
+        else etcd_ports = {etcd_->client_port()};
+        for (int port : etcd_ports)
+          n.etcd_proxies.push_back(
+              std::make_unique<test::TcpProxy>(std::vector<test::TcpProxy::Upstream>{{"127.0.0.1", port}},
+                                               n.name + "->etcd:" + std::to_string(port)));
+        n.api_proxy = std::make_unique<test::TcpProxy>(
+            std::vector<test::TcpProxy::Upstream>{{"127.0.0.1", n.api_port}}, "->" + n.name + " REST");
+        n.pg_proxy = std::make_unique<test::TcpProxy>(
+            std::vector<test::TcpProxy::Upstream>{{"127.0.0.1", n.pg_port}}, "->" + n.name + " PostgreSQL");
       }
       if (ca_) {
         n.server_cert = ca_->issue(n.name + "-server", "127.0.0.1", true);
@@ -203,12 +224,12 @@ void TestCluster::write_config(int i) {
     << "log:\n  level: DEBUG\n"
     << "restapi:\n"
     << "  listen: 127.0.0.1:" << n.api_port << "\n"
-    << "  connect_address: 127.0.0.1:" << n.api_port << "\n"
+    << "  connect_address: 127.0.0.1:" << (n.api_proxy ? n.api_proxy->port() : n.api_port) << "\n"
     << (options_.rest_user.empty() ? std::string()
                                    : "  authentication:\n    username: " + options_.rest_user +
                                          "\n    password: " + options_.rest_password + "\n")
     << rest_tls
-    << "etcd3:\n" << etcd_section()
+    << "etcd3:\n" << etcd_section_for(i)
     << "bootstrap:\n"
     << "  dcs:\n"
     << "    ttl: " << options_.ttl << "\n"
@@ -234,7 +255,7 @@ void TestCluster::write_config(int i) {
     << "    - data-checksums\n"
     << "postgresql:\n"
     << "  listen: 127.0.0.1:" << n.pg_port << "\n"
-    << "  connect_address: 127.0.0.1:" << n.pg_port << "\n"
+    << "  connect_address: 127.0.0.1:" << (n.pg_proxy ? n.pg_proxy->port() : n.pg_port) << "\n"
     << "  data_dir: " << n.data_dir << "\n"
     << "  bin_dir: " << kBinDir << "\n"
     << "  pgpass: " << n.dir << "/pgpass\n"
@@ -272,14 +293,73 @@ std::string TestCluster::rest_base(int i) const {
   return rest_scheme() + "://127.0.0.1:" + std::to_string(nodes_.at(static_cast<std::size_t>(i)).api_port);
 }
 
-std::string TestCluster::etcd_section() const {
-  std::string s = "  hosts:\n    - " + etcd_->host_port() + "\n";
-  if (options_.tls)
+std::string TestCluster::etcd_section() const { return etcd_section_for(-1); }
+
+std::string TestCluster::etcd_section_for(int i) const {
+  std::string s = "  hosts:\n";
+  if (i >= 0 && options_.proxies) {
+    for (const auto& p : nodes_.at(static_cast<std::size_t>(i)).etcd_proxies) s += "    - " + p->host_port() + "\n";
+    // Only the proxies: no member discovery around them.
+    s += "  use_proxies: true\n";
+  } else if (etcd_cluster_) {
+    for (const auto& hp : etcd_cluster_->host_ports()) s += "    - " + hp + "\n";
+  } else {
+    s += "    - " + etcd_->host_port() + "\n";
+  }
+  if (options_.tls) {
     // etcd with a trusted CA asks every client for a certificate: the agents present one.
-    s += "  protocol: https\n  cacert: " + etcd_->ca_file() + "\n  cert: " + etcd_->client_cert_file() +
-         "\n  key: " + etcd_->client_key_file() + "\n  username: root\n  password: " +
-         etcd_->options().root_password + "\n";
+    const std::string ca = etcd_cluster_ ? etcd_cluster_->ca_file() : etcd_->ca_file();
+    const std::string cert = etcd_cluster_ ? etcd_cluster_->client_cert_file() : etcd_->client_cert_file();
+    const std::string key = etcd_cluster_ ? etcd_cluster_->client_key_file() : etcd_->client_key_file();
+    const std::string pw = etcd_cluster_ ? etcd_cluster_->root_password() : etcd_->options().root_password;
+    s += "  protocol: https\n  cacert: " + ca + "\n  cert: " + cert + "\n  key: " + key +
+         "\n  username: root\n  password: " + pw + "\n";
+  }
   return s;
+}
+
+test::EtcdServer& TestCluster::etcd() {
+  if (!etcd_) throw std::runtime_error("this cluster runs an etcd cluster: use etcd_cluster()");
+  return *etcd_;
+}
+
+test::EtcdCluster& TestCluster::etcd_cluster() {
+  if (!etcd_cluster_) throw std::runtime_error("this cluster runs a single etcd: use etcd()");
+  return *etcd_cluster_;
+}
+
+test::RunResult TestCluster::etcdctl(const std::vector<std::string>& args) {
+  if (etcd_) return etcd_->etcdctl(args);
+  test::RunResult last;
+  last.exit_code = 1;
+  last.output = "no etcd member running";
+  for (int m = 0; m < etcd_cluster_->size(); ++m) {
+    auto& member = etcd_cluster_->member(m);
+    if (!member.running()) continue;
+    // The cluster enabled authentication, the member itself does not know: pass root's login.
+    std::vector<std::string> a = args;
+    if (options_.tls) a.insert(a.begin(), "--user=root:" + etcd_cluster_->root_password());
+    last = member.etcdctl(a, false);
+    if (last.exit_code == 0) return last;
+  }
+  return last;
+}
+
+void TestCluster::set_dcs_link(int i, test::TcpProxy::Mode mode) {
+  for (auto& p : node(i).etcd_proxies) p->set_mode(mode);
+}
+
+void TestCluster::set_inbound_links(int i, test::TcpProxy::Mode mode) {
+  Node& n = node(i);
+  if (n.api_proxy) n.api_proxy->set_mode(mode);
+  if (n.pg_proxy) n.pg_proxy->set_mode(mode);
+}
+
+void TestCluster::heal_links() {
+  for (int i = 0; i < size(); ++i) {
+    set_dcs_link(i, test::TcpProxy::Mode::pass);
+    set_inbound_links(i, test::TcpProxy::Mode::pass);
+  }
 }
 
 void TestCluster::write_ctl_config(const std::string& path) const {
@@ -314,6 +394,7 @@ void TestCluster::start_agent(int i) {
   o.argv = {custos_bin(), n.config_file};
   o.cwd = n.dir;
   o.output_file = n.log_file;
+  o.env = n.env;
   n.agent = std::make_unique<test::ChildProcess>(o);
   n.expect_running = true;
 }
@@ -346,6 +427,22 @@ void TestCluster::kill_agent(int i) {
   Node& n = node(i);
   n.expect_running = false;
   if (n.agent) n.agent->kill();
+}
+
+void TestCluster::reset_node(int i) {
+  Node& n = node(i);
+  n.expect_running = false;
+  auto pm = postmaster_pid(i);
+  pid_t agent = (n.agent && n.agent->running()) ? n.agent->pid() : -1;
+  if (agent > 0) ::kill(agent, SIGKILL);
+  if (pm) {
+    // The postmaster runs in a session of its own: its group holds every backend.
+    ::kill(-*pm, SIGKILL);
+    ::kill(*pm, SIGKILL);
+  }
+  if (n.agent) n.agent->kill();  // reaps
+  auto deadline = Clock::now() + 5s;
+  while (pm && alive(*pm) && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
 }
 
 void TestCluster::kill_node(int i) {
@@ -444,7 +541,7 @@ std::string TestCluster::key(const std::string& relative) const {
 }
 
 std::optional<std::string> TestCluster::get_key(const std::string& relative) {
-  auto r = etcd_->etcdctl({"get", "--print-value-only", key(relative)});
+  auto r = etcdctl({"get", "--print-value-only", key(relative)});
   if (r.exit_code != 0) return std::nullopt;
   std::string v = r.output;
   if (v.empty()) return std::nullopt;
@@ -453,7 +550,7 @@ std::optional<std::string> TestCluster::get_key(const std::string& relative) {
 }
 
 void TestCluster::put_key(const std::string& relative, const std::string& value) {
-  auto r = etcd_->etcdctl({"put", key(relative), "--", value});
+  auto r = etcdctl({"put", key(relative), "--", value});
   if (r.exit_code != 0) throw std::runtime_error("etcdctl put " + key(relative) + " failed: " + r.output);
 }
 
@@ -664,7 +761,13 @@ void TestCluster::shutdown() {
     if (n.agent) n.agent->kill();
   }
   kill_leftovers();
+  for (auto& n : nodes_) {
+    n.etcd_proxies.clear();
+    n.api_proxy.reset();
+    n.pg_proxy.reset();
+  }
   etcd_.reset();
+  etcd_cluster_.reset();
   test::reap_orphans();
   if (!dir_.empty() && !std::getenv("CUSTOS_KEEP_TEST_DIRS")) {
     std::error_code ec;

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,7 +24,9 @@
 #include <vector>
 
 #include "child_process.h"
+#include "etcd_cluster.h"
 #include "etcd_server.h"
+#include "tcp_proxy.h"
 #include "net/http_client.h"
 #include "postgres/pg_connection.h"
 #include "test_ca.h"
@@ -71,6 +74,16 @@ struct ClusterOptions {
   // where every command is appended as text); empty = no watchdog section (Patroni's default,
   // automatic, which finds no /dev/watchdog here).
   std::string watchdog_mode;
+  // With watchdog_mode: the device is a FIFO (a WatchdogEmulator reads it) instead of a file.
+  bool watchdog_fifo = false;
+  // etcd members: 1 (EtcdServer) or more (EtcdCluster, members can be stopped one by one).
+  int etcd_members = 1;
+  // Fault tests: every path between an agent and the others goes through a TcpProxy the test
+  // controls (test::TcpProxy): each agent reaches etcd through proxies of its own (one per
+  // member, `use_proxies: true`), and the members reach each other's REST API and PostgreSQL
+  // through one proxy in front of each (the `connect_address` values). The test's own probes
+  // and writers connect directly.
+  bool proxies = false;
 };
 
 // The reply of TestCluster::rest(); status 0 when the agent could not be reached.
@@ -97,6 +110,12 @@ struct Node {
   std::string config_file;
   std::string log_file;  // the agent's stdout + stderr (appended across restarts)
   std::string watchdog_file;  // with ClusterOptions::watchdog_mode: the testing driver's device
+  // With ClusterOptions::proxies: this agent's way to etcd (one per member), and the way the
+  // other members reach its REST API and PostgreSQL.
+  std::vector<std::unique_ptr<test::TcpProxy>> etcd_proxies;
+  std::unique_ptr<test::TcpProxy> api_proxy, pg_proxy;
+  // Added to the agent's environment at its next start (LD_PRELOAD=libfaketime, ...).
+  std::map<std::string, std::string> env;
   test::IssuedCertificate server_cert;  // with tls: PostgreSQL's certificate
   test::IssuedCertificate rest_cert;    // with tls: the REST API's, key encrypted with rest_key_password()
   std::unique_ptr<test::ChildProcess> agent;
@@ -125,7 +144,17 @@ class TestCluster {
   const std::string& name(int i) const { return nodes_.at(static_cast<std::size_t>(i)).name; }
   int index_of(const std::string& name) const;  // -1 if no such node
   const std::string& dir() const { return dir_; }
-  test::EtcdServer& etcd() { return *etcd_; }
+  // The single etcd (etcd_members == 1) or the cluster (> 1); each throws for the other shape.
+  test::EtcdServer& etcd();
+  test::EtcdCluster& etcd_cluster();
+
+  // ---- faults (ClusterOptions::proxies)
+  // The paths between node i's agent and etcd (every member).
+  void set_dcs_link(int i, test::TcpProxy::Mode mode);
+  // The paths from the other members to node i's REST API and PostgreSQL.
+  void set_inbound_links(int i, test::TcpProxy::Mode mode);
+  // Every proxy back to pass.
+  void heal_links();
   static std::string custos_bin();
   static std::string custosctl_bin();
 
@@ -157,6 +186,9 @@ class TestCluster {
   void kill_agent(int i);
   // SIGKILL to the agent and to its postmaster, back to back (a machine dying).
   void kill_node(int i);
+  // A machine reset (what a watchdog does): SIGKILL to the agent and to every PostgreSQL
+  // process of the node at once (the postmaster's process group), not only the postmaster.
+  void reset_node(int i);
   // Describes the exit of an agent that is no longer running ("exit 1", "signal 11"), or "".
   std::string agent_exit(int i);
 
@@ -224,6 +256,11 @@ class TestCluster {
   std::unique_ptr<test::TestCa> ca_;
   test::IssuedCertificate ctl_cert_, superuser_cert_, replication_cert_, rewind_cert_;
   std::unique_ptr<test::EtcdServer> etcd_;
+  std::unique_ptr<test::EtcdCluster> etcd_cluster_;
+  // etcdctl against a running member (get/put of the tests' probes).
+  test::RunResult etcdctl(const std::vector<std::string>& args);
+  // The etcd3 section of node i (its proxies when proxied); i < 0: the direct one.
+  std::string etcd_section_for(int i) const;
   std::unique_ptr<net::HttpClient> http_;
   std::vector<Node> nodes_;
   bool shut_down_ = false;

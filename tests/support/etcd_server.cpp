@@ -18,8 +18,8 @@ EtcdServer::EtcdServer(EtcdServerOptions options) : options_(std::move(options))
   dir_ = make_temp_dir("custos-etcd");
   data_dir_ = dir_ + "/data";
   log_file_ = dir_ + "/etcd.log";
-  client_port_ = free_port();
-  peer_port_ = free_port();
+  client_port_ = options_.client_port ? options_.client_port : free_port();
+  peer_port_ = options_.peer_port ? options_.peer_port : free_port();
   try {
     if (options_.tls) make_certs();
     start();
@@ -51,12 +51,14 @@ std::string EtcdServer::client_url() const {
 std::string EtcdServer::host_port() const { return "127.0.0.1:" + std::to_string(client_port_); }
 
 void EtcdServer::make_certs() {
-  TestCa ca(dir_);
+  std::unique_ptr<TestCa> own;
+  if (!options_.ca) own = std::make_unique<TestCa>(dir_);
+  const TestCa& ca = options_.ca ? *options_.ca : *own;
   ca_file_ = ca.ca_file();
-  auto server = ca.issue("server", "127.0.0.1", true);
+  auto server = ca.issue("server-" + options_.name, "127.0.0.1", true);
   server_cert_ = server.cert_file;
   server_key_ = server.key_file;
-  auto client = ca.issue("client", "root", false);
+  auto client = ca.issue("client-" + options_.name, "root", false);
   client_cert_ = client.cert_file;
   client_key_ = client.key_file;
 }
@@ -72,9 +74,10 @@ void EtcdServer::start() {
             "--advertise-client-urls", client_url(),
             "--listen-peer-urls", peer,
             "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", options_.name + "=" + peer,
+            "--initial-cluster", options_.initial_cluster.empty() ? options_.name + "=" + peer : options_.initial_cluster,
             "--initial-cluster-state", "new",
-            "--initial-cluster-token", "custos-test-" + std::to_string(client_port_),
+            "--initial-cluster-token",
+            options_.cluster_token.empty() ? "custos-test-" + std::to_string(client_port_) : options_.cluster_token,
             "--logger", "zap",
             "--log-level", "warn"};
   if (options_.tls) {
@@ -86,6 +89,7 @@ void EtcdServer::start() {
   o.env["ETCD_UNSUPPORTED_ARCH"] = "";
   o.output_file = log_file_;
   proc_ = std::make_unique<ChildProcess>(o);
+  if (!options_.wait_healthy) return;
   auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (!proc_->running()) throw std::runtime_error("etcd exited during start-up, see " + log_file_);

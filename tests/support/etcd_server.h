@@ -12,6 +12,8 @@
 
 namespace custos::test {
 
+class TestCa;
+
 struct EtcdServerOptions {
   bool auth = false;                      // create user root and enable auth
   std::string root_password = "custos-root-pw";
@@ -19,6 +21,18 @@ struct EtcdServerOptions {
   bool client_cert_auth = false;          // with tls: require a client certificate
   std::string name = "custos-etcd";
   std::chrono::milliseconds start_timeout = std::chrono::seconds(20);
+  // ---- one member of a multi-member cluster (EtcdCluster) ----
+  // Ports chosen by the caller (0: a free one).
+  int client_port = 0;
+  int peer_port = 0;
+  // `--initial-cluster` of every member ("name=http://127.0.0.1:port,..."); empty: this one alone.
+  std::string initial_cluster;
+  std::string cluster_token;
+  // TLS material issued by this CA instead of one of its own (every member the same CA).
+  const TestCa* ca = nullptr;
+  // start() returns once the process runs, without waiting for health (a member alone has no
+  // quorum); EtcdCluster waits for the cluster.
+  bool wait_healthy = true;
 };
 
 class EtcdServer {
@@ -55,7 +69,12 @@ class EtcdServer {
 
  private:
   void make_certs();
+
+ public:
+  // GET /health answers true (this member is part of a cluster with a leader).
   bool healthy();
+
+ private:
 
   EtcdServerOptions options_;
   std::string dir_, data_dir_, log_file_;

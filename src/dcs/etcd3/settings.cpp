@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/json_truth.h"
 #include "net/http_client.h"
 
 namespace custos::dcs::etcd3 {
@@ -190,6 +191,9 @@ SettingsResult Etcd3Settings::from_section(const json& s) {
   const bool srv_only = !out.srv.empty() && !s.contains("host") && !s.contains("hosts") && !s.contains("url") &&
                         !s.contains("proxy");
 
+  // `use_proxies`: the hosts are proxies in front of etcd; no topology discovery around them
+  // (read with Python's truthiness, as the section's other flags).
+  if (auto it = s.find("use_proxies"); it != s.end() && python_truthy(*it)) out.use_proxies = true;
   if (auto proxy = string_opt(s, "proxy", error)) {
     out.use_proxies = true;
     if (!add(*proxy, proto)) return fail("`proxy`: " + error);

@@ -743,6 +743,15 @@ TEST_F(Etcd3Dcs_, SettingsFromPatroniConfig) {
   auto proxy = Etcd3Settings::from_patroni_config(json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"proxy", "http://p:1"}}}});
   ASSERT_TRUE(proxy);
   EXPECT_TRUE(proxy->use_proxies);
+  // use_proxies with hosts: the hosts are proxies, no member discovery around them.
+  auto proxies = Etcd3Settings::from_patroni_config(
+      json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"hosts", {"p1:1", "p2:2"}}, {"use_proxies", true}}}});
+  ASSERT_TRUE(proxies);
+  EXPECT_TRUE(proxies->use_proxies);
+  EXPECT_EQ(proxies->endpoints, (std::vector<std::string>{"http://p1:1", "http://p2:2"}));
+  EXPECT_FALSE(Etcd3Settings::from_patroni_config(
+                   json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"hosts", "p1:1"}, {"use_proxies", false}}}})
+                   ->use_proxies);
   for (const json& bad : {json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"hosts", 5}}}},
                           json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"protocol", "ftp"}}}},
                           json{{"scope", "s"}, {"name", "n"}, {"ttl", "abc"}, {"etcd3", json::object()}},

@@ -63,6 +63,25 @@ TEST(Failsafe, WithoutFailsafeModeNoMapIsWritten) {
   EXPECT_FALSE(c.store.get("failsafe"));
 }
 
+// failsafe_mode follows /config at run time: on, the map is written and POST /failsafe is
+// taken; off again, an outage demotes the primary as before.
+TEST(Failsafe, TurnsOnAndOffThroughTheDynamicConfiguration) {
+  SimCluster c(3);
+  bring_up(c);
+  EXPECT_FALSE(c.store.get("failsafe"));
+  c.store.put("config", R"({"ttl":30,"loop_wait":10,"retry_timeout":10,"failsafe_mode":true})");
+  c.round();
+  c.round();
+  ASSERT_TRUE(c.store.get("failsafe"));
+  EXPECT_EQ(json::parse(*c.store.get("failsafe")).size(), 3u);
+  c.store.put("config", R"({"ttl":30,"loop_wait":10,"retry_timeout":10,"failsafe_mode":false})");
+  c.round();
+  c.store.set_fault([](const std::string&, const std::string&) { return unreachable(); });
+  c.node("node1").cycle();
+  EXPECT_TRUE(c.node("node1").pg.called("stop(fast)"));  // no confirmations asked for: demoted
+  EXPECT_EQ(c.node("node1").members.failsafe_posts(), 0);
+}
+
 TEST(Failsafe, ThePrimaryKeepsRunningThroughAWholeDcsOutageWhileEveryMemberConfirms) {
   SimCluster c(3, kFailsafeOn);
   bring_up(c);
