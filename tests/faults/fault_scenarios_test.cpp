@@ -212,8 +212,9 @@ class FaultFixture : public ClusterFixture {
       EXPECT_GE(f.watchdogs_.at(static_cast<std::size_t>(p))->resets(), 1);
     }
     auto rep = f.finish(watchdog ? "primary agent frozen past the ttl, watchdog" : "primary agent frozen past the ttl",
-                        watchdog ? "the watchdog resets the machine before the lease ends"
-                                 : "the old primary takes writes until its agent wakes up");
+                        watchdog                 ? "the watchdog resets the machine before the lease ends"
+                        : f.so_.synchronous_mode ? "the old primary acknowledges nothing once its standby is promoted"
+                                                 : "the old primary takes writes until its agent wakes up");
     if (watchdog || f.so_.synchronous_mode) f.expect_safe(rep);
   }
 
