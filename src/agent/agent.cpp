@@ -30,7 +30,7 @@ Agent::Agent(AgentServices services, SettingsStore& settings)
         spdlog::warn("postmaster (pid {}) terminated", pid);
         waker_.wake();
       }),
-      fence_([this] { on_lease_expired(); }),
+      fence_(services_.clock, [this] { on_lease_expired(); }),
       collector_(services_.pg),
       executor_(services_, settings_, memory_, worker_, waker_, collector_, death_watcher_, failsafe_, fence_) {
   const auto s = settings_.current();
@@ -48,6 +48,8 @@ Agent::Agent(AgentServices services, SettingsStore& settings)
 }
 
 Agent::~Agent() {
+  // First: its action reaches members declared after it (the snapshot).
+  fence_.stop();
   services_.dcs.set_wake_listener(nullptr);
   worker_.shutdown();
   death_watcher_.watch(std::nullopt);
@@ -88,6 +90,12 @@ std::optional<std::string> Agent::accept_failsafe_leader(FailsafeState::Leader l
 }
 
 void Agent::on_lease_expired() {
+  if (services_.pg.shutdown_in_progress()) {
+    // A fast or immediate shutdown was signalled already: PostgreSQL takes no more writes, and a
+    // SIGQUIT now would only cut its shutdown checkpoint (and the last WAL to the replicas) short.
+    spdlog::warn("the leader lease ends during a fast shutdown of PostgreSQL: letting it finish (lease fence)");
+    return;
+  }
   spdlog::critical(
       "the leader lease ends without a refresh: stopping PostgreSQL so that it accepts no writes (lease fence)");
   // A task that might start or promote PostgreSQL is cancelled first; its token refuses starts.

@@ -80,7 +80,7 @@ Executor::Outcome Executor::run(const ha::Step& s) {
     } else if (const auto* f = s.get<step::SetFailsafeActive>()) {
       failsafe_.set_active(f->value ? std::optional<double>(now()) : std::nullopt);
     } else if (s.get<step::SetIsLeader>()) {
-      refresh_fence();
+      refresh_fence();  // false: nothing to extend; true follows a lock write that set the lease
     }
     return Outcome::success;
   }
@@ -175,8 +175,7 @@ Executor::Outcome Executor::run(const step::AcquireLock&) {
   const double at = now();
   auto st = services_.dcs.attempt_to_acquire_leader();
   if (st) {
-    memory_.local.last_lock_write = at;
-    refresh_fence();
+    note_lease(at);
     spdlog::info("acquired the leader lock");
     return Outcome::success;
   }
@@ -189,11 +188,16 @@ Executor::Outcome Executor::run(const step::UpdateLock& s) {
   const double at = now();
   dcs::LeaderRefresh refresh;
   refresh.last_lsn = last_lsn_for_status();
+  // /status carries the positions of the permanent slots (ha.md §10), read only when some are
+  // configured.
+  if (refresh.last_lsn && memory_.view && memory_.status) {
+    refresh.slots = memory_.view->filter_permanent_slots(own_slot_positions(true), settings()->ha.is_standby_cluster(),
+                                                         memory_.status->server_version);
+  }
   if (s.write_failsafe) refresh.failsafe = failsafe_map();
   auto st = services_.dcs.update_leader(refresh);
   if (st) {
-    memory_.local.last_lock_write = at;
-    refresh_fence();
+    note_lease(at);
     return Outcome::success;
   }
   if (st.error().is(dcs::DcsErrorKind::kLockOwnedByOther)) {
@@ -217,8 +221,7 @@ Executor::Outcome Executor::run(const step::TakeLeader&) {
   const double at = now();
   auto st = services_.dcs.take_leader();
   if (st) {
-    memory_.local.last_lock_write = at;
-    refresh_fence();
+    note_lease(at);
     return Outcome::success;
   }
   spdlog::error("writing the leader lock failed: {}", st.error().describe());
@@ -248,7 +251,7 @@ Executor::Outcome Executor::run(const step::CheckFailsafeTopology&) {
   // Our slot positions: Patroni sends the slots it has and its own slot name with its last LSN
   // (replicas advance permanent physical slots with them while the DCS is away).
   nlohmann::json slots = nlohmann::json::object();
-  if (auto lsn = last_lsn_for_status()) slots[dcs::slot_name_from_member_name(memory_.local.name)] = *lsn;
+  for (const auto& [name, lsn] : own_slot_positions(false)) slots[name] = lsn;
   body["slots"] = slots;
   const double asked_at = now();
   bool all = true;
@@ -260,6 +263,7 @@ Executor::Outcome Executor::run(const step::CheckFailsafeTopology&) {
   // Every member accepted us as the leader for ttl from (at the earliest) this moment: our lease
   // runs from when we asked, and the fence counts from there.
   memory_.local.last_lock_write = asked_at;
+  memory_.lease_fence_deadline = asked_at + settings()->ha.ttl - kLeaseFenceMargin;
   refresh_fence();
   return Outcome::success;
 }
@@ -725,8 +729,9 @@ Executor::Outcome Executor::run(const step::EnsureCheckpointAfterPromote&) {
   return Outcome::success;
 }
 
-std::optional<std::vector<std::string>> Executor::expected_physical_slots(bool as_primary) const {
-  const auto& view = memory_.view;
+std::optional<std::map<std::string, int64_t>> Executor::expected_physical_slots(bool as_primary,
+                                                                                const dcs::Cluster* cluster) const {
+  const dcs::Cluster* view = cluster ? cluster : (memory_.view ? &*memory_.view : nullptr);
   const auto& st = memory_.status;
   if (!view || memory_.local.process != ha::PgProcess::running || !st) return std::nullopt;
   const auto current = settings();
@@ -734,12 +739,25 @@ std::optional<std::vector<std::string>> Executor::expected_physical_slots(bool a
   auto slots = view->get_replication_slots(memory_.local.name, as_primary ? "master" : "replica",
                                            memory_.local.tags.is_nofailover(), st->server_version,
                                            current->ha.is_standby_cluster());
-  std::vector<std::string> expected;
+  std::map<std::string, int64_t> expected;
   for (const auto& [name, attrs] : slots) {
     const bool physical = !attrs.is_object() || !attrs.contains("type") || attrs["type"] == "physical";
-    if (physical) expected.push_back(name);
+    if (!physical) continue;
+    // Permanent slots carry the position the cluster published for them ("lsn").
+    int64_t lsn = 0;
+    if (attrs.is_object() && attrs.contains("lsn") && attrs["lsn"].is_number_integer()) lsn = attrs["lsn"].get<int64_t>();
+    expected[name] = lsn;
   }
   return expected;
+}
+
+std::map<std::string, int64_t> Executor::own_slot_positions(bool only_with_permanent_slots) const {
+  std::map<std::string, int64_t> out;
+  const auto& view = memory_.view ? memory_.view : memory_.old_cluster;
+  const bool permanent = view && !view->permanent_slots().empty();
+  if (permanent || !only_with_permanent_slots) out = services_.pg.slot_positions();
+  if (auto lsn = last_lsn_for_status()) out[dcs::slot_name_from_member_name(memory_.local.name)] = *lsn;
+  return out;
 }
 
 void Executor::sync_slots() {
@@ -748,7 +766,23 @@ void Executor::sync_slots() {
 }
 
 Executor::Outcome Executor::run(const step::SyncReplicationSlots& s) {
-  if (!s.dcs_failed) sync_slots();
+  if (!s.dcs_failed) {
+    sync_slots();
+    return Outcome::success;
+  }
+  // ha.md §7: the DCS is unreachable. A replica that hears from the failsafe primary moves its
+  // permanent slots forward to the positions the primary sent, so that pg_wal does not grow
+  // without bound during the outage; without failsafe nothing is touched.
+  const auto current = settings();
+  const auto& fl = memory_.local.failsafe_leader;
+  if (!current->ha.failsafe_mode || !fl || !memory_.old_cluster || memory_.local.is_leader(now(), current->ha.ttl) ||
+      fl->received_at + current->ha.ttl <= now())
+    return Outcome::success;
+  const dcs::Cluster& c = *memory_.old_cluster;
+  const dcs::ClusterStatus status(c.status().last_lsn, fl->slots);
+  const dcs::Cluster with_leader_slots(c.initialize(), c.config(), c.leader(), status, c.members(), c.failover(),
+                                       c.sync(), c.history(), c.failsafe());
+  if (auto expected = expected_physical_slots(false, &with_leader_slots)) services_.pg.sync_physical_slots(*expected);
   return Outcome::success;
 }
 
@@ -828,12 +862,24 @@ void Executor::refresh_fence() {
     fence_.disarm();
     return;
   }
-  if (l.last_lock_write) {
-    fence_.arm(mono_time(*l.last_lock_write + s->ha.ttl - kLeaseFenceMargin));
-    return;
+  // The deadline of the last lease we had, also once the lock is lost: it stays until
+  // PostgreSQL can no longer accept writes (the loop demotes it meanwhile; if it cannot, the
+  // fence does).
+  if (memory_.lease_fence_deadline) fence_.arm(mono_time(*memory_.lease_fence_deadline));
+}
+
+void Executor::note_lease(double at) {
+  // The lease runs from the backend's last refresh of it (never later than this call started)
+  // for the TTL it was granted with (a new ttl takes effect with the next grant).
+  double from = at;
+  double ttl = settings()->ha.ttl;
+  if (auto li = services_.dcs.lease_info()) {
+    from = std::min(from, mono_seconds(li->refreshed_at));
+    ttl = std::min(ttl, static_cast<double>(li->ttl));
   }
-  // No lease: a deadline armed while we had one stays until PostgreSQL can no longer accept
-  // writes (the loop demotes it meanwhile; if it cannot, the fence does).
+  memory_.local.last_lock_write = at;
+  memory_.lease_fence_deadline = from + ttl - kLeaseFenceMargin;
+  refresh_fence();
 }
 
 std::optional<int64_t> Executor::last_lsn_for_status() const {

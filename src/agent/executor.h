@@ -62,6 +62,8 @@ class Executor {
   // ttl - margin), keeps a pending deadline while PostgreSQL may still accept writes without a
   // lease, and disarms it otherwise (no lease and no writable PostgreSQL, pause, standby cluster).
   void refresh_fence();
+  // A lock write started at `at` (monotonic seconds) succeeded: is_leader and the fence's lease.
+  void note_lease(double at);
   // The failsafe map the leader writes with its lock refresh: every member with an api_url, and
   // this node (ha.md §7, dcs.md §2.9).
   nlohmann::json failsafe_map() const;
@@ -130,9 +132,15 @@ class Executor {
   // The managed synchronous_standby_names changed: rewrite postgresql.conf and reload.
   void apply_synchronous_standby_names(const std::optional<std::string>& value);
   void sync_slots();
-  // The physical slots this node should have as a primary (or as a replica); nullopt when slots
-  // are not used or PostgreSQL does not run.
-  std::optional<std::vector<std::string>> expected_physical_slots(bool as_primary) const;
+  // The physical slots this node should have as a primary (or as a replica), each with the
+  // position the cluster published for it (permanent slots; 0 = none), in `cluster` (default:
+  // this cycle's view); nullopt when slots are not used or PostgreSQL does not run.
+  std::optional<std::map<std::string, int64_t>> expected_physical_slots(bool as_primary,
+                                                                       const dcs::Cluster* cluster = nullptr) const;
+  // This node's slots and their positions with its own slot name at its last LSN (Patroni:
+  // {**slots(), my_slot: last_operation}); the slots are read only when permanent slots are
+  // configured, or always when !only_with_permanent_slots.
+  std::map<std::string, int64_t> own_slot_positions(bool only_with_permanent_slots) const;
   double now() const { return services_.clock.now_seconds(); }
   std::shared_ptr<const EffectiveSettings> settings() const { return settings_.current(); }
   void log_role_change(ha::Role to);

@@ -29,8 +29,14 @@ bool non_empty(const json* v) {
 std::vector<std::string> unsupported_features(const json& c) {
   std::vector<std::string> out;
   if (non_empty(at(c, {"standby_cluster"}))) out.push_back("standby_cluster: standby clusters are not supported yet");
-  if (const json* slots = at(c, {"slots"}); non_empty(slots))
-    out.push_back("slots: permanent replication slots are not managed yet");
+  // Permanent physical slots are created, published and advanced; logical ones are not yet.
+  if (const json* slots = at(c, {"slots"}); slots && slots->is_object()) {
+    for (const auto& [name, v] : slots->items()) {
+      const bool logical = v.is_object() && ((v.contains("type") && v["type"] == "logical") ||
+                                             (!v.contains("type") && v.contains("database") && v.contains("plugin")));
+      if (logical) out.push_back("slots." + name + ": permanent logical replication slots are not managed yet");
+    }
+  }
   if (non_empty(at(c, {"postgresql", "callbacks"}))) out.push_back("postgresql.callbacks: callbacks are not run yet");
   if (non_empty(at(c, {"postgresql", "pre_promote"}))) out.push_back("postgresql.pre_promote: not run yet");
   if (non_empty(at(c, {"postgresql", "before_stop"}))) out.push_back("postgresql.before_stop: not run yet");

@@ -1,29 +1,35 @@
 #include "agent/lease_fence.h"
 
+#include <algorithm>
+
 #include "common/thread_pool.h"
 
 namespace custos::agent {
 
-LeaseFence::LeaseFence(Action action) : action_(std::move(action)) {
+LeaseFence::LeaseFence(Clock& clock, Action action) : clock_(clock), action_(std::move(action)) {
   thread_ = std::thread([this] {
     set_current_thread_name("lease-fence");
     run();
   });
 }
 
-LeaseFence::~LeaseFence() {
+LeaseFence::~LeaseFence() { stop(); }
+
+void LeaseFence::stop() {
   {
     MutexLock lk(mu_);
     stop_ = true;
+    deadline_.reset();
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void LeaseFence::arm(MonoTime deadline) {
   {
     MutexLock lk(mu_);
-    if (deadline_ == deadline) return;
+    if (stop_ || deadline_ == deadline) return;
+    if (last_fired_ && deadline <= *last_fired_) return;
     deadline_ = deadline;
   }
   cv_.notify_all();
@@ -56,13 +62,18 @@ void LeaseFence::run() {
         if (stop_) return;
         if (!deadline_) {
           cv_.wait(mu_);
-        } else if (MonoClock::now() < *deadline_) {
-          cv_.wait_until(mu_, *deadline_);
-        } else {
-          deadline_.reset();
-          ++fired_;
-          break;
+          continue;
         }
+        const auto left = *deadline_ - clock_.now();
+        if (left > MonoClock::duration::zero()) {
+          // Real time, bounded by what the Clock says is left; an arm/disarm wakes it earlier.
+          cv_.wait_for(mu_, std::min<MonoClock::duration>(left, std::chrono::seconds(60)));
+          continue;
+        }
+        last_fired_ = deadline_;
+        deadline_.reset();
+        ++fired_;
+        break;
       }
     }
     action_();  // without the lock: arm/disarm answer meanwhile

@@ -96,9 +96,10 @@ net::HttpClientOptions member_http_options(const config::Config& config) {
 
 int run_agent_main(const std::string& config_path) {
   if (::geteuid() == 0) {
-    std::cerr << "custos: refusing to run as root: PostgreSQL cannot run as root; run custos as the PostgreSQL OS "
-                 "user (e.g. postgres)\n";
-    return 1;
+    // Patroni starts as root too (and then fails where PostgreSQL refuses root): said loudly,
+    // not refused.
+    std::cerr << "custos: WARNING: running as root: PostgreSQL refuses to run as root, so custos cannot initialize, "
+                 "start or clone it; run custos as the PostgreSQL OS user (e.g. postgres)\n";
   }
   // Block the signals we handle before any thread exists; a dedicated thread sigwait()s them.
   sigset_t set;

@@ -34,6 +34,9 @@ struct NodeMemory {
   std::optional<postgres::NodeSettings> deferred_pg_settings;
   // Publish `nosync` while leaving the synchronous standby role (ha.md §6.4).
   bool leaving_sync = false;
+  // The lease fence's deadline from the last lease this node had (lock write or failsafe
+  // confirmation), monotonic seconds: the lease's start + its TTL - kLeaseFenceMargin.
+  std::optional<double> lease_fence_deadline;
   // Run the next cycle at once instead of after loop_wait.
   bool run_next_cycle_now = false;
   // Set by a fatal_exit step: the agent stops after this cycle.

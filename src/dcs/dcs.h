@@ -43,6 +43,12 @@ struct LeaderRefresh {
   std::optional<nlohmann::json> failsafe;       // written to `failsafe` when set
 };
 
+// The lease (etcd) or session (ZooKeeper) our leader key is bound to, as last refreshed.
+struct LeaseInfo {
+  std::chrono::steady_clock::time_point refreshed_at;  // when that grant/keepalive request started
+  int ttl = 0;                                          // seconds it runs from then
+};
+
 // Counters of a backend since it was built, for logs and monitoring.
 struct DcsStats {
   // Calls that returned kMalformedReply to their caller (garbled or refused replies, values
@@ -135,6 +141,12 @@ class Dcs {
   // once, so that its WAL receiver does not wait wal_retrieve_retry_interval for it). Backends
   // without a watch never call it.
   virtual void set_wake_listener(std::function<void()> listener) { (void)listener; }
+
+  // The lease of our leader key as this backend last granted or refreshed it (a refresh may
+  // skip the keepalive of a lease refreshed a moment ago, and a TTL change takes effect with the
+  // next grant): the lease fence counts from it. nullopt when the backend cannot say; the
+  // caller then counts from the start of its own call with its own ttl.
+  virtual std::optional<LeaseInfo> lease_info() const { return std::nullopt; }
 
   // Applies new timing (dynamic configuration change).
   virtual void set_timing(const DcsTiming& timing) = 0;

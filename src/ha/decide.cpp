@@ -773,17 +773,11 @@ Decision dcs_error(const DecisionInput& in) {
         in.old_cluster->failsafe()->contains(me.name)) {
       const std::string kept =
           "continue to run as a leader because failsafe mode is enabled and all members are accessible";
-      bool others = false;
-      for (const auto& [name, url] : in.old_cluster->failsafe_members())
-        if (name != me.name) others = true;
-      if (!others) {
-        d = leaf(Action::none, {step::SetIsLeader{true}, step::SetFailsafeActive{true}, step::WatchdogKeepalive{}}, kept);
-      } else {
-        // The confirmations make this node the leader again (is_leader) from the moment they
-        // were asked for: CheckFailsafeTopology's success sets it, as AcquireLock's does.
-        Decision ok = leaf(Action::none, {step::SetFailsafeActive{true}, step::WatchdogKeepalive{}}, kept);
-        d = Decision::branch({}, step::CheckFailsafeTopology{}, std::move(ok), std::move(offline));
-      }
+      // The confirmations (none needed in a one-node cluster) make this node the leader again
+      // (is_leader) from the moment they were asked for: CheckFailsafeTopology's success sets
+      // it, as AcquireLock's does.
+      Decision ok = leaf(Action::none, {step::SetFailsafeActive{true}, step::WatchdogKeepalive{}}, kept);
+      d = Decision::branch({}, step::CheckFailsafeTopology{}, std::move(ok), std::move(offline));
     }
   } else {
     std::vector<Step> st;

@@ -362,6 +362,10 @@ bool LocalPostgres::signal_postmaster_until_gone(StopMode mode, milliseconds tim
     }
   } close_fd{fd};
   auto signal_and_wait = [&](int sig, milliseconds t) {
+    if (sig != SIGTERM) {
+      MutexLock lk(postmaster_mu_);
+      shutdown_signalled_ = pid;
+    }
     if (!send_signal(pid, fd, sig) && errno == ESRCH) return true;
     return wait_for_exit(pid, fd, t);
   };
@@ -379,6 +383,12 @@ bool LocalPostgres::signal_postmaster_until_gone(StopMode mode, milliseconds tim
   MutexLock lk(postmaster_mu_);
   // True only when no postmaster runs for the data directory at all.
   return !postmaster_.is_running() && !postmaster_.adopt();
+}
+
+bool LocalPostgres::shutdown_in_progress() {
+  MutexLock lk(postmaster_mu_);
+  if (shutdown_signalled_ == 0 || !postmaster_.is_running()) return false;
+  return postmaster_.pid() == shutdown_signalled_;
 }
 
 bool LocalPostgres::reload() {
@@ -577,15 +587,29 @@ Result<std::string, std::string> LocalPostgres::move_data_dir_aside(const std::s
 
 // ---- slots, timelines ---------------------------------------------------------------------------
 
-void LocalPostgres::sync_physical_slots(const std::vector<std::string>& expected) {
+void LocalPostgres::sync_physical_slots(const std::map<std::string, int64_t>& expected) {
   SlotChanges changes;
   {
     MutexLock lk(conn_mu_);
-    changes = postgres::sync_physical_slots(shared_connection(10s), expected, 10s);
+    PgConnection& conn = shared_connection(10s);
+    if (!conn.connected()) (void)conn.connect();
+    // pg_replication_slot_advance exists from PostgreSQL 11.
+    changes = postgres::sync_physical_slots(conn, expected, conn.server_version() >= 110000, 10s);
   }
   for (const auto& n : changes.created) spdlog::info("created physical replication slot '{}'", n);
+  for (const auto& [n, lsn] : changes.advanced) spdlog::debug("advanced replication slot '{}' to {}", n, format_lsn(lsn));
   for (const auto& n : changes.dropped) spdlog::info("dropped unknown replication slot '{}'", n);
   for (const auto& e : changes.errors) spdlog::warn("{}", e);
+}
+
+std::map<std::string, int64_t> LocalPostgres::slot_positions() {
+  MutexLock lk(conn_mu_);
+  auto r = postgres::slot_positions(shared_connection(5s), 5s);
+  if (!r) {
+    spdlog::warn("cannot read the replication slots' positions: {}", r.error().message);
+    return {};
+  }
+  return r.value();
 }
 
 std::vector<TimelineSwitch> LocalPostgres::timeline_history(int64_t timeline) const {

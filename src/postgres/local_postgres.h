@@ -54,6 +54,7 @@ class LocalPostgres final : public PostgresNode {
   ServerProcess wait_ready(std::chrono::milliseconds timeout, const CancelToken& cancel) override;
   bool stop(StopMode mode, std::chrono::milliseconds timeout) override EXCLUDES(control_mu_, postmaster_mu_);
   bool stop_now(std::chrono::milliseconds grace) override EXCLUDES(postmaster_mu_);
+  bool shutdown_in_progress() override EXCLUDES(postmaster_mu_);
   bool reload() override EXCLUDES(postmaster_mu_);
   Result<FollowOutcome, std::string> follow(const std::optional<Upstream>& upstream) override EXCLUDES(files_mu_);
 
@@ -65,7 +66,8 @@ class LocalPostgres final : public PostgresNode {
   Status<std::string> crash_recovery(const CancelToken& cancel) override;
   Result<std::string, std::string> move_data_dir_aside(const std::string& suffix) override;
 
-  void sync_physical_slots(const std::vector<std::string>& expected) override EXCLUDES(conn_mu_);
+  void sync_physical_slots(const std::map<std::string, int64_t>& expected) override EXCLUDES(conn_mu_);
+  std::map<std::string, int64_t> slot_positions() override EXCLUDES(conn_mu_);
   bool upstream_has_slot(const Upstream& upstream, const std::string& slot,
                          std::chrono::milliseconds timeout) override;
   DivergeVerdict check_diverged(const Upstream& leader, const std::optional<ServerStatus>& status) override;
@@ -99,6 +101,8 @@ class LocalPostgres final : public PostgresNode {
 
   Mutex postmaster_mu_;
   Postmaster postmaster_ GUARDED_BY(postmaster_mu_);
+  // The postmaster a fast or immediate shutdown was signalled to (0: none).
+  pid_t shutdown_signalled_ GUARDED_BY(postmaster_mu_) = 0;
 
   Mutex conn_mu_;
   std::unique_ptr<PgConnection> conn_ GUARDED_BY(conn_mu_);

@@ -109,6 +109,9 @@ class PostgresNode {
   // a start, a stop or a long operation in progress; SIGKILL of the postmaster and its children
   // when it is still alive after `grace`. True once no postmaster runs for the data directory.
   virtual bool stop_now(std::chrono::milliseconds grace) = 0;
+  // A fast or immediate shutdown was signalled to the postmaster that runs now (it takes no new
+  // transactions; it may still be writing its shutdown checkpoint). Cheap, any thread.
+  virtual bool shutdown_in_progress() = 0;
   virtual bool reload() = 0;
   // A running replica follows `upstream` (none: no primary_conninfo): rewrites and reloads
   // only when the recovery parameters differ from those last written.
@@ -126,8 +129,13 @@ class PostgresNode {
   virtual Result<std::string, std::string> move_data_dir_aside(const std::string& suffix) = 0;
 
   // ---- slots, timelines ----
-  // Creates missing physical slots, drops inactive physical slots not in `expected`.
-  virtual void sync_physical_slots(const std::vector<std::string>& expected) = 0;
+  // Creates missing physical slots, moves existing ones forward to the LSN known for them
+  // (`expected`: name -> LSN, 0 = none; PostgreSQL 11+; never a slot in use), drops inactive
+  // physical slots not in `expected`.
+  virtual void sync_physical_slots(const std::map<std::string, int64_t>& expected) = 0;
+  // Positions of the local slots (physical: restart_lsn, logical: confirmed_flush_lsn); empty
+  // when they cannot be read.
+  virtual std::map<std::string, int64_t> slot_positions() = 0;
   // The upstream has a replication slot named `slot` (its pg_replication_slots, asked over the
   // rewind user's connection); false when it has none or cannot be asked.
   virtual bool upstream_has_slot(const Upstream& upstream, const std::string& slot,

@@ -143,6 +143,59 @@ TEST_F(Resilience, FailsafeKeepsThePrimaryWritableThroughAnEtcdOutage) {
   EXPECT_LT(rep.max_unavailable_s, 1.0);  // writes never stopped
 }
 
+std::optional<int64_t> lsn_of(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  auto slash = text->find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  return (std::stoll(text->substr(0, slash), nullptr, 16) << 32) + std::stoll(text->substr(slash + 1), nullptr, 16);
+}
+
+// A permanent physical slot (ha.md §10) exists on every node; the leader publishes its position
+// in /status and the replicas move their copy forward to it; while etcd is down they keep doing
+// so from the positions the failsafe primary sends with POST /failsafe, so that pg_wal does not
+// grow for a slot nobody on the replica uses.
+TEST_F(Resilience, PermanentSlotsFollowThePrimaryAlsoThroughAnEtcdOutage) {
+  ClusterOptions o;
+  o.failsafe_mode = true;
+  make_cluster(o);
+  const int p = bring_up();
+  auto r = c().rest(p, "PATCH", "/config", json{{"slots", {{"backup", {{"type", "physical"}}}}}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string restart_lsn = "SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = 'backup'";
+  for (int i = 0; i < c().size(); ++i)
+    ASSERT_TRUE(eventually([&] { return c().sql_value(i, restart_lsn).has_value(); }, 30s)) << c().name(i);
+  // The consumer of the slot on the primary moves on.
+  auto advance_on_primary = [&] {
+    EXPECT_TRUE(c().sql(p, "CREATE TABLE IF NOT EXISTS filler AS SELECT g FROM generate_series(1, 1) g").ok);
+    EXPECT_TRUE(c().sql(p, "INSERT INTO filler SELECT g FROM generate_series(1, 20000) g").ok);
+    EXPECT_TRUE(c().sql(p, "SELECT pg_switch_wal()").ok);
+    auto moved = c().sql_value(p, "SELECT end_lsn::text FROM pg_replication_slot_advance('backup', pg_current_wal_lsn())");
+    return lsn_of(moved).value_or(0);
+  };
+  const int64_t first = advance_on_primary();
+  ASSERT_GT(first, 0);
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto st = json::parse(c().get_key("status").value_or(""), nullptr, false);
+        return st.is_object() && st.contains("slots") && st["slots"].value("backup", int64_t{0}) >= first;
+      },
+      30s))
+      << c().get_key("status").value_or("(none)");
+  for (int i : others(p))
+    EXPECT_TRUE(eventually([&] { return lsn_of(c().sql_value(i, restart_lsn)).value_or(0) >= first; }, 30s))
+        << c().name(i) << " " << c().sql_value(i, restart_lsn).value_or("?");
+  // etcd goes away; the primary goes on (failsafe) and so do the slots.
+  c().etcd().stop();
+  ASSERT_TRUE(eventually([&] { return failsafe_active(others(p).front()); }, 20s)) << c().describe();
+  const int64_t second = advance_on_primary();
+  ASSERT_GT(second, first);
+  for (int i : others(p))
+    EXPECT_TRUE(eventually([&] { return lsn_of(c().sql_value(i, restart_lsn)).value_or(0) >= second; }, 30s))
+        << c().name(i) << " " << c().sql_value(i, restart_lsn).value_or("?");
+  c().etcd().start();
+  c().wait_for_primary(60s);
+}
+
 // Without failsafe_mode the primary stops taking writes when it cannot reach etcd (before its
 // lease could expire), and is the primary again once etcd is back.
 TEST_F(Resilience, WithoutFailsafeAnEtcdOutageDemotesThePrimary) {

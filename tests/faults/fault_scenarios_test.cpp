@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -67,11 +68,20 @@ class FaultFixture : public ClusterFixture {
     }
     make_cluster(o);
     if (so.watchdog) {
+      // The emulators' thread resets a node by the pids the test thread noted (note_pids()): it
+      // touches nothing of the TestCluster.
+      reset_pids_ = std::vector<std::pair<std::atomic<pid_t>, std::atomic<pid_t>>>(static_cast<std::size_t>(c().size()));
       for (int i = 0; i < c().size(); ++i)
         watchdogs_.push_back(std::make_unique<test::WatchdogEmulator>(c().node(i).watchdog_file, [this, i] {
-          std::printf("[  EVENT   ] watchdog of %s fired: machine reset\n", c().name(i).c_str());
+          auto& [agent, postmaster] = reset_pids_[static_cast<std::size_t>(i)];
+          std::printf("[  EVENT   ] watchdog of node %d fired: machine reset (agent %d, postmaster %d)\n", i + 1,
+                      agent.load(), postmaster.load());
           std::fflush(stdout);
-          c().reset_node(i);
+          if (agent.load() > 0) ::kill(agent.load(), SIGKILL);
+          if (postmaster.load() > 0) {
+            ::kill(-postmaster.load(), SIGKILL);  // its session: every backend
+            ::kill(postmaster.load(), SIGKILL);
+          }
         }));
     }
     if (so.faketime) {
@@ -102,6 +112,7 @@ class FaultFixture : public ClusterFixture {
     std::vector<test::WriteRecorder::Target> t;
     for (int i = 0; i < c().size(); ++i) t.push_back({c().name(i), c().conninfo(i)});
     writers_ = std::make_unique<test::WriteRecorder>(t);
+    note_pids();
     writers_->start();
     std::this_thread::sleep_for(3s);  // a steady state before the fault
   }
@@ -144,6 +155,14 @@ class FaultFixture : public ClusterFixture {
   }
 
   bool is_primary(int i) { return c().is_primary_sql(i) == std::optional<bool>(true); }
+
+  // What a watchdog reset kills, as it is now (test thread only).
+  void note_pids() {
+    for (std::size_t i = 0; i < reset_pids_.size(); ++i) {
+      reset_pids_[i].first = c().agent_pid(static_cast<int>(i));
+      reset_pids_[i].second = c().postmaster_pid(static_cast<int>(i)).value_or(0);
+    }
+  }
 
   void set_clock(int i, const std::string& offset) { std::ofstream(c().node(i).dir + "/faketime") << offset << "\n"; }
 
@@ -209,7 +228,12 @@ class FaultFixture : public ClusterFixture {
     while (seconds_since(frozen) < c.options().ttl + 10.0) std::this_thread::sleep_for(500ms);
     if (c.agent_running(p)) ::kill(c.agent_pid(p), SIGCONT);
     if (watchdog) {
-      EXPECT_GE(f.watchdogs_.at(static_cast<std::size_t>(p))->resets(), 1);
+      const auto& wd = *f.watchdogs_.at(static_cast<std::size_t>(p));
+      EXPECT_GE(wd.resets(), 1);
+      EXPECT_EQ(wd.timeout_seconds(), c.options().ttl - 5);  // ttl - safety_margin
+      // The reset came before the lease could end (the last keepalive was before the freeze).
+      ASSERT_TRUE(wd.last_reset());
+      EXPECT_LT(std::chrono::duration<double>(*wd.last_reset() - frozen).count(), c.options().ttl);
     }
     auto rep = f.finish(watchdog ? "primary agent frozen past the ttl, watchdog" : "primary agent frozen past the ttl",
                         watchdog                 ? "the watchdog resets the machine before the lease ends"
@@ -222,6 +246,7 @@ class FaultFixture : public ClusterFixture {
   int primary_ = -1;
   std::unique_ptr<test::WriteRecorder> writers_;
   std::vector<std::unique_ptr<test::WatchdogEmulator>> watchdogs_;
+  std::vector<std::pair<std::atomic<pid_t>, std::atomic<pid_t>>> reset_pids_;
 };
 
 // ---- the short suite (label faults) -----------------------------------------------------------

@@ -392,7 +392,24 @@ Result<std::string, std::string> FakePostgresNode::move_data_dir_aside(const std
   return "/data." + suffix;
 }
 
-void FakePostgresNode::sync_physical_slots(const std::vector<std::string>&) { enter("sync_physical_slots"); }
+void FakePostgresNode::sync_physical_slots(const std::map<std::string, int64_t>& expected) {
+  enter("sync_physical_slots");
+  std::lock_guard lk(mu_);
+  last_expected_slots_ = expected;
+}
+
+std::map<std::string, int64_t> FakePostgresNode::slot_positions() {
+  enter("slot_positions");
+  std::lock_guard lk(mu_);
+  std::map<std::string, int64_t> out;
+  for (const auto& [name, lsn] : last_expected_slots_) out[name] = lsn > 0 ? lsn : server_.lsn;
+  return out;
+}
+
+std::map<std::string, int64_t> FakePostgresNode::last_expected_slots() const {
+  std::lock_guard lk(mu_);
+  return last_expected_slots_;
+}
 
 bool FakePostgresNode::upstream_has_slot(const postgres::Upstream& upstream, const std::string&,
                                          std::chrono::milliseconds) {

@@ -94,6 +94,7 @@ class FakePostgresNode final : public postgres::PostgresNode {
   postgres::ServerProcess wait_ready(std::chrono::milliseconds timeout, const CancelToken& cancel) override;
   bool stop(postgres::StopMode mode, std::chrono::milliseconds timeout) override;
   bool stop_now(std::chrono::milliseconds grace) override;
+  bool shutdown_in_progress() override { return false; }
   bool reload() override;
   Result<postgres::FollowOutcome, std::string> follow(const std::optional<postgres::Upstream>& upstream) override;
   Status<std::string> bootstrap(const CancelToken& cancel) override;
@@ -103,7 +104,10 @@ class FakePostgresNode final : public postgres::PostgresNode {
   Status<std::string> rewind(const postgres::Upstream& from, const CancelToken& cancel) override;
   Status<std::string> crash_recovery(const CancelToken& cancel) override;
   Result<std::string, std::string> move_data_dir_aside(const std::string& suffix) override;
-  void sync_physical_slots(const std::vector<std::string>& expected) override;
+  void sync_physical_slots(const std::map<std::string, int64_t>& expected) override;
+  std::map<std::string, int64_t> slot_positions() override;
+  // What the last sync_physical_slots was asked for.
+  std::map<std::string, int64_t> last_expected_slots() const;
   bool upstream_has_slot(const postgres::Upstream& upstream, const std::string& slot,
                          std::chrono::milliseconds timeout) override;
   postgres::DivergeVerdict check_diverged(const postgres::Upstream& leader,
@@ -127,6 +131,7 @@ class FakePostgresNode final : public postgres::PostgresNode {
   mutable std::set<std::string> blocked_;
   mutable std::set<std::string> waiting_in_;
   bool refuse_stop_ = false;
+  std::map<std::string, int64_t> last_expected_slots_;
   int moves_while_running_ = 0;
   pid_t next_pid_ = 40000;
   postgres::DivergeVerdict verdict_ = postgres::DivergeVerdict::not_needed;

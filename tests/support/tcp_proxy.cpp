@@ -144,6 +144,12 @@ void TcpProxy::reap_links() {
 
 void TcpProxy::accept_loop() {
   while (!stop_) {
+    if (mode_ == Mode::blackhole) {
+      // New connections stay in the backlog until the partition heals.
+      reap_links();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
     pollfd pf{listen_fd_, POLLIN, 0};
     if (::poll(&pf, 1, 100) <= 0) {
       reap_links();
@@ -161,13 +167,11 @@ void TcpProxy::accept_loop() {
     auto link = std::make_shared<Link>();
     link->client = c;
     link->generation = generation_.load();
-    if (mode_ == Mode::pass) {
-      link->upstream = connect_upstream();
-      if (link->upstream < 0) {
-        link->client = -1;
-        ::close(c);  // every upstream refused: so does the proxy
-        continue;
-      }
+    link->upstream = connect_upstream();
+    if (link->upstream < 0) {
+      link->client = -1;
+      ::close(c);  // every upstream refused: so does the proxy
+      continue;
     }
     link->running = 2;
     // The threads use the Link through a plain pointer: only links_ owns it, so it is never
@@ -184,12 +188,13 @@ void TcpProxy::forward(Link& link, bool client_to_upstream) {
   const int from = client_to_upstream ? link.client : link.upstream;
   const int to = client_to_upstream ? link.upstream : link.client;
   char buf[16384];
-  // A connection accepted while blackholed has no upstream: it stays open, silent, until the
-  // proxy rejects or stops.
-  while (!stop_ && from < 0 && link.generation == generation_.load())
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  while (!stop_ && from >= 0) {
+  while (!stop_) {
     if (link.generation != generation_.load()) break;
+    if (mode_.load() == Mode::blackhole) {
+      // Nothing is read: the bytes wait in the kernel, nothing crosses.
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
     pollfd pf{from, POLLIN, 0};
     const int r = ::poll(&pf, 1, 100);
     if (r < 0 && errno != EINTR) break;
@@ -200,13 +205,11 @@ void TcpProxy::forward(Link& link, bool client_to_upstream) {
       if (errno == EINTR || errno == EAGAIN) continue;
       break;
     }
-    // Blackhole: read and dropped, nothing reaches the other side.
-    if (mode_.load() != Mode::pass || to < 0) continue;
     if (!write_all(to, buf, static_cast<std::size_t>(n))) break;
   }
   // One direction ended: end the other one too (a closed TCP connection).
   ::shutdown(link.client, SHUT_RDWR);
-  if (link.upstream >= 0) ::shutdown(link.upstream, SHUT_RDWR);
+  ::shutdown(link.upstream, SHUT_RDWR);
   --link.running;
 }
 

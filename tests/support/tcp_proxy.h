@@ -2,9 +2,11 @@
 // between two parties (an agent and etcd, a member and another member's PostgreSQL or REST API).
 // Modes, applied to new and existing connections at once:
 //   pass       bytes flow both ways (upstreams are tried in order until one accepts);
-//   blackhole  a partition as a network shows it: connections stay open, nothing arrives on
-//              the other side and nothing comes back (what is sent is read and dropped), so
-//              callers run into their timeouts; new connections are accepted the same way;
+//   blackhole  a partition as a network shows it: connections stay open and nothing crosses
+//              (the proxy stops reading, so bytes wait in the kernel's buffers and the sender's
+//              window fills, as TCP retransmitting into a partition); new connections wait in
+//              the listen backlog. Callers run into their timeouts. Back to pass, whatever is
+//              still waiting flows on, as a healed network delivers it;
 //   reject     every connection is closed at once and new ones are closed on arrival (a peer
 //              that is down: callers fail fast).
 //

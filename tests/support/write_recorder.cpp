@@ -13,10 +13,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// A commit is waited for up to 30 s: a shorter timeout would cancel commits that wait for a
+// synchronous standby, and PostgreSQL reports such a cancelled commit as a success (committed
+// locally, perhaps not replicated): the writer would count acknowledgements no real client that
+// waits gets.
+constexpr auto kCommitTimeout = 30000ms;
+
 postgres::ConnectionOptions writer_options() {
   postgres::ConnectionOptions o;
   o.connect_timeout = 1000ms;
-  o.query_timeout = 2000ms;
+  o.query_timeout = kCommitTimeout;
   o.application_name = "custos-write-recorder";
   return o;
 }
@@ -52,10 +58,12 @@ void WriteRecorder::start() {
 }
 
 void WriteRecorder::stop() {
+  if (threads_.empty()) return;
   stop_ = true;
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
+  stopped_ = std::chrono::steady_clock::now();
 }
 
 void WriteRecorder::run(std::size_t index) {
@@ -65,12 +73,14 @@ void WriteRecorder::run(std::size_t index) {
   while (!stop_) {
     if (!conn) conn = std::make_unique<postgres::PgConnection>(t.conninfo, writer_options());
     const int64_t next = seq + 1;
-    auto r = conn->query("INSERT INTO custos_acks (writer, seq) VALUES ($1, $2)", {t.name, std::to_string(next)}, 2000ms);
+    const auto sent = std::chrono::steady_clock::now();
+    auto r = conn->query("INSERT INTO custos_acks (writer, seq) VALUES ($1, $2)", {t.name, std::to_string(next)},
+                         kCommitTimeout);
     const auto at = std::chrono::steady_clock::now();
     if (r) {
       seq = next;
       std::lock_guard lk(mu_);
-      acks_[t.name].push_back(Ack{seq, at});
+      acks_[t.name].push_back(Ack{seq, sent, at});
       continue;
     }
     // Not acknowledged (refused, read-only, timed out, connection lost). A statement that
@@ -87,46 +97,94 @@ std::map<std::string, std::vector<WriteRecorder::Ack>> WriteRecorder::acks() con
   return acks_;
 }
 
+namespace {
+
+using Span = std::pair<WriteRecorder::SteadyTime, WriteRecorder::SteadyTime>;
+
+// Acknowledgements joined into runs: each covers [at - kAckWidth, at]; runs closer than kRunGap
+// join.
+std::vector<Span> runs_of(const std::vector<WriteRecorder::SteadyTime>& acks) {
+  std::vector<Span> out;
+  for (const auto& at : acks) {
+    const auto begin = at - WriteRecorder::kAckWidth;
+    if (!out.empty() && begin - out.back().second <= WriteRecorder::kRunGap)
+      out.back().second = std::max(out.back().second, at);
+    else
+      out.push_back({begin, at});
+  }
+  return out;
+}
+
+// The union of spans, sorted and merged.
+std::vector<Span> merged(std::vector<Span> spans) {
+  std::sort(spans.begin(), spans.end());
+  std::vector<Span> out;
+  for (const auto& s : spans) {
+    if (!out.empty() && s.first <= out.back().second) out.back().second = std::max(out.back().second, s.second);
+    else out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<Span> intersect(const std::vector<Span>& a, const std::vector<Span>& b) {
+  std::vector<Span> out;
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const auto lo = std::max(a[i].first, b[j].first), hi = std::min(a[i].second, b[j].second);
+    if (lo < hi) out.push_back({lo, hi});
+    (a[i].second < b[j].second) ? ++i : ++j;
+  }
+  return out;
+}
+
+}  // namespace
+
 WriteRecorder::Report WriteRecorder::analyze(const std::set<std::pair<std::string, int64_t>>& present) const {
+  return analyze_acks(acks(), present, started_, stopped_ != SteadyTime{} ? stopped_ : std::chrono::steady_clock::now());
+}
+
+WriteRecorder::Report WriteRecorder::analyze_acks(const std::map<std::string, std::vector<Ack>>& all,
+                                                  const std::set<std::pair<std::string, int64_t>>& present,
+                                                  SteadyTime started, SteadyTime stopped) {
   Report rep;
-  const auto all = acks();
-  // Runs of each node: [first, last] with no gap above kRunGap.
-  std::vector<std::pair<SteadyTime, int>> edges;  // +1 at a run's start, -1 at its end
+  // Per node: the runs of all its acknowledgements, and of those the cluster lost.
+  std::map<std::string, std::vector<Span>> runs_all, runs_lost;
   std::vector<SteadyTime> every;
   for (const auto& [node, list] : all) {
     rep.per_node[node] = static_cast<int64_t>(list.size());
     rep.acknowledged += static_cast<int64_t>(list.size());
+    std::vector<SteadyTime> at_all, at_lost;
     for (const auto& a : list) {
       every.push_back(a.at);
-      if (!present.count({node, a.seq})) ++rep.lost;
+      at_all.push_back(a.at);
+      if (!present.count({node, a.seq})) {
+        ++rep.lost;
+        at_lost.push_back(a.at);
+      }
     }
-    std::size_t i = 0;
-    while (i < list.size()) {
-      std::size_t j = i;
-      while (j + 1 < list.size() && list[j + 1].at - list[j].at <= kRunGap) ++j;
-      edges.push_back({list[i].at, +1});
-      edges.push_back({list[j].at, -1});
-      i = j + 1;
-    }
+    runs_all[node] = runs_of(at_all);
+    runs_lost[node] = runs_of(at_lost);
   }
-  // Time covered by two or more runs at once. Ends sort before starts at the same instant.
-  std::sort(edges.begin(), edges.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first < b.first : a.second < b.second;
-  });
-  int open = 0;
-  SteadyTime since{};
-  for (const auto& [at, delta] : edges) {
-    if (open >= 2) rep.dual_primary_ms += std::chrono::duration<double, std::milli>(at - since).count();
-    open += delta;
-    since = at;
+  // Two primaries: a node acknowledged writes the cluster later lost while another node also
+  // acknowledged writes. (Acknowledgements of one node that all made it into the final history
+  // are one linear history, whatever their timing against the next primary's first writes.)
+  std::vector<Span> dual;
+  for (const auto& [node, lost] : runs_lost) {
+    std::vector<Span> others;
+    for (const auto& [other, runs] : runs_all)
+      if (other != node) others.insert(others.end(), runs.begin(), runs.end());
+    for (const auto& s : intersect(lost, merged(others))) dual.push_back(s);
   }
+  for (const auto& s : merged(dual)) rep.dual_primary_ms += std::chrono::duration<double, std::milli>(s.second - s.first).count();
   std::sort(every.begin(), every.end());
-  SteadyTime prev = started_;
+  // Until stop(): writes that stopped and never came back are a gap too.
+  every.push_back(stopped);
+  SteadyTime prev = started;
   for (const auto& at : every) {
     const double gap = std::chrono::duration<double>(at - prev).count();
     if (gap > rep.max_unavailable_s) {
       rep.max_unavailable_s = gap;
-      rep.unavailable_from_s = std::chrono::duration<double>(prev - started_).count();
+      rep.unavailable_from_s = std::chrono::duration<double>(prev - started).count();
     }
     prev = at;
   }

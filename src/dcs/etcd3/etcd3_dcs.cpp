@@ -144,16 +144,25 @@ EtcdResult<std::string> Etcd3Dcs::ensure_lease(bool force, Deadline deadline) {
       lease.reset();
     }
   }
+  bool granted = false;
   if (!lease) {
     auto g = client_->lease_grant(ttl, deadline);
     if (!g) return Err<EtcdError>{g.error()};
     lease = g.value();
+    granted = true;
     spdlog::info("etcd3: granted lease {} (ttl {}s)", *lease, ttl);
   }
   MutexLock lock(lease_mu_);
+  if (granted || lease_ != lease) lease_ttl_ = ttl;
   lease_ = lease;
   last_lease_refresh_ = now;
   return *lease;
+}
+
+std::optional<LeaseInfo> Etcd3Dcs::lease_info() const {
+  MutexLock lock(lease_mu_);
+  if (!lease_ || lease_ttl_ <= 0) return std::nullopt;
+  return LeaseInfo{last_lease_refresh_, lease_ttl_};
 }
 
 void Etcd3Dcs::drop_lease(const std::string& id) {

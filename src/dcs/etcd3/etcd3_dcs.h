@@ -16,7 +16,7 @@
 //                 held across the etcd calls of the keepalive or grant (bounded by the caller's
 //                 deadline, retry_timeout) and while taking lease_mu_, so that two threads never
 //                 grant two leases.
-//   lease_mu_     lease_, last_lease_refresh_, timing_. A leaf.
+//   lease_mu_     lease_, last_lease_refresh_, lease_ttl_, timing_. A leaf.
 //   view_mu_      view_. A leaf except in read_cluster(), which takes lease_mu_ (lease_id()) while
 //                 holding it to compare the leader key's lease with ours.
 //   event_mu_     woken_, do_not_watch_; event_cv_ waits on it. A leaf except in watch(), which
@@ -82,6 +82,7 @@ class Etcd3Dcs : public Dcs {
   void wakeup() override EXCLUDES(event_mu_);
   void set_timing(const DcsTiming& timing) override EXCLUDES(lease_mu_, event_mu_);
   DcsTiming timing() const override EXCLUDES(lease_mu_);
+  std::optional<LeaseInfo> lease_info() const override EXCLUDES(lease_mu_);
   DcsStats stats() const override;
   void set_wake_listener(std::function<void()> listener) override EXCLUDES(listener_mu_);
 
@@ -147,6 +148,7 @@ class Etcd3Dcs : public Dcs {
   mutable Mutex lease_mu_;
   std::optional<std::string> lease_ GUARDED_BY(lease_mu_);
   Clock::time_point last_lease_refresh_ GUARDED_BY(lease_mu_) = {};
+  int lease_ttl_ GUARDED_BY(lease_mu_) = 0;  // the TTL lease_ was granted with
   DcsTiming timing_ GUARDED_BY(lease_mu_);
 
   // What we know of our keys from the last read and our own writes.

@@ -17,6 +17,7 @@
 #include "postgres/controldata.h"
 #include "postgres/lsn.h"
 #include "postgres/pg_connection.h"
+#include "postgres/slots.h"
 #include "common/death_watcher.h"
 #include "common/process.h"
 
@@ -368,3 +369,47 @@ TEST(PostgresIntegration, BasebackupReplicaStreamsAndPromotes) {
   EXPECT_TRUE(promoted);
   EXPECT_TRUE(rconn.query("INSERT INTO r VALUES (101)").ok());
 }
+
+namespace custos::postgres::testing {
+namespace {
+
+// Physical slots on a real server: the expected ones are created, a permanent one is moved
+// forward to the position published for it (never backwards, never under a consumer), unknown
+// inactive ones are dropped, and the positions are read back.
+TEST(PostgresIntegration, PhysicalSlotsAreCreatedAdvancedAndDropped) {
+  PgCluster pg("it-slots");
+  ASSERT_NO_FATAL_FAILURE(pg.init());
+  ASSERT_NO_FATAL_FAILURE(pg.start_and_wait());
+  PgConnection c(pg.conninfo());
+  ASSERT_TRUE(c.query("SELECT pg_catalog.pg_create_physical_replication_slot('stray', true)").ok());
+  auto first = sync_physical_slots(c, {{"n2", 0}, {"backup", 0}}, true, std::chrono::seconds(10));
+  EXPECT_TRUE(first.errors.empty()) << first.errors.front();
+  EXPECT_EQ(first.created, (std::vector<std::string>{"backup", "n2"}));
+  EXPECT_EQ(first.dropped, (std::vector<std::string>{"stray"}));
+  auto before = slot_positions(c, std::chrono::seconds(5));
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(before->count("backup"));
+  // WAL moves on; the slot is moved to where the cluster says its consumer is.
+  ASSERT_TRUE(c.query("CREATE TABLE t AS SELECT g FROM generate_series(1, 10000) g").ok());
+  ASSERT_TRUE(c.query("SELECT pg_catalog.pg_switch_wal()").ok());
+  auto now = c.query_value("SELECT pg_catalog.pg_current_wal_lsn()::text");
+  ASSERT_TRUE(now.ok() && now.value());
+  const int64_t target = parse_lsn(**now).value();
+  ASSERT_GT(target, before->at("backup"));
+  auto second = sync_physical_slots(c, {{"n2", 0}, {"backup", target}}, true, std::chrono::seconds(10));
+  EXPECT_TRUE(second.errors.empty()) << second.errors.front();
+  ASSERT_EQ(second.advanced.size(), 1u);
+  EXPECT_EQ(second.advanced[0].first, "backup");
+  auto after = slot_positions(c, std::chrono::seconds(5));
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->at("backup"), target);
+  EXPECT_EQ(after->at("n2"), before->at("n2"));  // no position known: left alone
+  // Never backwards; and not before PostgreSQL 11 (advance = false).
+  auto third = sync_physical_slots(c, {{"n2", 0}, {"backup", before->at("backup")}}, true, std::chrono::seconds(10));
+  EXPECT_TRUE(third.advanced.empty());
+  auto fourth = sync_physical_slots(c, {{"n2", target}, {"backup", target}}, false, std::chrono::seconds(10));
+  EXPECT_TRUE(fourth.advanced.empty());
+}
+
+}  // namespace
+}  // namespace custos::postgres::testing

@@ -16,20 +16,21 @@ TEST(FeatureSupport, EachUnsupportedFeatureIsNamedByItsKey) {
   json c = {{"synchronous_mode", "on"},
             {"failsafe_mode", true},
             {"standby_cluster", {{"host", "h"}}},
-            {"slots", {{"s1", {{"type", "physical"}}}}},
+            {"slots", {{"s1", {{"type", "physical"}}}, {"cdc", {{"type", "logical"}, {"database", "d"}, {"plugin", "p"}}}}},
             {"postgresql", {{"callbacks", {{"on_start", "/bin/true"}}}, {"create_replica_methods", {"wal_e", "basebackup"}}}},
             {"bootstrap", {{"method", "pgbackrest"}}},
             {"watchdog", {{"mode", "required"}}}};  // watchdog devices are supported: not named
   auto out = unsupported_features(c);
   std::string all;
   for (const auto& l : out) all += l + "\n";
-  for (const char* key : {"standby_cluster:", "slots:", "postgresql.callbacks:",
+  for (const char* key : {"standby_cluster:", "slots.cdc:", "postgresql.callbacks:",
                           "'wal_e'", "bootstrap.method:"})
     EXPECT_NE(all.find(key), std::string::npos) << key << " missing in\n" << all;
   EXPECT_EQ(all.find("'basebackup'"), std::string::npos);
   EXPECT_EQ(all.find("synchronous_mode"), std::string::npos);  // managed since ha.md §6 is implemented
   EXPECT_EQ(all.find("watchdog"), std::string::npos);
   EXPECT_EQ(all.find("failsafe_mode"), std::string::npos);
+  EXPECT_EQ(all.find("slots.s1"), std::string::npos);  // permanent physical slots are managed
 }
 
 // failsafe_mode (ha.md §7) and the watchdog are carried out: never named, whatever the value.

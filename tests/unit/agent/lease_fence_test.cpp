@@ -7,6 +7,8 @@
 #include <atomic>
 #include <thread>
 
+#include "sim_clock.h"
+
 namespace custos::agent {
 namespace {
 
@@ -23,7 +25,8 @@ bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds limit
 
 TEST(LeaseFence, FiresWhenTheDeadlinePassesWithoutARefresh) {
   std::atomic<int> fired{0};
-  LeaseFence f([&] { ++fired; });
+  SystemClock clock;
+  LeaseFence f(clock, [&] { ++fired; });
   EXPECT_FALSE(f.deadline());
   const auto armed_at = MonoClock::now();
   f.arm(armed_at + 50ms);
@@ -37,7 +40,8 @@ TEST(LeaseFence, FiresWhenTheDeadlinePassesWithoutARefresh) {
 
 TEST(LeaseFence, ARefreshBeforeTheDeadlineMovesItAndDisarmStopsIt) {
   std::atomic<int> fired{0};
-  LeaseFence f([&] { ++fired; });
+  SystemClock clock;
+  LeaseFence f(clock, [&] { ++fired; });
   for (int i = 0; i < 10; ++i) {
     f.arm(MonoClock::now() + 60ms);
     std::this_thread::sleep_for(20ms);
@@ -51,7 +55,8 @@ TEST(LeaseFence, ARefreshBeforeTheDeadlineMovesItAndDisarmStopsIt) {
 
 TEST(LeaseFence, ADeadlineAlreadyPastFiresAtOnceAndAnEarlierOneWins) {
   std::atomic<int> fired{0};
-  LeaseFence f([&] { ++fired; });
+  SystemClock clock;
+  LeaseFence f(clock, [&] { ++fired; });
   f.arm(MonoClock::now() + 10s);
   f.arm(MonoClock::now() - 1s);  // a refresh that came too late
   ASSERT_TRUE(wait_for([&] { return fired == 1; }, 1s));
@@ -60,7 +65,8 @@ TEST(LeaseFence, ADeadlineAlreadyPastFiresAtOnceAndAnEarlierOneWins) {
 // The loop may be stuck: the fence's own thread acts, and arm/disarm answer while it does.
 TEST(LeaseFence, TheActionRunsOnItsOwnThreadWithoutTheLock) {
   std::atomic<bool> in_action{false}, release{false};
-  LeaseFence f([&] {
+  SystemClock clock;
+  LeaseFence f(clock, [&] {
     in_action = true;
     while (!release) std::this_thread::sleep_for(1ms);
   });
@@ -70,6 +76,50 @@ TEST(LeaseFence, TheActionRunsOnItsOwnThreadWithoutTheLock) {
   EXPECT_TRUE(f.deadline());
   f.disarm();
   release = true;
+}
+
+// A deadline that fired is not armed again (a stale re-arm from a cycle that saw the old lease
+// must not stop a PostgreSQL started since); a later one is.
+TEST(LeaseFence, ADeadlineThatFiredIsNotArmedAgain) {
+  std::atomic<int> fired{0};
+  SystemClock clock;
+  LeaseFence f(clock, [&] { ++fired; });
+  const auto d = MonoClock::now() - 1s;
+  f.arm(d);
+  ASSERT_TRUE(wait_for([&] { return fired == 1; }, 1s));
+  f.arm(d);
+  f.arm(d - 1s);
+  EXPECT_FALSE(f.deadline());
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(fired, 1);
+  f.arm(MonoClock::now() + 10s);
+  EXPECT_TRUE(f.deadline());
+}
+
+// Deadlines count on the agent's Clock: a simulated clock far from the host's never fires by
+// itself, and fires when it has passed the deadline and the fence looks again.
+TEST(LeaseFence, DeadlinesCountOnTheAgentsClock) {
+  std::atomic<int> fired{0};
+  test::SimClock sim;
+  LeaseFence f(sim, [&] { ++fired; });
+  f.arm(sim.now() + 10s);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(fired, 0);
+  sim.advance(11s);
+  f.arm(sim.now() - 1ms);
+  ASSERT_TRUE(wait_for([&] { return fired == 1; }, 1s));
+}
+
+TEST(LeaseFence, StopEndsTheThreadAndArmDoesNothingAfterwards) {
+  std::atomic<int> fired{0};
+  SystemClock clock;
+  LeaseFence f(clock, [&] { ++fired; });
+  f.arm(MonoClock::now() + 50ms);
+  f.stop();
+  f.arm(MonoClock::now() - 1s);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(fired, 0);
+  EXPECT_FALSE(f.deadline());
 }
 
 }  // namespace
