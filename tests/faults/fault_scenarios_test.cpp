@@ -136,6 +136,7 @@ class FaultFixture : public ClusterFixture {
                   {"synchronous_mode", so_.synchronous_mode},
                   {"failsafe_mode", so_.failsafe_mode},
                   {"watchdog", so_.watchdog},
+                  {"tls", so_.tls},
                   {"dual_primary_ms", std::round(rep.dual_primary_ms)},
                   {"lost", rep.lost},
                   {"acknowledged", rep.acknowledged},

@@ -17,14 +17,16 @@ def mode(r):
         parts.append("failsafe")
     if r.get("watchdog"):
         parts.append("watchdog")
+    if r.get("tls") is False:
+        parts.append("no TLS")
     return ", ".join(parts)
 
 
 def main(results_path, doc_path):
     rows = [json.loads(line) for line in open(results_path) if line.strip()]
     out = [BEGIN, "",
-           "Run of %s on %s (%s); three nodes, three etcd members, TLS, ttl 20 s, loop_wait 2 s, "
-           "retry_timeout 3 s." % (datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+           "Run of %s on %s (%s); three nodes, three etcd members, TLS (unless the mode says no TLS), "
+           "ttl 20 s, loop_wait 2 s, retry_timeout 3 s." % (datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
                                    platform.node() or "this machine", platform.machine()),
            "",
            "| Scenario | Mode | Dual-primary ms | Lost acknowledged commits | Longest write gap (s) | "
