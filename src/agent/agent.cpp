@@ -40,6 +40,7 @@ Agent::Agent(AgentServices services, SettingsStore& settings)
   memory_.local.state_since = services_.clock.now_seconds();
   services_.pg.set_settings(s->pg);
   services_.watchdog.reload_config(watchdog_config_from(s->config));
+  services_.hooks.set_config(hooks_config_from(s->config.postgresql(), s->config.scope(), s->pg.pg_ctl_timeout));
   executor_.set_restart_listener([this](bool ok, const std::string& error) { record_restart(ok, error); });
   // A member joining wakes the loop: the lock holder then creates its slot at once.
   services_.dcs.set_wake_listener([this] { waker_.wake(); });
@@ -386,12 +387,15 @@ void Agent::reload_local_config() {
   for (const auto& w : watchdog_warnings) spdlog::warn("{}", w);
   memory_.local.tags = tags_from_config(s->config.tags());
   for (const auto& w : config::contradictory_tag_warnings(s->config.tags())) spdlog::warn("{}", w);
-  apply_pg_settings_change(before);
-  services_.hooks.fire(CallbackAction::on_reload, memory_.local.role);
+  services_.hooks.set_config(hooks_config_from(s->config.postgresql(), s->config.scope(), s->pg.pg_ctl_timeout));
+  apply_pg_settings_change(before, /*fire_on_reload=*/false);
+  // A SIGHUP reloads PostgreSQL's configuration and fires on_reload once, as Patroni does.
+  if (memory_.local.process == ha::PgProcess::running) services_.pg.reload();
+  executor_.fire_callback(CallbackAction::on_reload, memory_.local.role);
   if (reload_listener_) reload_listener_(*s);
 }
 
-void Agent::apply_pg_settings_change(const postgres::NodeSettings& before) {
+void Agent::apply_pg_settings_change(const postgres::NodeSettings& before, bool fire_on_reload) {
   const postgres::NodeSettings after = settings_.current()->pg;
   services_.pg.set_settings(after);
   if (before.conf_parameters == after.conf_parameters && before.command_line == after.command_line &&
@@ -409,7 +413,7 @@ void Agent::apply_pg_settings_change(const postgres::NodeSettings& before) {
   memory_.deferred_pg_settings.reset();
   if (auto st = services_.pg.rewrite_configuration(); !st) spdlog::warn("{}", st.error());
   // A replica's recovery section is rewritten by the next follow step; reload now.
-  services_.pg.reload();
+  if (services_.pg.reload() && fire_on_reload) executor_.fire_callback(CallbackAction::on_reload, memory_.local.role);
   waker_.sleep_until(services_.clock.now() + 200ms);  // PostgreSQL applies the reload meanwhile
   memory_.pending_restart_params = services_.pg.pending_restart_parameters();
   if (before.command_line != after.command_line) memory_.pending_restart_params.push_back("command line parameters");
@@ -633,9 +637,10 @@ void Agent::shutdown() {
       else spdlog::warn("could not release the leader lock: {}", st.error().describe());
       l.last_lock_write.reset();
     }
+    // on_stop with the role it stopped in (Patroni fires it from stop()).
+    executor_.fire_callback(CallbackAction::on_stop, l.role);
     l.role = ha::Role::demoted;
     executor_.touch_member();
-    services_.hooks.fire(CallbackAction::on_stop, l.role);
   } catch (const std::exception& e) {
     spdlog::critical("shutdown failed: {}", e.what());
   }

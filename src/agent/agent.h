@@ -122,7 +122,7 @@ class Agent : public api::NodeStateSource {
   void apply_dynamic_config(const dcs::Cluster& cluster);
   void reload_local_config();
   // Rewrites the configuration files and reloads PostgreSQL after a parameter change.
-  void apply_pg_settings_change(const postgres::NodeSettings& before);
+  void apply_pg_settings_change(const postgres::NodeSettings& before, bool fire_on_reload = true);
   bool needs_member_statuses(const dcs::Cluster& cluster) const;
   ha::MemberStatuses fetch_member_statuses(const dcs::Cluster& cluster);
   void drain_mailbox() EXCLUDES(mailbox_mu_);

@@ -74,9 +74,11 @@ Executor::Outcome Executor::run(const ha::Step& s) {
     ha::apply_bookkeeping(s, memory_.local, settings()->ha, now());
     if (const auto* r = s.get<step::SetRole>()) {
       if (before != r->role) spdlog::info("role: {} -> {}", role_text(before), role_text(r->role));
-      if (r->on_role_change) services_.hooks.fire(CallbackAction::on_role_change, r->role);
+      if (r->on_role_change) fire_callback(CallbackAction::on_role_change, r->role);
     } else if (s.get<step::FireOnStart>()) {
-      services_.hooks.fire(CallbackAction::on_start, memory_.local.role);
+      // The first callback since the agent started (Patroni's cb_called): the bookkeeping set
+      // on_start_fired already, so this one is fired directly.
+      if (!memory_.local.bootstrapping) services_.hooks.fire(CallbackAction::on_start, memory_.local.role);
     } else if (const auto* f = s.get<step::SetFailsafeActive>()) {
       failsafe_.set_active(f->value ? std::optional<double>(now()) : std::nullopt);
     } else if (s.get<step::SetIsLeader>()) {
@@ -327,6 +329,7 @@ Executor::Outcome Executor::run(const step::Clone& s) {
   }
   ha::set_pg_state(memory_.local, ha::PgState::creating_replica, now());
   memory_.local.role = ha::Role::uninitialized;
+  memory_.pending_start_callback = std::make_pair(CallbackAction::on_start, ha::Role::replica);
   const bool from_leader = memory_.view && memory_.view->leader_name() == s.member;
   start_async(ha::AsyncKind::clone,
               std::string("bootstrap from ") + (from_leader ? "leader" : "replica") + " '" + s.member + "'",
@@ -346,12 +349,15 @@ Executor::Outcome Executor::run(const step::Promote&) {
   // us right away must not find its slot missing (its WAL receiver would then wait
   // wal_retrieve_retry_interval, 5 s by default, before trying again).
   const auto slots = expected_physical_slots(true);
-  start_async(ha::AsyncKind::promote, "", [&pg = services_.pg, &hooks = services_.hooks, wait, slots](const CancelToken&) {
-    if (auto pre = hooks.pre_promote(); !pre) return "pre_promote: " + pre.error();
-    if (slots) pg.sync_physical_slots(*slots);
-    auto r = pg.promote(wait);
-    return r ? std::string() : r.error();
-  });
+  memory_.local.on_start_fired = true;  // on_role_change follows (Patroni's cb_called)
+  start_async(ha::AsyncKind::promote, "",
+              [&pg = services_.pg, &hooks = services_.hooks, wait, slots](const CancelToken& cancel) {
+                if (auto pre = hooks.pre_promote(cancel); !pre) return "pre_promote: " + pre.error();
+                if (slots) pg.sync_physical_slots(*slots);
+                auto r = pg.promote(wait);
+                if (r) hooks.fire(CallbackAction::on_role_change, ha::Role::primary);  // Patroni: "master"
+                return r ? std::string() : r.error();
+              });
   return Outcome::success;
 }
 
@@ -365,6 +371,7 @@ void Executor::demote(ha::DemoteMode mode, const std::string& task_name) {
   const auto current = settings();
   const auto stop_timeout = std::chrono::seconds(current->pg.pg_ctl_timeout);
   ha::LocalState& l = memory_.local;
+  const ha::Role was = l.role;  // on_stop is fired with the role it stopped in
   l.role = ha::Role::demoted;
   l.checkpoint_after_promote_pending = false;
   // ha.md §3.13: in synchronous mode synchronous_standby_names is cleared before the stop.
@@ -382,19 +389,22 @@ void Executor::demote(ha::DemoteMode mode, const std::string& task_name) {
     if (current->pg.use_slots) rejoin.slot = current->pg.slot_name;
     start_async(ha::AsyncKind::demote, task_name.empty() ? std::string("manual failover: demote") : task_name,
                 [&pg = services_.pg, &dcs = services_.dcs, &hooks = services_.hooks, &clock = services_.clock,
-                 stop_timeout, rejoin](const CancelToken& cancel) -> AsyncWorker::TaskResult {
+                 stop_timeout, rejoin, was](const CancelToken& cancel) -> AsyncWorker::TaskResult {
                   if (auto cp = pg.checkpoint(60s); !cp) spdlog::warn("CHECKPOINT before demote failed: {}", cp.error());
                   hooks.before_stop();
                   if (!pg.stop(postgres::StopMode::Fast, stop_timeout)) {
                     spdlog::warn("pg_ctl stop failed");
                     return std::string(ha::kStopFailed);
                   }
+                  hooks.fire(CallbackAction::on_stop, was);
                   std::optional<int64_t> lsn;
                   if (auto cd = pg.controldata()) lsn = cd->checkpoint_lsn();
                   auto st = dcs.delete_leader(lsn);
                   if (!st) spdlog::warn("release of the leader lock failed: {}", st.error().describe());
                   else spdlog::info("Leader key released");
                   const RejoinOutcome joined = rejoin_new_leader(rejoin, pg, dcs, clock, cancel);
+                  // The demoted primary follows: its role changes (Patroni's follow after demote).
+                  if (joined.started) hooks.fire(CallbackAction::on_role_change, ha::Role::replica);
                   AsyncWorker::TaskResult out(joined.error);
                   out.rewind = joined.rewind;
                   out.started_replica = joined.started;
@@ -417,6 +427,7 @@ void Executor::demote(ha::DemoteMode mode, const std::string& task_name) {
   }
   ha::set_pg_state(l, ha::PgState::stopped, now());
   l.process = ha::PgProcess::stopped;
+  fire_callback(CallbackAction::on_stop, was);
   services_.watchdog.disable();  // only once no postmaster runs (ha.md §3.13: the safepoint)
   if (mode == ha::DemoteMode::immediate) {
     auto released = services_.dcs.delete_leader(std::nullopt);
@@ -435,21 +446,28 @@ void Executor::demote(ha::DemoteMode mode, const std::string& task_name) {
   if (mode != ha::DemoteMode::offline && view && view->leader() && view->leader()->name() != l.name) {
     if (auto m = view->get_member(view->leader()->name(), false)) upstream = upstream_of(*m);
   }
+  const bool change_role = callback_role_change(l.role, ha::Role::replica);
   l.role = ha::Role::replica;
   if (mode == ha::DemoteMode::offline) {
     // Patroni starts it in the cycle itself (the DCS is away: nothing else to wait for).
     auto r = services_.pg.start(true, upstream);
     if (!r) spdlog::error("cannot start PostgreSQL as a replica: {}", r.error());
     else ha::set_pg_state(l, ha::PgState::starting, now());
+    if (r && change_role) fire_callback(CallbackAction::on_role_change, ha::Role::replica);
     watch_postmaster();
     return;
   }
-  start_replica_async(ha::AsyncKind::start_after_demotion, upstream, static_cast<double>(current->pg.pg_ctl_timeout));
+  // Patroni fires on_role_change as the start begins, on_start once it is ready.
+  if (change_role) fire_callback(CallbackAction::on_role_change, ha::Role::replica);
+  start_replica_async(ha::AsyncKind::start_after_demotion, upstream, static_cast<double>(current->pg.pg_ctl_timeout),
+                      change_role ? std::nullopt : std::optional<CallbackAction>(CallbackAction::on_start));
 }
 
 void Executor::start_replica_async(ha::AsyncKind kind, const std::optional<postgres::Upstream>& upstream,
-                                   double wait_seconds) {
+                                   double wait_seconds, std::optional<CallbackAction> on_ready) {
   ha::LocalState& l = memory_.local;
+  if (on_ready) memory_.pending_start_callback = std::make_pair(*on_ready, ha::Role::replica);
+  else memory_.pending_start_callback.reset();
   ha::set_pg_state(l, ha::PgState::starting, now());
   l.process = ha::PgProcess::starting;
   const auto wait = seconds_ms(std::max(1.0, wait_seconds));
@@ -492,6 +510,7 @@ Executor::Outcome Executor::run(const step::Follow& s) {
     if (!upstream) spdlog::info("member '{}' to follow has no conn_url yet", target);
   }
   log_role_change(s.role);
+  const bool change_role = callback_role_change(l.role, s.role);
   l.role = s.role;
 
   if (l.process == ha::PgProcess::stopped) {
@@ -500,7 +519,10 @@ Executor::Outcome Executor::run(const step::Follow& s) {
     l.recovering = true;
     l.start_timeout = s.start_timeout > 0 ? std::optional<double>(s.start_timeout) : std::nullopt;
     const double wait = s.start_timeout > 0 ? s.start_timeout : static_cast<double>(current->pg.pg_ctl_timeout);
-    start_replica_async(ha::AsyncKind::restart_after_failure, upstream, wait);
+    if (change_role) fire_callback(CallbackAction::on_role_change, s.role);
+    start_replica_async(ha::AsyncKind::restart_after_failure, upstream, wait,
+                        change_role ? std::nullopt : std::optional<CallbackAction>(CallbackAction::on_start));
+    if (memory_.pending_start_callback) memory_.pending_start_callback->second = s.role;
     return Outcome::success;
   }
   // Running: follow the new target. A known target without an address keeps what is configured.
@@ -513,12 +535,17 @@ Executor::Outcome Executor::run(const step::Follow& s) {
   if (r.value() == postgres::FollowOutcome::reconfigured) {
     spdlog::info("changed primary_conninfo to follow {}", upstream ? upstream->name : std::string("nobody"));
     ha::arm_rewind_check(l, current->ha);
+    // Patroni follows by reload: on_reload, or on_role_change when the role changed.
+    fire_callback(change_role ? CallbackAction::on_role_change : CallbackAction::on_reload, s.role);
+  } else if (change_role && s.role == ha::Role::standby_leader) {
+    fire_callback(CallbackAction::on_role_change, s.role);  // replica -> standby_leader in place
   }
   return Outcome::success;
 }
 
 Executor::Outcome Executor::run(const step::StartPrimary& s) {
   memory_.local.start_timeout = s.timeout;
+  memory_.pending_start_callback = std::make_pair(CallbackAction::on_start, ha::Role::primary);
   ha::set_pg_state(memory_.local, ha::PgState::starting, now());
   const auto timeout = seconds_ms(std::max(1.0, s.timeout));
   start_async(ha::AsyncKind::start_primary, "", [&pg = services_.pg, timeout](const CancelToken& cancel) {
@@ -586,17 +613,24 @@ bool Executor::start_reinitialize(const std::string& member) {
   }
   const double started = services_.clock.wall_seconds();
   const bool ok = start_async(
-      ha::AsyncKind::reinitialize, "", [&pg = services_.pg, u = *up, started](const CancelToken& cancel) {
+      ha::AsyncKind::reinitialize, "",
+      [&pg = services_.pg, &hooks = services_.hooks, u = *up, started, role = memory_.local.role](
+          const CancelToken& cancel) {
         // The data directory is moved aside only once no postmaster uses it any more.
+        const bool was_running = pg.postmaster_pid().has_value();
         if (!pg.stop(postgres::StopMode::Immediate, 30s))
           return std::string("PostgreSQL did not stop: the data directory is left in place");
+        if (was_running) hooks.fire(CallbackAction::on_stop, role);
         if (cancel.cancelled()) return std::string("cancelled");
         auto moved = pg.move_data_dir_aside("reinit." + std::to_string(static_cast<int64_t>(started)));
         if (!moved) return moved.error();
         auto r = pg.clone(u, cancel);
         return r ? std::string() : r.error();
       });
-  if (ok) ha::set_pg_state(memory_.local, ha::PgState::creating_replica, now());
+  if (ok) {
+    ha::set_pg_state(memory_.local, ha::PgState::creating_replica, now());
+    memory_.pending_start_callback = std::make_pair(CallbackAction::on_start, ha::Role::replica);
+  }
   return ok;
 }
 
@@ -644,6 +678,8 @@ bool Executor::start_restart(std::optional<int> timeout) {
   } else {
     ha::set_pg_state(l, ha::PgState::restarting, now());
     memory_.pending_restart_params.clear();
+    // Patroni blocks on_stop/on_start around a restart and fires on_restart once it is ready.
+    memory_.pending_start_callback = std::make_pair(CallbackAction::on_restart, l.role);
   }
   return started;
 }
@@ -660,6 +696,7 @@ Executor::Outcome Executor::run(const step::StopPostgres& s) {
   if (services_.pg.stop(stop_mode_of(s.kind), std::chrono::seconds(settings()->pg.pg_ctl_timeout))) {
     ha::set_pg_state(l, ha::PgState::stopped, now());
     l.process = ha::PgProcess::stopped;
+    fire_callback(CallbackAction::on_stop, l.role);
   } else {
     spdlog::error("PostgreSQL did not stop ({})", ha::to_string(s.kind));
     spdlog::warn("pg_ctl stop failed");  // Patroni's line
@@ -673,6 +710,21 @@ Executor::Outcome Executor::run(const step::CancelAsync& s) {
   worker_.cancel_current();
   spdlog::warn("cancelling {} (best effort)", s.what);
   return Outcome::success;
+}
+
+void Executor::fire_callback(CallbackAction action, ha::Role role) {
+  ha::LocalState& l = memory_.local;
+  if (l.bootstrapping) return;  // Patroni runs no callback while it bootstraps
+  if (action != CallbackAction::on_reload) l.on_start_fired = true;
+  services_.hooks.fire(action, role);
+}
+
+bool Executor::callback_role_change(ha::Role from, ha::Role to) const {
+  if (!memory_.local.on_start_fired) return false;
+  if (from == ha::Role::primary || from == ha::Role::promoted || from == ha::Role::demoted) return true;
+  const bool between = (from == ha::Role::replica && to == ha::Role::standby_leader) ||
+                       (from == ha::Role::standby_leader && to == ha::Role::replica);
+  return between;
 }
 
 void Executor::log_role_change(ha::Role to) {
@@ -695,7 +747,7 @@ void Executor::apply_synchronous_standby_names(const std::optional<std::string>&
     spdlog::warn("synchronous_standby_names: {}", st.error());
     return;
   }
-  services_.pg.reload();
+  if (services_.pg.reload()) fire_callback(CallbackAction::on_reload, memory_.local.role);
 }
 
 Executor::Outcome Executor::run(const step::SetSynchronousStandbyNames& s) {
@@ -935,6 +987,19 @@ void Executor::apply_async_result(const ha::AsyncResult& r) {
     if (!moved) spdlog::error("{}", moved.error());
   }
   if (follow_up.run_next_cycle_now) memory_.run_next_cycle_now = true;
+  // The callback of a start that is now ready (on_start, on_restart); none when it failed.
+  if (memory_.pending_start_callback) {
+    const bool start_kind = r.task.kind == ha::AsyncKind::restart || r.task.kind == ha::AsyncKind::start_primary ||
+                            r.task.kind == ha::AsyncKind::restart_after_failure ||
+                            r.task.kind == ha::AsyncKind::start_after_demotion ||
+                            r.task.kind == ha::AsyncKind::reinitialize || r.task.kind == ha::AsyncKind::clone;
+    if (start_kind) {
+      const auto [action, role] = *memory_.pending_start_callback;
+      memory_.pending_start_callback.reset();
+      if (r.ok) fire_callback(action, r.task.kind == ha::AsyncKind::restart ? memory_.local.role : role);
+    }
+  }
+  if (r.task.kind == ha::AsyncKind::demote && r.ok) memory_.local.on_start_fired = true;
   // A graceful demote stopped PostgreSQL in its task: the watchdog goes once that is done.
   if (r.task.kind == ha::AsyncKind::demote) services_.watchdog.disable();
   watch_postmaster();

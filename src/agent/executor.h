@@ -58,6 +58,9 @@ class Executor {
   bool fence(const std::string& why);
   // Watches the current postmaster (if any) for its death.
   void watch_postmaster();
+  // A callback at one of Patroni's moments: never while bootstrapping; on_start, on_stop,
+  // on_restart and on_role_change mark that a callback ran (Patroni's cb_called).
+  void fire_callback(CallbackAction action, ha::Role role);
   // Arms the lease fence with this node's lease (last lock write or failsafe confirmation +
   // ttl - margin), keeps a pending deadline while PostgreSQL may still accept writes without a
   // lease, and disarms it otherwise (no lease and no writable PostgreSQL, pause, standby cluster).
@@ -126,7 +129,9 @@ class Executor {
   bool start_async(ha::AsyncKind kind, std::string name, AsyncWorker::Task fn);
   // Starts PostgreSQL as a replica of `upstream` and waits up to wait_seconds for it to accept
   // connections, as the async action `kind` (state `starting` meanwhile).
-  void start_replica_async(ha::AsyncKind kind, const std::optional<postgres::Upstream>& upstream, double wait_seconds);
+  // `on_ready`: the callback fired once it accepts connections (none: fired already, or none).
+  void start_replica_async(ha::AsyncKind kind, const std::optional<postgres::Upstream>& upstream, double wait_seconds,
+                           std::optional<CallbackAction> on_ready = CallbackAction::on_start);
   void demote(ha::DemoteMode mode, const std::string& task_name = "");
   std::optional<int64_t> last_lsn_for_status() const;
   // The managed synchronous_standby_names changed: rewrite postgresql.conf and reload.
@@ -144,6 +149,10 @@ class Executor {
   double now() const { return services_.clock.now_seconds(); }
   std::shared_ptr<const EffectiveSettings> settings() const { return settings_.current(); }
   void log_role_change(ha::Role to);
+  // Patroni's change_role of follow(): a node that was primary (or demoted), or that moves
+  // between replica and standby_leader, gets on_role_change instead of on_start/on_restart/
+  // on_reload, once a callback ran since the agent started.
+  bool callback_role_change(ha::Role from, ha::Role to) const;
 
   AgentServices& services_;
   SettingsStore& settings_;

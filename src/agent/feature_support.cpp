@@ -37,9 +37,6 @@ std::vector<std::string> unsupported_features(const json& c) {
       if (logical) out.push_back("slots." + name + ": permanent logical replication slots are not managed yet");
     }
   }
-  if (non_empty(at(c, {"postgresql", "callbacks"}))) out.push_back("postgresql.callbacks: callbacks are not run yet");
-  if (non_empty(at(c, {"postgresql", "pre_promote"}))) out.push_back("postgresql.pre_promote: not run yet");
-  if (non_empty(at(c, {"postgresql", "before_stop"}))) out.push_back("postgresql.before_stop: not run yet");
   if (const json* m = at(c, {"bootstrap", "method"}); m && m->is_string() && *m != "initdb")
     out.push_back("bootstrap.method: only initdb is supported yet, '" + m->get<std::string>() + "' is ignored");
   if (const json* methods = at(c, {"postgresql", "create_replica_methods"}); methods && methods->is_array())

@@ -15,6 +15,7 @@
 
 #include "agent/agent.h"
 #include "agent/hooks.h"
+#include "agent/script_hooks.h"
 #include "agent/member_queries.h"
 #include "agent/operations.h"
 #include "agent/settings_store.h"
@@ -172,7 +173,8 @@ int run_agent_main(const std::string& config_path) {
     spdlog::error("Configuration requires a watchdog, but watchdog is not supported on this platform.");
     return 1;
   }
-  NoHooks hooks;
+  ScriptHooks hooks(system_process_runner(),
+                    hooks_config_from(config.postgresql(), config.scope(), settings.current()->pg.pg_ctl_timeout));
   AgentServices services{*store, pg, clock, members, watchdog, hooks};
 
   if (duplicate_member_running(*store, http, config.name())) {

@@ -6,8 +6,10 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "agent/hooks.h"
 #include "dcs/cluster.h"
 #include "ha/local_state.h"
 #include "postgres/controldata.h"
@@ -37,6 +39,9 @@ struct NodeMemory {
   // The lease fence's deadline from the last lease this node had (lock write or failsafe
   // confirmation), monotonic seconds: the lease's start + its TTL - kLeaseFenceMargin.
   std::optional<double> lease_fence_deadline;
+  // The callback to fire when the start in progress (an async start) is ready (Patroni's
+  // __cb_pending), with the role it is fired with.
+  std::optional<std::pair<CallbackAction, ha::Role>> pending_start_callback;
   // Run the next cycle at once instead of after loop_wait.
   bool run_next_cycle_now = false;
   // Set by a fatal_exit step: the agent stops after this cycle.

@@ -9,10 +9,12 @@
 //    pending_restart until POST /restart {"restart_pending": true}; pause/resume show in every
 //    view; scheduled restart and scheduled switchover can be listed and cancelled;
 //    reinitialize re-clones a replica.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -284,6 +286,101 @@ TEST_F(OperationsE2E, RefusalsConfigPauseRestartAndReinitialize) {
   r = c().rest(rep, "POST", "/reload", "");
   EXPECT_EQ(r.status, 202);
   EXPECT_EQ(r.body, "reload scheduled");
+}
+
+}  // namespace
+}  // namespace custos::e2e
+
+namespace custos::e2e {
+namespace {
+
+// Callbacks, pre_promote and before_stop (issue 13): scripts that record what they were called
+// with, through a bootstrap, a switchover, a restart, a reload, a failover and a stop, each at
+// Patroni's moment with Patroni's arguments (<action> <role> <scope>).
+class CallbacksE2E : public ClusterFixture {
+ protected:
+  void SetUp() override {
+    ClusterOptions o;
+    o.scope = "e2e-cb";
+    o.callbacks = true;
+    make_cluster(o);
+  }
+  // Lines of `node` in the callbacks log from line `from` on.
+  std::vector<std::string> calls(int node, std::size_t from = 0) {
+    std::vector<std::string> out;
+    std::istringstream in(read_file(c().callbacks_log()));
+    std::string line;
+    std::size_t i = 0;
+    while (std::getline(in, line)) {
+      if (i++ < from) continue;
+      const std::string prefix = c().name(node) + " ";
+      if (line.rfind(prefix, 0) == 0) out.push_back(line.substr(prefix.size()));
+    }
+    return out;
+  }
+  std::size_t lines() {
+    std::istringstream in(read_file(c().callbacks_log()));
+    std::size_t n = 0;
+    std::string line;
+    while (std::getline(in, line)) ++n;
+    return n;
+  }
+  bool saw(int node, const std::string& call, std::size_t from = 0) {
+    return eventually(
+        [&] {
+          auto v = calls(node, from);
+          return std::find(v.begin(), v.end(), call) != v.end();
+        },
+        30s);
+  }
+};
+
+TEST_F(CallbacksE2E, EveryCallbackAtItsMoment) {
+  c().start_all();
+  int p = c().wait_for_primary(150s);
+  c().wait_for_streaming(p, others(p), 150s);
+  const std::string scope = " e2e-cb";
+  EXPECT_TRUE(saw(p, "on_start master" + scope)) << read_file(c().callbacks_log());
+  for (int i : others(p)) EXPECT_TRUE(saw(i, "on_start replica" + scope)) << c().name(i);
+  // Switchover: the old primary stops (before_stop, on_stop) and follows (on_role_change
+  // replica); the candidate runs pre_promote, then on_role_change master.
+  const int q = others(p).front();
+  std::size_t mark = lines();
+  auto r = c().rest(p, "POST", "/switchover", json{{"leader", c().name(p)}, {"candidate", c().name(q)}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(c().wait_for_primary(60s), q);
+  EXPECT_TRUE(saw(p, "before_stop", mark));
+  EXPECT_TRUE(saw(p, "on_stop master" + scope, mark));
+  EXPECT_TRUE(saw(p, "on_role_change replica" + scope, mark)) << read_file(c().callbacks_log());
+  EXPECT_TRUE(saw(q, "pre_promote", mark));
+  EXPECT_TRUE(saw(q, "on_role_change master" + scope, mark)) << read_file(c().callbacks_log());
+  // Restart of a replica: on_restart only.
+  c().wait_for_streaming(q, others(q), 60s);
+  mark = lines();
+  r = c().rest(p, "POST", "/restart", "{}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(saw(p, "on_restart replica" + scope, mark)) << read_file(c().callbacks_log());
+  auto after = calls(p, mark);
+  EXPECT_EQ(std::count(after.begin(), after.end(), "on_stop replica" + scope), 0);
+  // Reload: on_reload.
+  mark = lines();
+  r = c().rest(q, "POST", "/reload", "");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_TRUE(saw(q, "on_reload master" + scope, mark)) << read_file(c().callbacks_log());
+  // Failover: the primary's machine dies; the new primary gets on_role_change master.
+  c().wait_for_streaming(q, others(q), 60s);
+  mark = lines();
+  c().kill_node(q);
+  const int w = c().wait_for_primary(90s);
+  EXPECT_NE(w, q);
+  EXPECT_TRUE(saw(w, "on_role_change master" + scope, mark)) << read_file(c().callbacks_log());
+  // A clean stop of the remaining replica: before_stop, on_stop.
+  const int last = 3 - w - q;
+  mark = lines();
+  c().sigterm_agent(last);
+  ASSERT_TRUE(c().wait_agent_exit(last, 60s));
+  EXPECT_TRUE(saw(last, "before_stop", mark));
+  EXPECT_TRUE(saw(last, "on_stop replica" + scope, mark)) << read_file(c().callbacks_log());
 }
 
 }  // namespace

@@ -76,6 +76,9 @@ struct ClusterOptions {
   std::string watchdog_mode;
   // With watchdog_mode: the device is a FIFO (a WatchdogEmulator reads it) instead of a file.
   bool watchdog_fifo = false;
+  // postgresql.callbacks (all five), pre_promote and before_stop point at a script per node
+  // that appends "<node> <its arguments>" to callbacks_log() (Node::callback_script).
+  bool callbacks = false;
   // etcd members: 1 (EtcdServer) or more (EtcdCluster, members can be stopped one by one).
   int etcd_members = 1;
   // Fault tests: every path between an agent and the others goes through a TcpProxy the test
@@ -110,6 +113,7 @@ struct Node {
   std::string config_file;
   std::string log_file;  // the agent's stdout + stderr (appended across restarts)
   std::string watchdog_file;  // with ClusterOptions::watchdog_mode: the testing driver's device
+  std::string callback_script;  // with ClusterOptions::callbacks
   // With ClusterOptions::proxies: this agent's way to etcd (one per member), and the way the
   // other members reach its REST API and PostgreSQL.
   std::vector<std::unique_ptr<test::TcpProxy>> etcd_proxies;
@@ -147,6 +151,9 @@ class TestCluster {
   // The single etcd (etcd_members == 1) or the cluster (> 1); each throws for the other shape.
   test::EtcdServer& etcd();
   test::EtcdCluster& etcd_cluster();
+
+  // Where the callback scripts write (ClusterOptions::callbacks): "<node> <args>" per line.
+  std::string callbacks_log() const { return dir_ + "/callbacks.log"; }
 
   // ---- faults (ClusterOptions::proxies)
   // The paths between node i's agent and etcd (every member).

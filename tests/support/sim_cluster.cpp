@@ -56,7 +56,7 @@ void RecordingHooks::fire(agent::CallbackAction action, ha::Role role) {
   fired_.push_back(std::string(action_name(action)) + " " + agent::role_text(role));
 }
 
-Status<std::string> RecordingHooks::pre_promote() {
+Status<std::string> RecordingHooks::pre_promote(const CancelToken&) {
   std::lock_guard lk(mu_);
   fired_.push_back("pre_promote");
   if (fail_pre_promote_) return make_error(std::string("pre_promote exited with code 1"));

@@ -79,7 +79,7 @@ class RecordingWatchdog final : public agent::Watchdog {
 class RecordingHooks final : public agent::Hooks {
  public:
   void fire(agent::CallbackAction action, ha::Role role) override;
-  Status<std::string> pre_promote() override;
+  Status<std::string> pre_promote(const CancelToken& cancel) override;
   void before_stop() override;
   std::vector<std::string> fired() const;
   void fail_pre_promote(bool fail) { fail_pre_promote_ = fail; }

@@ -23,7 +23,7 @@ TEST(FeatureSupport, EachUnsupportedFeatureIsNamedByItsKey) {
   auto out = unsupported_features(c);
   std::string all;
   for (const auto& l : out) all += l + "\n";
-  for (const char* key : {"standby_cluster:", "slots.cdc:", "postgresql.callbacks:",
+  for (const char* key : {"standby_cluster:", "slots.cdc:",
                           "'wal_e'", "bootstrap.method:"})
     EXPECT_NE(all.find(key), std::string::npos) << key << " missing in\n" << all;
   EXPECT_EQ(all.find("'basebackup'"), std::string::npos);
@@ -31,6 +31,7 @@ TEST(FeatureSupport, EachUnsupportedFeatureIsNamedByItsKey) {
   EXPECT_EQ(all.find("watchdog"), std::string::npos);
   EXPECT_EQ(all.find("failsafe_mode"), std::string::npos);
   EXPECT_EQ(all.find("slots.s1"), std::string::npos);  // permanent physical slots are managed
+  EXPECT_EQ(all.find("callbacks"), std::string::npos);  // callbacks run (agent/script_hooks.h)
 }
 
 // failsafe_mode (ha.md §7) and the watchdog are carried out: never named, whatever the value.
