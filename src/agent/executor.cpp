@@ -322,21 +322,22 @@ Executor::Outcome Executor::run(const step::Clone& s) {
   std::optional<dcs::Member> m;
   if (memory_.view && !s.member.empty()) m = memory_.view->get_member(s.member, false);
   std::optional<postgres::Upstream> up = m ? upstream_of(*m) : std::nullopt;
-  if (!up) {
-    spdlog::error("cannot clone: no usable member '{}' (replica methods without a leader are not supported)",
-                  s.member);
+  // An empty member: a replica method that works without a leader (no_leader), ha.md §3.1.
+  if (!up && !s.member.empty()) {
+    spdlog::error("cannot clone: member '{}' has no conn_url", s.member);
     return Outcome::success;
   }
   ha::set_pg_state(memory_.local, ha::PgState::creating_replica, now());
   memory_.local.role = ha::Role::uninitialized;
   memory_.pending_start_callback = std::make_pair(CallbackAction::on_start, ha::Role::replica);
   const bool from_leader = memory_.view && memory_.view->leader_name() == s.member;
-  start_async(ha::AsyncKind::clone,
-              std::string("bootstrap from ") + (from_leader ? "leader" : "replica") + " '" + s.member + "'",
-              [&pg = services_.pg, u = *up](const CancelToken& cancel) {
-                auto r = pg.clone(u, cancel);
-                return r ? std::string() : r.error();
-              });
+  const std::string name = s.member.empty() ? std::string("bootstrap (without leader)")
+                                            : std::string("bootstrap from ") + (from_leader ? "leader" : "replica") +
+                                                  " '" + s.member + "'";
+  start_async(ha::AsyncKind::clone, name, [&pg = services_.pg, up](const CancelToken& cancel) {
+    auto r = pg.clone(up, cancel);
+    return r ? std::string() : r.error();
+  });
   return Outcome::success;
 }
 
@@ -624,7 +625,7 @@ bool Executor::start_reinitialize(const std::string& member) {
         if (cancel.cancelled()) return std::string("cancelled");
         auto moved = pg.move_data_dir_aside("reinit." + std::to_string(static_cast<int64_t>(started)));
         if (!moved) return moved.error();
-        auto r = pg.clone(u, cancel);
+        auto r = pg.clone(std::optional<postgres::Upstream>(u), cancel);
         return r ? std::string() : r.error();
       });
   if (ok) {

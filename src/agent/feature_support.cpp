@@ -39,11 +39,6 @@ std::vector<std::string> unsupported_features(const json& c) {
   }
   if (const json* m = at(c, {"bootstrap", "method"}); m && m->is_string() && *m != "initdb")
     out.push_back("bootstrap.method: only initdb is supported yet, '" + m->get<std::string>() + "' is ignored");
-  if (const json* methods = at(c, {"postgresql", "create_replica_methods"}); methods && methods->is_array())
-    for (const auto& m : *methods)
-      if (m.is_string() && m != "basebackup")
-        out.push_back("postgresql.create_replica_methods: only basebackup is supported yet, '" + m.get<std::string>() +
-                      "' is skipped");
   return out;
 }
 

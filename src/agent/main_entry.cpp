@@ -41,6 +41,8 @@
 
 namespace custos::agent {
 
+constexpr std::chrono::milliseconds kCallbackGraceAtExit{10000};
+
 namespace {
 
 using nlohmann::json;
@@ -217,6 +219,12 @@ int run_agent_main(const std::string& config_path) {
   const int rc = agent.run();
   rest.stop();
   agent.shutdown();
+  // The on_stop callback of the final stop (a VIP taken down, a pooler paused) gets to run
+  // before the agent exits and its destructor kills what still runs; bounded so that a hung
+  // script does not hold the exit.
+  if (!hooks.wait_idle(kCallbackGraceAtExit))
+    spdlog::warn("a callback still runs {} s after the shutdown; killing it",
+                 std::chrono::duration_cast<std::chrono::seconds>(kCallbackGraceAtExit).count());
   pthread_kill(signals.native_handle(), SIGUSR2);
   signals.join();
   return rc;

@@ -140,6 +140,9 @@ postgres::NodeSettings node_settings_from_config(const config::Config& config) {
   s.bootstrap_pg_hba = lines_at(boot, "pg_hba");
   if (boot.is_object() && boot.contains("initdb")) s.initdb_options = boot["initdb"];
   if (pg.is_object() && pg.contains("basebackup")) s.basebackup_options = pg["basebackup"];
+  s.create_replica_methods = config.create_replica_methods();
+  for (const auto& m : s.create_replica_methods)
+    if (m != "basebackup" && pg.is_object() && pg.contains(m) && pg[m].is_object()) s.replica_method_options[m] = pg[m];
   s.post_bootstrap = str_at(boot, "post_bootstrap", str_at(boot, "post_init"));
   if (pg.is_object() && pg.contains("recovery_conf") && pg["recovery_conf"].is_object())
     for (auto it = pg["recovery_conf"].begin(); it != pg["recovery_conf"].end(); ++it)

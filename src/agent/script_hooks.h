@@ -38,7 +38,7 @@ class ScriptHooks final : public Hooks {
   void before_stop() override;
   void set_config(const HooksConfig& config) override;
 
-  // Waits until no callback runs or waits (tests). False after `timeout`.
+  // Waits until no callback runs or waits (main at exit, tests). False after `timeout`.
   bool wait_idle(std::chrono::milliseconds timeout);
 
  private:

@@ -18,6 +18,8 @@
 #include "postgres/file_util.h"
 #include "postgres/crash_recovery.h"
 #include "postgres/initdb.h"
+#include "common/json_truth.h"
+#include "common/shlex.h"
 #include "postgres/lsn.h"
 #include "postgres/pgpass.h"
 #include "postgres/rewind.h"
@@ -483,9 +485,7 @@ std::string LocalPostgres::source_conninfo(const Upstream& from, const Credentia
   return ci;
 }
 
-Status<std::string> LocalPostgres::clone(const Upstream& from, const CancelToken& cancel) {
-  const NodeSettings s = settings();
-  if (auto st = write_pgpass(s); !st) return st;
+Status<std::string> LocalPostgres::basebackup(const NodeSettings& s, const Upstream& from, const CancelToken& cancel) {
   auto opts = parse_initdb_options(s.basebackup_options.is_null() ? nlohmann::json::array() : s.basebackup_options);
   if (!opts) return make_error("postgresql.basebackup: " + opts.error());
   std::string last_error;
@@ -501,19 +501,139 @@ Status<std::string> LocalPostgres::clone(const Upstream& from, const CancelToken
     req.env["PGPASSFILE"] = s.pgpass;
     req.cancel = cancel;
     auto r = run_basebackup(req, runner_);
-    if (r) {
-      std::error_code ec2;
-      fs::permissions(s.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec2);
-      return start(true, from, cancel);
-    }
+    if (r) return Unit{};
     last_error = r.error();
     spdlog::error("pg_basebackup from {} failed (attempt {}): {}", from.name, attempt, last_error);
+    if (attempt == 1) spdlog::warn("Trying again in 5 seconds");
     // Five seconds between the attempts, cut short by a cancel.
     for (int i = 0; attempt == 1 && i < 50 && !cancel.cancelled(); ++i) std::this_thread::sleep_for(100ms);
   }
   std::error_code ec;
   fs::remove_all(s.data_dir, ec);
   return make_error("clone from " + from.name + " failed: " + last_error);
+}
+
+namespace {
+
+// Python's "{}".format(value) of a YAML value, as Patroni builds `--key=value`.
+std::string python_format(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
+  if (v.is_null()) return "None";
+  return v.dump();
+}
+
+bool data_dir_empty(const std::string& dir) {
+  std::error_code ec;
+  return !fs::exists(dir, ec) || fs::is_empty(dir, ec);
+}
+
+}  // namespace
+
+Status<std::string> LocalPostgres::run_replica_method(const NodeSettings& s, const std::string& method,
+                                                      const std::optional<Upstream>& from, const CancelToken& cancel) {
+  nlohmann::json options = s.replica_method_options.contains(method) ? s.replica_method_options[method]
+                                                                      : nlohmann::json::object();
+  const bool keep_data = options.contains("keep_data") && python_truthy(options["keep_data"]);
+  if (!data_dir_empty(s.data_dir)) {
+    if (keep_data) {
+      spdlog::info("Leaving data directory uncleaned");
+    } else {
+      std::error_code ec;
+      fs::remove_all(s.data_dir, ec);
+    }
+  }
+  std::string command = method;
+  if (options.contains("command")) {
+    command = python_format(options["command"]);
+    options.erase("command");
+  }
+  // Patroni adds its own parameters unless no_params (then it leaves out its own flags instead).
+  std::vector<std::pair<std::string, nlohmann::json>> params;
+  const bool no_params = options.contains("no_params") && python_truthy(options["no_params"]);
+  for (const auto& [k, v] : options.items()) {
+    if (no_params && (k == "no_params" || k == "no_leader" || k == "no_master" || k == "keep_data")) continue;
+    params.emplace_back(k, v);
+  }
+  if (!no_params) {
+    const std::string connstring = from ? source_conninfo(*from, s.replication, "") : std::string();
+    for (const auto& [k, v] : {std::pair<std::string, std::string>{"scope", s.scope}, {"role", "replica"},
+                               {"datadir", s.data_dir}, {"connstring", connstring}}) {
+      auto it = std::find_if(params.begin(), params.end(), [&k = k](const auto& p) { return p.first == k; });
+      if (it != params.end()) it->second = v;
+      else params.emplace_back(k, v);
+    }
+  }
+  auto argv = shlex_split(command);
+  if (!argv || argv->empty()) {
+    spdlog::error("Error creating replica using method {}: {}", method, argv ? std::string("no command") : argv.error());
+    return make_error("replica method " + method + ": cannot split its command");
+  }
+  std::vector<std::string> cmd = std::move(argv).value();
+  for (const auto& [k, v] : params) cmd.push_back("--" + k + "=" + python_format(v));
+  RunOptions o;
+  o.timeout = std::chrono::hours(24 * 7);
+  o.cancel = &cancel;
+  o.env["PGPASSFILE"] = s.pgpass;
+  o.on_output_line = [method](std::string_view line, bool) { spdlog::info("{}: {}", method, line); };
+  auto r = runner_.run(cmd, o);
+  if (r && r->success()) {
+    spdlog::info("replica has been created using {}", method);
+    return Unit{};
+  }
+  const std::string why = r ? r->describe() : r.error();
+  spdlog::error("Error creating replica using method {}: {} exited with code={}", method, command,
+                r ? std::to_string(r->exit_code) : std::string("None"));
+  // A failed method cleans up after itself unless keep_data.
+  if (!keep_data && !data_dir_empty(s.data_dir)) {
+    std::error_code ec;
+    fs::remove_all(s.data_dir, ec);
+  }
+  return make_error("replica method " + method + " " + why);
+}
+
+Status<std::string> LocalPostgres::clone(const std::optional<Upstream>& from, const CancelToken& cancel) {
+  const NodeSettings s = settings();
+  if (auto st = write_pgpass(s); !st) return st;
+  std::vector<std::string> methods = s.create_replica_methods.empty() ? std::vector<std::string>{"basebackup"}
+                                                                      : s.create_replica_methods;
+  if (!from) {
+    // Without a source, only the methods that work without a replication connection.
+    std::vector<std::string> usable;
+    for (const auto& m : methods) {
+      if (m == "basebackup" || !s.replica_method_options.contains(m)) continue;
+      const auto& o = s.replica_method_options[m];
+      const bool no_leader = (o.contains("no_leader") && python_truthy(o["no_leader"])) ||
+                             (o.contains("no_master") && python_truthy(o["no_master"]));
+      if (no_leader) usable.push_back(m);
+    }
+    methods = usable;
+    if (methods.empty()) return make_error(std::string("no replica method works without a leader"));
+  }
+  std::string errors;
+  for (const auto& m : methods) {
+    if (cancel.cancelled()) return make_error("cancelled");
+    Status<std::string> made = Unit{};
+    if (m == "basebackup") {
+      if (!from) continue;
+      made = basebackup(s, *from, cancel);
+      if (made) spdlog::info("replica has been created using basebackup");
+    } else {
+      made = run_replica_method(s, m, from, cancel);
+    }
+    if (made) {
+      std::error_code ec;
+      fs::permissions(s.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+      return start(true, from, cancel);
+    }
+    errors += (errors.empty() ? "" : "; ") + made.error();
+  }
+  // Nothing half-made stays behind (also after a keep_data method): the next attempt starts clean.
+  if (!data_dir_empty(s.data_dir)) {
+    std::error_code ec;
+    fs::remove_all(s.data_dir, ec);
+  }
+  return make_error("creating the replica failed: " + errors);
 }
 
 Status<std::string> LocalPostgres::promote(milliseconds wait) {

@@ -60,7 +60,7 @@ class LocalPostgres final : public PostgresNode {
 
   Status<std::string> bootstrap(const CancelToken& cancel) override;
   Status<std::string> post_bootstrap() override;
-  Status<std::string> clone(const Upstream& from, const CancelToken& cancel) override;
+  Status<std::string> clone(const std::optional<Upstream>& from, const CancelToken& cancel) override;
   Status<std::string> promote(std::chrono::milliseconds wait) override;
   Status<std::string> rewind(const Upstream& from, const CancelToken& cancel) override;
   Status<std::string> crash_recovery(const CancelToken& cancel) override;
@@ -87,6 +87,11 @@ class LocalPostgres final : public PostgresNode {
   Status<std::string> write_configuration_locked(const NodeSettings& s, bool replica,
                                                  const std::optional<Upstream>& upstream) REQUIRES(files_mu_);
   Status<std::string> write_pgpass(const NodeSettings& s) const;
+  // pg_basebackup from `from` into the data directory (two attempts, 5 s apart).
+  Status<std::string> basebackup(const NodeSettings& s, const Upstream& from, const CancelToken& cancel);
+  // One custom replica method (Patroni's create_replica for a non-basebackup method).
+  Status<std::string> run_replica_method(const NodeSettings& s, const std::string& method,
+                                         const std::optional<Upstream>& from, const CancelToken& cancel);
   std::string source_conninfo(const Upstream& from, const Credentials& creds, const std::string& dbname) const;
   PostmasterOptions postmaster_options(const NodeSettings& s) const;
   // The connection shared by short statements (status, slots, pending restart).

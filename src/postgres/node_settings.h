@@ -68,6 +68,10 @@ struct NodeSettings {
   std::vector<std::string> bootstrap_pg_hba;
   nlohmann::json initdb_options = nlohmann::json::array();
   nlohmann::json basebackup_options = nlohmann::json::array();
+  // postgresql.create_replica_methods in order (basebackup when none), and each method's own
+  // section (postgresql.<method>: command, no_leader/no_master, keep_data, no_params, others).
+  std::vector<std::string> create_replica_methods = {"basebackup"};
+  nlohmann::json replica_method_options = nlohmann::json::object();
   std::string post_bootstrap;  // script
   std::map<std::string, std::string> recovery_conf;  // postgresql.recovery_conf
 

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -381,6 +383,85 @@ TEST_F(CallbacksE2E, EveryCallbackAtItsMoment) {
   ASSERT_TRUE(c().wait_agent_exit(last, 60s));
   EXPECT_TRUE(saw(last, "before_stop", mark));
   EXPECT_TRUE(saw(last, "on_stop replica" + scope, mark)) << read_file(c().callbacks_log());
+}
+
+}  // namespace
+}  // namespace custos::e2e
+
+namespace custos::e2e {
+namespace {
+
+const char* kPgBin = "/usr/lib/postgresql/15/bin";
+
+void write_script(const std::string& path, const std::string& body) {
+  std::ofstream(path) << "#!/bin/sh\n" << body;
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+}
+
+// create_replica_methods (issue 13): the methods in order with fallback, each called with
+// Patroni's parameters (--scope, --role, --datadir, --connstring, and the section's own keys).
+TEST(ReplicaMethodsE2E, AScriptMethodAfterAFailingOneBuildsTheReplica) {
+  ClusterOptions o;
+  o.nodes = 2;
+  o.scope = "e2e-rm";
+  o.postgresql_yaml =
+      "  create_replica_methods:\n    - broken\n    - scripted\n    - basebackup\n"
+      "  broken:\n    command: /bin/false\n"
+      "  scripted:\n    command: {dir}/replica.sh\n    custom_key: x y\n";
+  TestCluster c(o);
+  // The method records its arguments, then makes the copy with pg_basebackup itself.
+  write_script(c.dir() + "/replica.sh",
+               "echo \"$@\" >> " + c.dir() + "/replica.args\n"
+               "for a in \"$@\"; do case \"$a\" in --datadir=*) d=\"${a#--datadir=}\";; --connstring=*) s=\"${a#--connstring=}\";; esac; done\n"
+               "exec " + std::string(kPgBin) + "/pg_basebackup -D \"$d\" -X stream -d \"$s\"\n");
+  c.start_agent(0);
+  ASSERT_EQ(c.wait_for_primary(150s), 0);
+  ASSERT_TRUE(c.sql(0, "CREATE TABLE before_clone AS SELECT 1 AS x").ok);
+  c.start_agent(1);
+  c.wait_for_streaming(0, {1}, 150s);
+  const std::string args = read_file(c.dir() + "/replica.args");
+  for (const std::string& want : std::vector<std::string>{"--scope=e2e-rm", "--role=replica",
+                                                          "--datadir=" + c.node(1).data_dir, "--connstring=host=",
+                                                          "--custom_key=x y"})
+    EXPECT_NE(args.find(want), std::string::npos) << want << " not in " << args;
+  EXPECT_EQ(c.sql_value(1, "SELECT x FROM before_clone"), std::optional<std::string>("1"));
+  const std::string log = read_file(c.node(1).log_file);
+  EXPECT_NE(log.find("Error creating replica using method broken: /bin/false exited with code=1"), std::string::npos);
+  EXPECT_NE(log.find("replica has been created using scripted"), std::string::npos);
+  c.check_no_agent_died();
+}
+
+// A method with no_leader builds a node while no leader runs (its whole cluster was lost); the
+// node then wins the leader race with the data of the backup.
+TEST(ReplicaMethodsE2E, ANoLeaderMethodRestoresANodeWithoutAnyRunningLeader) {
+  ClusterOptions o;
+  o.nodes = 2;
+  o.scope = "e2e-rm2";
+  o.postgresql_yaml =
+      "  create_replica_methods:\n    - restore\n    - basebackup\n"
+      "  restore:\n    command: {dir}/restore.sh\n    no_leader: true\n";
+  TestCluster c(o);
+  write_script(c.dir() + "/restore.sh",
+               "for a in \"$@\"; do case \"$a\" in --datadir=*) d=\"${a#--datadir=}\";; esac; done\n"
+               "echo \"$@\" >> " + c.dir() + "/restore.args\n"
+               "mkdir -p \"$d\" && cp -a " + c.dir() + "/backup/. \"$d\"/ && chmod 700 \"$d\"\n");
+  c.start_agent(0);
+  ASSERT_EQ(c.wait_for_primary(150s), 0);
+  ASSERT_TRUE(c.sql(0, "CREATE TABLE in_backup AS SELECT 42 AS x").ok);
+  // A base backup, as a backup tool would keep one.
+  test::RunResult bb = test::run_command(
+      {std::string(kPgBin) + "/pg_basebackup", "-D", c.dir() + "/backup", "-X", "stream", "-h", "127.0.0.1", "-p",
+       std::to_string(c.node(0).pg_port), "-U", "replicator"},
+      120s, {{"PGPASSWORD", "e2e-repl-pw"}});
+  ASSERT_EQ(bb.exit_code, 0) << bb.output;
+  c.kill_node(0);  // the whole cluster is gone
+  ASSERT_TRUE(eventually([&] { return !c.leader_name(); }, 60s));
+  c.start_agent(1);
+  ASSERT_EQ(c.wait_for_primary(180s), 1) << c.describe();
+  EXPECT_EQ(c.sql_value(1, "SELECT x FROM in_backup"), std::optional<std::string>("42"));
+  const std::string args = read_file(c.dir() + "/restore.args");
+  EXPECT_NE(args.find("--connstring="), std::string::npos) << args;  // empty: no leader to connect to
+  EXPECT_NE(read_file(c.node(1).log_file).find("replica has been created using restore"), std::string::npos);
 }
 
 }  // namespace

@@ -79,6 +79,9 @@ struct ClusterOptions {
   // postgresql.callbacks (all five), pre_promote and before_stop point at a script per node
   // that appends "<node> <its arguments>" to callbacks_log() (Node::callback_script).
   bool callbacks = false;
+  // Lines added to every node's `postgresql` section (indented by two spaces); "{dir}" is
+  // replaced by the cluster's temp dir, "{node}" by the node's name.
+  std::string postgresql_yaml;
   // etcd members: 1 (EtcdServer) or more (EtcdCluster, members can be stopped one by one).
   int etcd_members = 1;
   // Fault tests: every path between an agent and the others goes through a TcpProxy the test

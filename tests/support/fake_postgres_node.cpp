@@ -337,8 +337,8 @@ Status<std::string> FakePostgresNode::post_bootstrap() {
   return Unit{};
 }
 
-Status<std::string> FakePostgresNode::clone(const postgres::Upstream& from, const CancelToken& cancel) {
-  if (auto e = enter("clone(" + from.name + ")")) return make_error(*e);
+Status<std::string> FakePostgresNode::clone(const std::optional<postgres::Upstream>& from, const CancelToken& cancel) {
+  if (auto e = enter("clone(" + (from ? from->name : std::string()) + ")")) return make_error(*e);
   if (cancel.cancelled()) return make_error(std::string("cancelled"));
   std::lock_guard lk(mu_);
   server_.data_present = true;

@@ -99,7 +99,7 @@ class FakePostgresNode final : public postgres::PostgresNode {
   Result<postgres::FollowOutcome, std::string> follow(const std::optional<postgres::Upstream>& upstream) override;
   Status<std::string> bootstrap(const CancelToken& cancel) override;
   Status<std::string> post_bootstrap() override;
-  Status<std::string> clone(const postgres::Upstream& from, const CancelToken& cancel) override;
+  Status<std::string> clone(const std::optional<postgres::Upstream>& from, const CancelToken& cancel) override;
   Status<std::string> promote(std::chrono::milliseconds wait) override;
   Status<std::string> rewind(const postgres::Upstream& from, const CancelToken& cancel) override;
   Status<std::string> crash_recovery(const CancelToken& cancel) override;

@@ -23,10 +23,10 @@ TEST(FeatureSupport, EachUnsupportedFeatureIsNamedByItsKey) {
   auto out = unsupported_features(c);
   std::string all;
   for (const auto& l : out) all += l + "\n";
-  for (const char* key : {"standby_cluster:", "slots.cdc:",
-                          "'wal_e'", "bootstrap.method:"})
+  for (const char* key : {"standby_cluster:", "slots.cdc:", "bootstrap.method:"})
     EXPECT_NE(all.find(key), std::string::npos) << key << " missing in\n" << all;
   EXPECT_EQ(all.find("'basebackup'"), std::string::npos);
+  EXPECT_EQ(all.find("wal_e"), std::string::npos);  // custom replica methods run
   EXPECT_EQ(all.find("synchronous_mode"), std::string::npos);  // managed since ha.md §6 is implemented
   EXPECT_EQ(all.find("watchdog"), std::string::npos);
   EXPECT_EQ(all.find("failsafe_mode"), std::string::npos);
