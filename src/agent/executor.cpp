@@ -302,7 +302,10 @@ Executor::Outcome Executor::run(const step::Bootstrap& s) {
   l.bootstrapping = true;
   l.bootstrap_result = ha::BootstrapResult::pending;
   l.role = ha::Role::uninitialized;
-  ha::set_pg_state(l, ha::PgState::initializing_new_cluster, now());
+  ha::set_pg_state(l,
+                   settings()->pg.bootstrap_method.empty() ? ha::PgState::initializing_new_cluster
+                                                           : ha::PgState::running_custom_bootstrap_script,
+                   now());
   start_async(ha::AsyncKind::bootstrap, "", [&pg = services_.pg](const CancelToken& cancel) {
     auto r = pg.bootstrap(cancel);
     return r ? std::string() : r.error();

@@ -37,8 +37,6 @@ std::vector<std::string> unsupported_features(const json& c) {
       if (logical) out.push_back("slots." + name + ": permanent logical replication slots are not managed yet");
     }
   }
-  if (const json* m = at(c, {"bootstrap", "method"}); m && m->is_string() && *m != "initdb")
-    out.push_back("bootstrap.method: only initdb is supported yet, '" + m->get<std::string>() + "' is ignored");
   return out;
 }
 

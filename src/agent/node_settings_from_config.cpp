@@ -143,6 +143,13 @@ postgres::NodeSettings node_settings_from_config(const config::Config& config) {
   s.create_replica_methods = config.create_replica_methods();
   for (const auto& m : s.create_replica_methods)
     if (m != "basebackup" && pg.is_object() && pg.contains(m) && pg[m].is_object()) s.replica_method_options[m] = pg[m];
+  if (boot.is_object() && boot.contains("method") && boot["method"].is_string()) {
+    const std::string method = boot["method"].get<std::string>();
+    if (method != "initdb" && boot.contains(method) && boot[method].is_object() && boot[method].contains("command")) {
+      s.bootstrap_method = method;
+      s.bootstrap_method_options = boot[method];
+    }
+  }
   s.post_bootstrap = str_at(boot, "post_bootstrap", str_at(boot, "post_init"));
   if (pg.is_object() && pg.contains("recovery_conf") && pg["recovery_conf"].is_object())
     for (auto it = pg["recovery_conf"].begin(); it != pg["recovery_conf"].end(); ++it)

@@ -520,10 +520,13 @@ class Validator {
     if (method != "initdb") {
       const json* section = get(v, method);
       if (!section) {
-        error(join(path, "method"), "bootstrap method '" + method + "' has no bootstrap." + method + " section");
+        warning(join(path, "method"), "bootstrap method '" + method + "' has no bootstrap." + method +
+                                           " section: initdb runs instead, as in Patroni");
       } else if (is_map(*section, join(path, method))) {
         if (const json* c = get(*section, "command")) is_string(*c, join(join(path, method), "command"), false);
-        else error(join(join(path, method), "command"), "required key is missing for a custom bootstrap method");
+        else warning(join(join(path, method), "command"),
+                     "missing: without a command the custom bootstrap method is not used and initdb runs, as in "
+                     "Patroni");
         opt_bool(*section, join(path, method), "no_params");
         opt_bool(*section, join(path, method), "keep_existing_recovery_conf");
         opt_map(*section, join(path, method), "recovery_conf");

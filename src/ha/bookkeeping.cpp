@@ -76,7 +76,11 @@ AsyncFollowUp apply_async_result(const AsyncResult& r, LocalState& local, const 
     case AsyncKind::bootstrap:
     case AsyncKind::bootstrap_standby_leader:
       if (!r.ok) local.bootstrap_result = BootstrapResult::failed;
-      set_pg_state(local, r.ok ? PgState::running : PgState::initdb_failed, now);
+      set_pg_state(local,
+                   r.ok ? PgState::running
+                        : (local.state == PgState::running_custom_bootstrap_script ? PgState::custom_bootstrap_failed
+                                                                                    : PgState::initdb_failed),
+                   now);
       break;
     case AsyncKind::post_bootstrap:
       local.bootstrap_result = r.ok ? BootstrapResult::succeeded : BootstrapResult::failed;

@@ -313,14 +313,18 @@ Status<std::string> LocalPostgres::start(bool replica, const std::optional<Upstr
   MutexLock control(control_mu_);
   if (cancel.cancelled()) return make_error(std::string("cancelled: PostgreSQL is not started"));
   if (auto st = write_configuration(replica, upstream); !st) return st;
+  return start_postmaster(replica ? (upstream ? "a replica of " + upstream->name
+                                               : std::string("a replica without upstream"))
+                                   : std::string("a primary"));
+}
+
+Status<std::string> LocalPostgres::start_postmaster(const std::string& as_what) {
   const auto options = postmaster_options(settings());
   MutexLock lk(postmaster_mu_);
   if (postmaster_.is_running() || postmaster_.adopt()) return Unit{};
   auto r = postmaster_.start(options);
   if (!r) return make_error(r.error());
-  spdlog::info("postmaster started (pid {}) as {}", postmaster_.pid().value_or(0),
-               replica ? (upstream ? "a replica of " + upstream->name : std::string("a replica without upstream"))
-                       : std::string("a primary"));
+  spdlog::info("postmaster started (pid {}) as {}", postmaster_.pid().value_or(0), as_what);
   return Unit{};
 }
 
@@ -400,8 +404,26 @@ bool LocalPostgres::reload() {
 
 // ---- long operations ----------------------------------------------------------------------------
 
+namespace {
+
+// Python's "{}".format(value) of a YAML value, as Patroni builds `--key=value`.
+std::string python_format(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
+  if (v.is_null()) return "None";
+  return v.dump();
+}
+
+bool data_dir_empty(const std::string& dir) {
+  std::error_code ec;
+  return !fs::exists(dir, ec) || fs::is_empty(dir, ec);
+}
+
+}  // namespace
+
 Status<std::string> LocalPostgres::bootstrap(const CancelToken& cancel) {
   const NodeSettings s = settings();
+  if (!s.bootstrap_method.empty()) return custom_bootstrap(s, cancel);
   auto opts = parse_initdb_options(s.initdb_options.is_null() ? nlohmann::json::array() : s.initdb_options);
   if (!opts) return make_error("bootstrap.initdb: " + opts.error());
   InitdbRequest req;
@@ -422,6 +444,98 @@ Status<std::string> LocalPostgres::bootstrap(const CancelToken& cancel) {
   if (!st) return st;
   if (wait_ready(std::chrono::seconds(s.pg_ctl_timeout), cancel) != ServerProcess::running)
     return make_error("PostgreSQL did not start after initdb (see " + s.log_file() + ")");
+  return Unit{};
+}
+
+Status<std::string> LocalPostgres::write_restored_configuration(
+    const NodeSettings& s, const std::optional<std::map<std::string, std::string>>& recovery, bool keep_existing) {
+  MutexLock lk(files_mu_);
+  try {
+    const auto layout = layout_of(s);
+    if (auto st = write_pgpass(s); !st) return st;
+    auto params = s.effective_conf_parameters();
+    for (const auto& [name, value] : s.command_line) params[name] = value;
+    // standby_mode picks the signal file (parse_bool, as Patroni) and is no parameter itself.
+    std::map<std::string, std::string> rec = recovery.value_or(std::map<std::string, std::string>{});
+    bool standby = false;
+    if (auto mode = rec.find("standby_mode"); mode != rec.end()) {
+      standby = patroni_parse_bool(mode->second).value_or(false);
+      rec.erase(mode);
+    }
+    write_postgresql_conf(layout, params, rec);
+    if (!s.pg_hba.empty()) write_pg_hba(layout, s.pg_hba);
+    else if (!s.bootstrap_pg_hba.empty()) append_lines(layout.hba_path(), s.bootstrap_pg_hba);
+    if (!s.pg_ident.empty()) write_pg_ident(layout, s.pg_ident);
+    // What the tool wrote (restore_command in postgresql.auto.conf, recovery.signal) stays only
+    // with keep_existing_recovery_conf.
+    if (!keep_existing) {
+      sanitize_auto_conf(s.data_dir);
+      remove_recovery_signals(s.data_dir);
+    }
+    if (recovery) {
+      if (standby) write_standby_signal(s.data_dir);
+      else write_file_atomic(s.data_dir + "/recovery.signal", "");
+    }
+    // Until post_bootstrap, nothing rewrites this configuration (a reload keeps it).
+    written_any_ = false;
+    custom_bootstrap_ran_ = true;
+  } catch (const std::exception& e) {
+    return make_error(std::string("cannot write the configuration: ") + e.what());
+  }
+  return Unit{};
+}
+
+Status<std::string> LocalPostgres::custom_bootstrap(const NodeSettings& s, const CancelToken& cancel) {
+  nlohmann::json options = s.bootstrap_method_options;
+  const std::string command = python_format(options["command"]);
+  const bool no_params = options.contains("no_params") && python_truthy(options["no_params"]);
+  auto argv = shlex_split(command);
+  if (!argv || argv->empty())
+    return make_error("bootstrap." + s.bootstrap_method + ".command: " + (argv ? std::string("empty") : argv.error()));
+  std::vector<std::string> cmd = std::move(argv).value();
+  if (!no_params) {
+    cmd.push_back("--scope=" + s.scope);
+    cmd.push_back("--datadir=" + s.data_dir);
+  }
+  for (const auto& [k, v] : options.items()) {
+    if (k == "command" || k == "no_params" || k == "keep_existing_recovery_conf" || k == "recovery_conf" ||
+        k == "scope" || k == "datadir")
+      continue;
+    cmd.push_back("--" + k + "=" + python_format(v));
+  }
+  spdlog::info("Running custom bootstrap script: {}", command);
+  RunOptions o;
+  o.timeout = std::chrono::hours(24 * 7);
+  o.cancel = &cancel;
+  o.env["PGPASSFILE"] = s.pgpass;
+  const std::string method = s.bootstrap_method;
+  o.on_output_line = [method](std::string_view line, bool) { spdlog::info("{}: {}", method, line); };
+  if (auto st = write_pgpass(s); !st) return st;
+  auto r = runner_.run(cmd, o);
+  if (!r) return make_error("custom bootstrap script: " + r.error());
+  if (!r->success()) return make_error("custom bootstrap script " + command + " " + r->describe());
+  std::error_code ec;
+  if (!fs::exists(s.data_dir + "/PG_VERSION", ec))
+    return make_error("custom bootstrap script " + command + " left no PostgreSQL data directory in " + s.data_dir);
+  fs::permissions(s.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  // No promote trigger file may make PostgreSQL promote before it has recovered.
+  fs::remove(s.data_dir + "/promote", ec);
+  std::optional<std::map<std::string, std::string>> recovery;
+  if (options.contains("recovery_conf") && options["recovery_conf"].is_object()) {
+    recovery.emplace();
+    for (const auto& [k, v] : options["recovery_conf"].items()) (*recovery)[k] = parameter_value(v);
+  }
+  const bool keep_existing =
+      options.contains("keep_existing_recovery_conf") && python_truthy(options["keep_existing_recovery_conf"]);
+  if (auto st = write_restored_configuration(s, recovery, keep_existing); !st) return st;
+  {
+    MutexLock control(control_mu_);
+    if (cancel.cancelled()) return make_error(std::string("cancelled: PostgreSQL is not started"));
+    if (auto st = start_postmaster("a restored cluster in recovery"); !st) return st;
+  }
+  // Ready once it accepts connections: still recovering (hot standby) or already promoted.
+  if (wait_ready(std::chrono::seconds(s.pg_ctl_timeout), cancel) != ServerProcess::running)
+    return make_error("PostgreSQL did not start after the custom bootstrap (see " + s.log_file() + ")");
   return Unit{};
 }
 
@@ -472,6 +586,30 @@ Status<std::string> LocalPostgres::post_bootstrap() {
     for (const auto& g : grants.value())
       if (auto r = exec(g, "granting the rewind functions"); !r) return r;
   }
+  bool after_custom = false;
+  {
+    MutexLock lk(files_mu_);
+    after_custom = custom_bootstrap_ran_;
+    custom_bootstrap_ran_ = false;
+  }
+  if (after_custom) {
+    // The recovery that restored the cluster is over: the configuration becomes a primary's (no
+    // recovery settings, no signal files); a setting that only a restart applies restarts it.
+    if (auto st = write_primary_configuration(); !st) return st;
+    reload();
+    std::this_thread::sleep_for(1s);
+    auto pending = pending_restart_parameters();
+    if (!pending.empty()) {
+      std::string names;
+      for (const auto& n : pending) names += (names.empty() ? "" : ", ") + n;
+      spdlog::info("restarting after the custom bootstrap: {} need a restart", names);
+      if (!stop(StopMode::Fast, std::chrono::seconds(s.pg_ctl_timeout)))
+        return make_error(std::string("cannot stop PostgreSQL to restart it after the custom bootstrap"));
+      if (auto st = start(false, std::nullopt); !st) return st;
+      if (wait_ready(std::chrono::seconds(s.pg_ctl_timeout), CancelToken()) != ServerProcess::running)
+        return make_error("PostgreSQL did not start again after the custom bootstrap (see " + s.log_file() + ")");
+    }
+  }
   return Unit{};
 }
 
@@ -513,22 +651,6 @@ Status<std::string> LocalPostgres::basebackup(const NodeSettings& s, const Upstr
   return make_error("clone from " + from.name + " failed: " + last_error);
 }
 
-namespace {
-
-// Python's "{}".format(value) of a YAML value, as Patroni builds `--key=value`.
-std::string python_format(const nlohmann::json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
-  if (v.is_null()) return "None";
-  return v.dump();
-}
-
-bool data_dir_empty(const std::string& dir) {
-  std::error_code ec;
-  return !fs::exists(dir, ec) || fs::is_empty(dir, ec);
-}
-
-}  // namespace
 
 Status<std::string> LocalPostgres::run_replica_method(const NodeSettings& s, const std::string& method,
                                                       const std::optional<Upstream>& from, const CancelToken& cancel) {

@@ -87,6 +87,17 @@ class LocalPostgres final : public PostgresNode {
   Status<std::string> write_configuration_locked(const NodeSettings& s, bool replica,
                                                  const std::optional<Upstream>& upstream) REQUIRES(files_mu_);
   Status<std::string> write_pgpass(const NodeSettings& s) const;
+  // After a custom bootstrap script: postgresql.conf, pg_hba (+ bootstrap.pg_hba), pg_ident, and
+  // recovery as the method says: `recovery` written as given (recovery.signal, or standby.signal
+  // with standby_mode) / what the tool left kept (keep_existing) / none.
+  Status<std::string> write_restored_configuration(const NodeSettings& s,
+                                                   const std::optional<std::map<std::string, std::string>>& recovery,
+                                                   bool keep_existing) EXCLUDES(files_mu_);
+  // Starts the postmaster on the configuration as written (adopts one already running).
+  Status<std::string> start_postmaster(const std::string& as_what) REQUIRES(control_mu_) EXCLUDES(postmaster_mu_);
+  // bootstrap.<method>: the script with Patroni's parameters, then the configuration and a start
+  // in recovery (PostgreSQL promotes itself at the end of it).
+  Status<std::string> custom_bootstrap(const NodeSettings& s, const CancelToken& cancel);
   // pg_basebackup from `from` into the data directory (two attempts, 5 s apart).
   Status<std::string> basebackup(const NodeSettings& s, const Upstream& from, const CancelToken& cancel);
   // One custom replica method (Patroni's create_replica for a non-basebackup method).
@@ -117,6 +128,8 @@ class LocalPostgres final : public PostgresNode {
   bool written_replica_ GUARDED_BY(files_mu_) = false;
   std::optional<Upstream> written_upstream_ GUARDED_BY(files_mu_);
   std::map<std::string, std::string> written_recovery_ GUARDED_BY(files_mu_);
+  // A custom bootstrap ran: post_bootstrap turns its recovery configuration into a primary's.
+  bool custom_bootstrap_ran_ GUARDED_BY(files_mu_) = false;
 };
 
 }  // namespace custos::postgres

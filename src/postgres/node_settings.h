@@ -72,6 +72,11 @@ struct NodeSettings {
   // section (postgresql.<method>: command, no_leader/no_master, keep_data, no_params, others).
   std::vector<std::string> create_replica_methods = {"basebackup"};
   nlohmann::json replica_method_options = nlohmann::json::object();
+  // bootstrap.method when it names a section with a command (Patroni runs initdb otherwise):
+  // the method's name and its section (command, no_params, keep_existing_recovery_conf,
+  // recovery_conf, other keys passed as --key=value). Empty name: initdb.
+  std::string bootstrap_method;
+  nlohmann::json bootstrap_method_options = nlohmann::json::object();
   std::string post_bootstrap;  // script
   std::map<std::string, std::string> recovery_conf;  // postgresql.recovery_conf
 

@@ -49,6 +49,8 @@ using std::chrono::milliseconds;
 // The whole file as bytes ("" when it cannot be read): agent logs, configs.
 std::string read_file(const std::string& path);
 
+class TestCluster;
+
 struct ClusterOptions {
   int nodes = 3;
   std::string scope = "e2e";
@@ -82,6 +84,17 @@ struct ClusterOptions {
   // Lines added to every node's `postgresql` section (indented by two spaces); "{dir}" is
   // replaced by the cluster's temp dir, "{node}" by the node's name.
   std::string postgresql_yaml;
+  // Lines added to every node's `bootstrap` section (indented by two spaces), to its
+  // `bootstrap.dcs` (by four: standby_cluster, ...), to its local `postgresql.parameters` (by
+  // four: archive_mode, archive_command, ...) and to its `tags` (by two: nostream, ...); "{dir}"
+  // and "{node}" replaced as in postgresql_yaml.
+  std::string bootstrap_yaml;
+  std::string dcs_yaml;
+  std::string parameters_yaml;
+  std::string tags_yaml;
+  // Runs on the etcd of another TestCluster (which must outlive this one, single server)
+  // instead of an etcd of its own: two clusters (scopes) on one etcd.
+  TestCluster* etcd_of = nullptr;
   // etcd members: 1 (EtcdServer) or more (EtcdCluster, members can be stopped one by one).
   int etcd_members = 1;
   // Fault tests: every path between an agent and the others goes through a TcpProxy the test
@@ -266,6 +279,7 @@ class TestCluster {
   std::unique_ptr<test::TestCa> ca_;
   test::IssuedCertificate ctl_cert_, superuser_cert_, replication_cert_, rewind_cert_;
   std::unique_ptr<test::EtcdServer> etcd_;
+  test::EtcdServer* etcd_server_ = nullptr;  // etcd_, or the one of ClusterOptions::etcd_of
   std::unique_ptr<test::EtcdCluster> etcd_cluster_;
   // etcdctl against a running member (get/put of the tests' probes).
   test::RunResult etcdctl(const std::vector<std::string>& args);

@@ -344,9 +344,17 @@ TEST(Validate, BasebackupForbiddenOptions) {
 
 TEST(Validate, CustomBootstrapMethodNeedsItsSection) {
   EXPECT_TRUE(with(R"({"bootstrap": {"method": "clone_with_wale"}})").empty());
-  EXPECT_ERROR(with(R"({"bootstrap": {"method": "missing"}})"), "bootstrap.method", "bootstrap.missing");
-  EXPECT_ERROR(with(R"({"bootstrap": {"method": "clone_with_wale", "clone_with_wale": {"command": null}}})"),
-               "bootstrap.clone_with_wale.command", "required");
+  // Patroni runs initdb when the method has no section or no command: a warning, no refusal.
+  auto missing = with(R"({"bootstrap": {"method": "missing"}})");
+  EXPECT_FALSE(has_errors(missing)) << dump(missing);
+  EXPECT_WARNING(missing, "bootstrap.method", "bootstrap.missing");
+  for (const char* section : {R"({"no_params": true})", R"({"command": null})"}) {
+    auto no_command = with(std::string(R"({"bootstrap": {"method": "restore", "restore": )") + section + "}}");
+    EXPECT_FALSE(has_errors(no_command)) << dump(no_command);
+    EXPECT_WARNING(no_command, "bootstrap.restore.command", "initdb runs");
+  }
+  EXPECT_ERROR(with(R"({"bootstrap": {"method": "restore", "restore": {"command": 5}}})"), "bootstrap.restore.command",
+               "");
 }
 
 TEST(Validate, UnknownKeysAreWarningsFreeFormSectionsAreNot) {
