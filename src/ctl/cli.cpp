@@ -57,6 +57,25 @@ void add_format(CLI::App* cmd, Storage& s) {
       ->check(CLI::IsMember(kFormats));
 }
 
+// A TCP port: an integer from 1 to 65535 (checked before CLI11 converts the text).
+CLI::Validator port_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const std::string quoted = "'" + text + "'";
+        long value = 0;
+        try {
+          size_t used = 0;
+          value = std::stol(text, &used);
+          if (used != text.size()) return quoted + " is not a valid integer";
+        } catch (const std::exception&) {
+          return quoted + " is not a valid integer";
+        }
+        if (value < 1 || value > 65535) return quoted + " is not a port number (1 to 65535)";
+        return "";
+      },
+      "1..65535");
+}
+
 }  // namespace
 
 const char* command_name(Command command) {
@@ -95,6 +114,10 @@ const char* command_name(Command command) {
       return "remove";
     case Command::kQuery:
       return "query";
+    case Command::kDemoteCluster:
+      return "demote-cluster";
+    case Command::kPromoteCluster:
+      return "promote-cluster";
   }
   return "?";
 }
@@ -287,6 +310,28 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
     cmd->add_option("--delimiter", s.inv.query.delimiter, "The column delimiter");
     cmd->add_option("-c,--command", s.inv.query.command, "The SQL commands to execute");
     cmd->add_option("-d,--dbname", s.inv.query.dbname, "database name to connect to");
+  }
+
+  {  // demote-cluster [CLUSTER] [--force] [--host] [--port] [--restore-command] [--primary-slot-name]
+    auto& s = st[Command::kDemoteCluster];
+    auto* cmd = sub(Command::kDemoteCluster,
+                    "Turn the cluster into a standby cluster of a remote primary");
+    add_cluster_arg(cmd, s, false);
+    add_force(cmd, s);
+    auto& d = s.inv.demote;
+    cmd->add_option("--host", d.host, "Host of the remote primary to replicate from");
+    cmd->add_option("--port", d.port, "Port of the remote primary")->check(port_number());
+    cmd->add_option("--restore-command", d.restore_command,
+                    "Command that fetches WAL of the remote primary (e.g. from its archive)");
+    cmd->add_option("--primary-slot-name", d.primary_slot_name,
+                    "Replication slot to stream from on the remote primary");
+  }
+  {  // promote-cluster [CLUSTER] [--force]
+    auto& s = st[Command::kPromoteCluster];
+    auto* cmd = sub(Command::kPromoteCluster,
+                    "Turn a standby cluster into a standalone cluster with a primary");
+    add_cluster_arg(cmd, s, false);
+    add_force(cmd, s);
   }
 
   auto usage_error = [&](const std::string& message) {

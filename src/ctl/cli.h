@@ -47,6 +47,8 @@ enum class Command {
   kFlush,
   kRemove,
   kQuery,
+  kDemoteCluster,
+  kPromoteCluster,
 };
 
 // The command's name as typed ("edit-config", ...).
@@ -86,6 +88,14 @@ struct QueryArgs {
   std::optional<double> watch;          // -W / -w
 };
 
+// demote-cluster: where the standby cluster is to replicate from (cluster_role.h).
+struct DemoteClusterArgs {
+  std::optional<std::string> host;               // --host
+  std::optional<int> port;                       // --port (1..65535)
+  std::optional<std::string> restore_command;    // --restore-command
+  std::optional<std::string> primary_slot_name;  // --primary-slot-name
+};
+
 struct Invocation {
   Command command = Command::kList;
   GlobalOptions global;
@@ -106,6 +116,7 @@ struct Invocation {
   SwitchoverArgs switchover;
   RestartArgs restart;
   QueryArgs query;
+  DemoteClusterArgs demote;
 };
 
 struct ParseOutcome {

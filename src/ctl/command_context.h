@@ -71,5 +71,7 @@ int run_reinit(CommandContext& ctx);
 int run_reload(CommandContext& ctx);
 int run_flush(CommandContext& ctx);
 int run_query(CommandContext& ctx);
+int run_demote_cluster(CommandContext& ctx);   // cluster_role.cpp
+int run_promote_cluster(CommandContext& ctx);  // cluster_role.cpp
 
 }  // namespace custos::ctl

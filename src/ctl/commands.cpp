@@ -199,6 +199,10 @@ int run_invocation(const Invocation& invocation, std::ostream& out, std::ostream
         return run_remove(ctx);
       case Command::kQuery:
         return run_query(ctx);
+      case Command::kDemoteCluster:
+        return run_demote_cluster(ctx);
+      case Command::kPromoteCluster:
+        return run_promote_cluster(ctx);
     }
   } catch (const PromptAborted&) {
     out.flush();

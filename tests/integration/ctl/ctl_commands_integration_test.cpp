@@ -1,7 +1,8 @@
 // The custosctl commands beyond list/topology against a real etcd: show-config, edit-config
 // (--set, --pg, --apply -, --replace, --force, the editor, invalid values refused, CAS
 // conflicts), history, dsn, remove (confirmations), version, flush switchover, pause/resume,
-// switchover/failover. Members' REST APIs point at closed ports, so the REST-unreachable paths
+// switchover/failover, demote-cluster / promote-cluster (refusals, confirmation, an
+// unreachable leader). Members' REST APIs point at closed ports, so the REST-unreachable paths
 // and their DCS fallbacks are what is exercised here.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -565,6 +566,82 @@ TEST_F(CtlCommands, QueryWithoutAServer) {
   auto both = run_ctl(with_config({"query", "q1", "-c", "SELECT 1", "-f", "/dev/null"}));
   EXPECT_EQ(both.exit_code, 1);
   EXPECT_EQ(both.err, "Error: --file and --command are mutually exclusive options\n");
+}
+
+TEST_F(CtlCommands, DemoteClusterRefusalsAndAnUnreachableLeader) {
+  make_cluster("dem", kConfig);
+  auto no_source = run_ctl(with_config({"demote-cluster", "dem", "--primary-slot-name", "s", "--force"}));
+  EXPECT_EQ(no_source.exit_code, 1);
+  EXPECT_EQ(no_source.out, "");
+  EXPECT_EQ(no_source.err, "Error: At least --host, --port or --restore-command should be specified\n");
+
+  auto bad_port = run_ctl(with_config({"demote-cluster", "dem", "--port", "99999"}));
+  EXPECT_EQ(bad_port.exit_code, 2);
+  EXPECT_NE(bad_port.err.find("Error: --port: '99999' is not a port number"), std::string::npos)
+      << bad_port.err;
+
+  // The leader's role is master: promoting has nothing to do.
+  auto promote = run_ctl(with_config({"promote-cluster", "dem", "--force"}));
+  EXPECT_EQ(promote.exit_code, 1);
+  EXPECT_EQ(promote.err, "Error: Cluster is already in the required state\n");
+
+  auto no = run_ctl(with_config({"demote-cluster", "dem", "--host", "10.0.0.9"}), "n\n");
+  EXPECT_EQ(no.exit_code, 1);
+  EXPECT_EQ(no.out.rfind("Current cluster topology\n+ Cluster: dem ", 0), 0u) << no.out;
+  EXPECT_NE(no.out.find("| node1  | 127.0.0.1:5432 | Leader  |"), std::string::npos) << no.out;
+  EXPECT_NE(no.out.find("Are you sure you want to demote dem cluster? [y/N]: "), std::string::npos)
+      << no.out;
+  EXPECT_EQ(no.err, "Error: Aborted cluster demotion\n");
+
+  // The leader's REST API does not answer: nothing is written, nothing is waited for.
+  auto r = run_ctl(with_config({"demote-cluster", "dem", "--host", "10.0.0.9", "--port", "5433",
+                                "--force"}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("Error: Failed to demote dem cluster: ", 0), 0u) << r.err;
+  EXPECT_EQ(r.out.find("Are you sure"), std::string::npos) << r.out;
+  EXPECT_EQ(config_of("dem"), json::parse(kConfig));
+}
+
+TEST_F(CtlCommands, PromoteClusterOfAStandbyCluster) {
+  const std::string standby_config =
+      R"({"ttl":60,"loop_wait":10,"standby_cluster":{"host":"10.0.0.9","port":5432}})";
+  auto* leader = member("stb", "node1");
+  ASSERT_TRUE(leader->initialize(true, "7000000000000000002").ok());
+  ASSERT_TRUE(leader->set_config_value(standby_config, std::nullopt).ok());
+  ASSERT_TRUE(leader->attempt_to_acquire_leader().ok());
+  ASSERT_TRUE(leader->touch_member(json::parse(member_value(5432, "standby_leader"))).ok());
+  ASSERT_TRUE(member("stb", "node2")->touch_member(json::parse(member_value(5433, "replica"))).ok());
+
+  auto demote = run_ctl(with_config({"demote-cluster", "stb", "--host", "10.0.0.8", "--force"}));
+  EXPECT_EQ(demote.exit_code, 1);
+  EXPECT_EQ(demote.err, "Error: Cluster is already in the required state\n");
+
+  auto abort = run_ctl(with_config({"promote-cluster", "stb"}), "no\n");
+  EXPECT_EQ(abort.exit_code, 1);
+  EXPECT_NE(abort.out.find("| node1  | 127.0.0.1:5432 | Standby Leader |"), std::string::npos)
+      << abort.out;
+  EXPECT_NE(abort.out.find("Are you sure you want to promote stb cluster? [y/N]: "), std::string::npos)
+      << abort.out;
+  EXPECT_EQ(abort.err, "Error: Aborted cluster promotion\n");
+
+  auto r = run_ctl(with_config({"promote-cluster", "stb", "--force"}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("Error: Failed to promote stb cluster: ", 0), 0u) << r.err;
+  EXPECT_EQ(config_of("stb"), json::parse(standby_config));
+}
+
+TEST_F(CtlCommands, DemoteAndPromoteClusterWithoutALeader) {
+  auto* first = member("nolead", "node1");
+  ASSERT_TRUE(first->initialize(true, "7000000000000000003").ok());
+  ASSERT_TRUE(first->set_config_value(kConfig, std::nullopt).ok());
+  ASSERT_TRUE(first->touch_member(json::parse(member_value(5432, "replica"))).ok());
+  auto demote = run_ctl(with_config({"demote-cluster", "nolead", "--host", "h", "--force"}));
+  EXPECT_EQ(demote.exit_code, 1);
+  EXPECT_EQ(demote.err, "Error: Cluster has no leader, demotion is not possible\n");
+  EXPECT_EQ(demote.out, "");
+  auto promote = run_ctl(with_config({"promote-cluster", "nolead", "--force"}));
+  EXPECT_EQ(promote.exit_code, 1);
+  EXPECT_EQ(promote.err, "Error: Cluster has no leader, promotion is not possible\n");
 }
 
 // A throw-away PostgreSQL run as the postgres user (the tests run as root).
