@@ -293,12 +293,34 @@ bool Executor::start_async(ha::AsyncKind kind, std::string name, AsyncWorker::Ta
   return true;
 }
 
+std::optional<postgres::Upstream> Executor::remote_upstream() const {
+  const auto current = settings();
+  if (!current->pg.standby_cluster.active) return std::nullopt;
+  postgres::Upstream u;
+  u.name = "remote";
+  u.host = current->pg.standby_cluster.host;
+  u.port = current->ha.standby_cluster.port.value_or(5432);
+  u.remote = true;
+  return u;
+}
+
 Executor::Outcome Executor::run(const step::Bootstrap& s) {
+  ha::LocalState& l = memory_.local;
   if (s.standby_leader) {
-    spdlog::error("bootstrapping a standby cluster (standby_cluster) is not supported yet");
+    // ha.md §3.1/§8: the winner of the initialize race copies the remote primary (with
+    // standby_cluster.create_replica_methods) and follows it as the standby leader; the
+    // post-bootstrap steps then take the lock as after a new cluster's bootstrap.
+    l.bootstrapping = true;
+    l.bootstrap_result = ha::BootstrapResult::pending;
+    l.role = ha::Role::uninitialized;
+    ha::set_pg_state(l, ha::PgState::creating_replica, now());
+    start_async(ha::AsyncKind::bootstrap_standby_leader, "",
+                [&pg = services_.pg, up = remote_upstream()](const CancelToken& cancel) {
+                  auto r = pg.clone(up, cancel);
+                  return r ? std::string() : r.error();
+                });
     return Outcome::success;
   }
-  ha::LocalState& l = memory_.local;
   l.bootstrapping = true;
   l.bootstrap_result = ha::BootstrapResult::pending;
   l.role = ha::Role::uninitialized;
@@ -506,9 +528,7 @@ Executor::Outcome Executor::run(const step::Follow& s) {
   }
   std::optional<postgres::Upstream> upstream;
   if (remote) {
-    if (!current->ha.standby_cluster.host.empty())
-      upstream = postgres::Upstream{"remote", current->ha.standby_cluster.host,
-                                    current->ha.standby_cluster.port.value_or(5432)};
+    upstream = remote_upstream();
   } else if (!target.empty() && memory_.view) {
     if (auto m = memory_.view->get_member(target, false)) upstream = upstream_of(*m);
     if (!upstream) spdlog::info("member '{}' to follow has no conn_url yet", target);
@@ -792,7 +812,9 @@ std::optional<std::map<std::string, int64_t>> Executor::expected_physical_slots(
   if (!view || memory_.local.process != ha::PgProcess::running || !st) return std::nullopt;
   const auto current = settings();
   if (!current->pg.use_slots || !view->use_slots()) return std::nullopt;
-  auto slots = view->get_replication_slots(memory_.local.name, as_primary ? "master" : "replica",
+  // A standby leader keeps the slots of the members that cascade from it, as a primary does.
+  const char* role = as_primary ? "master" : memory_.local.role == ha::Role::standby_leader ? "standby_leader" : "replica";
+  auto slots = view->get_replication_slots(memory_.local.name, role,
                                            memory_.local.tags.is_nofailover(), st->server_version,
                                            current->ha.is_standby_cluster());
   std::map<std::string, int64_t> expected;
@@ -849,6 +871,8 @@ Executor::Outcome Executor::run(const step::RemoveDataDirectory&) {
 }
 
 Executor::Outcome Executor::run(const step::RenameDataDirectory&) {
+  // Nothing was made (a script or a copy that failed before writing anything): nothing to move.
+  if (services_.pg.data_dir_state() == postgres::DataDirState::empty) return Outcome::success;
   auto moved = services_.pg.move_data_dir_aside("failed");
   if (!moved) spdlog::error("{}", moved.error());
   return Outcome::success;

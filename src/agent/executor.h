@@ -126,6 +126,9 @@ class Executor {
   template <class T>
   Outcome run(const T& bookkeeping);
 
+  // The remote primary of an active standby cluster (a host, or only its archive); nullopt
+  // outside a standby cluster.
+  std::optional<postgres::Upstream> remote_upstream() const;
   bool start_async(ha::AsyncKind kind, std::string name, AsyncWorker::Task fn);
   // Starts PostgreSQL as a replica of `upstream` and waits up to wait_seconds for it to accept
   // connections, as the async action `kind` (state `starting` meanwhile).

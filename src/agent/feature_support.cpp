@@ -18,17 +18,10 @@ const json* at(const json& j, std::initializer_list<const char*> path) {
   return cur;
 }
 
-bool non_empty(const json* v) {
-  if (!v || v->is_null()) return false;
-  if (v->is_object() || v->is_array() || v->is_string()) return !v->empty();
-  return true;
-}
-
 }  // namespace
 
 std::vector<std::string> unsupported_features(const json& c) {
   std::vector<std::string> out;
-  if (non_empty(at(c, {"standby_cluster"}))) out.push_back("standby_cluster: standby clusters are not supported yet");
   // Permanent physical slots are created, published and advanced; logical ones are not yet.
   if (const json* slots = at(c, {"slots"}); slots && slots->is_object()) {
     for (const auto& [name, v] : slots->items()) {

@@ -150,6 +150,28 @@ postgres::NodeSettings node_settings_from_config(const config::Config& config) {
       s.bootstrap_method_options = boot[method];
     }
   }
+  if (const config::GlobalConfig global = config.global(); global.is_standby_cluster()) {
+    const json sc = global.standby_cluster();
+    auto& out = s.standby_cluster;
+    out.active = true;
+    auto text = [&](const char* key) {
+      auto it = sc.find(key);
+      if (it == sc.end() || it->is_null()) return std::string();
+      return it->is_string() ? it->get<std::string>() : postgres::parameter_value(*it);
+    };
+    out.host = text("host");
+    out.port = text("port");
+    if (sc.contains("primary_slot_name") && python_truthy(sc["primary_slot_name"]))
+      out.primary_slot_name = dcs::slot_name_from_member_name(text("primary_slot_name"));
+    out.restore_command = text("restore_command");
+    out.archive_cleanup_command = text("archive_cleanup_command");
+    out.recovery_min_apply_delay = text("recovery_min_apply_delay");
+    if (auto it = sc.find("create_replica_methods"); it != sc.end() && it->is_array())
+      for (const auto& m : *it)
+        if (m.is_string()) out.create_replica_methods.push_back(m.get<std::string>());
+    for (const auto& m : out.create_replica_methods)
+      if (m != "basebackup" && pg.is_object() && pg.contains(m) && pg[m].is_object()) s.replica_method_options[m] = pg[m];
+  }
   s.post_bootstrap = str_at(boot, "post_bootstrap", str_at(boot, "post_init"));
   if (pg.is_object() && pg.contains("recovery_conf") && pg["recovery_conf"].is_object())
     for (auto it = pg["recovery_conf"].begin(); it != pg["recovery_conf"].end(); ++it)

@@ -110,6 +110,15 @@ ha::HaSettings ha_settings_from_config(const config::Config& config) {
       auto p = int_of(sc["port"]);
       if (p) s.standby_cluster.port = static_cast<int>(*p);
     }
+    if (sc.contains("create_replica_methods") && sc["create_replica_methods"].is_array())
+      for (const auto& m : sc["create_replica_methods"]) {
+        if (!m.is_string() || m == "basebackup") continue;
+        const std::string name = m.get<std::string>();
+        if (pg.is_object() && pg.contains(name) && pg[name].is_object() &&
+            (python_truthy(pg[name].value("no_leader", json(false))) ||
+             python_truthy(pg[name].value("no_master", json(false)))))
+          s.standby_cluster.replica_method_without_leader = true;
+      }
   }
   return s;
 }

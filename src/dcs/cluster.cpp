@@ -327,7 +327,8 @@ SlotMap Cluster::members_slots(std::string_view my_name, std::string_view role,
   std::string_view leader = leader_name_view();
   std::vector<const Member*> chosen;
   for (const auto& m : members_) {
-    if (m.name() == my_name) continue;
+    // A nostream member replays the archive only: nobody keeps WAL for it (ha.md §10).
+    if (m.name() == my_name || m.nostream()) continue;
     auto from = m.replicatefrom();
     if (is_primary_role(role) || role == "standby_leader") {
       if (!from || *from == my_name || !has_member(*from)) chosen.push_back(&m);

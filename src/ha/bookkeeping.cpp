@@ -73,8 +73,13 @@ bool apply_bookkeeping(const Step& step, LocalState& local, const HaSettings& se
 AsyncFollowUp apply_async_result(const AsyncResult& r, LocalState& local, const HaSettings& settings, double now) {
   AsyncFollowUp out;
   switch (r.task.kind) {
-    case AsyncKind::bootstrap:
     case AsyncKind::bootstrap_standby_leader:
+      // No post_bootstrap for a standby leader (it is read-only): its bootstrap is done (ha.md §8).
+      local.bootstrap_result = r.ok ? BootstrapResult::succeeded : BootstrapResult::failed;
+      if (r.ok) local.role = Role::standby_leader;
+      set_pg_state(local, r.ok ? PgState::starting : PgState::stopped, now);
+      break;
+    case AsyncKind::bootstrap:
       if (!r.ok) local.bootstrap_result = BootstrapResult::failed;
       set_pg_state(local,
                    r.ok ? PgState::running

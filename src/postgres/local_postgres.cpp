@@ -204,12 +204,19 @@ Status<std::string> LocalPostgres::checkpoint(milliseconds timeout) {
 std::map<std::string, std::string> LocalPostgres::recovery_params(const NodeSettings& s,
                                                                   const std::optional<Upstream>& upstream) const {
   RecoverySettings rs;
-  if (upstream) {
+  const bool remote = upstream && upstream->remote;
+  if (upstream && !upstream->host.empty()) {
     auto& ci = rs.primary_conninfo;
     ci["user"] = s.replication.username;
     ci["passfile"] = s.pgpass;
     ci["host"] = upstream->host;
-    ci["port"] = std::to_string(upstream->port);
+    if (remote) {
+      if (!s.standby_cluster.port.empty()) ci["port"] = s.standby_cluster.port;
+      // Several remote hosts: only the one that accepts writes is the primary to follow.
+      if (upstream->host.find(',') != std::string::npos) ci["target_session_attrs"] = "read-write";
+    } else {
+      ci["port"] = std::to_string(upstream->port);
+    }
     // Patroni's defaults, each only where the server knows the keyword (0 = unknown: all).
     const int major = data_dir_major_version(s.data_dir);
     ci["sslmode"] = "prefer";
@@ -220,9 +227,18 @@ std::map<std::string, std::string> LocalPostgres::recovery_params(const NodeSett
     if (!s.krbsrvname.empty()) ci["krbsrvname"] = s.krbsrvname;
     ci["application_name"] = s.name;
     ci["dbname"] = s.database;
-    if (s.use_slots) rs.primary_slot_name = s.slot_name;
+    // The remote primary's slot only when standby_cluster names one (Patroni).
+    if (s.use_slots) rs.primary_slot_name = remote ? s.standby_cluster.primary_slot_name
+                                                   : s.slot_name;
   }
   rs.extra = s.recovery_conf;
+  if (remote) {
+    // standby_cluster's own recovery settings win over postgresql.recovery_conf.
+    for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"restore_command", s.standby_cluster.restore_command},
+                                      {"archive_cleanup_command", s.standby_cluster.archive_cleanup_command},
+                                      {"recovery_min_apply_delay", s.standby_cluster.recovery_min_apply_delay}})
+      if (!value.empty()) rs.overrides[name] = value;
+  }
   return build_recovery_params(rs);
 }
 
@@ -717,9 +733,13 @@ Status<std::string> LocalPostgres::run_replica_method(const NodeSettings& s, con
 Status<std::string> LocalPostgres::clone(const std::optional<Upstream>& from, const CancelToken& cancel) {
   const NodeSettings s = settings();
   if (auto st = write_pgpass(s); !st) return st;
-  std::vector<std::string> methods = s.create_replica_methods.empty() ? std::vector<std::string>{"basebackup"}
-                                                                      : s.create_replica_methods;
-  if (!from) {
+  // A standby leader is built with standby_cluster.create_replica_methods.
+  const std::vector<std::string>& configured =
+      from && from->remote ? s.standby_cluster.create_replica_methods : s.create_replica_methods;
+  std::vector<std::string> methods = configured.empty() ? std::vector<std::string>{"basebackup"} : configured;
+  // A remote primary known only by its archive (restore_command) is no source to copy from.
+  const std::optional<Upstream> source = from && !from->host.empty() ? from : std::nullopt;
+  if (!source) {
     // Without a source, only the methods that work without a replication connection.
     std::vector<std::string> usable;
     for (const auto& m : methods) {
@@ -737,11 +757,11 @@ Status<std::string> LocalPostgres::clone(const std::optional<Upstream>& from, co
     if (cancel.cancelled()) return make_error("cancelled");
     Status<std::string> made = Unit{};
     if (m == "basebackup") {
-      if (!from) continue;
-      made = basebackup(s, *from, cancel);
+      if (!source) continue;
+      made = basebackup(s, *source, cancel);
       if (made) spdlog::info("replica has been created using basebackup");
     } else {
-      made = run_replica_method(s, m, from, cancel);
+      made = run_replica_method(s, m, source, cancel);
     }
     if (made) {
       std::error_code ec;

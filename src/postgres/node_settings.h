@@ -77,6 +77,17 @@ struct NodeSettings {
   // recovery_conf, other keys passed as --key=value). Empty name: initdb.
   std::string bootstrap_method;
   nlohmann::json bootstrap_method_options = nlohmann::json::object();
+  // standby_cluster of the dynamic configuration while it is active (host, port or
+  // restore_command truthy): what following the remote primary writes into the recovery
+  // configuration, and the replica methods a standby leader is built with.
+  struct StandbyCluster {
+    bool active = false;
+    std::string host;  // libpq host (a comma-separated list is handed on as is)
+    std::string port;  // "" = libpq's default
+    std::string primary_slot_name;  // sanitized as a slot name; "" = no slot (only when the key is set)
+    std::string restore_command, archive_cleanup_command, recovery_min_apply_delay;
+    std::vector<std::string> create_replica_methods;  // empty = basebackup
+  } standby_cluster;
   std::string post_bootstrap;  // script
   std::map<std::string, std::string> recovery_conf;  // postgresql.recovery_conf
 

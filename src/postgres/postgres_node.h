@@ -34,8 +34,12 @@ namespace custos::postgres {
 // Where a replica streams from: a member's host and port.
 struct Upstream {
   std::string name;
-  std::string host;
+  std::string host;  // "" with `remote`: no streaming, the archive only (restore_command)
   int port = 5432;
+  // The remote primary of a standby cluster (NodeSettings::standby_cluster): its slot,
+  // restore_command, archive_cleanup_command and recovery_min_apply_delay apply, and a standby
+  // leader is built with standby_cluster.create_replica_methods.
+  bool remote = false;
   bool operator==(const Upstream&) const = default;
 };
 

@@ -72,6 +72,23 @@ TEST(Slots, PrimaryGetsMemberAndPermanentSlots) {
   EXPECT_EQ(keys(c.get_replication_slots("n1", "primary", false, 160000)), keys(s));
 }
 
+// ha.md §10: a nostream member (archive only) gets no slot, on a primary or a standby leader;
+// a standby leader keeps the slots of the members cascading from it.
+TEST(Slots, NostreamMembersGetNoSlotAndAStandbyLeaderKeepsItsCascadesSlots) {
+  Cluster c = Cluster::from_nodes({
+      N("leader", "n1"),
+      N("members/n1", member("{}", R"(,"role":"standby_leader")")),
+      N("members/n2", member()),
+      N("members/n3", member(R"({"nostream":true})")),
+      N("members/n4", member(R"({"nostream":"false"})")),  // parse_bool: not nostream
+      N("config", "{}"),
+  });
+  for (const char* role : {"master", "standby_leader"})
+    EXPECT_EQ(keys(c.get_replication_slots("n1", role, false, 150000, true)), (std::vector<std::string>{"n2", "n4"}))
+        << role;
+  EXPECT_TRUE(c.get_replication_slots("n2", "replica", false, 150000, true).empty());
+}
+
 TEST(Slots, PermanentPhysicalSlotLsnFromMember) {
   Cluster c = three_nodes();
   SlotMap p = c.permanent_slots();
