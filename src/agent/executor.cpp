@@ -295,13 +295,7 @@ bool Executor::start_async(ha::AsyncKind kind, std::string name, AsyncWorker::Ta
 
 std::optional<postgres::Upstream> Executor::remote_upstream() const {
   const auto current = settings();
-  if (!current->pg.standby_cluster.active) return std::nullopt;
-  postgres::Upstream u;
-  u.name = "remote";
-  u.host = current->pg.standby_cluster.host;
-  u.port = current->ha.standby_cluster.port.value_or(5432);
-  u.remote = true;
-  return u;
+  return remote_upstream_of(current->pg, current->ha);
 }
 
 Executor::Outcome Executor::run(const step::Bootstrap& s) {
@@ -608,8 +602,14 @@ Executor::Outcome Executor::run(const step::CrashRecovery&) {
 }
 
 Executor::Outcome Executor::run(const step::Rewind& s) {
-  std::optional<dcs::Member> m = memory_.view ? memory_.view->get_member(s.member, false) : std::nullopt;
-  std::optional<postgres::Upstream> up = m ? upstream_of(*m) : std::nullopt;
+  std::optional<postgres::Upstream> up;
+  if (s.remote) {
+    // A standby leader rewinds from the remote primary it is to follow (ha.md §8).
+    up = remote_upstream();
+    if (up && up->host.empty()) up.reset();
+  } else if (auto m = memory_.view ? memory_.view->get_member(s.member, false) : std::nullopt) {
+    up = upstream_of(*m);
+  }
   if (!up) {
     spdlog::warn("cannot rewind: leader '{}' has no conn_url", s.member);
     return Outcome::success;

@@ -22,6 +22,16 @@ ha::PgProcess to_ha(postgres::ServerProcess process) {
   return ha::PgProcess::stopped;
 }
 
+std::optional<postgres::Upstream> remote_upstream_of(const postgres::NodeSettings& pg, const ha::HaSettings& ha) {
+  if (!pg.standby_cluster.active) return std::nullopt;
+  postgres::Upstream u;
+  u.name = "remote";
+  u.host = pg.standby_cluster.host;
+  u.port = ha.standby_cluster.port.value_or(5432);
+  u.remote = true;
+  return u;
+}
+
 std::optional<postgres::Upstream> upstream_of(const dcs::Member& member) {
   nlohmann::json kw = member.conn_kwargs();
   if (!kw.is_object() || !kw.contains("host") || !kw["host"].is_string()) return std::nullopt;

@@ -8,6 +8,8 @@
 #include "api/node_snapshot.h"
 #include "dcs/member.h"
 #include "ha/local_state.h"
+#include "ha/settings.h"
+#include "postgres/node_settings.h"
 #include "postgres/controldata.h"
 #include "postgres/postgres_node.h"
 #include "postgres/server_status.h"
@@ -19,6 +21,10 @@ ha::PgProcess to_ha(postgres::ServerProcess process);
 
 // Where to stream from, from a member key's conn_url / conn_kwargs; nullopt without a host.
 std::optional<postgres::Upstream> upstream_of(const dcs::Member& member);
+
+// The remote primary of an active standby cluster (standby_cluster's host and port; no host:
+// its archive only); nullopt outside a standby cluster.
+std::optional<postgres::Upstream> remote_upstream_of(const postgres::NodeSettings& pg, const ha::HaSettings& ha);
 
 // Fills `pg` with a successful status query taken at `sampled_at` (monotonic seconds): WAL
 // positions, timeline, recovery and replication state; marks it query_ok.

@@ -85,10 +85,20 @@ void StateCollector::check_timeline(NodeMemory& memory, const EffectiveSettings&
   ha::LocalState& l = memory.local;
   if (l.rewind != ha::RewindState::check || l.async) return;
   auto leader = cluster.leader();
-  if (!leader || leader->name() == l.name) return;
-  auto member = cluster.get_member(leader->name(), false);
-  if (!member || !member->is_primary()) return;
-  auto up = upstream_of(*member);
+  std::optional<postgres::Upstream> up;
+  if (settings.ha.is_standby_cluster() && leader && leader->name() == l.name) {
+    // The standby leader follows the remote primary: that is the history to compare with.
+    up = remote_upstream_of(settings.pg, settings.ha);
+    if (up && up->host.empty()) return;
+  } else {
+    if (!leader || leader->name() == l.name) return;
+    auto member = cluster.get_member(leader->name(), false);
+    // Beyond Patroni (which compares only with a primary leader): a standby leader's history is
+    // compared too, so a member of a standby cluster that went past the point its standby leader
+    // switched timelines (a demoted cluster) is rewound instead of stuck.
+    if (!member || !(member->is_primary() || member->role() == "standby_leader")) return;
+    up = upstream_of(*member);
+  }
   if (!up) return;
   if (!l.can_rewind && !settings.ha.remove_data_directory_on_diverged_timelines) {
     l.rewind = ha::RewindState::not_needed;

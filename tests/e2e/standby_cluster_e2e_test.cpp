@@ -132,6 +132,21 @@ void run_standby_cluster_scenario(bool shared_etcd) {
   EXPECT_EQ(dr.rest_status(sl, "/standby-leader"), 503);
   // The main cluster never noticed: it still has its primary.
   EXPECT_EQ(main_cluster.wait_for_primary(10s), mp);
+  if (!shared_etcd) return;
+
+  // And back the other way round (a DR switch): the old main cluster becomes a standby cluster
+  // of the promoted one with `custosctl demote-cluster`; its primary, which wrote past the point
+  // where the other took over (its shutdown checkpoint at least), is rewound from the remote.
+  test::RunResult ctl = test::run_command({TestCluster::custosctl_bin(), "-c", main_cluster.node(mp).config_file,
+                                           "demote-cluster", "e2e-main", "--host", "127.0.0.1", "--port",
+                                           std::to_string(dr.node(sl).pg_port), "--force"},
+                                          180s);
+  ASSERT_EQ(ctl.exit_code, 0) << ctl.output << main_cluster.describe() << main_cluster.logs(80);
+  EXPECT_NE(ctl.output.find("cluster is successfully demoted"), std::string::npos) << ctl.output;
+  const int new_sl = wait_for_standby_leader(main_cluster, 60s);
+  ASSERT_TRUE(dr.sql(sl, "INSERT INTO t VALUES (200)").ok);
+  EXPECT_TRUE(has_row(main_cluster, new_sl, "t", 200)) << main_cluster.describe() << main_cluster.logs(80);
+  EXPECT_TRUE(has_row(main_cluster, 1 - new_sl, "t", 200)) << main_cluster.describe() << main_cluster.logs(80);
 }
 
 TEST(StandbyClusterE2E, FollowsTheMainClusterOnOneEtcdAndIsPromoted) { run_standby_cluster_scenario(true); }
