@@ -23,6 +23,9 @@ PACKAGES=(
   python3-psycopg2 wrk
   # The fault suite (tests/faults): libfaketime moves one agent's wall clock.
   libfaketime
+  # The pgBackRest end-to-end tests (tests/e2e/pgbackrest_e2e_test.cpp): bootstrap.method and
+  # create_replica_methods with a real pgbackrest and a repository in the test's temp dir.
+  pgbackrest
 )
 
 missing=()

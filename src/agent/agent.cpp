@@ -269,8 +269,9 @@ void Agent::run_cycle() {
     memory_.deferred_pg_settings.reset();
     apply_pg_settings_change(before);
   }
-  if (cluster && !memory_.local.async && memory_.local.rewind == ha::RewindState::check)
-    collector_.check_timeline(memory_, *s, *cluster);
+  // Compares the timeline with the leader's when a check is due (it also arms one for a replica
+  // left behind its leader's timeline).
+  if (cluster && !memory_.local.async) collector_.check_timeline(memory_, *s, *cluster);
 
   ha::DecisionInput in;
   in.cluster = cluster;

@@ -172,6 +172,8 @@ postgres::NodeSettings node_settings_from_config(const config::Config& config) {
     for (const auto& m : out.create_replica_methods)
       if (m != "basebackup" && pg.is_object() && pg.contains(m) && pg[m].is_object()) s.replica_method_options[m] = pg[m];
   }
+  if (const json& tags = config.tags(); tags.is_object() && tags.contains("nostream"))
+    s.nostream = patroni_parse_bool(tags["nostream"]).value_or(false);
   s.post_bootstrap = str_at(boot, "post_bootstrap", str_at(boot, "post_init"));
   if (pg.is_object() && pg.contains("recovery_conf") && pg["recovery_conf"].is_object())
     for (auto it = pg["recovery_conf"].begin(); it != pg["recovery_conf"].end(); ++it)

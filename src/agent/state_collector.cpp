@@ -83,8 +83,19 @@ void StateCollector::collect(NodeMemory& memory, const EffectiveSettings& settin
 void StateCollector::check_timeline(NodeMemory& memory, const EffectiveSettings& settings,
                                     const dcs::Cluster& cluster) {
   ha::LocalState& l = memory.local;
-  if (l.rewind != ha::RewindState::check || l.async) return;
   auto leader = cluster.leader();
+  // A replica that stays behind its leader's timeline without streaming (its leader switched
+  // timelines without changing name: a standby leader rewound after demote-cluster) is checked
+  // again each cycle until it streams or is rewound; Patroni checks only when it starts
+  // following someone new.
+  const bool settled = l.rewind == ha::RewindState::initial || l.rewind == ha::RewindState::not_needed ||
+                       l.rewind == ha::RewindState::success;
+  if (settled && !l.async && memory.status && memory.status->in_recovery &&
+      memory.status->timeline > 0 && leader && leader->name() != l.name) {
+    auto m = cluster.get_member(leader->name(), false);
+    if (m && m->timeline() && *m->timeline() > memory.status->timeline) l.rewind = ha::RewindState::check;
+  }
+  if (l.rewind != ha::RewindState::check || l.async) return;
   std::optional<postgres::Upstream> up;
   if (settings.ha.is_standby_cluster() && leader && leader->name() == l.name) {
     // The standby leader follows the remote primary: that is the history to compare with.
@@ -98,6 +109,7 @@ void StateCollector::check_timeline(NodeMemory& memory, const EffectiveSettings&
     // switched timelines (a demoted cluster) is rewound instead of stuck.
     if (!member || !(member->is_primary() || member->role() == "standby_leader")) return;
     up = upstream_of(*member);
+    if (up) up->standby = !member->is_primary();
   }
   if (!up) return;
   if (!l.can_rewind && !settings.ha.remove_data_directory_on_diverged_timelines) {

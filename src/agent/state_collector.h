@@ -26,7 +26,9 @@ class StateCollector {
   // PostgreSQL the previous facts are kept.
   void collect(NodeMemory& memory, const EffectiveSettings& settings, double now,
                const std::optional<ha::AsyncTask>& running_task);
-  // When memory.local.rewind == check and the leader can be asked: need / not_needed.
+  // When memory.local.rewind == check and the leader can be asked: need / not_needed. A running
+  // replica behind the leader member's published timeline gets a check armed first (a leader that
+  // switched timelines under the same name). Blocking: a replication connection when it checks.
   void check_timeline(NodeMemory& memory, const EffectiveSettings& settings, const dcs::Cluster& cluster);
   // pg_controldata is read again next time (leaving pause: sysid and version may have changed).
   void forget_controldata();

@@ -413,8 +413,39 @@ bool LocalPostgres::shutdown_in_progress() {
   return postmaster_.pid() == shutdown_signalled_;
 }
 
+namespace {
+
+// The pid on the first line of <data_dir>/postmaster.pid (0 when absent or unreadable).
+pid_t lock_file_pid(const std::string& data_dir) {
+  std::ifstream in(data_dir + "/postmaster.pid");
+  long pid = 0;
+  if (!(in >> pid)) return 0;
+  return static_cast<pid_t>(pid);
+}
+
+}  // namespace
+
 bool LocalPostgres::reload() {
+  const std::string data_dir = settings().data_dir;
+  std::optional<pid_t> pid;
+  {
+    MutexLock lk(postmaster_mu_);
+    if (postmaster_.is_running()) pid = postmaster_.pid();
+  }
+  if (!pid) return false;
+  // As pg_ctl reload: only once the postmaster wrote its lock file, which it does after its signal
+  // handlers are in place; a SIGHUP before that kills it (a reload right after a start). It has
+  // read its configuration files by then, so nothing written before is missed. Waits up to 3 s
+  // (only right after a start), without holding the postmaster lock.
+  for (int i = 0; lock_file_pid(data_dir) != *pid; ++i) {
+    if (i >= 300) {
+      spdlog::warn("not reloading PostgreSQL: postmaster {} has not written {}/postmaster.pid", *pid, data_dir);
+      return false;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
   MutexLock lk(postmaster_mu_);
+  if (postmaster_.pid() != pid) return false;  // stopped or replaced meanwhile
   return postmaster_.signal(SIGHUP);
 }
 
@@ -766,7 +797,8 @@ Status<std::string> LocalPostgres::clone(const std::optional<Upstream>& from, co
     if (made) {
       std::error_code ec;
       fs::permissions(s.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-      return start(true, from, cancel);
+      // Started following its own target: none with nostream (the archive only), as Patroni.
+      return start(true, s.nostream && !(from && from->remote) ? std::nullopt : from, cancel);
     }
     errors += (errors.empty() ? "" : "; ") + made.error();
   }
@@ -929,8 +961,14 @@ DivergeVerdict LocalPostgres::check_diverged(const Upstream& leader, const std::
   std::string ci = source_conninfo(leader, s.rewind, s.database);
   if (s.rewind.password) ci += " password=" + q(*s.rewind.password);
   PgConnection conn(ci, o);
+  // A primary: the timeline of its current WAL file; 0 while still in recovery (promoting). A
+  // standby source: the newest timeline it knows (history files; 1 without any).
+  const std::string in_recovery_tl =
+      leader.standby ? "(SELECT COALESCE(max(('x' || pg_catalog.substr(f, 1, 8))::bit(32)::int), 1) FROM "
+                       "pg_catalog.pg_ls_dir('pg_wal', false, false) AS f WHERE f ~ '^[0-9A-F]{8}\\.history$')"
+                     : std::string("0");
   auto tl = conn.query_value(
-      "SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN 0 ELSE "
+      "SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN " + in_recovery_tl + " ELSE "
       "('x' || pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))::bit(32)::int END");
   if (!tl || !tl.value()) {
     spdlog::info("diverged check: cannot read the leader's timeline: {}", tl ? "NULL" : tl.error().message);

@@ -88,6 +88,8 @@ struct NodeSettings {
     std::string restore_command, archive_cleanup_command, recovery_min_apply_delay;
     std::vector<std::string> create_replica_methods;  // empty = basebackup
   } standby_cluster;
+  // tags.nostream (parse_bool): a replica that replays the archive only, never streams.
+  bool nostream = false;
   std::string post_bootstrap;  // script
   std::map<std::string, std::string> recovery_conf;  // postgresql.recovery_conf
 

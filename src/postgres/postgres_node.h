@@ -40,6 +40,9 @@ struct Upstream {
   // restore_command, archive_cleanup_command and recovery_min_apply_delay apply, and a standby
   // leader is built with standby_cluster.create_replica_methods.
   bool remote = false;
+  // A standby (a standby leader): its timeline is read from the newest history file it has,
+  // as it runs no WAL of its own (the divergence check).
+  bool standby = false;
   bool operator==(const Upstream&) const = default;
 };
 
