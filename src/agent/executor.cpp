@@ -341,7 +341,9 @@ Executor::Outcome Executor::run(const step::Clone& s) {
   std::optional<dcs::Member> m;
   if (memory_.view && !s.member.empty()) m = memory_.view->get_member(s.member, false);
   std::optional<postgres::Upstream> up = m ? upstream_of(*m) : std::nullopt;
-  // An empty member: a replica method that works without a leader (no_leader), ha.md §3.1.
+  // An empty member: a replica method that works without a leader (no_leader), ha.md §3.1; in a
+  // standby cluster the remote primary is the source then (Patroni's get_remote_member()).
+  if (s.member.empty()) up = remote_upstream();
   if (!up && !s.member.empty()) {
     spdlog::error("cannot clone: member '{}' has no conn_url", s.member);
     return Outcome::success;

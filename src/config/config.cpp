@@ -96,7 +96,9 @@ std::string Config::config_dir() const {
 std::vector<std::string> Config::create_replica_methods() const {
   const json& pg = postgresql();
   std::vector<std::string> out;
+  // Patroni: create_replica_methods, else the older create_replica_method.
   auto it = pg.find("create_replica_methods");
+  if (it == pg.end() || it->is_null() || (it->is_array() && it->empty())) it = pg.find("create_replica_method");
   if (it != pg.end()) {
     if (it->is_array()) {
       for (const auto& m : *it)

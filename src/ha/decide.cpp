@@ -370,7 +370,8 @@ class Planner {
   std::optional<Decision> rewind_or_reinitialize(const std::vector<Step>& pre) {
     std::optional<FollowTarget> leader;
     if (s_.is_standby_cluster()) {
-      leader = FollowTarget{s_.standby_cluster.host, true, true};
+      // Only a remote with a host can be rewound from (an archive-only standby cluster cannot).
+      leader = FollowTarget{s_.standby_cluster.host, true, !s_.standby_cluster.host.empty()};
     } else if (c_.leader()) {
       leader = FollowTarget{c_.leader()->name(), false, c_.leader()->conn_url().has_value()};
     }

@@ -232,12 +232,14 @@ std::map<std::string, std::string> LocalPostgres::recovery_params(const NodeSett
                                                    : s.slot_name;
   }
   rs.extra = s.recovery_conf;
-  if (remote) {
-    // standby_cluster's own recovery settings win over postgresql.recovery_conf.
+  if (s.standby_cluster.active && upstream) {
+    // standby_cluster's own recovery settings win over postgresql.recovery_conf: restore_command
+    // and archive_cleanup_command for every member of a standby cluster (Patroni gives them to the
+    // cascading replicas too), recovery_min_apply_delay only towards the remote primary.
     for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"restore_command", s.standby_cluster.restore_command},
                                       {"archive_cleanup_command", s.standby_cluster.archive_cleanup_command},
                                       {"recovery_min_apply_delay", s.standby_cluster.recovery_min_apply_delay}})
-      if (!value.empty()) rs.overrides[name] = value;
+      if (!value.empty() && (remote || std::string_view(name) != "recovery_min_apply_delay")) rs.overrides[name] = value;
   }
   return build_recovery_params(rs);
 }
@@ -764,9 +766,10 @@ Status<std::string> LocalPostgres::run_replica_method(const NodeSettings& s, con
 Status<std::string> LocalPostgres::clone(const std::optional<Upstream>& from, const CancelToken& cancel) {
   const NodeSettings s = settings();
   if (auto st = write_pgpass(s); !st) return st;
-  // A standby leader is built with standby_cluster.create_replica_methods.
+  // Every member of a standby cluster is built with standby_cluster.create_replica_methods
+  // (Patroni turns the clone source into a remote member there).
   const std::vector<std::string>& configured =
-      from && from->remote ? s.standby_cluster.create_replica_methods : s.create_replica_methods;
+      s.standby_cluster.active ? s.standby_cluster.create_replica_methods : s.create_replica_methods;
   std::vector<std::string> methods = configured.empty() ? std::vector<std::string>{"basebackup"} : configured;
   // A remote primary known only by its archive (restore_command) is no source to copy from.
   const std::optional<Upstream> source = from && !from->host.empty() ? from : std::nullopt;

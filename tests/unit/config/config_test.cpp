@@ -65,6 +65,15 @@ TEST(ConfigView, DynamicChangesTimingAndDcsSection) {
   EXPECT_FALSE(c.global().is_paused());
 }
 
+// Patroni reads the older singular key when create_replica_methods is not given.
+TEST(ConfigView, TheOlderCreateReplicaMethodKeyIsRead) {
+  Config c(json::parse(R"({"postgresql": {"create_replica_method": ["pgbackrest", "basebackup"]}})"));
+  EXPECT_EQ(c.create_replica_methods(), (std::vector<std::string>{"pgbackrest", "basebackup"}));
+  Config both(json::parse(
+      R"({"postgresql": {"create_replica_methods": ["wal_g"], "create_replica_method": ["pgbackrest"]}})"));
+  EXPECT_EQ(both.create_replica_methods(), std::vector<std::string>{"wal_g"});
+}
+
 TEST(ConfigView, MissingAndMistypedValuesGiveDefaults) {
   Config c(json::parse(R"({"name": 5, "postgresql": "x", "tags": [1], "citus": {"group": -1, "database": 3}})"));
   EXPECT_EQ(c.name(), "5");
