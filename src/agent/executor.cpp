@@ -637,19 +637,17 @@ bool Executor::start_reinitialize(const std::string& member) {
     spdlog::warn("cannot reinitialize: member '{}' has no conn_url", member);
     return false;
   }
-  const double started = services_.clock.wall_seconds();
   const bool ok = start_async(
       ha::AsyncKind::reinitialize, "",
-      [&pg = services_.pg, &hooks = services_.hooks, u = *up, started, role = memory_.local.role](
-          const CancelToken& cancel) {
-        // The data directory is moved aside only once no postmaster uses it any more.
+      [&pg = services_.pg, &hooks = services_.hooks, u = *up, role = memory_.local.role](const CancelToken& cancel) {
+        // As Patroni: PostgreSQL stopped, the data directory left where it is for the replica
+        // methods (basebackup and a method without keep_data empty it first; one with keep_data,
+        // such as `pgbackrest --delta restore`, restores into it). Never under a live postmaster.
         const bool was_running = pg.postmaster_pid().has_value();
         if (!pg.stop(postgres::StopMode::Immediate, 30s))
           return std::string("PostgreSQL did not stop: the data directory is left in place");
         if (was_running) hooks.fire(CallbackAction::on_stop, role);
         if (cancel.cancelled()) return std::string("cancelled");
-        auto moved = pg.move_data_dir_aside("reinit." + std::to_string(static_cast<int64_t>(started)));
-        if (!moved) return moved.error();
         auto r = pg.clone(std::optional<postgres::Upstream>(u), cancel);
         return r ? std::string() : r.error();
       });

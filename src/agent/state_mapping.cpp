@@ -4,6 +4,7 @@
 
 #include "common/json_truth.h"
 #include "dcs/json_util.h"
+#include "postgres/replica_methods.h"
 
 namespace custos::agent {
 
@@ -92,13 +93,8 @@ ha::HaSettings ha_settings_from_config(const config::Config& config) {
   s.remove_data_directory_on_rewind_failure = pg_bool("remove_data_directory_on_rewind_failure");
   s.remove_data_directory_on_diverged_timelines = pg_bool("remove_data_directory_on_diverged_timelines");
   s.has_bootstrap_section = config.local().is_object() && config.local().contains("bootstrap");
-  for (const auto& m : config.create_replica_methods()) {
-    if (m == "basebackup" || m == "pg_basebackup") continue;
-    if (pg.is_object() && pg.contains(m) && pg[m].is_object() &&
-        (python_truthy(pg[m].value("no_leader", json(false))) ||
-         python_truthy(pg[m].value("no_master", json(false)))))
-      s.replica_method_without_leader = true;
-  }
+  s.replica_method_without_leader =
+      !postgres::replica_methods_to_run(config.create_replica_methods(), pg, false).empty();
   // Patroni tries to arm the watchdog whenever the mode is not off (automatic without a device
   // goes on without one).
   s.watchdog_enabled = watchdog_config_from(config).mode != watchdog::Mode::off;
@@ -111,14 +107,9 @@ ha::HaSettings ha_settings_from_config(const config::Config& config) {
       if (p) s.standby_cluster.port = static_cast<int>(*p);
     }
     if (sc.contains("create_replica_methods") && sc["create_replica_methods"].is_array())
-      for (const auto& m : sc["create_replica_methods"]) {
-        if (!m.is_string() || m == "basebackup") continue;
-        const std::string name = m.get<std::string>();
-        if (pg.is_object() && pg.contains(name) && pg[name].is_object() &&
-            (python_truthy(pg[name].value("no_leader", json(false))) ||
-             python_truthy(pg[name].value("no_master", json(false)))))
+      for (const auto& m : sc["create_replica_methods"])
+        if (m.is_string() && postgres::replica_method_works_without_leader(pg, m.get<std::string>()))
           s.standby_cluster.replica_method_without_leader = true;
-      }
   }
   return s;
 }

@@ -98,6 +98,38 @@ void append_lines(const std::string& path, const std::vector<std::string>& lines
   if (!f.flush()) throw std::runtime_error("cannot write " + path);
 }
 
+namespace {
+
+// A role name as a pg_hba.conf field: double-quoted unless plain (a quoted "all" is a role).
+std::string hba_role(const std::string& name) {
+  if (name.empty()) return "all";
+  bool plain = true;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') plain = false;
+  if (plain && name != "all" && name != "sameuser" && name != "samerole" && name != "samegroup") return name;
+  std::string q = "\"";
+  for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+}  // namespace
+
+std::vector<std::string> custom_bootstrap_hba_lines(const std::string& superuser, const std::string& replication_user,
+                                                    const std::vector<std::string>& local_addresses) {
+  std::vector<std::pair<std::string, std::string>> where = {{"local", ""}};
+  for (const auto& a : local_addresses)
+    where.emplace_back("host", a + (a.find(':') != std::string::npos ? "/128" : "/32"));
+  std::vector<std::string> lines;
+  for (const auto& [type, address] : where) {
+    const std::string at = address.empty() ? "" : "\t" + address;
+    if (!replication_user.empty()) lines.push_back(type + "\treplication\t" + hba_role(replication_user) + at + "\ttrust");
+    lines.push_back(type + "\tall\t" + hba_role(superuser) + at + "\ttrust");
+  }
+  return lines;
+}
+
+std::string restored_hba_path(const ConfigLayout& layout) { return layout.hba_path() + ".custos-restored"; }
+
 void write_standby_signal(const std::string& data_dir) {
   std::string path = data_dir + "/standby.signal";
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);

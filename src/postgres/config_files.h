@@ -54,6 +54,15 @@ void write_pg_ident(const ConfigLayout& layout, const std::vector<std::string>& 
 // Appends lines (after a blank line) to an existing file, e.g. bootstrap.pg_hba after initdb.
 void append_lines(const std::string& path, const std::vector<std::string>& lines);
 
+// While a custom bootstrap's restored cluster recovers, the superuser password is the backup's,
+// not the configured one; as Patroni, only trust lines for the superuser (empty: all) and the
+// replication user are in pg_hba.conf until post_bootstrap has set the configured passwords:
+// `local` and, for each numeric address the agent connects from (IPv4 /32, IPv6 /128), `host`.
+std::vector<std::string> custom_bootstrap_hba_lines(const std::string& superuser, const std::string& replication_user,
+                                                    const std::vector<std::string>& local_addresses);
+// Where the restored cluster's own pg_hba.conf waits meanwhile: <hba_path>.custos-restored.
+std::string restored_hba_path(const ConfigLayout& layout);
+
 // <data_dir>/standby.signal (empty file) and recovery.signal.
 void write_standby_signal(const std::string& data_dir);
 bool has_standby_signal(const std::string& data_dir);

@@ -1,12 +1,15 @@
 #include "postgres/local_postgres.h"
 
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -22,6 +25,7 @@
 #include "common/shlex.h"
 #include "postgres/lsn.h"
 #include "postgres/pgpass.h"
+#include "postgres/replica_methods.h"
 #include "postgres/rewind.h"
 #include "postgres/roles.h"
 #include "postgres/slots.h"
@@ -256,6 +260,43 @@ Status<std::string> LocalPostgres::write_pgpass(const NodeSettings& s) const {
   return Unit{};
 }
 
+namespace {
+
+// The numeric addresses `host` resolves to (the agent's own connections come from them);
+// none when it is a socket directory or does not resolve.
+std::vector<std::string> numeric_addresses(const std::string& host, int port) {
+  std::vector<std::string> out;
+  if (host.empty() || host.front() == '/') return out;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_protocol = IPPROTO_TCP;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return out;
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    char buf[NI_MAXHOST];
+    if (::getnameinfo(a->ai_addr, a->ai_addrlen, buf, sizeof buf, nullptr, 0, NI_NUMERICHOST) != 0) continue;
+    if (std::find(out.begin(), out.end(), buf) == out.end()) out.emplace_back(buf);
+  }
+  ::freeaddrinfo(res);
+  return out;
+}
+
+// Once a custom bootstrap is over (or was interrupted by an agent exit), the restored cluster's
+// own pg_hba.conf replaces the trust-only one, unless postgresql.pg_hba was just written.
+void put_back_restored_hba(const ConfigLayout& layout, bool restore) {
+  const std::string aside = restored_hba_path(layout);
+  std::error_code ec;
+  if (!fs::exists(aside, ec)) return;
+  if (restore) {
+    spdlog::info("putting the restored pg_hba.conf back in place of the custom bootstrap's trust-only one");
+    fs::rename(aside, layout.hba_path());
+  } else {
+    fs::remove(aside, ec);
+  }
+}
+
+}  // namespace
+
 Status<std::string> LocalPostgres::write_configuration_locked(const NodeSettings& s, bool replica,
                                                               const std::optional<Upstream>& upstream) {
   try {
@@ -270,6 +311,7 @@ Status<std::string> LocalPostgres::write_configuration_locked(const NodeSettings
     for (const auto& [name, value] : s.command_line) params[name] = value;
     write_postgresql_conf(layout, params, recovery);
     if (!s.pg_hba.empty()) write_pg_hba(layout, s.pg_hba);
+    if (!custom_bootstrap_ran_) put_back_restored_hba(layout, s.pg_hba.empty());
     if (!s.pg_ident.empty()) write_pg_ident(layout, s.pg_ident);
     sanitize_auto_conf(s.data_dir);
     if (replica) write_standby_signal(s.data_dir);
@@ -511,9 +553,22 @@ Status<std::string> LocalPostgres::write_restored_configuration(
       standby = patroni_parse_bool(mode->second).value_or(false);
       rec.erase(mode);
     }
+    // The trust-only pg_hba.conf below must be the one PostgreSQL reads.
+    params.erase("hba_file");
     write_postgresql_conf(layout, params, rec);
-    if (!s.pg_hba.empty()) write_pg_hba(layout, s.pg_hba);
-    else if (!s.bootstrap_pg_hba.empty()) append_lines(layout.hba_path(), s.bootstrap_pg_hba);
+    // The restored pg_hba.conf (+ bootstrap.pg_hba) waits aside until post_bootstrap; with
+    // postgresql.pg_hba configured, post_bootstrap writes that instead.
+    if (s.pg_hba.empty()) {
+      if (!fs::exists(layout.hba_path())) {
+        spdlog::warn("the restored data directory has no {}: after the bootstrap only bootstrap.pg_hba is in it "
+                     "(set postgresql.pg_hba)", layout.hba_path());
+        write_pg_hba(layout, {});
+      }
+      if (!s.bootstrap_pg_hba.empty()) append_lines(layout.hba_path(), s.bootstrap_pg_hba);
+      fs::rename(layout.hba_path(), restored_hba_path(layout));
+    }
+    write_pg_hba(layout, custom_bootstrap_hba_lines(s.superuser.username, s.replication.username,
+                                                    numeric_addresses(s.local_host(), s.listen.port)));
     if (!s.pg_ident.empty()) write_pg_ident(layout, s.pg_ident);
     // What the tool wrote (restore_command in postgresql.auto.conf, recovery.signal) stays only
     // with keep_existing_recovery_conf.
@@ -642,8 +697,9 @@ Status<std::string> LocalPostgres::post_bootstrap() {
     custom_bootstrap_ran_ = false;
   }
   if (after_custom) {
-    // The recovery that restored the cluster is over: the configuration becomes a primary's (no
-    // recovery settings, no signal files); a setting that only a restart applies restarts it.
+    // The recovery that restored the cluster is over: the configured passwords are set, so the
+    // real pg_hba.conf comes back; the configuration becomes a primary's (no recovery settings,
+    // no signal files); a setting that only a restart applies restarts it.
     if (auto st = write_primary_configuration(); !st) return st;
     reload();
     std::this_thread::sleep_for(1s);
@@ -664,12 +720,18 @@ Status<std::string> LocalPostgres::post_bootstrap() {
 
 std::string LocalPostgres::source_conninfo(const Upstream& from, const Credentials& creds,
                                            const std::string& dbname) const {
-  std::string ci = "host=" + q(from.host) + " port=" + std::to_string(from.port) + " user=" + q(creds.username);
-  if (!dbname.empty()) ci += " dbname=" + q(dbname);
-  for (const auto& [k, v] : creds.extra) ci += " " + k + "=" + q(v);
+  // Patroni's DSN of a clone or rewind source (the --connstring of a replica method, the
+  // --dbname of pg_basebackup): dbname, user, host, port, then the role's ssl*/gss/... keywords;
+  // the password stays in the pgpass file.
+  std::map<std::string, std::string> dsn = creds.extra;
+  dsn["host"] = from.host;
+  dsn["port"] = std::to_string(from.port);
+  dsn["user"] = creds.username;
+  dsn["dbname"] = dbname.empty() ? settings().database : dbname;
+  dsn.erase("password");
   // Patroni exports PGKRBSRVNAME for its children; the keyword has the same effect here.
-  if (!settings().krbsrvname.empty() && !creds.extra.count("krbsrvname")) ci += " krbsrvname=" + q(settings().krbsrvname);
-  return ci;
+  if (!settings().krbsrvname.empty() && !dsn.count("krbsrvname")) dsn["krbsrvname"] = settings().krbsrvname;
+  return format_dsn(dsn);
 }
 
 Status<std::string> LocalPostgres::basebackup(const NodeSettings& s, const Upstream& from, const CancelToken& cancel) {
@@ -770,22 +832,12 @@ Status<std::string> LocalPostgres::clone(const std::optional<Upstream>& from, co
   // (Patroni turns the clone source into a remote member there).
   const std::vector<std::string>& configured =
       s.standby_cluster.active ? s.standby_cluster.create_replica_methods : s.create_replica_methods;
-  std::vector<std::string> methods = configured.empty() ? std::vector<std::string>{"basebackup"} : configured;
   // A remote primary known only by its archive (restore_command) is no source to copy from.
   const std::optional<Upstream> source = from && !from->host.empty() ? from : std::nullopt;
-  if (!source) {
-    // Without a source, only the methods that work without a replication connection.
-    std::vector<std::string> usable;
-    for (const auto& m : methods) {
-      if (m == "basebackup" || !s.replica_method_options.contains(m)) continue;
-      const auto& o = s.replica_method_options[m];
-      const bool no_leader = (o.contains("no_leader") && python_truthy(o["no_leader"])) ||
-                             (o.contains("no_master") && python_truthy(o["no_master"]));
-      if (no_leader) usable.push_back(m);
-    }
-    methods = usable;
-    if (methods.empty()) return make_error(std::string("no replica method works without a leader"));
-  }
+  const std::vector<std::string> methods = replica_methods_to_run(
+      configured.empty() ? std::vector<std::string>{"basebackup"} : configured, s.replica_method_options,
+      source.has_value());
+  if (methods.empty()) return make_error(std::string("no replica method works without a leader"));
   std::string errors;
   for (const auto& m : methods) {
     if (cancel.cancelled()) return make_error("cancelled");

@@ -103,6 +103,8 @@ class LocalPostgres final : public PostgresNode {
   // One custom replica method (Patroni's create_replica for a non-basebackup method).
   Status<std::string> run_replica_method(const NodeSettings& s, const std::string& method,
                                          const std::optional<Upstream>& from, const CancelToken& cancel);
+  // Patroni's DSN (format_dsn) to reach `from` as `creds`, without the password; dbname empty:
+  // postgresql.database.
   std::string source_conninfo(const Upstream& from, const Credentials& creds, const std::string& dbname) const;
   PostmasterOptions postmaster_options(const NodeSettings& s) const;
   // The connection shared by short statements (status, slots, pending restart).

@@ -83,9 +83,7 @@ ClusterOptions archiving_cluster(const std::string& scope) {
   ClusterOptions o;
   o.nodes = 3;
   o.scope = scope;
-  o.parameters_yaml =
-      "    archive_mode: 'on'\n"
-      "    archive_command: 'test ! -f {dir}/archive/%f && cp %p {dir}/archive/%f'\n";
+  o.archive_command = ClusterOptions::kArchiveToDir;
   o.postgresql_yaml =
       "  recovery_conf:\n"
       "    restore_command: cp {dir}/archive/%f %p\n";
@@ -151,7 +149,6 @@ void check_archive_only_member(TestCluster& c) {
 // A new member tagged nostream: cloned from the primary, then started without primary_conninfo.
 TEST(ArchiveRecoveryE2E, ANostreamMemberFollowsThePrimaryThroughTheWalArchiveOnly) {
   TestCluster c(archiving_cluster("e2e-archive"));
-  fs::create_directories(c.dir() + "/archive");
   tag_nostream(c, 1);  // n2; n3 is a normal replica
   if (HasFatalFailure()) return;
   c.start_agent(0);
@@ -169,7 +166,6 @@ TEST(ArchiveRecoveryE2E, ANostreamMemberFollowsThePrimaryThroughTheWalArchiveOnl
 // primary goes, and it carries on from the archive.
 TEST(ArchiveRecoveryE2E, AStreamingReplicaRestartedWithNostreamSwitchesToTheArchive) {
   TestCluster c(archiving_cluster("e2e-archive2"));
-  fs::create_directories(c.dir() + "/archive");
   c.start_agent(0);
   ASSERT_EQ(c.wait_for_primary(150s), 0);
   ASSERT_TRUE(c.sql(0, "CREATE TABLE archived (x int)").ok);

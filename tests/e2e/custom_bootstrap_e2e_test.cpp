@@ -18,50 +18,40 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-const char* kPgBin = "/usr/lib/postgresql/15/bin";
-
-void write_script(const std::string& path, const std::string& body) {
-  std::ofstream(path) << "#!/bin/sh\n" << body;
-  fs::permissions(path, fs::perms::owner_all);
-}
-
 // A source cluster whose WAL goes to {dir}/archive.
 ClusterOptions archiving_source(const std::string& scope) {
   ClusterOptions o;
   o.nodes = 1;
   o.scope = scope;
-  o.parameters_yaml =
-      "    archive_mode: 'on'\n"
-      "    archive_command: 'test ! -f {dir}/archive/%f && cp %p {dir}/archive/%f'\n";
+  o.tls = true;
+  o.archive_command = ClusterOptions::kArchiveToDir;
   return o;
 }
 
+// Both clusters run TLS everywhere (PostgreSQL only `hostssl ... clientcert` lines and
+// scram-sha-256 even on the socket), and the new cluster's superuser password is not the one in
+// the backup: as in Patroni, only a temporary trust-only pg_hba.conf lets the agent in to set
+// it; then the restored pg_hba.conf (no postgresql.pg_hba here) is put back.
 TEST(CustomBootstrapE2E, ANewClusterIsRestoredFromABackupAndItsWalArchive) {
   TestCluster src(archiving_source("e2e-source"));
-  fs::create_directories(src.dir() + "/archive");
   src.start_agent(0);
   ASSERT_EQ(src.wait_for_primary(150s), 0);
   ASSERT_TRUE(src.sql(0, "CREATE TABLE in_backup AS SELECT 1 AS x").ok);
-  test::RunResult bb = test::run_command(
-      {std::string(kPgBin) + "/pg_basebackup", "-D", src.dir() + "/backup", "-X", "stream", "-h", "127.0.0.1", "-p",
-       std::to_string(src.node(0).pg_port), "-U", "replicator"},
-      120s, {{"PGPASSWORD", "e2e-repl-pw"}});
+  test::RunResult bb = src.base_backup(0, src.dir() + "/backup");
   ASSERT_EQ(bb.exit_code, 0) << bb.output;
+  const std::string backup_hba = read_file(src.dir() + "/backup/pg_hba.conf");
+  ASSERT_NE(backup_hba.find("hostssl"), std::string::npos) << backup_hba;
   // Written after the backup: only the WAL archive has it.
   ASSERT_TRUE(src.sql(0, "CREATE TABLE after_backup AS SELECT 2 AS x").ok);
-  ASSERT_TRUE(src.sql(0, "SELECT pg_switch_wal()").ok);
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto v = src.sql_value(0, "SELECT last_archived_wal IS NOT NULL AND last_archived_wal >= "
-                                  "pg_walfile_name(pg_current_wal_lsn() - 1) FROM pg_stat_archiver");
-        return v && *v == "t";
-      },
-      60s));
+  ASSERT_TRUE(src.wal_archived(0, 60s));
 
   ClusterOptions o;
   o.nodes = 2;
   o.scope = "e2e-restored";
-  o.etcd_of = &src;
+  o.etcd_of = &src;  // and its CA
+  o.tls = true;
+  o.superuser_password = "e2e-restored-super-pw";
+  o.omit_pg_hba = true;
   o.bootstrap_yaml =
       "  method: restore\n"
       "  restore:\n"
@@ -72,13 +62,16 @@ TEST(CustomBootstrapE2E, ANewClusterIsRestoredFromABackupAndItsWalArchive) {
       "      recovery_target_action: promote\n"
       "      recovery_target_timeline: latest\n";
   TestCluster c(o);
-  write_script(c.dir() + "/restore.sh",
-               "echo \"$@\" >> " + c.dir() + "/restore.args\n"
+  write_executable(c.dir() + "/restore.sh",
+                   "echo \"$@\" >> " + c.dir() + "/restore.args\n"
                "for a in \"$@\"; do case \"$a\" in --datadir=*) d=\"${a#--datadir=}\";; --backup=*) b=\"${a#--backup=}\";; esac; done\n"
                "mkdir -p \"$d\" && cp -a \"$b\"/. \"$d\"/ && chmod 700 \"$d\"\n");
   c.start_agent(0);
-  ASSERT_EQ(c.wait_for_primary(150s), 0) << c.describe();
-  EXPECT_EQ(c.sql_value(0, "SELECT x FROM in_backup"), std::optional<std::string>("1"));
+  ASSERT_EQ(c.wait_for_primary(150s), 0) << c.describe() << c.logs(80);
+  // The probes log in with the new password over TLS: it was set, the real pg_hba.conf is back.
+  EXPECT_EQ(c.sql_value(0, "SELECT x FROM in_backup"), std::optional<std::string>("1")) << c.logs(80);
+  EXPECT_EQ(read_file(c.node(0).data_dir + "/pg_hba.conf"), backup_hba);
+  EXPECT_FALSE(fs::exists(c.node(0).data_dir + "/pg_hba.conf.custos-restored"));
   EXPECT_EQ(c.sql_value(0, "SELECT x FROM after_backup"), std::optional<std::string>("2"));  // replayed
   const std::string args = read_file(c.dir() + "/restore.args");
   for (const std::string& want : std::vector<std::string>{"--scope=e2e-restored", "--datadir=" + c.node(0).data_dir,
@@ -111,7 +104,7 @@ TEST(CustomBootstrapE2E, AFailingScriptMovesTheDataAsideAndReleasesInitialize) {
       "    no_params: true\n";
   TestCluster c(o);
   // Half a data directory, then a failure.
-  write_script(c.dir() + "/restore.sh", "mkdir -p " + c.node(0).data_dir + " && echo partial > " + c.node(0).data_dir +
+  write_executable(c.dir() + "/restore.sh", "mkdir -p " + c.node(0).data_dir + " && echo partial > " + c.node(0).data_dir +
                                             "/PG_VERSION && echo restore failed >&2 && exit 3\n");
   c.start_agent(0);
   ASSERT_TRUE(c.wait_agent_exit(0, 120s).has_value()) << c.describe();

@@ -391,29 +391,25 @@ TEST_F(CallbacksE2E, EveryCallbackAtItsMoment) {
 namespace custos::e2e {
 namespace {
 
-const char* kPgBin = "/usr/lib/postgresql/15/bin";
-
-void write_script(const std::string& path, const std::string& body) {
-  std::ofstream(path) << "#!/bin/sh\n" << body;
-  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
-}
-
 // create_replica_methods (issue 13): the methods in order with fallback, each called with
 // Patroni's parameters (--scope, --role, --datadir, --connstring, and the section's own keys).
+// TLS everywhere: the connstring carries the replication role's certificate settings, so that a
+// tool connecting with it passes `hostssl ... clientcert=verify-full`.
 TEST(ReplicaMethodsE2E, AScriptMethodAfterAFailingOneBuildsTheReplica) {
   ClusterOptions o;
   o.nodes = 2;
   o.scope = "e2e-rm";
+  o.tls = true;
   o.postgresql_yaml =
       "  create_replica_methods:\n    - broken\n    - scripted\n    - basebackup\n"
       "  broken:\n    command: /bin/false\n"
       "  scripted:\n    command: {dir}/replica.sh\n    custom_key: x y\n";
   TestCluster c(o);
   // The method records its arguments, then makes the copy with pg_basebackup itself.
-  write_script(c.dir() + "/replica.sh",
+  write_executable(c.dir() + "/replica.sh",
                "echo \"$@\" >> " + c.dir() + "/replica.args\n"
                "for a in \"$@\"; do case \"$a\" in --datadir=*) d=\"${a#--datadir=}\";; --connstring=*) s=\"${a#--connstring=}\";; esac; done\n"
-               "exec " + std::string(kPgBin) + "/pg_basebackup -D \"$d\" -X stream -d \"$s\"\n");
+               "exec " + std::string(kPgBinDir) + "/pg_basebackup -D \"$d\" -X stream -d \"$s\"\n");
   c.start_agent(0);
   ASSERT_EQ(c.wait_for_primary(150s), 0);
   ASSERT_TRUE(c.sql(0, "CREATE TABLE before_clone AS SELECT 1 AS x").ok);
@@ -421,8 +417,10 @@ TEST(ReplicaMethodsE2E, AScriptMethodAfterAFailingOneBuildsTheReplica) {
   c.wait_for_streaming(0, {1}, 150s);
   const std::string args = read_file(c.dir() + "/replica.args");
   for (const std::string& want : std::vector<std::string>{"--scope=e2e-rm", "--role=replica",
-                                                          "--datadir=" + c.node(1).data_dir, "--connstring=host=",
-                                                          "--custom_key=x y"})
+                                                          "--datadir=" + c.node(1).data_dir,
+                                                          "--connstring=dbname=postgres user=replicator host=127.0.0.1",
+                                                          "--custom_key=x y", "sslmode=verify-full",
+                                                          "sslcert=", "sslrootcert="})
     EXPECT_NE(args.find(want), std::string::npos) << want << " not in " << args;
   EXPECT_EQ(c.sql_value(1, "SELECT x FROM before_clone"), std::optional<std::string>("1"));
   const std::string log = read_file(c.node(1).log_file);
@@ -441,7 +439,7 @@ TEST(ReplicaMethodsE2E, ANoLeaderMethodRestoresANodeWithoutAnyRunningLeader) {
       "  create_replica_methods:\n    - restore\n    - basebackup\n"
       "  restore:\n    command: {dir}/restore.sh\n    no_leader: true\n";
   TestCluster c(o);
-  write_script(c.dir() + "/restore.sh",
+  write_executable(c.dir() + "/restore.sh",
                "for a in \"$@\"; do case \"$a\" in --datadir=*) d=\"${a#--datadir=}\";; esac; done\n"
                "echo \"$@\" >> " + c.dir() + "/restore.args\n"
                "mkdir -p \"$d\" && cp -a " + c.dir() + "/backup/. \"$d\"/ && chmod 700 \"$d\"\n");
@@ -449,10 +447,7 @@ TEST(ReplicaMethodsE2E, ANoLeaderMethodRestoresANodeWithoutAnyRunningLeader) {
   ASSERT_EQ(c.wait_for_primary(150s), 0);
   ASSERT_TRUE(c.sql(0, "CREATE TABLE in_backup AS SELECT 42 AS x").ok);
   // A base backup, as a backup tool would keep one.
-  test::RunResult bb = test::run_command(
-      {std::string(kPgBin) + "/pg_basebackup", "-D", c.dir() + "/backup", "-X", "stream", "-h", "127.0.0.1", "-p",
-       std::to_string(c.node(0).pg_port), "-U", "replicator"},
-      120s, {{"PGPASSWORD", "e2e-repl-pw"}});
+  test::RunResult bb = c.base_backup(0, c.dir() + "/backup");
   ASSERT_EQ(bb.exit_code, 0) << bb.output;
   c.kill_node(0);  // the whole cluster is gone
   ASSERT_TRUE(eventually([&] { return !c.leader_name(); }, 60s));

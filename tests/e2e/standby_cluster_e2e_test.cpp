@@ -3,7 +3,8 @@
 // of the first) while its other member cascades from the standby leader; switchover and
 // failover inside the standby cluster; GET /standby-leader; and the promotion of the whole
 // cluster by removing standby_cluster from /config. Once on the first cluster's etcd, once on
-// an etcd of its own.
+// an etcd of its own. TLS everywhere: the standby leader's connection to the remote primary
+// (and the remote rewind of a demoted cluster) passes `hostssl ... clientcert=verify-full`.
 #include <chrono>
 #include <string>
 #include <vector>
@@ -49,6 +50,7 @@ void run_standby_cluster_scenario(bool shared_etcd) {
   ClusterOptions po;
   po.nodes = 2;
   po.scope = "e2e-main";
+  po.tls = true;
   // The standby cluster streams through this permanent slot (Patroni: create it on the primary
   // cluster yourself, with permanent slots).
   po.dcs_yaml = "    slots:\n      dr_slot:\n        type: physical\n";
@@ -67,6 +69,8 @@ void run_standby_cluster_scenario(bool shared_etcd) {
   ClusterOptions so;
   so.nodes = 2;
   so.scope = "e2e-dr";
+  so.tls = true;
+  so.ca_of = &main_cluster;  // one CA: the standby leader's replication certificate is trusted there
   if (shared_etcd) so.etcd_of = &main_cluster;
   so.dcs_yaml = "    standby_cluster:\n      host: 127.0.0.1\n      port: " +
                 std::to_string(main_cluster.node(mp).pg_port) + "\n      primary_slot_name: dr_slot\n";

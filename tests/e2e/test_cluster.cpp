@@ -32,8 +32,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr const char* kSuperuser = "postgres";
-constexpr const char* kSuperuserPassword = "e2e-super-pw";
-constexpr const char* kBinDir = "/usr/lib/postgresql/15/bin";
 
 std::string tail_lines(const std::string& text, std::size_t lines) {
   std::size_t pos = text.size();
@@ -87,6 +85,15 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+void write_executable(const std::string& path, const std::string& body) {
+  {
+    std::ofstream out(path);
+    out << "#!/bin/sh\n" << body;
+    if (!out) throw std::runtime_error("cannot write " + path);
+  }
+  fs::permissions(path, fs::perms::owner_all, fs::perm_options::replace);
+}
+
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -126,19 +133,31 @@ TestCluster::TestCluster(ClusterOptions options) : options_(std::move(options)) 
       etcd_server_ = etcd_.get();
     }
     net::HttpClientOptions ho;
-    if (options_.tls) {
+    if (!options_.ca_of) options_.ca_of = options_.etcd_of;
+    if (options_.tls && options_.ca_of && options_.ca_of->ca_view_) {
+      const TestCluster& other = *options_.ca_of;
+      ca_view_ = other.ca_view_;
+      ctl_cert_ = other.ctl_cert_;
+      superuser_cert_ = other.superuser_cert_;
+      replication_cert_ = other.replication_cert_;
+      rewind_cert_ = other.rewind_cert_;
+    } else if (options_.tls) {
       fs::create_directories(dir_ + "/tls");
       ca_ = std::make_unique<test::TestCa>(dir_ + "/tls");
+      ca_view_ = ca_.get();
       ctl_cert_ = ca_->issue("ctl", "custos-ctl", false);
       // verify-full on the replication line checks the CN against the role.
       superuser_cert_ = ca_->issue("superuser", kSuperuser, false);
       replication_cert_ = ca_->issue("replication", "replicator", false);
       rewind_cert_ = ca_->issue("rewind", "rewinder", false);
-      ho.tls.ca_file = ca_->ca_file();
+    }
+    if (options_.tls) {
+      ho.tls.ca_file = ca_view_->ca_file();
       ho.tls.cert_file = ctl_cert_.cert_file;
       ho.tls.key_file = ctl_cert_.key_file;
     }
     http_ = std::make_unique<net::HttpClient>(ho);
+    if (options_.archive_command.find("{dir}/archive") != std::string::npos) fs::create_directories(dir_ + "/archive");
     for (int i = 0; i < options_.nodes; ++i) {
       Node n;
       n.name = "n" + std::to_string(i + 1);
@@ -176,9 +195,11 @@ TestCluster::TestCluster(ClusterOptions options) : options_(std::move(options)) 
         n.pg_proxy = std::make_unique<test::TcpProxy>(
             std::vector<test::TcpProxy::Upstream>{{"127.0.0.1", n.pg_port}}, "->" + n.name + " PostgreSQL");
       }
-      if (ca_) {
-        n.server_cert = ca_->issue(n.name + "-server", "127.0.0.1", true);
-        n.rest_cert = ca_->issue(n.name + "-rest", "127.0.0.1", true, rest_key_password());
+      if (ca_view_) {
+        // Distinct file names when the CA (and its directory) is another cluster's.
+        const std::string file = ca_ ? n.name : options_.scope + "-" + n.name;
+        n.server_cert = ca_view_->issue(file + "-server", "127.0.0.1", true);
+        n.rest_cert = ca_view_->issue(file + "-rest", "127.0.0.1", true, rest_key_password());
       }
       nodes_.push_back(std::move(n));
       write_config(i);
@@ -282,10 +303,10 @@ void TestCluster::write_config(int i) {
     << "  listen: 127.0.0.1:" << n.pg_port << "\n"
     << "  connect_address: 127.0.0.1:" << (n.pg_proxy ? n.pg_proxy->port() : n.pg_port) << "\n"
     << "  data_dir: " << n.data_dir << "\n"
-    << "  bin_dir: " << kBinDir << "\n"
+    << "  bin_dir: " << kPgBinDir << "\n"
     << "  pgpass: " << n.dir << "/pgpass\n"
     << "  authentication:\n"
-    << "    superuser:\n      username: " << kSuperuser << "\n      password: " << kSuperuserPassword << "\n"
+    << "    superuser:\n      username: " << kSuperuser << "\n      password: " << options_.superuser_password << "\n"
     << pg_tls(superuser_cert_, "verify-ca")
     << "    replication:\n      username: replicator\n      password: e2e-repl-pw\n"
     << pg_tls(replication_cert_, "verify-full")
@@ -295,11 +316,13 @@ void TestCluster::write_config(int i) {
     << "    unix_socket_directories: " << n.dir << "\n"
     << "    shared_buffers: 32MB\n"
     << pg_ssl_parameters
+    << (options_.archive_command.empty()
+            ? std::string()
+            : "    archive_mode: 'on'\n    archive_command: '" + expand(options_.archive_command) + "'\n")
     << expand(options_.parameters_yaml)
     << callbacks
     << extra
-    << "  pg_hba:\n"
-    << hba
+    << (options_.omit_pg_hba ? std::string() : "  pg_hba:\n" + hba)
     << "tags:\n  nofailover: false\n  noloadbalance: false\n"
     << expand(options_.tags_yaml)
     << (options_.watchdog_mode.empty()
@@ -315,7 +338,7 @@ void TestCluster::write_config(int i) {
 
 const std::string& TestCluster::ca_file() const {
   static const std::string none;
-  return ca_ ? ca_->ca_file() : none;
+  return ca_view_ ? ca_view_->ca_file() : none;
 }
 
 std::string TestCluster::rest_base(int i) const {
@@ -524,7 +547,7 @@ std::optional<pid_t> TestCluster::kill_postmaster(int i) {
 std::string TestCluster::conninfo(int i) const {
   const Node& n = nodes_.at(static_cast<std::size_t>(i));
   std::string ci = "host=127.0.0.1 port=" + std::to_string(n.pg_port) + " dbname=postgres user=" + kSuperuser +
-                   " password=" + kSuperuserPassword;
+                   " password=" + options_.superuser_password;
   if (!options_.tls) return ci + " sslmode=disable";
   return ci + " sslmode=verify-full sslrootcert=" + ca_file() + " sslcert=" + superuser_cert_.cert_file +
          " sslkey=" + superuser_cert_.key_file;
@@ -551,6 +574,27 @@ std::optional<std::string> TestCluster::sql_value(int i, const std::string& stat
   auto r = sql(i, statement, {}, 3000ms);
   if (!r.ok || r.rows.empty() || r.rows[0].empty() || !r.rows[0][0]) return std::nullopt;
   return *r.rows[0][0];
+}
+
+test::RunResult TestCluster::base_backup(int i, const std::string& target) {
+  const Node& n = node(i);
+  std::string ci = "host=127.0.0.1 port=" + std::to_string(n.pg_port) + " user=replicator";
+  if (options_.tls)
+    ci += " sslmode=verify-full sslrootcert=" + ca_file() + " sslcert=" + replication_cert_.cert_file +
+          " sslkey=" + replication_cert_.key_file;
+  return test::run_command({std::string(kPgBinDir) + "/pg_basebackup", "-D", target, "-X", "stream", "-d", ci},
+                           std::chrono::seconds(120), {{"PGPASSWORD", "e2e-repl-pw"}});
+}
+
+bool TestCluster::wal_archived(int i, milliseconds timeout) {
+  if (!sql(i, "SELECT pg_switch_wal()").ok) return false;
+  return eventually(
+      [&] {
+        auto v = sql_value(i, "SELECT last_archived_wal IS NOT NULL AND last_archived_wal >= "
+                              "pg_walfile_name(pg_current_wal_lsn() - 1) FROM pg_stat_archiver");
+        return v && *v == "t";
+      },
+      timeout);
 }
 
 std::optional<bool> TestCluster::is_primary_sql(int i) {

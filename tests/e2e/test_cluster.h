@@ -51,6 +51,12 @@ std::string read_file(const std::string& path);
 
 class TestCluster;
 
+// Debian's PostgreSQL 15 programs (pg_basebackup, ...).
+inline constexpr const char* kPgBinDir = "/usr/lib/postgresql/15/bin";
+
+// A /bin/sh script at `path` (mode 0700): "#!/bin/sh\n" + body. Throws when it cannot be written.
+void write_executable(const std::string& path, const std::string& body);
+
 struct ClusterOptions {
   int nodes = 3;
   std::string scope = "e2e";
@@ -91,10 +97,23 @@ struct ClusterOptions {
   std::string bootstrap_yaml;
   std::string dcs_yaml;
   std::string parameters_yaml;
+  // archive_mode on and this archive_command on every node ("{dir}", "{node}" replaced);
+  // kArchiveToDir copies each segment to <cluster dir>/archive (created by the constructor).
+  std::string archive_command;
+  static constexpr const char* kArchiveToDir = "test ! -f {dir}/archive/%f && cp %p {dir}/archive/%f";
   std::string tags_yaml;
   // Runs on the etcd of another TestCluster (which must outlive this one, single server)
   // instead of an etcd of its own: two clusters (scopes) on one etcd.
   TestCluster* etcd_of = nullptr;
+  // With tls: the TLS material (CA, role and client certificates) of another TestCluster (which
+  // must outlive this one) instead of a CA of its own, so that the two clusters' members trust
+  // each other (a standby cluster, a restore from the other's backup). Defaults to etcd_of.
+  TestCluster* ca_of = nullptr;
+  // postgresql.authentication.superuser.password of every node (and of the test's probes).
+  std::string superuser_password = "e2e-super-pw";
+  // No postgresql.pg_hba at all: the nodes keep the pg_hba.conf of their data directory
+  // (initdb's, or a restored one, + bootstrap.pg_hba).
+  bool omit_pg_hba = false;
   // etcd members: 1 (EtcdServer) or more (EtcdCluster, members can be stopped one by one).
   int etcd_members = 1;
   // Fault tests: every path between an agent and the others goes through a TcpProxy the test
@@ -228,6 +247,12 @@ class TestCluster {
   std::optional<std::string> sql_value(int i, const std::string& statement);
   // true: primary, false: in recovery, nullopt: not reachable.
   std::optional<bool> is_primary_sql(int i);
+  // pg_basebackup of node i into `target` (WAL streamed) as the replication role, with the
+  // cluster's TLS material when tls; the run's result (exit code and output).
+  test::RunResult base_backup(int i, const std::string& target);
+  // Node i (a primary with archive_command) switches to a new WAL segment; true once every
+  // segment written so far is archived, false after `timeout`.
+  bool wal_archived(int i, milliseconds timeout);
   // pg_postmaster_start_time() as text.
   std::optional<std::string> postmaster_start_time(int i);
 
@@ -276,7 +301,8 @@ class TestCluster {
 
   ClusterOptions options_;
   std::string dir_;
-  std::unique_ptr<test::TestCa> ca_;
+  std::unique_ptr<test::TestCa> ca_;  // own CA (tls without ca_of)
+  const test::TestCa* ca_view_ = nullptr;  // ca_, or the one of ClusterOptions::ca_of
   test::IssuedCertificate ctl_cert_, superuser_cert_, replication_cert_, rewind_cert_;
   std::unique_ptr<test::EtcdServer> etcd_;
   test::EtcdServer* etcd_server_ = nullptr;  // etcd_, or the one of ClusterOptions::etcd_of

@@ -349,7 +349,8 @@ std::vector<Scenario> scenarios() {
     t.n2().pg.clear_calls();
     t.run(t.n2(), {step::Reinitialize{"node1"}});
     EXPECT_TRUE(t.n2().pg.called("stop(immediate)"));
-    EXPECT_TRUE(t.n2().pg.called("move_data_dir_aside(reinit."));
+    // The data directory stays for the replica methods (keep_data), as in Patroni.
+    EXPECT_FALSE(t.n2().pg.called("move_data_dir_aside"));
     EXPECT_TRUE(t.n2().pg.called("clone(node1)"));
     t.take_async(t.n2());
     // A PostgreSQL that will not stop: the data directory stays where it is.
