@@ -620,7 +620,8 @@ void Agent::shutdown() {
         executor_.touch_member();
       });
     services_.hooks.before_stop();
-    if (!services_.pg.stop(postgres::StopMode::Fast, std::chrono::seconds(s->pg.pg_ctl_timeout))) {
+    const auto stop_timeout = was_leader ? primary_stop_timeout(*s) : std::chrono::milliseconds(std::chrono::seconds(s->pg.pg_ctl_timeout));
+    if (!services_.pg.stop(postgres::StopMode::Fast, stop_timeout)) {
       spdlog::warn("pg_ctl stop failed");
       spdlog::error("PostgreSQL shutdown failed, leader key not removed.{}",
                     services_.watchdog.is_running() ? " Leaving watchdog running." : "");

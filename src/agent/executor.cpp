@@ -8,6 +8,7 @@
 #include "agent/postgres_mapping.h"
 #include "agent/rejoin.h"
 #include "agent/state_mapping.h"
+#include "common/json_truth.h"
 #include "common/time_format.h"
 #include "common/version.h"
 #include "dcs/history_value.h"
@@ -370,12 +371,17 @@ Executor::Outcome Executor::run(const step::Promote&) {
   // promotion (physical slots can be made on a standby and survive it): a replica that follows
   // us right away must not find its slot missing (its WAL receiver would then wait
   // wal_retrieve_retry_interval, 5 s by default, before trying again).
-  const auto slots = expected_physical_slots(true);
+  // Still a standby: nothing is dropped and logical slots cannot be made here (copied ones stay).
+  auto slots = slot_request(true);
+  if (slots) {
+    slots->primary = false;
+    slots->drop_unknown = false;
+  }
   memory_.local.on_start_fired = true;  // on_role_change follows (Patroni's cb_called)
   start_async(ha::AsyncKind::promote, "",
               [&pg = services_.pg, &hooks = services_.hooks, wait, slots](const CancelToken& cancel) {
                 if (auto pre = hooks.pre_promote(cancel); !pre) return "pre_promote: " + pre.error();
-                if (slots) pg.sync_physical_slots(*slots);
+                if (slots) (void)pg.sync_slots(*slots);
                 auto r = pg.promote(wait);
                 if (r) hooks.fire(CallbackAction::on_role_change, ha::Role::primary);  // Patroni: "master"
                 return r ? std::string() : r.error();
@@ -391,7 +397,7 @@ Executor::Outcome Executor::run(const step::Demote& s) {
 void Executor::demote(ha::DemoteMode mode, const std::string& task_name) {
   spdlog::info("Demoting self ({})", ha::to_string(mode));
   const auto current = settings();
-  const auto stop_timeout = std::chrono::seconds(current->pg.pg_ctl_timeout);
+  const auto stop_timeout = primary_stop_timeout(*current);
   ha::LocalState& l = memory_.local;
   const ha::Role was = l.role;  // on_stop is fired with the role it stopped in
   l.role = ha::Role::demoted;
@@ -793,8 +799,9 @@ Executor::Outcome Executor::run(const step::UpdateHistory&) {
   if (st->timeline > 1)
     for (const auto& s : services_.pg.timeline_history(st->timeline))
       switches.push_back(dcs::HistorySwitch{s.parent, s.switch_lsn, s.reason});
+  const int64_t max_lines = memory_.view->config() ? memory_.view->config()->max_timelines_history() : 0;
   auto value = dcs::next_history_value(memory_.view->history(), st->timeline, switches,
-                                       iso8601_local(services_.clock.wall_seconds()), memory_.local.name);
+                                       iso8601_local(services_.clock.wall_seconds()), memory_.local.name, max_lines);
   if (value) warn_failed("writing /history", services_.dcs.set_history_value(*value));
   return Outcome::success;
 }
@@ -805,8 +812,45 @@ Executor::Outcome Executor::run(const step::EnsureCheckpointAfterPromote&) {
   return Outcome::success;
 }
 
-std::optional<std::map<std::string, int64_t>> Executor::expected_physical_slots(bool as_primary,
-                                                                                const dcs::Cluster* cluster) const {
+std::chrono::milliseconds primary_stop_timeout(const EffectiveSettings& s) {
+  // primary_stop_timeout (synchronous mode only): the primary's stop is cut short after it (an
+  // immediate shutdown, then SIGKILL) instead of waiting pg_ctl_timeout.
+  if (s.ha.is_synchronous_mode() && s.ha.primary_stop_timeout > 0)
+    return std::chrono::milliseconds(static_cast<int64_t>(s.ha.primary_stop_timeout * 1000));
+  return std::chrono::seconds(s.pg.pg_ctl_timeout);
+}
+
+namespace {
+
+// A string attribute of a slot or matcher ("" when absent or falsy); a truthy value of another
+// type is kept in a form no slot attribute can equal (Patroni compares it with ==).
+std::string slot_attribute(const nlohmann::json& o, const char* key) {
+  if (!o.is_object() || !o.contains(key)) return "";
+  const nlohmann::json& v = o[key];
+  if (v.is_string()) return v.get<std::string>();
+  return python_truthy(v) ? "\x01" + v.dump() : "";
+}
+
+// ignore_slots as matching rules (Patroni: `name` compared when not null, the others when truthy).
+std::vector<postgres::SlotIgnoreRule> ignore_rules(const dcs::Cluster& view) {
+  std::vector<postgres::SlotIgnoreRule> out;
+  if (!view.config()) return out;
+  for (const auto& m : view.config()->ignore_slots_matchers()) {
+    if (!m.is_object()) continue;
+    postgres::SlotIgnoreRule r;
+    if (m.contains("name") && !m["name"].is_null())
+      r.name = m["name"].is_string() ? m["name"].get<std::string>() : "\x01" + m["name"].dump();
+    r.type = slot_attribute(m, "type");
+    r.database = slot_attribute(m, "database");
+    r.plugin = slot_attribute(m, "plugin");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<postgres::SlotSyncRequest> Executor::slot_request(bool as_primary, const dcs::Cluster* cluster) const {
   const dcs::Cluster* view = cluster ? cluster : (memory_.view ? &*memory_.view : nullptr);
   const auto& st = memory_.status;
   if (!view || memory_.local.process != ha::PgProcess::running || !st) return std::nullopt;
@@ -817,16 +861,22 @@ std::optional<std::map<std::string, int64_t>> Executor::expected_physical_slots(
   auto slots = view->get_replication_slots(memory_.local.name, role,
                                            memory_.local.tags.is_nofailover(), st->server_version,
                                            current->ha.is_standby_cluster());
-  std::map<std::string, int64_t> expected;
+  postgres::SlotSyncRequest req;
+  req.primary = as_primary;
+  req.drop_unknown = !current->ha.pause;
+  req.ignore = ignore_rules(*view);
   for (const auto& [name, attrs] : slots) {
-    const bool physical = !attrs.is_object() || !attrs.contains("type") || attrs["type"] == "physical";
-    if (!physical) continue;
+    postgres::ExpectedSlot e;
+    e.logical = attrs.is_object() && attrs.contains("type") && attrs["type"] == "logical";
+    if (e.logical) {
+      e.database = slot_attribute(attrs, "database");
+      e.plugin = slot_attribute(attrs, "plugin");
+    }
     // Permanent slots carry the position the cluster published for them ("lsn").
-    int64_t lsn = 0;
-    if (attrs.is_object() && attrs.contains("lsn") && attrs["lsn"].is_number_integer()) lsn = attrs["lsn"].get<int64_t>();
-    expected[name] = lsn;
+    if (attrs.is_object() && attrs.contains("lsn") && attrs["lsn"].is_number_integer()) e.lsn = attrs["lsn"].get<int64_t>();
+    req.expected[name] = std::move(e);
   }
-  return expected;
+  return req;
 }
 
 std::map<std::string, int64_t> Executor::own_slot_positions(bool only_with_permanent_slots) const {
@@ -839,8 +889,26 @@ std::map<std::string, int64_t> Executor::own_slot_positions(bool only_with_perma
 }
 
 void Executor::sync_slots() {
-  if (auto expected = expected_physical_slots(memory_.status && !memory_.status->in_recovery))
-    services_.pg.sync_physical_slots(*expected);
+  const bool primary = memory_.status && !memory_.status->in_recovery;
+  auto req = slot_request(primary);
+  if (!req) return;
+  const std::vector<std::string> to_copy = services_.pg.sync_slots(*req);
+  const auto& view = memory_.view;
+  if (!primary && view) {
+    // hot_standby_feedback keeps the primary from removing catalog rows the logical slots here
+    // (or on a member cascading from here) still need.
+    services_.pg.set_enforce_hot_standby_feedback(
+        view->should_enforce_hot_standby_feedback(memory_.local.name, memory_.local.tags.is_nofailover()));
+  }
+  // A replica takes the permanent logical slots it lacks from the primary (a restart).
+  if (primary || to_copy.empty() || !view || !view->leader() || memory_.local.role == ha::Role::standby_leader) return;
+  auto leader = view->get_member(view->leader()->name(), false);
+  auto up = leader ? upstream_of(*leader) : std::nullopt;
+  if (!up) return;
+  std::map<std::string, postgres::ExpectedSlot> logical;
+  for (const auto& name : to_copy)
+    if (auto it = req->expected.find(name); it != req->expected.end()) logical[name] = it->second;
+  if (auto st = services_.pg.copy_logical_slots(*up, to_copy, logical); !st) spdlog::error("{}", st.error());
 }
 
 Executor::Outcome Executor::run(const step::SyncReplicationSlots& s) {
@@ -860,7 +928,7 @@ Executor::Outcome Executor::run(const step::SyncReplicationSlots& s) {
   const dcs::ClusterStatus status(c.status().last_lsn, fl->slots);
   const dcs::Cluster with_leader_slots(c.initialize(), c.config(), c.leader(), status, c.members(), c.failover(),
                                        c.sync(), c.history(), c.failsafe());
-  if (auto expected = expected_physical_slots(false, &with_leader_slots)) services_.pg.sync_physical_slots(*expected);
+  if (auto req = slot_request(false, &with_leader_slots)) (void)services_.pg.sync_slots(*req);
   return Outcome::success;
 }
 

@@ -35,6 +35,10 @@ struct ExecutionResult {
   bool dcs_error = false;  // a lock refresh hit a DCS error: decide again without the cluster
 };
 
+// How long a primary's stop may take before it is made immediate: primary_stop_timeout in
+// synchronous mode when > 0 (Patroni), else pg_ctl_timeout.
+std::chrono::milliseconds primary_stop_timeout(const EffectiveSettings& s);
+
 class Executor {
  public:
   Executor(AgentServices& services, SettingsStore& settings, NodeMemory& memory, AsyncWorker& worker,
@@ -140,11 +144,11 @@ class Executor {
   // The managed synchronous_standby_names changed: rewrite postgresql.conf and reload.
   void apply_synchronous_standby_names(const std::optional<std::string>& value);
   void sync_slots();
-  // The physical slots this node should have as a primary (or as a replica), each with the
-  // position the cluster published for it (permanent slots; 0 = none), in `cluster` (default:
-  // this cycle's view); nullopt when slots are not used or PostgreSQL does not run.
-  std::optional<std::map<std::string, int64_t>> expected_physical_slots(bool as_primary,
-                                                                       const dcs::Cluster* cluster = nullptr) const;
+  // The slots this node should have as a primary (or as a replica), each with the position the
+  // cluster published for it (permanent slots; 0 = none), in `cluster` (default: this cycle's
+  // view), with ignore_slots and pause applied; nullopt when slots are not used or PostgreSQL
+  // does not run.
+  std::optional<postgres::SlotSyncRequest> slot_request(bool as_primary, const dcs::Cluster* cluster = nullptr) const;
   // This node's slots and their positions with its own slot name at its last LSN (Patroni:
   // {**slots(), my_slot: last_operation}); the slots are read only when permanent slots are
   // configured, or always when !only_with_permanent_slots.

@@ -1,5 +1,7 @@
 #include "agent/feature_support.h"
 
+#include <cctype>
+
 #include "common/json_truth.h"
 
 namespace custos::agent {
@@ -22,13 +24,19 @@ const json* at(const json& j, std::initializer_list<const char*> path) {
 
 std::vector<std::string> unsupported_features(const json& c) {
   std::vector<std::string> out;
-  // Permanent physical slots are created, published and advanced; logical ones are not yet.
-  if (const json* slots = at(c, {"slots"}); slots && slots->is_object()) {
-    for (const auto& [name, v] : slots->items()) {
-      const bool logical = v.is_object() && ((v.contains("type") && v["type"] == "logical") ||
-                                             (!v.contains("type") && v.contains("database") && v.contains("plugin")));
-      if (logical) out.push_back("slots." + name + ": permanent logical replication slots are not managed yet");
-    }
+  // Patroni 4.0 quorum commit: Patroni 3.3 (and custos today) reads the value as "off".
+  if (const json* mode = at(c, {"synchronous_mode"}); mode && mode->is_string()) {
+    std::string v = mode->get<std::string>();
+    for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (v == "quorum")
+      out.push_back("synchronous_mode: quorum (Patroni 4 quorum commit) is not supported yet: replication stays "
+                    "asynchronous");
+  }
+  // Patroni 4.0 keeps a departed member's slot for member_slots_ttl; custos drops it at once.
+  if (const json* ttl = at(c, {"member_slots_ttl"}); ttl && python_truthy(*ttl)) {
+    const std::string text = ttl->is_string() ? ttl->get<std::string>() : ttl->dump();
+    if (text.find_first_not_of("0smhd ") != std::string::npos || text.find_first_of("123456789") != std::string::npos)
+      out.push_back("member_slots_ttl: the slot of a member that left is dropped at once, not kept for " + text);
   }
   return out;
 }

@@ -8,7 +8,8 @@ using nlohmann::json;
 
 std::optional<std::string> next_history_value(const std::optional<TimelineHistory>& current, int64_t timeline,
                                               const std::vector<HistorySwitch>& switches,
-                                              const std::string& timestamp, const std::string& my_name) {
+                                              const std::string& timestamp, const std::string& my_name,
+                                              int64_t max_lines) {
   if (timeline <= 0) return std::nullopt;
   if (timeline == 1) {
     if (current && current->value == "[]") return std::nullopt;
@@ -37,6 +38,9 @@ std::optional<std::string> next_history_value(const std::optional<TimelineHistor
   while (last.size() > 3) last.erase(last.size() - 1);
   last.push_back(timestamp);
   last.push_back(my_name);
+  // max_timelines_history: only the newest lines are kept.
+  if (max_lines > 0 && out.size() > static_cast<std::size_t>(max_lines))
+    out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(out.size() - static_cast<std::size_t>(max_lines)));
   return out.dump();
 }
 

@@ -21,9 +21,11 @@ struct HistorySwitch {
 
 // nullopt: the key is already right (or there is nothing to write). Timeline 1: "[]". Otherwise
 // one [tl, lsn, reason] line per switch, each keeping the timestamp/new leader the current key
-// has for the same timeline and LSN, and the last line stamped with `timestamp` and `my_name`.
+// has for the same timeline and LSN, and the last line stamped with `timestamp` and `my_name`;
+// with max_lines > 0 (max_timelines_history) only the newest max_lines lines are written.
 std::optional<std::string> next_history_value(const std::optional<TimelineHistory>& current, int64_t timeline,
                                               const std::vector<HistorySwitch>& switches,
-                                              const std::string& timestamp, const std::string& my_name);
+                                              const std::string& timestamp, const std::string& my_name,
+                                              int64_t max_lines = 0);
 
 }  // namespace custos::dcs

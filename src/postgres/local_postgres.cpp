@@ -309,6 +309,8 @@ Status<std::string> LocalPostgres::write_configuration_locked(const NodeSettings
     // server started with --max_connections=50 would be a pending restart after every reload).
     auto params = s.effective_conf_parameters();
     for (const auto& [name, value] : s.command_line) params[name] = value;
+    // The primary must keep the catalog rows the replica's logical slots need (Patroni).
+    if (replica && enforce_hot_standby_feedback_) params["hot_standby_feedback"] = "on";
     write_postgresql_conf(layout, params, recovery);
     if (!s.pg_hba.empty()) write_pg_hba(layout, s.pg_hba);
     if (!custom_bootstrap_ran_) put_back_restored_hba(layout, s.pg_hba.empty());
@@ -936,19 +938,113 @@ Result<std::string, std::string> LocalPostgres::move_data_dir_aside(const std::s
 
 // ---- slots, timelines ---------------------------------------------------------------------------
 
-void LocalPostgres::sync_physical_slots(const std::map<std::string, int64_t>& expected) {
+std::vector<std::string> LocalPostgres::sync_slots(const SlotSyncRequest& request) {
+  const NodeSettings s = settings();
   SlotChanges changes;
   {
     MutexLock lk(conn_mu_);
-    PgConnection& conn = shared_connection(10s);
-    if (!conn.connected()) (void)conn.connect();
+    PgConnection& shared = shared_connection(10s);
+    if (!shared.connected()) (void)shared.connect();
+    // Logical slots live in their own database: one short-lived connection per other database.
+    std::map<std::string, std::unique_ptr<PgConnection>> others;
+    auto connect = [&](const std::string& db) -> PgConnection* {
+      if (db.empty() || db == s.database) return &shared;
+      auto& c = others[db];
+      if (!c) {
+        ConnectionOptions o;
+        o.connect_timeout = 5s;
+        o.query_timeout = 10s;
+        o.application_name = "custos";
+        c = std::make_unique<PgConnection>(s.local_conninfo(db), o);
+      }
+      if (!c->connected() && !c->connect()) return nullptr;
+      return c.get();
+    };
+    SlotSyncRequest req = request;
     // pg_replication_slot_advance exists from PostgreSQL 11.
-    changes = postgres::sync_physical_slots(conn, expected, conn.server_version() >= 110000, 10s);
+    req.advance = request.advance && shared.server_version() >= 110000;
+    changes = postgres::sync_slots(connect, req, 10s);
   }
-  for (const auto& n : changes.created) spdlog::info("created physical replication slot '{}'", n);
+  for (const auto& n : changes.created) spdlog::info("Created replication slot '{}'", n);
   for (const auto& [n, lsn] : changes.advanced) spdlog::debug("advanced replication slot '{}' to {}", n, format_lsn(lsn));
-  for (const auto& n : changes.dropped) spdlog::info("dropped unknown replication slot '{}'", n);
+  for (const auto& n : changes.dropped) spdlog::info("Dropped unknown replication slot '{}'", n);
   for (const auto& e : changes.errors) spdlog::warn("{}", e);
+  return changes.to_copy;
+}
+
+Status<std::string> LocalPostgres::copy_logical_slots(const Upstream& from, const std::vector<std::string>& names,
+                                                     const std::map<std::string, ExpectedSlot>& expected) {
+  const NodeSettings s = settings();
+  ConnectionOptions o;
+  o.connect_timeout = 3s;
+  o.query_timeout = 10s;
+  std::string ci = source_conninfo(from, s.rewind, s.database);
+  if (s.rewind.password) ci += " password=" + q(*s.rewind.password);
+  PgConnection conn(ci, o);
+  auto files = read_logical_slot_files(conn, names, 10s);
+  if (!files) return make_error("Failed to copy logical slots from the " + from.name + ": " + files.error().message);
+  // A slot whose decoding would start before the WAL this replica still has is useless here: it
+  // is copied once its consumer has moved it past that point.
+  int64_t oldest = 0;
+  {
+    MutexLock lk(conn_mu_);
+    if (auto o = oldest_local_wal_lsn(shared_connection(5s), 5s)) oldest = o.value();
+  }
+  std::vector<LogicalSlotFile> matching;
+  for (auto& f : files.value()) {
+    if (oldest > 0 && f.restart_lsn > 0 && f.restart_lsn < oldest) {
+      spdlog::info("Not copying the logical slot \"{}\" yet: it needs WAL from {} and this replica's WAL begins at {}",
+                   f.name, format_lsn(f.restart_lsn), format_lsn(oldest));
+      continue;
+    }
+    auto want = expected.find(f.name);
+    if (want == expected.end()) continue;
+    if (f.database != want->second.database || f.plugin != want->second.plugin) {
+      spdlog::warn("Will not copy the logical slot \"{}\" due to the configuration mismatch: configuration has database "
+                   "{} and plugin {}, the slot on the primary {} and {}",
+                   f.name, want->second.database, want->second.plugin, f.database, f.plugin);
+      continue;
+    }
+    matching.push_back(std::move(f));
+  }
+  if (matching.empty()) return Unit{};
+  std::optional<Upstream> upstream;
+  {
+    MutexLock lk(files_mu_);
+    upstream = written_upstream_;
+  }
+  spdlog::info("Copying logical replication slots from {} (a restart of PostgreSQL)", from.name);
+  if (!stop(StopMode::Fast, std::chrono::seconds(s.pg_ctl_timeout)))
+    return make_error(std::string("cannot stop PostgreSQL to install the logical slots"));
+  Status<std::string> installed = Unit{};
+  try {
+    install_logical_slot_files(s.data_dir, matching);
+    for (const auto& f : matching) spdlog::info("Copied logical replication slot '{}' from {}", f.name, from.name);
+  } catch (const std::exception& e) {
+    installed = make_error(std::string("cannot install the logical slots: ") + e.what());
+  }
+  // Started again in any case, following what it followed.
+  if (auto st = start(true, upstream); !st) return st;
+  if (wait_ready(std::chrono::seconds(s.pg_ctl_timeout), CancelToken()) != ServerProcess::running)
+    return make_error("PostgreSQL did not start again after copying the logical slots (see " + s.log_file() + ")");
+  return installed;
+}
+
+void LocalPostgres::set_enforce_hot_standby_feedback(bool enforce) {
+  const NodeSettings s = settings();
+  {
+    MutexLock lk(files_mu_);
+    if (enforce_hot_standby_feedback_ == enforce) return;
+    enforce_hot_standby_feedback_ = enforce;
+    // Only a replica's configuration carries it; nothing written yet: the next start writes it.
+    if (!written_any_ || !written_replica_) return;
+    if (auto st = write_configuration_locked(s, written_replica_, written_upstream_); !st) {
+      spdlog::warn("cannot rewrite the configuration for hot_standby_feedback: {}", st.error());
+      return;
+    }
+  }
+  spdlog::info("hot_standby_feedback {} (permanent logical slots)", enforce ? "enforced" : "no longer enforced");
+  reload();
 }
 
 std::map<std::string, int64_t> LocalPostgres::slot_positions() {

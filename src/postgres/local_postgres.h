@@ -66,7 +66,11 @@ class LocalPostgres final : public PostgresNode {
   Status<std::string> crash_recovery(const CancelToken& cancel) override;
   Result<std::string, std::string> move_data_dir_aside(const std::string& suffix) override;
 
-  void sync_physical_slots(const std::map<std::string, int64_t>& expected) override EXCLUDES(conn_mu_);
+  std::vector<std::string> sync_slots(const SlotSyncRequest& request) override EXCLUDES(conn_mu_);
+  Status<std::string> copy_logical_slots(const Upstream& from, const std::vector<std::string>& names,
+                                         const std::map<std::string, ExpectedSlot>& expected) override
+      EXCLUDES(control_mu_, files_mu_, conn_mu_);
+  void set_enforce_hot_standby_feedback(bool enforce) override EXCLUDES(files_mu_);
   std::map<std::string, int64_t> slot_positions() override EXCLUDES(conn_mu_);
   bool upstream_has_slot(const Upstream& upstream, const std::string& slot,
                          std::chrono::milliseconds timeout) override;
@@ -132,6 +136,8 @@ class LocalPostgres final : public PostgresNode {
   std::map<std::string, std::string> written_recovery_ GUARDED_BY(files_mu_);
   // A custom bootstrap ran: post_bootstrap turns its recovery configuration into a primary's.
   bool custom_bootstrap_ran_ GUARDED_BY(files_mu_) = false;
+  // hot_standby_feedback = on in a replica's configuration (permanent logical slots).
+  bool enforce_hot_standby_feedback_ GUARDED_BY(files_mu_) = false;
 };
 
 }  // namespace custos::postgres

@@ -27,6 +27,7 @@
 #include "postgres/postmaster.h"
 #include "postgres/replication_status.h"
 #include "postgres/server_status.h"
+#include "postgres/slots.h"
 #include "postgres/timeline_check.h"
 
 namespace custos::postgres {
@@ -139,10 +140,18 @@ class PostgresNode {
   virtual Result<std::string, std::string> move_data_dir_aside(const std::string& suffix) = 0;
 
   // ---- slots, timelines ----
-  // Creates missing physical slots, moves existing ones forward to the LSN known for them
-  // (`expected`: name -> LSN, 0 = none; PostgreSQL 11+; never a slot in use), drops inactive
-  // physical slots not in `expected`.
-  virtual void sync_physical_slots(const std::map<std::string, int64_t>& expected) = 0;
+  // Reconciles the local slots with `request` (postgres/slots.h: drop unknown and changed ones,
+  // create, advance); returns the logical slots a replica lacks and must copy from the primary.
+  virtual std::vector<std::string> sync_slots(const SlotSyncRequest& request) = 0;
+  // A replica takes the logical slots `names` from the primary `from` (their state files, read
+  // over the rewind user's connection, only those whose database and plugin match `expected`):
+  // PostgreSQL is stopped, the files installed, and PostgreSQL started again following the
+  // upstream it followed. Blocking (a restart).
+  virtual Status<std::string> copy_logical_slots(const Upstream& from, const std::vector<std::string>& names,
+                                                 const std::map<std::string, ExpectedSlot>& expected) = 0;
+  // hot_standby_feedback forced on while this node (or one cascading from it) keeps permanent
+  // logical slots as a replica (Patroni); a change rewrites the configuration and reloads.
+  virtual void set_enforce_hot_standby_feedback(bool enforce) = 0;
   // Positions of the local slots (physical: restart_lsn, logical: confirmed_flush_lsn); empty
   // when they cannot be read.
   virtual std::map<std::string, int64_t> slot_positions() = 0;

@@ -288,7 +288,7 @@ void TestCluster::write_config(int i) {
     << "      use_pg_rewind: true\n"
     << "      use_slots: true\n"
     << "      parameters:\n"
-    << "        wal_level: replica\n"
+    << "        wal_level: " << options_.wal_level << "\n"
     << "        hot_standby: 'on'\n"
     << "        wal_log_hints: 'on'\n"
     << "        max_connections: 50\n"
@@ -308,7 +308,7 @@ void TestCluster::write_config(int i) {
     << "  authentication:\n"
     << "    superuser:\n      username: " << kSuperuser << "\n      password: " << options_.superuser_password << "\n"
     << pg_tls(superuser_cert_, "verify-ca")
-    << "    replication:\n      username: replicator\n      password: e2e-repl-pw\n"
+    << "    replication:\n      username: replicator\n      password: " << replication_password() << "\n"
     << pg_tls(replication_cert_, "verify-full")
     << "    rewind:\n      username: rewinder\n      password: e2e-rewind-pw\n"
     << pg_tls(rewind_cert_, "verify-ca")
@@ -576,14 +576,21 @@ std::optional<std::string> TestCluster::sql_value(int i, const std::string& stat
   return *r.rows[0][0];
 }
 
-test::RunResult TestCluster::base_backup(int i, const std::string& target) {
-  const Node& n = node(i);
-  std::string ci = "host=127.0.0.1 port=" + std::to_string(n.pg_port) + " user=replicator";
+std::string TestCluster::replication_conninfo(int i) const {
+  const Node& n = nodes_.at(static_cast<std::size_t>(i));
+  std::string ci = "host=127.0.0.1 port=" + std::to_string(n.pg_port) + " user=replicator dbname=postgres";
   if (options_.tls)
     ci += " sslmode=verify-full sslrootcert=" + ca_file() + " sslcert=" + replication_cert_.cert_file +
           " sslkey=" + replication_cert_.key_file;
-  return test::run_command({std::string(kPgBinDir) + "/pg_basebackup", "-D", target, "-X", "stream", "-d", ci},
-                           std::chrono::seconds(120), {{"PGPASSWORD", "e2e-repl-pw"}});
+  else
+    ci += " sslmode=disable";
+  return ci;
+}
+
+test::RunResult TestCluster::base_backup(int i, const std::string& target) {
+  return test::run_command(
+      {std::string(kPgBinDir) + "/pg_basebackup", "-D", target, "-X", "stream", "-d", replication_conninfo(i)},
+      std::chrono::seconds(120), {{"PGPASSWORD", replication_password()}});
 }
 
 bool TestCluster::wal_archived(int i, milliseconds timeout) {

@@ -67,6 +67,8 @@ struct ClusterOptions {
   int maximum_lag_on_failover = 16 << 20;
   // bootstrap.dcs.synchronous_mode (ha.md §6).
   bool synchronous_mode = false;
+  // bootstrap.dcs.postgresql.parameters.wal_level (only the dynamic value counts, as in Patroni).
+  std::string wal_level = "replica";
   // restapi.authentication (basic auth on the unsafe endpoints); empty user = none.
   std::string rest_user;
   std::string rest_password;
@@ -247,6 +249,10 @@ class TestCluster {
   std::optional<std::string> sql_value(int i, const std::string& statement);
   // true: primary, false: in recovery, nullopt: not reachable.
   std::optional<bool> is_primary_sql(int i);
+  // libpq keywords for node i as the replication role (its certificate with tls; the password
+  // goes in PGPASSWORD): pg_basebackup, pg_recvlogical.
+  std::string replication_conninfo(int i) const;
+  static const char* replication_password() { return "e2e-repl-pw"; }
   // pg_basebackup of node i into `target` (WAL streamed) as the replication role, with the
   // cluster's TLS material when tls; the run's result (exit code and output).
   test::RunResult base_backup(int i, const std::string& target);

@@ -392,10 +392,45 @@ Result<std::string, std::string> FakePostgresNode::move_data_dir_aside(const std
   return "/data." + suffix;
 }
 
-void FakePostgresNode::sync_physical_slots(const std::map<std::string, int64_t>& expected) {
-  enter("sync_physical_slots");
+std::vector<std::string> FakePostgresNode::sync_slots(const postgres::SlotSyncRequest& request) {
+  enter("sync_slots");
   std::lock_guard lk(mu_);
-  last_expected_slots_ = expected;
+  last_slot_request_ = request;
+  last_expected_slots_.clear();
+  for (const auto& [name, slot] : request.expected) last_expected_slots_[name] = slot.lsn;
+  return request.primary ? std::vector<std::string>() : slots_to_copy_;
+}
+
+Status<std::string> FakePostgresNode::copy_logical_slots(const postgres::Upstream& from,
+                                                         const std::vector<std::string>& names,
+                                                         const std::map<std::string, postgres::ExpectedSlot>&) {
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ",") + n;
+  if (auto e = enter("copy_logical_slots(" + from.name + ":" + list + ")")) return make_error(*e);
+  std::lock_guard lk(mu_);
+  slots_to_copy_.clear();
+  return Unit{};
+}
+
+void FakePostgresNode::set_enforce_hot_standby_feedback(bool enforce) {
+  enter(std::string("set_enforce_hot_standby_feedback(") + (enforce ? "on" : "off") + ")");
+  std::lock_guard lk(mu_);
+  hot_standby_feedback_ = enforce;
+}
+
+postgres::SlotSyncRequest FakePostgresNode::last_slot_request() const {
+  std::lock_guard lk(mu_);
+  return last_slot_request_;
+}
+
+void FakePostgresNode::set_slots_to_copy(std::vector<std::string> names) {
+  std::lock_guard lk(mu_);
+  slots_to_copy_ = std::move(names);
+}
+
+bool FakePostgresNode::hot_standby_feedback_enforced() const {
+  std::lock_guard lk(mu_);
+  return hot_standby_feedback_;
 }
 
 std::map<std::string, int64_t> FakePostgresNode::slot_positions() {

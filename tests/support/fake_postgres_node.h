@@ -104,10 +104,17 @@ class FakePostgresNode final : public postgres::PostgresNode {
   Status<std::string> rewind(const postgres::Upstream& from, const CancelToken& cancel) override;
   Status<std::string> crash_recovery(const CancelToken& cancel) override;
   Result<std::string, std::string> move_data_dir_aside(const std::string& suffix) override;
-  void sync_physical_slots(const std::map<std::string, int64_t>& expected) override;
+  std::vector<std::string> sync_slots(const postgres::SlotSyncRequest& request) override;
+  Status<std::string> copy_logical_slots(const postgres::Upstream& from, const std::vector<std::string>& names,
+                                         const std::map<std::string, postgres::ExpectedSlot>& expected) override;
+  void set_enforce_hot_standby_feedback(bool enforce) override;
   std::map<std::string, int64_t> slot_positions() override;
-  // What the last sync_physical_slots was asked for.
+  // What the last sync_slots was asked for: each expected slot's LSN, and the whole request.
   std::map<std::string, int64_t> last_expected_slots() const;
+  postgres::SlotSyncRequest last_slot_request() const;
+  // The logical slots the next sync_slots reports missing on a replica (as if the primary had them).
+  void set_slots_to_copy(std::vector<std::string> names);
+  bool hot_standby_feedback_enforced() const;
   bool upstream_has_slot(const postgres::Upstream& upstream, const std::string& slot,
                          std::chrono::milliseconds timeout) override;
   postgres::DivergeVerdict check_diverged(const postgres::Upstream& leader,
@@ -132,6 +139,9 @@ class FakePostgresNode final : public postgres::PostgresNode {
   mutable std::set<std::string> waiting_in_;
   bool refuse_stop_ = false;
   std::map<std::string, int64_t> last_expected_slots_;
+  postgres::SlotSyncRequest last_slot_request_;
+  std::vector<std::string> slots_to_copy_;
+  bool hot_standby_feedback_ = false;
   int moves_while_running_ = 0;
   pid_t next_pid_ = 40000;
   postgres::DivergeVerdict verdict_ = postgres::DivergeVerdict::not_needed;

@@ -376,13 +376,21 @@ namespace {
 // Physical slots on a real server: the expected ones are created, a permanent one is moved
 // forward to the position published for it (never backwards, never under a consumer), unknown
 // inactive ones are dropped, and the positions are read back.
+// sync_slots with physical slots only: name -> LSN.
+SlotChanges sync_physical(PgConnection& c, const std::map<std::string, int64_t>& expected, bool advance) {
+  SlotSyncRequest req;
+  req.advance = advance;
+  for (const auto& [name, lsn] : expected) req.expected[name] = ExpectedSlot{false, "", "", lsn};
+  return sync_slots([&](const std::string&) { return &c; }, req, std::chrono::seconds(10));
+}
+
 TEST(PostgresIntegration, PhysicalSlotsAreCreatedAdvancedAndDropped) {
   PgCluster pg("it-slots");
   ASSERT_NO_FATAL_FAILURE(pg.init());
   ASSERT_NO_FATAL_FAILURE(pg.start_and_wait());
   PgConnection c(pg.conninfo());
   ASSERT_TRUE(c.query("SELECT pg_catalog.pg_create_physical_replication_slot('stray', true)").ok());
-  auto first = sync_physical_slots(c, {{"n2", 0}, {"backup", 0}}, true, std::chrono::seconds(10));
+  auto first = sync_physical(c, {{"n2", 0}, {"backup", 0}}, true);
   EXPECT_TRUE(first.errors.empty()) << first.errors.front();
   EXPECT_EQ(first.created, (std::vector<std::string>{"backup", "n2"}));
   EXPECT_EQ(first.dropped, (std::vector<std::string>{"stray"}));
@@ -396,7 +404,7 @@ TEST(PostgresIntegration, PhysicalSlotsAreCreatedAdvancedAndDropped) {
   ASSERT_TRUE(now.ok() && now.value());
   const int64_t target = parse_lsn(**now).value();
   ASSERT_GT(target, before->at("backup"));
-  auto second = sync_physical_slots(c, {{"n2", 0}, {"backup", target}}, true, std::chrono::seconds(10));
+  auto second = sync_physical(c, {{"n2", 0}, {"backup", target}}, true);
   EXPECT_TRUE(second.errors.empty()) << second.errors.front();
   ASSERT_EQ(second.advanced.size(), 1u);
   EXPECT_EQ(second.advanced[0].first, "backup");
@@ -405,10 +413,80 @@ TEST(PostgresIntegration, PhysicalSlotsAreCreatedAdvancedAndDropped) {
   EXPECT_EQ(after->at("backup"), target);
   EXPECT_EQ(after->at("n2"), before->at("n2"));  // no position known: left alone
   // Never backwards; and not before PostgreSQL 11 (advance = false).
-  auto third = sync_physical_slots(c, {{"n2", 0}, {"backup", before->at("backup")}}, true, std::chrono::seconds(10));
+  auto third = sync_physical(c, {{"n2", 0}, {"backup", before->at("backup")}}, true);
   EXPECT_TRUE(third.advanced.empty());
-  auto fourth = sync_physical_slots(c, {{"n2", target}, {"backup", target}}, false, std::chrono::seconds(10));
+  auto fourth = sync_physical(c, {{"n2", target}, {"backup", target}}, false);
   EXPECT_TRUE(fourth.advanced.empty());
+}
+
+// Logical slots on a real primary (wal_level logical): a permanent one is created in its own
+// database with its plugin; a slot of another plugin is replaced; unknown slots are dropped
+// unless an ignore_slots rule matches them or the cluster is paused; the state file of a
+// logical slot can be read as the copy to a replica needs it.
+TEST(PostgresIntegration, LogicalSlotsAreCreatedReplacedIgnoredAndReadForCopying) {
+  PgCluster pg("it-logical");
+  ASSERT_NO_FATAL_FAILURE(pg.init());
+  ASSERT_NO_FATAL_FAILURE(pg.start_and_wait({{"wal_level", "logical"}}));
+  PgConnection c(pg.conninfo());
+  ASSERT_TRUE(c.query("CREATE DATABASE app").ok());
+  PgConnection app(pg.conninfo() + " dbname=app");  // the later keyword wins
+  auto connect = [&](const std::string& db) -> PgConnection* { return db == "app" ? &app : &c; };
+  ASSERT_TRUE(app.query("SELECT pg_catalog.pg_create_logical_replication_slot('cdc', 'pgoutput')").ok());
+  ASSERT_TRUE(app.query("SELECT pg_catalog.pg_create_logical_replication_slot('debezium_own', 'test_decoding')").ok());
+  ASSERT_TRUE(app.query("SELECT pg_catalog.pg_create_logical_replication_slot('stray_logical', 'test_decoding')").ok());
+  SlotSyncRequest req;
+  req.primary = true;
+  req.expected["cdc"] = ExpectedSlot{true, "app", "test_decoding", 0};
+  req.expected["n2"] = ExpectedSlot{false, "", "", 0};
+  req.ignore.push_back(SlotIgnoreRule{std::nullopt, "logical", "app", "test_decoding"});
+  req.ignore.back().name = "debezium_own";
+  auto kinds = [&] {
+    std::map<std::string, std::string> out;
+    auto r = c.query("SELECT slot_name, slot_type || ':' || COALESCE(database::text, '') || ':' || COALESCE(plugin::text, '') "
+                     "FROM pg_catalog.pg_replication_slots");
+    if (r)
+      for (const auto& row : r->rows) out[*row[0]] = *row[1];
+    return out;
+  };
+  // Paused: nothing unknown goes, the changed slot is still replaced, the missing ones made.
+  req.drop_unknown = false;
+  auto paused = sync_slots(connect, req, std::chrono::seconds(10));
+  EXPECT_TRUE(paused.errors.empty()) << paused.errors.front();
+  EXPECT_EQ(paused.dropped, (std::vector<std::string>{"cdc"}));
+  EXPECT_EQ(kinds(), (std::map<std::string, std::string>{{"cdc", "logical:app:test_decoding"},
+                                                          {"debezium_own", "logical:app:test_decoding"},
+                                                          {"n2", "physical::"},
+                                                          {"stray_logical", "logical:app:test_decoding"}}));
+  req.drop_unknown = true;
+  auto second = sync_slots(connect, req, std::chrono::seconds(10));
+  EXPECT_TRUE(second.errors.empty()) << second.errors.front();
+  EXPECT_EQ(second.dropped, (std::vector<std::string>{"stray_logical"}));
+  EXPECT_TRUE(second.created.empty());
+  EXPECT_EQ(kinds().count("debezium_own"), 1u);  // matched by the ignore rule
+  // The rule matches on every attribute it names.
+  EXPECT_FALSE(slot_is_ignored(ExistingSlot{"debezium_own", true, "app", "pgoutput"}, req.ignore));
+  EXPECT_TRUE(slot_is_ignored(ExistingSlot{"debezium_own", true, "app", "test_decoding"}, req.ignore));
+  // A primary does not move its logical slots: their consumers do.
+  req.expected["cdc"].lsn = 0x7fffffff;
+  EXPECT_TRUE(sync_slots(connect, req, std::chrono::seconds(10)).advanced.empty());
+  // On a replica a missing logical slot with a published position is reported for copying.
+  SlotSyncRequest replica_req = req;
+  replica_req.primary = false;
+  replica_req.expected["other"] = ExpectedSlot{true, "app", "test_decoding", 0x1000000};
+  auto on_replica = sync_slots(connect, replica_req, std::chrono::seconds(10));
+  EXPECT_EQ(on_replica.to_copy, (std::vector<std::string>{"other"}));
+  auto files = read_logical_slot_files(c, {"cdc", "missing"}, std::chrono::seconds(10));
+  ASSERT_TRUE(files.ok()) << files.error().message;
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ(files->at(0).database, "app");
+  EXPECT_EQ(files->at(0).plugin, "test_decoding");
+  EXPECT_GT(files->at(0).state.size(), 100u);  // the binary ReplicationSlotOnDisk
+  const std::string target = pg.root + "/copy";
+  std::filesystem::create_directories(target + "/pg_replslot");
+  install_logical_slot_files(target, *files);
+  std::ifstream in(target + "/pg_replslot/cdc/state", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(bytes, files->at(0).state);
 }
 
 }  // namespace

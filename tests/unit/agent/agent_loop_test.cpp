@@ -312,7 +312,7 @@ TEST(AgentLoop, AStepThatThrowsWhileHoldingTheLockFencesThePrimaryBeforeTheLease
   c.round(10);
   const double lease_end = *n1.agent->memory().local.last_lock_write + 30;
   // sync_replication_slots runs in every steady cycle of the primary: make it throw.
-  n1.pg.throw_once("sync_physical_slots");
+  n1.pg.throw_once("sync_slots");
   n1.pg.clear_calls();
   EXPECT_TRUE(n1.cycle());  // the first failure: fenced, the agent goes on
   EXPECT_EQ(n1.agent->consecutive_failures(), 1);
@@ -332,7 +332,7 @@ TEST(AgentLoop, AFenceThatCannotStopPostgresKeepsTheLockAndTheAgent) {
   SimNode& n1 = c.node("node1");
   n1.pg.refuse_stop(true);
   for (int i = 0; i < 5; ++i) {
-    n1.pg.throw_once("sync_physical_slots");
+    n1.pg.throw_once("sync_slots");
     EXPECT_TRUE(n1.cycle()) << "the agent must not exit while its PostgreSQL still runs as primary";
   }
   EXPECT_GE(n1.agent->consecutive_failures(), agent::Agent::kMaxFailures);
@@ -340,7 +340,7 @@ TEST(AgentLoop, AFenceThatCannotStopPostgresKeepsTheLockAndTheAgent) {
   EXPECT_EQ(c.leader(), "node1") << "the lock must stay while PostgreSQL may accept writes";
   // Once it can be stopped, the next failure fences it.
   n1.pg.refuse_stop(false);
-  n1.pg.throw_once("sync_physical_slots");
+  n1.pg.throw_once("sync_slots");
   n1.cycle();
   EXPECT_FALSE(n1.pg.server().running);
   EXPECT_NE(c.leader(), std::optional<std::string>("node1"));

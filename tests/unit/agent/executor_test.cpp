@@ -459,10 +459,52 @@ std::vector<Scenario> scenarios() {
     t.n1().cycle();
     t.n1().pg.clear_calls();
     t.run(t.n1(), {step::SyncReplicationSlots{}});
-    EXPECT_TRUE(t.n1().pg.called("sync_physical_slots"));
+    EXPECT_TRUE(t.n1().pg.called("sync_slots"));
     t.n1().pg.clear_calls();
     t.run(t.n1(), {step::SyncReplicationSlots{true}});  // DCS failed: not now
-    EXPECT_FALSE(t.n1().pg.called("sync_physical_slots"));
+    EXPECT_FALSE(t.n1().pg.called("sync_slots"));
+  });
+  add(Action::sync_replication_slots, "PermanentLogicalSlotsIgnoreSlotsAndTheCopyToAReplica", [] {
+    TwoNodes t;
+    t.c.store.put("config", R"({"ttl":30,"loop_wait":10,"retry_timeout":10,
+        "slots":{"cdc":{"type":"logical","database":"app","plugin":"test_decoding"},"keep":{"type":"physical"}},
+        "ignore_slots":[{"name":"own","type":"logical"},{"plugin":"wal2json"},"not a rule"]})");
+    // The primary: creates the logical slot itself, never copies, keeps the replica's slot.
+    t.n1().cycle();
+    t.run(t.n1(), {step::SyncReplicationSlots{}});
+    auto p = t.n1().pg.last_slot_request();
+    EXPECT_TRUE(p.primary);
+    EXPECT_TRUE(p.drop_unknown);
+    ASSERT_TRUE(p.expected.count("cdc"));
+    EXPECT_TRUE(p.expected["cdc"].logical);
+    EXPECT_EQ(p.expected["cdc"].database, "app");
+    EXPECT_EQ(p.expected["cdc"].plugin, "test_decoding");
+    EXPECT_TRUE(p.expected.count("node2"));
+    EXPECT_FALSE(p.expected["node2"].logical);
+    ASSERT_EQ(p.ignore.size(), 2u);
+    EXPECT_EQ(p.ignore[0].name, std::optional<std::string>("own"));
+    EXPECT_EQ(p.ignore[0].type, "logical");
+    EXPECT_FALSE(p.ignore[1].name.has_value());
+    EXPECT_EQ(p.ignore[1].plugin, "wal2json");
+    // The replica: the slot lacks there, so it is copied from the leader; hot_standby_feedback on.
+    t.n2().cycle();
+    t.c.store.put("status", R"({"optime":1000,"slots":{"cdc":4096,"keep":2048}})");
+    t.n2().pg.set_slots_to_copy({"cdc"});
+    t.n2().pg.clear_calls();
+    t.run(t.n2(), {step::SyncReplicationSlots{}});
+    auto r = t.n2().pg.last_slot_request();
+    EXPECT_FALSE(r.primary);
+    ASSERT_TRUE(r.expected.count("cdc"));
+    EXPECT_EQ(r.expected["cdc"].lsn, 4096);
+    EXPECT_EQ(r.expected["keep"].lsn, 2048);
+    EXPECT_TRUE(t.n2().pg.called("copy_logical_slots(node1:cdc)"));
+    EXPECT_TRUE(t.n2().pg.hot_standby_feedback_enforced());
+    // Paused: unknown slots stay.
+    t.c.store.put("config", R"({"ttl":30,"loop_wait":10,"retry_timeout":10,"pause":true})");
+    t.n2().cycle();
+    t.run(t.n2(), {step::SyncReplicationSlots{}});
+    EXPECT_FALSE(t.n2().pg.last_slot_request().drop_unknown);
+    EXPECT_FALSE(t.n2().pg.hot_standby_feedback_enforced());  // no logical slots any more
   });
   add(Action::trigger_rewind_check, "TriggerRewindCheckArmsTheCheck", [] {
     TwoNodes t;
@@ -566,7 +608,7 @@ std::vector<Scenario> scenarios() {
     t.n1().pg.clear_calls();
     auto r = t.run(t.n1(), {step::FatalExit{"system ID mismatch"}, step::SyncReplicationSlots{}});
     EXPECT_EQ(t.n1().agent->memory().fatal, std::optional<std::string>("system ID mismatch"));
-    EXPECT_FALSE(t.n1().pg.called("sync_physical_slots"));
+    EXPECT_FALSE(t.n1().pg.called("sync_slots"));
     (void)r;
   });
   return s;
@@ -594,3 +636,23 @@ TEST(ExecutorCoverage, EveryActionHasAScenario) {
 
 }  // namespace
 }  // namespace custos::test
+
+namespace custos::agent {
+namespace {
+
+// primary_stop_timeout shortens a primary's stop only in synchronous mode (Patroni 4).
+TEST(PrimaryStopTimeout, OnlyInSynchronousModeAndWhenPositive) {
+  EffectiveSettings s;
+  s.pg.pg_ctl_timeout = 60;
+  s.ha.primary_stop_timeout = 5;
+  EXPECT_EQ(primary_stop_timeout(s), std::chrono::seconds(60));  // asynchronous: pg_ctl_timeout
+  s.ha.synchronous_mode = true;
+  EXPECT_EQ(primary_stop_timeout(s), std::chrono::seconds(5));
+  s.ha.primary_stop_timeout = 0;
+  EXPECT_EQ(primary_stop_timeout(s), std::chrono::seconds(60));
+  s.ha.primary_stop_timeout = 0.5;
+  EXPECT_EQ(primary_stop_timeout(s), std::chrono::milliseconds(500));
+}
+
+}  // namespace
+}  // namespace custos::agent
