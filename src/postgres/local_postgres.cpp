@@ -349,12 +349,20 @@ Result<FollowOutcome, std::string> LocalPostgres::follow(const std::optional<Ups
   {
     MutexLock lk(files_mu_);
     const auto desired = recovery_params(s, upstream);
-    if (written_any_ && written_replica_ && desired == written_recovery_) return FollowOutcome::unchanged;
+    if (written_any_ && written_replica_ && desired == written_recovery_ && !follow_reload_pending_)
+      return FollowOutcome::unchanged;
     auto st = write_configuration_locked(s, true, upstream);
     if (!st) return make_error(st.error());
   }
-  // PostgreSQL >= 13 applies primary_conninfo / primary_slot_name on reload.
-  reload();
+  // PostgreSQL >= 13 applies primary_conninfo / primary_slot_name on reload. A reload that did
+  // not happen is tried again by the next follow, not taken as done.
+  // No postmaster (it stopped meanwhile): the next start reads what was written.
+  const bool reloaded = !postmaster_pid() || reload();
+  {
+    MutexLock lk(files_mu_);
+    follow_reload_pending_ = !reloaded;
+  }
+  if (!reloaded) return make_error(std::string("the new recovery settings are written but PostgreSQL was not reloaded"));
   return FollowOutcome::reconfigured;
 }
 

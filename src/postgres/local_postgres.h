@@ -138,6 +138,8 @@ class LocalPostgres final : public PostgresNode {
   bool custom_bootstrap_ran_ GUARDED_BY(files_mu_) = false;
   // hot_standby_feedback = on in a replica's configuration (permanent logical slots).
   bool enforce_hot_standby_feedback_ GUARDED_BY(files_mu_) = false;
+  // follow() wrote new recovery settings but the reload failed: the next follow reloads again.
+  bool follow_reload_pending_ GUARDED_BY(files_mu_) = false;
 };
 
 }  // namespace custos::postgres
