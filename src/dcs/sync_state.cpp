@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "common/json_truth.h"
+#include "common/python_int.h"
 #include "dcs/json_util.h"
 
 namespace custos::dcs {
@@ -17,8 +19,8 @@ std::string_view trim_ws(std::string_view s) {
 }  // namespace
 
 SyncState::SyncState(std::optional<Version> version, std::optional<std::string> leader,
-                     std::optional<std::string> sync_standby)
-    : version(version), leader(std::move(leader)), sync_standby(std::move(sync_standby)) {}
+                     std::optional<std::string> sync_standby, int64_t quorum)
+    : version(version), leader(std::move(leader)), sync_standby(std::move(sync_standby)), quorum(quorum) {}
 
 SyncState SyncState::empty(std::optional<Version> version) {
   return SyncState(version, std::nullopt, std::nullopt);
@@ -29,7 +31,13 @@ SyncState SyncState::from_node(std::optional<Version> version, std::string_view 
   if (!parsed || !parsed->is_object()) return empty(version);
   auto leader = json_string(*parsed, "leader");
   if (!leader || leader->empty()) return empty(version);
-  return SyncState(version, std::move(leader), json_string(*parsed, "sync_standby"));
+  int64_t quorum = 0;
+  if (auto q = parsed->find("quorum"); q != parsed->end() && python_truthy(*q)) {
+    auto v = python_int(*q);
+    if (!v) return empty(version);
+    quorum = *v;
+  }
+  return SyncState(version, std::move(leader), json_string(*parsed, "sync_standby"), quorum);
 }
 
 std::vector<std::string> SyncState::members() const {

@@ -240,6 +240,28 @@ TEST(SyncState, MembersSplitTrim) {
   EXPECT_TRUE(u.members().empty());
 }
 
+// Patroni 4's quorum field: read as int() reads it when truthy; what int() refuses empties the key.
+TEST(SyncState, QuorumFieldAsPatroni4ReadsIt) {
+  EXPECT_EQ(SyncState::from_node(1, R"({"leader":"x","sync_standby":"a,b","quorum":1})").quorum, 1);
+  EXPECT_EQ(SyncState::from_node(1, R"({"leader":"x","sync_standby":"a,b","quorum":" 2 "})").quorum, 2);
+  EXPECT_EQ(SyncState::from_node(1, R"({"leader":"x","quorum":1.9})").quorum, 1);
+  EXPECT_EQ(SyncState::from_node(1, R"({"leader":"x","quorum":true})").quorum, 1);
+  for (const char* absent : {R"({"leader":"x"})", R"({"leader":"x","quorum":0})", R"({"leader":"x","quorum":null})",
+                             R"({"leader":"x","quorum":""})", R"({"leader":"x","quorum":false})"}) {
+    auto s = SyncState::from_node(1, absent);
+    EXPECT_EQ(s.quorum, 0) << absent;
+    EXPECT_EQ(s.leader, "x") << absent;
+  }
+  for (const char* bad : {R"({"leader":"x","sync_standby":"a","quorum":"two"})", R"({"leader":"x","quorum":[1]})",
+                          R"({"leader":"x","quorum":{"n":1}})"}) {
+    auto s = SyncState::from_node(7, bad);
+    EXPECT_TRUE(s.is_empty()) << bad;
+    EXPECT_EQ(s.version, 7) << bad;
+  }
+  // Without a leader the quorum is not read at all.
+  EXPECT_EQ(SyncState::from_node(1, R"({"quorum":"two"})").quorum, 0);
+}
+
 TEST(SyncState, MatchesCaseInsensitive) {
   SyncState s(1, "foo", "bar,zoo");
   EXPECT_FALSE(s.matches("foo"));
