@@ -376,6 +376,8 @@ Executor::Outcome Executor::run(const step::Promote&) {
   if (slots) {
     slots->primary = false;
     slots->drop_unknown = false;
+    slots->advance = false;  // a logical advance decodes WAL: nothing may delay the promotion
+    std::erase_if(slots->expected, [](const auto& kv) { return kv.second.logical; });
   }
   memory_.local.on_start_fired = true;  // on_role_change follows (Patroni's cb_called)
   start_async(ha::AsyncKind::promote, "",
@@ -555,7 +557,7 @@ Executor::Outcome Executor::run(const step::Follow& s) {
   if (!target.empty() && !upstream) return Outcome::success;
   auto r = services_.pg.follow(upstream);
   if (!r) {
-    spdlog::error("cannot write the recovery configuration: {}", r.error());
+    spdlog::error("cannot apply the recovery configuration: {}", r.error());
     return Outcome::success;
   }
   if (r.value() == postgres::FollowOutcome::reconfigured) {
@@ -889,6 +891,9 @@ std::map<std::string, int64_t> Executor::own_slot_positions(bool only_with_perma
 }
 
 void Executor::sync_slots() {
+  // Not while promoting (the promote task made the slots the others need; this cycle's status
+  // still says "in recovery") or while any other task works on PostgreSQL.
+  if (memory_.local.role == ha::Role::promoted || memory_.local.async) return;
   const bool primary = memory_.status && !memory_.status->in_recovery;
   auto req = slot_request(primary);
   if (!req) return;
@@ -901,7 +906,9 @@ void Executor::sync_slots() {
         view->should_enforce_hot_standby_feedback(memory_.local.name, memory_.local.tags.is_nofailover()));
   }
   // A replica takes the permanent logical slots it lacks from the primary (a restart).
-  if (primary || to_copy.empty() || !view || !view->leader() || memory_.local.role == ha::Role::standby_leader) return;
+  if (primary || to_copy.empty() || !view || !view->leader() || memory_.local.role == ha::Role::standby_leader ||
+      view->leader()->name() == memory_.local.name)
+    return;
   auto leader = view->get_member(view->leader()->name(), false);
   auto up = leader ? upstream_of(*leader) : std::nullopt;
   if (!up) return;

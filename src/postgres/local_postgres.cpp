@@ -10,8 +10,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -950,28 +952,35 @@ std::vector<std::string> LocalPostgres::sync_slots(const SlotSyncRequest& reques
   const NodeSettings s = settings();
   SlotChanges changes;
   {
-    MutexLock lk(conn_mu_);
-    PgConnection& shared = shared_connection(10s);
-    if (!shared.connected()) (void)shared.connect();
-    // Logical slots live in their own database: one short-lived connection per other database.
-    std::map<std::string, std::unique_ptr<PgConnection>> others;
-    auto connect = [&](const std::string& db) -> PgConnection* {
-      if (db.empty() || db == s.database) return &shared;
-      auto& c = others[db];
-      if (!c) {
+    // Connections of their own: creating a logical slot waits for running transactions and
+    // must not hold up the status queries on the shared connection.
+    MutexLock lk(slots_mu_);
+    // Called only by postgres::sync_slots below, while slots_mu_ is held (the analysis cannot
+    // follow the lock into a lambda called through std::function).
+    auto connect = [&](const std::string& db) NO_THREAD_SAFETY_ANALYSIS -> PgConnection* {
+      const std::string name = db.empty() ? s.database : db;
+      auto& c = slot_conns_[name];
+      const std::string ci = s.local_conninfo(name);
+      if (!c || c->conninfo() != ci) {
         ConnectionOptions o;
         o.connect_timeout = 5s;
         o.query_timeout = 10s;
         o.application_name = "custos";
-        c = std::make_unique<PgConnection>(s.local_conninfo(db), o);
+        c = std::make_unique<PgConnection>(ci, o);
       }
       if (!c->connected() && !c->connect()) return nullptr;
       return c.get();
     };
     SlotSyncRequest req = request;
+    PgConnection* main = connect("");
     // pg_replication_slot_advance exists from PostgreSQL 11.
-    req.advance = request.advance && shared.server_version() >= 110000;
+    req.advance = request.advance && main && main->server_version() >= 110000;
     changes = postgres::sync_slots(connect, req, 10s);
+    // Connections to databases no slot lives in any more are closed.
+    std::set<std::string> used = {s.database};
+    for (const auto& [name, slot] : request.expected)
+      if (slot.logical) used.insert(slot.database);
+    std::erase_if(slot_conns_, [&](const auto& kv) { return !used.count(kv.first); });
   }
   for (const auto& n : changes.created) spdlog::info("Created replication slot '{}'", n);
   for (const auto& [n, lsn] : changes.advanced) spdlog::debug("advanced replication slot '{}' to {}", n, format_lsn(lsn));
@@ -980,31 +989,74 @@ std::vector<std::string> LocalPostgres::sync_slots(const SlotSyncRequest& reques
   return changes.to_copy;
 }
 
+namespace {
+
+// The LSN where the oldest WAL segment file in <data_dir>/pg_wal begins (0 when none), read from
+// the directory itself (PostgreSQL stopped). `segment_size` from pg_settings.
+int64_t oldest_wal_on_disk(const std::string& data_dir, int64_t segment_size) {
+  if (segment_size <= 0) return 0;
+  std::string oldest;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(data_dir + "/pg_wal", ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.size() != 24 || n.find_first_not_of("0123456789ABCDEF") != std::string::npos) continue;
+    const std::string log_seg = n.substr(8);
+    if (oldest.empty() || log_seg < oldest) oldest = log_seg;
+  }
+  if (oldest.empty()) return 0;
+  const uint64_t high = std::stoull(oldest.substr(0, 8), nullptr, 16), low = std::stoull(oldest.substr(8), nullptr, 16);
+  const uint64_t per_log = 0x100000000ULL / static_cast<uint64_t>(segment_size);
+  return static_cast<int64_t>((high * per_log + low) * static_cast<uint64_t>(segment_size));
+}
+
+}  // namespace
+
 Status<std::string> LocalPostgres::copy_logical_slots(const Upstream& from, const std::vector<std::string>& names,
                                                      const std::map<std::string, ExpectedSlot>& expected) {
   const NodeSettings s = settings();
+  // One attempt per slot a minute at most: a copy that keeps failing must not restart
+  // PostgreSQL every cycle.
+  std::vector<std::string> due;
+  {
+    MutexLock lk(files_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& n : names) {
+      auto it = slot_copy_attempts_.find(n);
+      if (it != slot_copy_attempts_.end() && now - it->second < std::chrono::minutes(1)) continue;
+      due.push_back(n);
+    }
+  }
+  if (due.empty()) return Unit{};
   ConnectionOptions o;
   o.connect_timeout = 3s;
   o.query_timeout = 10s;
   std::string ci = source_conninfo(from, s.rewind, s.database);
   if (s.rewind.password) ci += " password=" + q(*s.rewind.password);
   PgConnection conn(ci, o);
-  auto files = read_logical_slot_files(conn, names, 10s);
+  auto files = read_logical_slot_files(conn, due, 10s);
   if (!files) return make_error("Failed to copy logical slots from the " + from.name + ": " + files.error().message);
   // A slot whose decoding would start before the WAL this replica still has is useless here: it
   // is copied once its consumer has moved it past that point.
-  int64_t oldest = 0;
+  int64_t oldest = 0, segment_size = 0;
   {
     MutexLock lk(conn_mu_);
-    if (auto o = oldest_local_wal_lsn(shared_connection(5s), 5s)) oldest = o.value();
+    PgConnection& local = shared_connection(5s);
+    if (auto o2 = oldest_local_wal_lsn(local, 5s)) oldest = o2.value();
+    if (auto sz = local.query_value("SELECT setting FROM pg_catalog.pg_settings WHERE name = 'wal_segment_size'", {}, 5s);
+        sz && sz.value())
+      segment_size = std::strtoll(sz.value()->c_str(), nullptr, 10);
   }
+  auto usable = [&](const LogicalSlotFile& f, int64_t wal_begins) {
+    if (wal_begins > 0 && f.restart_lsn > 0 && f.restart_lsn < wal_begins) {
+      spdlog::info("Not copying the logical slot \"{}\" yet: it needs WAL from {} and this replica's WAL begins at {}",
+                   f.name, format_lsn(f.restart_lsn), format_lsn(wal_begins));
+      return false;
+    }
+    return true;
+  };
   std::vector<LogicalSlotFile> matching;
   for (auto& f : files.value()) {
-    if (oldest > 0 && f.restart_lsn > 0 && f.restart_lsn < oldest) {
-      spdlog::info("Not copying the logical slot \"{}\" yet: it needs WAL from {} and this replica's WAL begins at {}",
-                   f.name, format_lsn(f.restart_lsn), format_lsn(oldest));
-      continue;
-    }
+    if (!usable(f, oldest)) continue;
     auto want = expected.find(f.name);
     if (want == expected.end()) continue;
     if (f.database != want->second.database || f.plugin != want->second.plugin) {
@@ -1016,23 +1068,37 @@ Status<std::string> LocalPostgres::copy_logical_slots(const Upstream& from, cons
     matching.push_back(std::move(f));
   }
   if (matching.empty()) return Unit{};
-  std::optional<Upstream> upstream;
   {
     MutexLock lk(files_mu_);
-    upstream = written_upstream_;
+    for (const auto& f : matching) slot_copy_attempts_[f.name] = std::chrono::steady_clock::now();
   }
   spdlog::info("Copying logical replication slots from {} (a restart of PostgreSQL)", from.name);
-  if (!stop(StopMode::Fast, std::chrono::seconds(s.pg_ctl_timeout)))
-    return make_error(std::string("cannot stop PostgreSQL to install the logical slots"));
   Status<std::string> installed = Unit{};
-  try {
-    install_logical_slot_files(s.data_dir, matching);
-    for (const auto& f : matching) spdlog::info("Copied logical replication slot '{}' from {}", f.name, from.name);
-  } catch (const std::exception& e) {
-    installed = make_error(std::string("cannot install the logical slots: ") + e.what());
+  {
+    // Stop, install and start under control_mu_: no other start can slip in between.
+    MutexLock control(control_mu_);
+    if (!signal_postmaster_until_gone(StopMode::Fast, std::chrono::seconds(s.pg_ctl_timeout)))
+      return make_error(std::string("cannot stop PostgreSQL to install the logical slots"));
+    // The shutdown's restartpoint may have removed segments: checked again on disk.
+    const int64_t after_stop = oldest_wal_on_disk(s.data_dir, segment_size);
+    std::erase_if(matching, [&](const LogicalSlotFile& f) { return !usable(f, after_stop); });
+    try {
+      install_logical_slot_files(s.data_dir, matching);
+      for (const auto& f : matching) spdlog::info("Copied logical replication slot '{}' from {}", f.name, from.name);
+    } catch (const std::exception& e) {
+      installed = make_error(std::string("cannot install the logical slots: ") + e.what());
+    }
+    // Started again in any case, following what it followed (the source when nothing was
+    // written by this process yet).
+    std::optional<Upstream> upstream = from;
+    {
+      MutexLock lk(files_mu_);
+      if (written_any_) upstream = written_upstream_;
+    }
+    Status<std::string> started = write_configuration(true, upstream);
+    if (started) started = start_postmaster("a replica with copied logical slots");
+    if (!started) return make_error(started.error() + (installed ? std::string() : "; " + installed.error()));
   }
-  // Started again in any case, following what it followed.
-  if (auto st = start(true, upstream); !st) return st;
   if (wait_ready(std::chrono::seconds(s.pg_ctl_timeout), CancelToken()) != ServerProcess::running)
     return make_error("PostgreSQL did not start again after copying the logical slots (see " + s.log_file() + ")");
   return installed;
@@ -1048,6 +1114,7 @@ void LocalPostgres::set_enforce_hot_standby_feedback(bool enforce) {
     if (!written_any_ || !written_replica_) return;
     if (auto st = write_configuration_locked(s, written_replica_, written_upstream_); !st) {
       spdlog::warn("cannot rewrite the configuration for hot_standby_feedback: {}", st.error());
+      enforce_hot_standby_feedback_ = !enforce;  // tried again by the next call
       return;
     }
   }

@@ -66,10 +66,10 @@ class LocalPostgres final : public PostgresNode {
   Status<std::string> crash_recovery(const CancelToken& cancel) override;
   Result<std::string, std::string> move_data_dir_aside(const std::string& suffix) override;
 
-  std::vector<std::string> sync_slots(const SlotSyncRequest& request) override EXCLUDES(conn_mu_);
+  std::vector<std::string> sync_slots(const SlotSyncRequest& request) override EXCLUDES(slots_mu_);
   Status<std::string> copy_logical_slots(const Upstream& from, const std::vector<std::string>& names,
                                          const std::map<std::string, ExpectedSlot>& expected) override
-      EXCLUDES(control_mu_, files_mu_, conn_mu_);
+      EXCLUDES(control_mu_, files_mu_, conn_mu_, postmaster_mu_);
   void set_enforce_hot_standby_feedback(bool enforce) override EXCLUDES(files_mu_);
   std::map<std::string, int64_t> slot_positions() override EXCLUDES(conn_mu_);
   bool upstream_has_slot(const Upstream& upstream, const std::string& slot,
@@ -140,6 +140,12 @@ class LocalPostgres final : public PostgresNode {
   bool enforce_hot_standby_feedback_ GUARDED_BY(files_mu_) = false;
   // follow() wrote new recovery settings but the reload failed: the next follow reloads again.
   bool follow_reload_pending_ GUARDED_BY(files_mu_) = false;
+  // When each logical slot was last copied from the primary (one attempt a minute at most).
+  std::map<std::string, std::chrono::steady_clock::time_point> slot_copy_attempts_ GUARDED_BY(files_mu_);
+
+  // sync_slots' own connections, one per database (never the shared status connection).
+  Mutex slots_mu_;
+  std::map<std::string, std::unique_ptr<PgConnection>> slot_conns_ GUARDED_BY(slots_mu_);
 };
 
 }  // namespace custos::postgres
