@@ -698,8 +698,15 @@ TEST_F(Etcd3Dcs_, GarbageWrittenByOthersIsReadWithoutACrash) {
   const std::string deep = "{\"a\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
   for (const char* k : {"status", "failsafe", "config", "failover", "sync", "history", "members/deep"})
     ASSERT_TRUE(cl.put(base + k, deep, {}, cl.deadline_from_now())) << k;
-  auto deep_view = a->get_cluster();
-  ASSERT_TRUE(deep_view) << deep_view.error().describe();
+  // The view follows the watch: the last writes may take a moment to arrive.
+  std::optional<dcs::Cluster> deep_view;
+  EXPECT_TRUE(eventually([&] {
+    auto v = a->get_cluster();
+    if (!v) return false;
+    deep_view = v.value();
+    return deep_view->last_lsn() == 0 && !deep_view->failsafe().has_value();
+  }));
+  ASSERT_TRUE(deep_view);
   EXPECT_EQ(deep_view->last_lsn(), 0);
   EXPECT_FALSE(deep_view->failsafe().has_value());
   // And we can still work in that cluster.
