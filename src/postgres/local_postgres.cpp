@@ -746,6 +746,12 @@ std::string LocalPostgres::source_conninfo(const Upstream& from, const Credentia
   return format_dsn(dsn);
 }
 
+std::string LocalPostgres::rewind_conninfo(const NodeSettings& s, const Upstream& to) const {
+  std::string ci = source_conninfo(to, s.rewind, s.database);
+  if (s.rewind.password) ci += " password=" + q(*s.rewind.password);
+  return ci;
+}
+
 Status<std::string> LocalPostgres::basebackup(const NodeSettings& s, const Upstream& from, const CancelToken& cancel) {
   auto opts = parse_initdb_options(s.basebackup_options.is_null() ? nlohmann::json::array() : s.basebackup_options);
   if (!opts) return make_error("postgresql.basebackup: " + opts.error());
@@ -989,28 +995,6 @@ std::vector<std::string> LocalPostgres::sync_slots(const SlotSyncRequest& reques
   return changes.to_copy;
 }
 
-namespace {
-
-// The LSN where the oldest WAL segment file in <data_dir>/pg_wal begins (0 when none), read from
-// the directory itself (PostgreSQL stopped). `segment_size` from pg_settings.
-int64_t oldest_wal_on_disk(const std::string& data_dir, int64_t segment_size) {
-  if (segment_size <= 0) return 0;
-  std::string oldest;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(data_dir + "/pg_wal", ec)) {
-    const std::string n = e.path().filename().string();
-    if (n.size() != 24 || n.find_first_not_of("0123456789ABCDEF") != std::string::npos) continue;
-    const std::string log_seg = n.substr(8);
-    if (oldest.empty() || log_seg < oldest) oldest = log_seg;
-  }
-  if (oldest.empty()) return 0;
-  const uint64_t high = std::stoull(oldest.substr(0, 8), nullptr, 16), low = std::stoull(oldest.substr(8), nullptr, 16);
-  const uint64_t per_log = 0x100000000ULL / static_cast<uint64_t>(segment_size);
-  return static_cast<int64_t>((high * per_log + low) * static_cast<uint64_t>(segment_size));
-}
-
-}  // namespace
-
 Status<std::string> LocalPostgres::copy_logical_slots(const Upstream& from, const std::vector<std::string>& names,
                                                      const std::map<std::string, ExpectedSlot>& expected) {
   const NodeSettings s = settings();
@@ -1030,22 +1014,17 @@ Status<std::string> LocalPostgres::copy_logical_slots(const Upstream& from, cons
   ConnectionOptions o;
   o.connect_timeout = 3s;
   o.query_timeout = 10s;
-  std::string ci = source_conninfo(from, s.rewind, s.database);
-  if (s.rewind.password) ci += " password=" + q(*s.rewind.password);
-  PgConnection conn(ci, o);
+  PgConnection conn(rewind_conninfo(s, from), o);
   auto files = read_logical_slot_files(conn, due, 10s);
   if (!files) return make_error("Failed to copy logical slots from the " + from.name + ": " + files.error().message);
   // A slot whose decoding would start before the WAL this replica still has is useless here: it
   // is copied once its consumer has moved it past that point.
-  int64_t oldest = 0, segment_size = 0;
+  int64_t segment_size = 0;
   {
     MutexLock lk(conn_mu_);
-    PgConnection& local = shared_connection(5s);
-    if (auto o2 = oldest_local_wal_lsn(local, 5s)) oldest = o2.value();
-    if (auto sz = local.query_value("SELECT setting FROM pg_catalog.pg_settings WHERE name = 'wal_segment_size'", {}, 5s);
-        sz && sz.value())
-      segment_size = std::strtoll(sz.value()->c_str(), nullptr, 10);
+    if (auto sz = wal_segment_size(shared_connection(5s), 5s)) segment_size = sz.value();
   }
+  const int64_t oldest = oldest_wal_lsn_on_disk(s.data_dir, segment_size);
   auto usable = [&](const LogicalSlotFile& f, int64_t wal_begins) {
     if (wal_begins > 0 && f.restart_lsn > 0 && f.restart_lsn < wal_begins) {
       spdlog::info("Not copying the logical slot \"{}\" yet: it needs WAL from {} and this replica's WAL begins at {}",
@@ -1080,7 +1059,7 @@ Status<std::string> LocalPostgres::copy_logical_slots(const Upstream& from, cons
     if (!signal_postmaster_until_gone(StopMode::Fast, std::chrono::seconds(s.pg_ctl_timeout)))
       return make_error(std::string("cannot stop PostgreSQL to install the logical slots"));
     // The shutdown's restartpoint may have removed segments: checked again on disk.
-    const int64_t after_stop = oldest_wal_on_disk(s.data_dir, segment_size);
+    const int64_t after_stop = oldest_wal_lsn_on_disk(s.data_dir, segment_size);
     std::erase_if(matching, [&](const LogicalSlotFile& f) { return !usable(f, after_stop); });
     try {
       install_logical_slot_files(s.data_dir, matching);
@@ -1146,9 +1125,7 @@ bool LocalPostgres::upstream_has_slot(const Upstream& upstream, const std::strin
   ConnectionOptions o;
   o.connect_timeout = timeout;
   o.query_timeout = timeout;
-  std::string ci = source_conninfo(upstream, s.rewind, s.database);
-  if (s.rewind.password) ci += " password=" + q(*s.rewind.password);
-  PgConnection conn(ci, o);
+  PgConnection conn(rewind_conninfo(s, upstream), o);
   auto r = conn.query_value("SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", {slot}, timeout);
   return r && r.value() && *r.value() != "0";
 }
@@ -1184,9 +1161,7 @@ DivergeVerdict LocalPostgres::check_diverged(const Upstream& leader, const std::
   ConnectionOptions o;
   o.connect_timeout = 3s;
   o.query_timeout = 5s;
-  std::string ci = source_conninfo(leader, s.rewind, s.database);
-  if (s.rewind.password) ci += " password=" + q(*s.rewind.password);
-  PgConnection conn(ci, o);
+  PgConnection conn(rewind_conninfo(s, leader), o);
   // A primary: the timeline of its current WAL file; 0 while still in recovery (promoting). A
   // standby source: the newest timeline it knows (history files; 1 without any).
   const std::string in_recovery_tl =

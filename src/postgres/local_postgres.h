@@ -110,6 +110,9 @@ class LocalPostgres final : public PostgresNode {
   // Patroni's DSN (format_dsn) to reach `from` as `creds`, without the password; dbname empty:
   // postgresql.database.
   std::string source_conninfo(const Upstream& from, const Credentials& creds, const std::string& dbname) const;
+  // The agent's own connection to `to` as the rewind user, password included (diverge checks,
+  // slot checks, copying logical slots).
+  std::string rewind_conninfo(const NodeSettings& s, const Upstream& to) const;
   PostmasterOptions postmaster_options(const NodeSettings& s) const;
   // The connection shared by short statements (status, slots, pending restart).
   PgConnection& shared_connection(std::chrono::milliseconds timeout) REQUIRES(conn_mu_);

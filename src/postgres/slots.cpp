@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -229,26 +230,28 @@ Result<std::vector<LogicalSlotFile>, PgError> read_logical_slot_files(PgConnecti
   return out;
 }
 
-Result<int64_t, PgError> oldest_local_wal_lsn(PgConnection& conn, std::chrono::milliseconds timeout) {
-  // The oldest segment file in pg_wal (any timeline) and the segment size: where WAL starts here.
-  auto r = conn.query(
-      "SELECT (SELECT min(substr(name, 9, 16)) FROM pg_catalog.pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'), "
-      "(SELECT setting FROM pg_catalog.pg_settings WHERE name = 'wal_segment_size')",
-      {}, timeout);
+Result<int64_t, PgError> wal_segment_size(PgConnection& conn, std::chrono::milliseconds timeout) {
+  auto r = conn.query_value("SELECT setting FROM pg_catalog.pg_settings WHERE name = 'wal_segment_size'", {}, timeout);
   if (!r) return make_error(r.error());
-  if (r->rows.empty() || r->rows[0].size() < 2 || !r->rows[0][0] || !r->rows[0][1]) return int64_t{0};
-  const std::string& seg = *r->rows[0][0];
-  int64_t size = 0;
-  try {
-    size = std::stoll(*r->rows[0][1]);
-  } catch (const std::exception&) {
-    return int64_t{0};
+  if (!r.value()) return int64_t{0};
+  return static_cast<int64_t>(std::strtoll(r.value()->c_str(), nullptr, 10));
+}
+
+int64_t oldest_wal_lsn_on_disk(const std::string& data_dir, int64_t segment_size) {
+  if (segment_size <= 0) return 0;
+  // File names: 8 hex digits of timeline, then the segment as 8 hex digits of "log" (units of
+  // 4 GiB) and 8 of segment within it; the oldest on any timeline counts.
+  std::string oldest;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(data_dir + "/pg_wal", ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.size() != 24 || n.find_first_not_of("0123456789ABCDEF") != std::string::npos) continue;
+    if (oldest.empty() || n.compare(8, 16, oldest) < 0) oldest = n.substr(8);
   }
-  auto high = std::stoull(seg.substr(0, 8), nullptr, 16), low = std::stoull(seg.substr(8, 8), nullptr, 16);
-  if (size <= 0) return int64_t{0};
-  // A file name counts segments of `size` in units of 4 GiB ("log") and within them ("seg").
-  const uint64_t per_log = 0x100000000ULL / static_cast<uint64_t>(size);
-  return static_cast<int64_t>((high * per_log + low) * static_cast<uint64_t>(size));
+  if (oldest.empty()) return 0;
+  const uint64_t high = std::stoull(oldest.substr(0, 8), nullptr, 16), low = std::stoull(oldest.substr(8), nullptr, 16);
+  const uint64_t per_log = 0x100000000ULL / static_cast<uint64_t>(segment_size);
+  return static_cast<int64_t>((high * per_log + low) * static_cast<uint64_t>(segment_size));
 }
 
 void install_logical_slot_files(const std::string& data_dir, const std::vector<LogicalSlotFile>& files) {

@@ -91,8 +91,11 @@ struct LogicalSlotFile {
 Result<std::vector<LogicalSlotFile>, PgError> read_logical_slot_files(PgConnection& primary,
                                                                        const std::vector<std::string>& names,
                                                                        std::chrono::milliseconds timeout);
-// The LSN where the oldest WAL segment file in the local pg_wal begins (0 when none is found).
-Result<int64_t, PgError> oldest_local_wal_lsn(PgConnection& conn, std::chrono::milliseconds timeout);
+// wal_segment_size in bytes, as the server reports it (0 when it does not).
+Result<int64_t, PgError> wal_segment_size(PgConnection& conn, std::chrono::milliseconds timeout);
+// The LSN where the oldest WAL segment file in <data_dir>/pg_wal begins, read from the directory
+// (also while PostgreSQL is stopped); 0 when none is found or segment_size is unknown.
+int64_t oldest_wal_lsn_on_disk(const std::string& data_dir, int64_t segment_size);
 // Installs the files in <data_dir>/pg_replslot/<name>/state (a temp dir renamed into place,
 // fsynced); PostgreSQL must be stopped and loads them at its next start. Throws on I/O errors.
 void install_logical_slot_files(const std::string& data_dir, const std::vector<LogicalSlotFile>& files);

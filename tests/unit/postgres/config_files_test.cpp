@@ -1,4 +1,5 @@
 #include "postgres/config_files.h"
+#include "postgres/slots.h"
 
 #include <gtest/gtest.h>
 
@@ -176,4 +177,18 @@ TEST(ConfigFiles, CustomBootstrapTrustsOnlyTheSuperuserAndTheReplicationUserFrom
   ConfigLayout l;
   l.data_dir = "/d";
   EXPECT_EQ(restored_hba_path(l), "/d/pg_hba.conf.custos-restored");
+}
+
+// The WAL a replica still has, read from pg_wal's file names (copying logical slots checks it).
+TEST(Slots, OldestWalOnDiskFromTheFileNames) {
+  TempDir d;
+  std::filesystem::create_directories(d.path + "/pg_wal/archive_status");
+  EXPECT_EQ(oldest_wal_lsn_on_disk(d.path, 16 << 20), 0);
+  for (const char* f : {"000000020000000100000003", "000000010000000100000002", "00000002.history",
+                        "000000010000000000000001.partial", "000000030000000200000000"})
+    std::ofstream(d.path + "/pg_wal/" + f) << "";
+  // Segment 0x2 of log 0x1 with 16 MiB segments: 0x1_00000000 + 2 * 0x1000000.
+  EXPECT_EQ(oldest_wal_lsn_on_disk(d.path, 16 << 20), 0x102000000LL);
+  EXPECT_EQ(oldest_wal_lsn_on_disk(d.path, 64 << 20), 0x108000000LL);
+  EXPECT_EQ(oldest_wal_lsn_on_disk(d.path, 0), 0);
 }
