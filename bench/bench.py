@@ -133,15 +133,21 @@ class Run:
     def failovers(self, kind):
         a = self.args
         profiles = [FAST] if a.smoke else [DEFAULT, FAST]
-        modes = [False] if a.smoke else [False, True]
+        modes = [False] if a.smoke else [False, True, "quorum"]
         for p in profiles:
             for sync in modes:
                 prof = Profile(p.ttl, p.loop_wait, p.retry_timeout, sync)
+                if sync == "quorum" and kind.name == "patroni":
+                    # Debian's Patroni 3.0.2 reads synchronous_mode: quorum as off (quorum commit
+                    # came with Patroni 4.0): its column stays empty, the sync rows compare.
+                    print(f"== {kind.name}: failover ({prof.label()}): skipped, Patroni 3.0.2 has no quorum commit",
+                          flush=True)
+                    continue
                 holder = []
 
                 def body(prof=prof, holder=holder):
                     etcd = self.etcd()
-                    scope = f"{kind.name}-fo-{prof.ttl}-{'sync' if prof.synchronous_mode else 'async'}"
+                    scope = f"{kind.name}-fo-{prof.ttl}-{prof.mode_name()}"
                     c = self.cluster(kind, etcd, scope, prof)
                     holder.append(c)
                     primary, _ = measure.bootstrap(c, 180)

@@ -191,13 +191,21 @@ def patroni_kind():
 
 
 class Profile:
+    """synchronous_mode: False, True or "quorum" (Patroni 4 quorum commit)."""
+
     def __init__(self, ttl, loop_wait, retry_timeout, synchronous_mode=False):
         self.ttl, self.loop_wait, self.retry_timeout = ttl, loop_wait, retry_timeout
         self.synchronous_mode = synchronous_mode
 
+    def mode_name(self):
+        return "quorum" if self.synchronous_mode == "quorum" else "sync" if self.synchronous_mode else "async"
+
+    def yaml_mode(self):
+        return "quorum" if self.synchronous_mode == "quorum" else "true" if self.synchronous_mode else "false"
+
     def label(self):
-        return (f"ttl {self.ttl} / loop_wait {self.loop_wait} / retry_timeout {self.retry_timeout}"
-                + (", synchronous_mode" if self.synchronous_mode else ""))
+        extra = {"async": "", "sync": ", synchronous_mode", "quorum": ", synchronous_mode: quorum"}[self.mode_name()]
+        return f"ttl {self.ttl} / loop_wait {self.loop_wait} / retry_timeout {self.retry_timeout}" + extra
 
 
 class Node:
@@ -257,7 +265,7 @@ bootstrap:
     loop_wait: {self.profile.loop_wait}
     retry_timeout: {self.profile.retry_timeout}
     maximum_lag_on_failover: 1048576
-    synchronous_mode: {"true" if self.profile.synchronous_mode else "false"}
+    synchronous_mode: {self.profile.yaml_mode()}
     postgresql:
       use_pg_rewind: true
       use_slots: true
@@ -409,14 +417,22 @@ tags:
                           lambda: want <= self.streaming_from(primary), 0.1)
 
     def wait_sync_standby(self, primary, timeout):
-        """Until /sync names a synchronous standby that the primary reports as `sync`."""
+        """Until /sync names synchronous standbys that the primary reports as `sync` (`quorum` in
+        quorum mode: then every other node, as the quorum commit settles with all streaming)."""
+        quorum = self.profile.mode_name() == "quorum"
+
         def probe():
             raw = self.etcd.get_key(f"/service/{self.scope}/sync")
-            standby = (json.loads(raw) or {}).get("sync_standby") if raw else None
-            if not standby:
+            value = (json.loads(raw) or {}) if raw else {}
+            names = {n.strip() for n in (value.get("sync_standby") or "").split(",") if n.strip()}
+            if not names or value.get("leader") != self.nodes[primary].name:
                 return False
-            rows = self.sql(primary, "SELECT application_name FROM pg_stat_replication WHERE sync_state = 'sync'")
-            return standby in {r[0] for r in rows or []}
+            state = "quorum" if quorum else "sync"
+            rows = self.sql(primary, f"SELECT application_name FROM pg_stat_replication WHERE sync_state = '{state}'")
+            reported = {r[0] for r in rows or []}
+            if quorum:
+                return names == reported == {n.name for k, n in enumerate(self.nodes) if k != primary}
+            return names <= reported
         return wait_until(f"a synchronous standby in {self.scope}", timeout, probe, 0.1)
 
     def agent_pids(self):

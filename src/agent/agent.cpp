@@ -515,6 +515,7 @@ void Agent::publish_snapshot() {
   if (l.last_lock_write) snap.leader_lock_valid_until = *l.last_lock_write + s->ha.ttl;
   snap.paused = s->ha.pause;
   snap.synchronous_mode = s->ha.synchronous_mode;
+  snap.quorum_commit = s->ha.quorum_commit;
   snap.standby_cluster = s->ha.is_standby_cluster();
   snap.failsafe_mode = s->ha.failsafe_mode;
   if (!l.sysid.empty()) snap.database_system_identifier = l.sysid;

@@ -790,7 +790,7 @@ Executor::Outcome Executor::run(const step::SetSynchronousStandbyNames& s) {
 Executor::Outcome Executor::run(const step::ManageSyncReplication&) {
   if (memory_.view)
     sync_.manage(services_.dcs, *memory_.view, settings()->ha, memory_.local.name, services_.pg,
-                 [this](const std::optional<std::string>& v) { apply_synchronous_standby_names(v); });
+                 [this](const std::optional<std::string>& v) { apply_synchronous_standby_names(v); }, now());
   return Outcome::success;
 }
 
@@ -1057,6 +1057,7 @@ nlohmann::json Executor::member_value() const {
   if (memory_.leaving_sync) {
     if (!m.tags.is_object()) m.tags = nlohmann::json::object();
     m.tags["nosync"] = true;
+    m.tags["sync_priority"] = 0;  // Patroni 4.1 publishes both while a standby leaves the role
   }
   const auto& st = memory_.status;
   const bool async_blocks = l.async && l.async->kind != ha::AsyncKind::promote;

@@ -24,14 +24,6 @@ const json* at(const json& j, std::initializer_list<const char*> path) {
 
 std::vector<std::string> unsupported_features(const json& c) {
   std::vector<std::string> out;
-  // Patroni 4.0 quorum commit: Patroni 3.3 (and custos today) reads the value as "off".
-  if (const json* mode = at(c, {"synchronous_mode"}); mode && mode->is_string()) {
-    std::string v = mode->get<std::string>();
-    for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (v == "quorum")
-      out.push_back("synchronous_mode: quorum (Patroni 4 quorum commit) is not supported yet: replication stays "
-                    "asynchronous");
-  }
   // Patroni 4.0 keeps a departed member's slot for member_slots_ttl; custos drops it at once.
   if (const json* ttl = at(c, {"member_slots_ttl"}); ttl && python_truthy(*ttl)) {
     const std::string text = ttl->is_string() ? ttl->get<std::string>() : ttl->dump();

@@ -40,7 +40,10 @@ std::optional<std::string> AgentOperations::switchover_infeasible(const dcs::Clu
   const std::string action = r.switchover ? "switchover" : "failover";
   if (r.leader && (!c.leader_name() || *c.leader_name() != *r.leader)) return std::string("leader name does not match");
   std::vector<const dcs::Member*> candidates;
-  const bool sync_mode = settings_.current()->ha.is_synchronous_mode();
+  // The /sync checks of synchronous mode; quorum mode (Patroni 4) takes any member, the new
+  // leader then has to win the quorum vote.
+  const auto& ha = settings_.current()->ha;
+  const bool sync_mode = ha.is_synchronous_mode() && !ha.is_quorum_commit_mode();
   if (r.candidate) {
     if (r.switchover && sync_mode && !c.sync().matches(*r.candidate))
       return std::string("candidate name does not match with sync_standby");

@@ -66,7 +66,9 @@ ha::Tags tags_from_config(const json& tags) {
   if (const json* v = find("failover_priority")) t.failover_priority = dcs::parse_int(*v);
   if (const json* v = find("replicatefrom"); v && v->is_string()) t.replicatefrom = v->get<std::string>();
   if (const json* v = find("clonefrom")) t.clonefrom = python_truthy(*v);
-  if (const json* v = find("nosync")) t.nosync = python_truthy(*v);
+  if (const json* v = find("sync_priority")) t.sync_priority = dcs::parse_int(*v);
+  if (const json* v = find("nosync"); v && !v->is_null()) t.nosync = python_truthy(*v);
+  else t.nosync = t.sync_priority && *t.sync_priority <= 0;
   if (const json* v = find("nostream")) t.nostream = patroni_parse_bool(*v).value_or(false);
   return t;
 }
@@ -82,6 +84,7 @@ ha::HaSettings ha_settings_from_config(const config::Config& config) {
   s.primary_start_timeout = static_cast<double>(g.primary_start_timeout());
   s.primary_stop_timeout = static_cast<double>(g.primary_stop_timeout());
   s.synchronous_mode = g.is_synchronous_mode();
+  s.quorum_commit = g.is_quorum_commit_mode();
   s.synchronous_mode_strict = g.is_synchronous_mode_strict();
   s.synchronous_node_count = static_cast<int>(g.synchronous_node_count());
   s.check_timeline = g.check_timeline();

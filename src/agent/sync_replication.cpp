@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "ha/quorum_state.h"
 #include "ha/sync_selection.h"
 #include "postgres/lsn.h"
 #include "postgres/sync_status.h"
@@ -30,6 +31,11 @@ struct SyncReplication::Evaluation {
 };
 
 bool SyncReplication::set_names(const std::string& value, const ApplyFn& apply) {
+  quorum_since_.reset();
+  return apply_names(value, apply);
+}
+
+bool SyncReplication::apply_names(const std::string& value, const ApplyFn& apply) {
   if (managed_ && *managed_ == value) return false;
   managed_ = value;
   spdlog::info("synchronous_standby_names set to '{}'", value);
@@ -69,23 +75,42 @@ std::optional<SyncReplication::Evaluation> SyncReplication::evaluate(const dcs::
                  status->synchronous_standby_names);
   }
   in.ready = ready_;
+  in.quorum = settings.is_quorum_commit_mode();
   Evaluation e{std::move(*status), ha::select_sync_candidates(cluster, in)};
   ready_ = e.selection.ready;
   return e;
 }
 
-void SyncReplication::after_change(postgres::PostgresNode& pg) {
-  // Give the reload a moment, then record where WAL ends now and write a little more so that the
-  // standbys confirm a position past it.
+bool SyncReplication::after_change(postgres::PostgresNode& pg, const std::optional<std::string>& expected) {
+  // Give the reload a moment (or wait until PostgreSQL reports the expected value), then record
+  // where WAL ends now and write a little more so that the standbys confirm a position past it.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (expected) {
+    bool in_force = false;
+    for (int i = 0; i < 20 && !in_force; ++i) {
+      auto r = pg.query(postgres::kSynchronousStandbyNamesQuery, {}, kStatementTimeout);
+      in_force = r && !r->rows.empty() && !r->rows[0].empty() && r->rows[0][0] && *r->rows[0][0] == *expected;
+      if (!in_force) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!in_force) {
+      spdlog::warn("synchronous replication: PostgreSQL does not run synchronous_standby_names '{}' yet",
+                   *expected);
+      return false;
+    }
+  }
+  bool recorded = false;
   auto r = pg.query(postgres::kFlushLsnQuery, {}, kStatementTimeout);
   if (r && !r->rows.empty() && !r->rows[0].empty() && r->rows[0][0]) {
-    if (auto lsn = postgres::parse_lsn(*r->rows[0][0])) flush_lsn_at_change_ = *lsn;
+    if (auto lsn = postgres::parse_lsn(*r->rows[0][0])) {
+      flush_lsn_at_change_ = *lsn;
+      recorded = true;
+    }
   } else if (!r) {
     spdlog::warn("synchronous replication: cannot read the flush LSN: {}", r.error());
   }
   auto w = pg.query(postgres::kTinyWalWriteQuery, {}, kStatementTimeout);
   if (!w) spdlog::warn("synchronous replication: WAL write after the change failed: {}", w.error());
+  return recorded;
 }
 
 void SyncReplication::disable(dcs::Dcs& dcs, const dcs::Cluster& cluster, const ApplyFn& apply) {
@@ -124,11 +149,18 @@ bool SyncReplication::leave_sync_role(dcs::Dcs& dcs, const std::string& name, in
 }
 
 void SyncReplication::manage(dcs::Dcs& dcs, const dcs::Cluster& cluster, const ha::HaSettings& settings,
-                             const std::string& my_name, postgres::PostgresNode& pg, const ApplyFn& apply) {
+                             const std::string& my_name, postgres::PostgresNode& pg, const ApplyFn& apply,
+                             double now) {
   if (!settings.is_synchronous_mode()) {
+    quorum_since_.reset();
     disable(dcs, cluster, apply);
     return;
   }
+  if (settings.is_quorum_commit_mode()) {
+    manage_quorum(dcs, cluster, settings, my_name, pg, apply, now);
+    return;
+  }
+  quorum_since_.reset();
   dcs::SyncState sync = cluster.sync();
   if (sync.is_empty()) {
     auto v = dcs.set_sync_state_value(ha::sync_state_value(my_name, {}), sync.version);
@@ -173,7 +205,7 @@ void SyncReplication::manage(dcs::Dcs& dcs, const dcs::Cluster& cluster, const h
   const std::string value =
       ha::render_synchronous_standby_names(plan.ssn_names, plan.ssn_star, e->status.server_version);
   std::vector<std::string> allow = e->selection.allow_promote;
-  if (set_names(value, apply)) {
+  if (apply_names(value, apply)) {
     if (!plan.ssn_star) after_change(pg);
     if (!plan.ssn_star && !plan.ssn_names.empty() && !ha::same_names(allow, plan.ssn_names)) {
       // Wait for PostgreSQL to apply it and see whether the standbys already confirm.
@@ -183,6 +215,86 @@ void SyncReplication::manage(dcs::Dcs& dcs, const dcs::Cluster& cluster, const h
   }
   if (auto names = ha::final_sync_write(plan.shrunk, allow)) {
     if (write_sync(*names)) spdlog::info("Synchronous standby status assigned to {}", join(*names));
+  }
+}
+
+namespace {
+
+std::string names_text(const ha::NameSet& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+void SyncReplication::manage_quorum(dcs::Dcs& dcs, const dcs::Cluster& cluster, const ha::HaSettings& settings,
+                                    const std::string& my_name, postgres::PostgresNode& pg, const ApplyFn& apply,
+                                    double now) {
+  dcs::SyncState sync = cluster.sync();
+  auto write_sync = [&](const ha::QuorumState& st) -> bool {
+    const std::vector<std::string> voters(st.voters.begin(), st.voters.end());
+    auto v = dcs.set_sync_state_value(ha::quorum_sync_state_value(st.leader, st.quorum, voters), sync.version);
+    if (!v) {
+      spdlog::info("Synchronous replication key updated by someone else ({})", v.error().describe());
+      return false;
+    }
+    std::optional<std::string> joined;
+    for (const auto& n : voters) joined = joined ? *joined + "," + n : n;
+    sync = dcs::SyncState(*v, st.leader, joined, st.quorum);
+    return true;
+  };
+  if (sync.is_empty()) {
+    if (!write_sync(ha::QuorumState{my_name, 0, {}, 0, {}})) return;
+    spdlog::info("Enabled synchronous replication");
+  }
+  if (!quorum_since_) {
+    // Managing as primary starts here: nobody is known to hold the commits acknowledged so far
+    // until it has caught up with the position now.
+    if (!after_change(pg)) return;
+    quorum_since_ = now;
+  }
+  // Right after the promotion only /sync changes hands; the standbys get loop_wait to reconnect
+  // before the rest, so that synchronous replication is not given up for want of them.
+  const bool settling = now - *quorum_since_ < settings.loop_wait;
+  const int min_sync = settings.min_synchronous_nodes();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(settings.loop_wait);
+  for (int round = 0; round < 8 && std::chrono::steady_clock::now() < deadline; ++round) {
+    auto e = evaluate(cluster, settings, my_name, pg);
+    if (!e) return;
+    if (!managed_) managed_ = e->status.synchronous_standby_names;  // adopted: start from what runs
+    const std::string running = e->status.synchronous_standby_names;
+    const ha::QuorumState current = ha::read_quorum_state(sync.leader.value_or(""), static_cast<int>(sync.quorum),
+                                                          sync.members(), running);
+    ha::QuorumGoal goal;
+    goal.leader = my_name;
+    goal.active.insert(e->selection.picked.begin(), e->selection.picked.end());
+    goal.confirmed.insert(e->selection.confirmed.begin(), e->selection.confirmed.end());
+    goal.sync_wanted = std::max(1, settings.synchronous_node_count);
+    const auto plan = ha::plan_quorum_transitions(current, goal);
+    if (plan.empty()) return;
+    const ha::QuorumTransition& t = plan.front();
+    const bool hand_over = t.side == ha::QuorumSide::quorum && !sync.leader_matches(my_name);
+    if (settling && !hand_over) return;
+    if (t.side == ha::QuorumSide::quorum) {
+      spdlog::info("Setting leader to {}, quorum to {} of {} ({})", t.state.leader, t.state.quorum,
+                   t.state.voters.size(), names_text(t.state.voters));
+      if (!write_sync(t.state)) return;
+      continue;
+    }
+    spdlog::info("Setting synchronous replication to {} of {} ({})", t.state.numsync, t.state.sync.size(),
+                 names_text(t.state.sync));
+    if (t.state.numsync < min_sync)
+      spdlog::warn("Replication factor {} requested, but {} synchronous standbys available. Commits will be delayed.",
+                   min_sync + 1, t.state.numsync);
+    const std::string value = ha::render_quorum_standby_names(t.state.numsync, t.state.sync, min_sync);
+    if (value == running && managed_ && *managed_ == value) return;  // nothing PostgreSQL does not run already
+    managed_ = value;
+    spdlog::info("synchronous_standby_names set to '{}'", value);
+    apply(managed_);
+    if (!after_change(pg, value)) return;
+    // Give the standbys a moment to confirm the new position before /sync is written.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
   }
 }
 

@@ -7,7 +7,15 @@
 // synchronous_mode is on (or until `/sync` is removed after it was turned off); the agent applies
 // it through a callback.
 //
-// Thread: HA loop only. Blocking: a few statements (5 s each) and a 2 s pause after a change.
+// Quorum commit (synchronous_mode: quorum) follows the plans of ha/quorum_state.h instead: each
+// round re-reads pg_stat_replication and synchronous_standby_names, plans from `/sync` and what
+// PostgreSQL runs, and carries out the first write (a CAS on `/sync`, or a new
+// synchronous_standby_names confirmed in force before the primary's position is recorded), for
+// at most loop_wait seconds per cycle. Right after this node became primary only the hand-over of
+// `/sync` is written; the rest waits loop_wait so that the standbys can reconnect first.
+//
+// Thread: HA loop only. Blocking: a few statements (5 s each) and pauses of up to 2 s after a
+// change (quorum mode: at most loop_wait in all).
 #pragma once
 
 #include <cstdint>
@@ -30,8 +38,8 @@ class SyncReplication {
   // removed), rewriting postgresql.conf and reloading PostgreSQL when it runs.
   using ApplyFn = std::function<void(const std::optional<std::string>& managed)>;
 
-  // Sets the managed value (decide()'s set_synchronous_standby_names step, or the protocol).
-  // Calls `apply` when it changed. Returns true when it changed.
+  // Sets the managed value (decide()'s set_synchronous_standby_names step: a role change, so the
+  // quorum-mode memory starts again). Calls `apply` when it changed. Returns true when it changed.
   bool set_names(const std::string& value, const ApplyFn& apply);
 
   // ha.md §6.4, a replica leaving (shutdown): when `name` is listed in /sync, calls `publish_nosync`
@@ -40,21 +48,30 @@ class SyncReplication {
   static bool leave_sync_role(dcs::Dcs& dcs, const std::string& name, int wait_seconds,
                               const std::function<void()>& publish_nosync);
 
-  // ha.md §6.2/§6.4 for this cycle (lock holder, running primary).
+  // ha.md §6.2/§6.4 for this cycle (lock holder, running primary). `now`: monotonic seconds.
   void manage(dcs::Dcs& dcs, const dcs::Cluster& cluster, const ha::HaSettings& settings,
-              const std::string& my_name, postgres::PostgresNode& pg, const ApplyFn& apply);
+              const std::string& my_name, postgres::PostgresNode& pg, const ApplyFn& apply, double now);
 
  private:
   struct Evaluation;
   std::optional<Evaluation> evaluate(const dcs::Cluster& cluster, const ha::HaSettings& settings,
                                      const std::string& my_name, postgres::PostgresNode& pg);
   void disable(dcs::Dcs& dcs, const dcs::Cluster& cluster, const ApplyFn& apply);
-  // After a change: primary flush LSN + a tiny WAL write (ha.md §6.3).
-  void after_change(postgres::PostgresNode& pg);
+  void manage_quorum(dcs::Dcs& dcs, const dcs::Cluster& cluster, const ha::HaSettings& settings,
+                     const std::string& my_name, postgres::PostgresNode& pg, const ApplyFn& apply, double now);
+  // The managed value set by the protocol itself (no reset of the quorum memory).
+  bool apply_names(const std::string& value, const ApplyFn& apply);
+  // After a change: primary flush LSN + a tiny WAL write (ha.md §6.3). With `expected`, first
+  // waits (up to 2 s) until PostgreSQL reports that synchronous_standby_names; false when it
+  // did not (the position is then not recorded).
+  bool after_change(postgres::PostgresNode& pg, const std::optional<std::string>& expected = std::nullopt);
 
   std::optional<std::string> managed_;
   std::map<std::string, int64_t> ready_;  // replicas confirmed synchronous (name -> walsender pid)
   int64_t flush_lsn_at_change_ = 0;
+  // Quorum mode: when this node started managing as primary (nullopt: not yet, or the role
+  // changed since).
+  std::optional<double> quorum_since_;
 };
 
 }  // namespace custos::agent

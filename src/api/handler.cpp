@@ -436,8 +436,9 @@ json status_json(const NodeSnapshot& snap, const PgStatus& pg, double now) {
       x["paused"] = pg.replay_paused;
       r["xlog"] = x;
     }
+    // Patroni 4: a member of /sync is a quorum standby in quorum mode, else a sync standby.
     if (role == "replica" && snap.synchronous_mode && cluster && cluster->sync().matches(snap.name))
-      r["sync_standby"] = true;
+      r[snap.quorum_commit ? "quorum_standby" : "sync_standby"] = true;
     if (pg.timeline) r["timeline"] = *pg.timeline;
     if (pg.replication_state) r["replication_state"] = *pg.replication_state;
     if (!pg.replication.empty()) {
@@ -497,6 +498,8 @@ int health_code(const NodeSnapshot& snap, const json& status, std::string_view p
   std::string state = sget("state") && sget("state")->is_string() ? sget("state")->get<std::string>() : "";
   bool pause = sget("pause") && sget("pause")->is_boolean() && sget("pause")->get<bool>();
   bool is_sync = sget("sync_standby") && sget("sync_standby")->is_boolean() && sget("sync_standby")->get<bool>();
+  bool is_quorum =
+      sget("quorum_standby") && sget("quorum_standby")->is_boolean() && sget("quorum_standby")->get<bool>();
 
   int64_t leader_optime = cluster ? cluster->status().last_lsn : 0;
   int64_t replayed = 0;
@@ -546,17 +549,21 @@ int health_code(const NodeSnapshot& snap, const json& status, std::string_view p
     ignore_tags = true;
   } else if (contains(path, "replica")) {
     code = replica_code;
-  } else if (contains(path, "read-only") && !contains(path, "sync")) {
+  } else if (contains(path, "read-only") && !contains(path, "sync") && !contains(path, "quorum")) {
     code = (primary_code == 200 || standby_leader_code == 200) ? 200 : replica_code;
   } else if (contains(path, "health")) {
     code = state == "running" ? 200 : 503;
   } else if (cluster) {
     if ((path == "/sync" || path == "/synchronous") && is_sync)
       code = replica_code;
-    else if ((path == "/async" || path == "/asynchronous") && !is_sync)
+    else if (path == "/quorum" && is_quorum)
+      code = replica_code;
+    else if ((path == "/async" || path == "/asynchronous") && !is_sync && !is_quorum)
       code = replica_code;
     else if (path == "/read-only-sync" || path == "/read-only-synchronous")
       code = (primary_code == 200 || standby_leader_code == 200) ? 200 : (is_sync ? replica_code : 503);
+    else if (path == "/read-only-quorum")
+      code = (primary_code == 200 || standby_leader_code == 200) ? 200 : (is_quorum ? replica_code : 503);
   }
 
   if (!ignore_tags && code == 200) {
@@ -589,7 +596,7 @@ json cluster_json(const dcs::Cluster& cluster, const std::string& scope) {
     if (leader && m.name() == *leader)
       role = gc.is_standby_cluster() ? "standby_leader" : "leader";
     else if (gc.is_synchronous_mode() && cluster.sync().matches(m.name()))
-      role = "sync_standby";
+      role = gc.is_quorum_commit_mode() ? "quorum_standby" : "sync_standby";
     else
       role = "replica";
     auto str_field = [&](const char* k) -> std::string {
@@ -702,6 +709,8 @@ std::string metrics_text(const NodeSnapshot& snap, const json& st, double now) {
          role == "replica" ? "1" : "0");
   metric("patroni_sync_standby", "Value is 1 if this node is a sync standby replica, 0 otherwise.", "gauge",
          std::to_string(int_of(st, "sync_standby")));
+  metric("patroni_quorum_standby", "Value is 1 if this node is a quorum standby replica, 0 otherwise.", "gauge",
+         std::to_string(int_of(st, "quorum_standby")));
   metric("patroni_xlog_received_location",
          "Current location of the received Postgres transaction log, 0 if this node is not a replica.", "counter",
          std::to_string(int_of(xlog, "received_location")));

@@ -69,6 +69,7 @@ struct NodeSnapshot {
   int loop_wait = 10;
   bool paused = false;
   bool synchronous_mode = false;
+  bool quorum_commit = false;  // synchronous_mode: quorum (Patroni 4)
   bool standby_cluster = false;
   bool failsafe_mode = false;
   nlohmann::json tags = nlohmann::json::object();  // effective tags as published

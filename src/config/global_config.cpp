@@ -26,7 +26,14 @@ bool GlobalConfig::is_standby_cluster() const {
   return false;
 }
 
-bool GlobalConfig::is_synchronous_mode() const { return check_mode("synchronous_mode") && !is_standby_cluster(); }
+bool GlobalConfig::is_quorum_commit_mode() const {
+  auto it = config_.find("synchronous_mode");
+  return it != config_.end() && it->is_string() && to_lower(it->get<std::string>()) == "quorum";
+}
+
+bool GlobalConfig::is_synchronous_mode() const {
+  return (check_mode("synchronous_mode") || is_quorum_commit_mode()) && !is_standby_cluster();
+}
 
 int64_t GlobalConfig::synchronous_node_count() const {
   int64_t v = get_int("synchronous_node_count", 1);

@@ -29,7 +29,11 @@ class GlobalConfig {
 
   bool is_paused() const { return check_mode("pause"); }
   bool is_standby_cluster() const;  // standby_cluster has a truthy host, port or restore_command
-  bool is_synchronous_mode() const;  // synchronous_mode and not a standby cluster
+  // synchronous_mode (true, or "quorum") and not a standby cluster.
+  bool is_synchronous_mode() const;
+  // synchronous_mode is the string "quorum" in any case (Patroni 4 quorum commit); a standby
+  // cluster is not checked here (is_synchronous_mode() is).
+  bool is_quorum_commit_mode() const;
   bool is_synchronous_mode_strict() const { return check_mode("synchronous_mode_strict"); }
   bool is_failsafe_mode() const { return check_mode("failsafe_mode"); }
   bool check_timeline() const { return check_mode("check_timeline"); }

@@ -825,6 +825,7 @@ class Validator {
     opt_bool(v, path, "nostream");
     opt_string(v, path, "replicatefrom");
     opt(v, path, "failover_priority", [&](const json& x, const std::string& p) { int_in(x, p, 0); });
+    opt(v, path, "sync_priority", [&](const json& x, const std::string& p) { int_in(x, p, 0); });
     // Patroni warns and lets the boolean tag win; so does every node.
     for (const auto& w : contradictory_tag_warnings(v)) warning(path, w);
   }
@@ -1001,7 +1002,12 @@ class Validator {
     for (const char* k : {"primary_start_timeout", "primary_stop_timeout", "master_start_timeout",
                           "master_stop_timeout"})
       opt_int(d, path, k, 0);
-    for (const char* k : {"synchronous_mode", "synchronous_mode_strict", "failsafe_mode", "check_timeline", "pause"})
+    // synchronous_mode: a boolean, or "quorum" in any case (Patroni 4 quorum commit).
+    opt(d, path, "synchronous_mode", [&](const json& v, const std::string& p) {
+      if (v.is_string() && to_lower(v.get<std::string>()) == "quorum") return;
+      is_bool(v, p);
+    });
+    for (const char* k : {"synchronous_mode_strict", "failsafe_mode", "check_timeline", "pause"})
       opt_bool(d, path, k);
     if (get(d, "primary_start_timeout") && get(d, "master_start_timeout")) {
       warning(join(path, "master_start_timeout"), "legacy name ignored: primary_start_timeout is set");

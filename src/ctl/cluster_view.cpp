@@ -69,7 +69,7 @@ ordered_json cluster_as_json(const dcs::Cluster& cluster) {
     if (is_leader)
       role = config.is_standby_cluster() ? "standby_leader" : "leader";
     else if (config.is_synchronous_mode() && cluster.sync().matches(m.name()))
-      role = "sync_standby";
+      role = config.is_quorum_commit_mode() ? "quorum_standby" : "sync_standby";
     else
       role = "replica";
 

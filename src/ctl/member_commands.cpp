@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/json_truth.h"
+#include "config/global_config.h"
 #include "ctl/command_context.h"
 #include "ctl/member_selection.h"
 #include "ctl/pretty_table.h"
@@ -33,11 +34,9 @@ bool is_paused(const dcs::Cluster& cluster) {
   return it != d.end() && patroni_parse_bool(*it).value_or(false);
 }
 
+// synchronous_mode true or "quorum" (any case), as the agents read it.
 bool is_synchronous_mode(const dcs::Cluster& cluster) {
-  if (!cluster.config()) return false;
-  const auto& d = cluster.config()->data();
-  auto it = d.find("synchronous_mode");
-  return it != d.end() && (*it == "quorum" || patroni_parse_bool(*it).value_or(false));
+  return cluster.config() && config::GlobalConfig(cluster.config()->data()).is_synchronous_mode();
 }
 
 bool is_standby_cluster(const dcs::Cluster& cluster) {

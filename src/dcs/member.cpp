@@ -139,7 +139,21 @@ int64_t Member::failover_priority() const {
 bool Member::clonefrom_tag() const { return truthy_key(tags(), "clonefrom"); }
 bool Member::clonefrom() const { return clonefrom_tag() && conn_url().has_value(); }
 bool Member::noloadbalance() const { return truthy_key(tags(), "noloadbalance"); }
-bool Member::nosync() const { return truthy_key(tags(), "nosync"); }
+bool Member::nosync() const {
+  const nlohmann::json* ns = find_key(tags(), "nosync");
+  if (ns && !ns->is_null()) return python_truthy(*ns);
+  const nlohmann::json* sp = find_key(tags(), "sync_priority");
+  if (!sp) return false;
+  auto prio = parse_int(*sp);
+  return prio && *prio <= 0;
+}
+
+int64_t Member::sync_priority() const {
+  if (truthy_key(tags(), "nosync")) return 0;
+  const nlohmann::json* sp = find_key(tags(), "sync_priority");
+  std::optional<int64_t> prio = sp ? parse_int(*sp) : std::nullopt;
+  return prio ? *prio : 1;
+}
 // The only tag Patroni reads with parse_bool: a quoted "false" is not nostream.
 bool Member::nostream() const {
   const nlohmann::json* v = find_key(tags(), "nostream");

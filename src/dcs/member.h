@@ -66,7 +66,8 @@ class Member {
   bool clonefrom_tag() const;      // tag clonefrom truthy
   bool clonefrom() const;          // tag clonefrom truthy and a conn_url exists
   bool noloadbalance() const;
-  bool nosync() const;
+  bool nosync() const;                // tag nosync if set and not null, else sync_priority <= 0 (Patroni 4.1)
+  int64_t sync_priority() const;      // 0 if nosync is truthy, else tag sync_priority (default 1)
   bool nostream() const;           // patroni_parse_bool(tag), unparsable or missing -> false
   // tag replicatefrom if a string (non-strings give nullopt).
   std::optional<std::string> replicatefrom() const;

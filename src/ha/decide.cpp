@@ -6,6 +6,7 @@
 
 #include "ha/follow_target.h"
 #include "ha/health.h"
+#include "ha/quorum_state.h"
 #include "ha/schedule.h"
 #include "common/time_format.h"
 
@@ -296,6 +297,13 @@ class Planner {
     return Decision::branch({}, step::UpdateLock{}, std::move(ok), std::move(fail));
   }
 
+  // synchronous_standby_names with no standby known yet: strict mode waits for any one ("*", or
+  // "ANY 1 (*)" in quorum mode), else none.
+  std::string no_standby_names() const {
+    if (s_.is_quorum_commit_mode()) return render_quorum_standby_names(0, {}, s_.min_synchronous_nodes());
+    return s_.is_synchronous_mode_strict() ? "*" : "";
+  }
+
   // ---- §3.2 ----
   Decision post_bootstrap() {
     const std::vector<Step> cancel = {
@@ -312,8 +320,7 @@ class Planner {
     // Taking the lock is conditional: is_leader is set only when the write succeeded; without
     // the lock the running primary races for it in the next cycle like any unlocked primary.
     std::vector<Step> after;
-    if (s_.is_synchronous_mode())
-      after.push_back(step::SetSynchronousStandbyNames{s_.is_synchronous_mode_strict() ? "*" : ""});
+    if (s_.is_synchronous_mode()) after.push_back(step::SetSynchronousStandbyNames{no_standby_names()});
     after.push_back(step::FireOnStart{});
     after.push_back(step::ReloadCluster{});
     Decision took = leaf(Action::take_leader, cat({step::SetIsLeader{true}}, after), "initialized a new cluster");
@@ -640,9 +647,21 @@ class Planner {
       if (me_.role == Role::primary || me_.role == Role::promoted)
         return leaf(Action::none, {step::ManageSyncReplication{}}, message);
       std::vector<Step> promote = {step::SetFailsafeActive{false}, step::Promote{}};
+      if (s_.is_quorum_commit_mode()) {
+        // Quorum commit: no /sync write before the promotion. With /sync in force the new
+        // primary waits for ANY n of the old leader and the other voters (every commit it
+        // acknowledges then meets every group a later race winner needs); its /sync follows once
+        // it runs as primary.
+        const std::string names =
+            quorum_commit_mode_is_active(c_, s_)
+                ? prepromote_quorum_standby_names(c_.sync().leader.value_or(""), static_cast<int>(c_.sync().quorum),
+                                                  c_.sync().members(), me_.name, s_.min_synchronous_nodes())
+                : no_standby_names();
+        return leaf(Action::promote, cat({step::SetSynchronousStandbyNames{names}}, promote), promote_message);
+      }
       if (s_.is_synchronous_mode()) {
         Decision ok = leaf(Action::promote,
-                           cat({step::SetSynchronousStandbyNames{s_.is_synchronous_mode_strict() ? "*" : ""}},
+                           cat({step::SetSynchronousStandbyNames{no_standby_names()}},
                                promote),
                            promote_message);
         Decision fail = leaf(Action::none, {},

@@ -21,7 +21,16 @@ bool sync_mode_is_active(const dcs::Cluster& cluster, const HaSettings& settings
   return settings.is_synchronous_mode() && !cluster.sync().is_empty();
 }
 
+bool quorum_commit_mode_is_active(const dcs::Cluster& cluster, const HaSettings& settings) {
+  return settings.is_quorum_commit_mode() && !cluster.sync().is_empty();
+}
+
 namespace {
+
+// Quorum commit: /sync's leader and voters vote in a leader race.
+bool in_voting_set(const dcs::Cluster& cluster, const std::string& name) {
+  return cluster.sync().matches(name, true);
+}
 
 bool check_timeline(const HaSettings& s) { return s.check_timeline; }
 
@@ -43,7 +52,7 @@ bool is_failover_possible(const HealthContext& ctx, int64_t cluster_lsn,
   // Sync mode and not a pure failover (switchover or no key): only /sync members.
   const bool sync_only = ctx.settings.is_synchronous_mode() && (!has_failover || failover->leader);
 
-  bool possible = false;
+  int healthy = 0;
   const int cluster_timeline = c.timeline();
   for (const dcs::Member& m : c.members()) {
     if (exclude.count(m.name()) || m.nofailover() || !m.api_url()) continue;
@@ -64,9 +73,15 @@ bool is_failover_possible(const HealthContext& ctx, int64_t cluster_lsn,
            m.name() + " is behind the cluster timeline " + std::to_string(cluster_timeline));
       continue;
     }
-    possible = true;
+    ++healthy;
   }
-  return possible;
+  // Quorum commit: enough healthy voters to reach the quorum, unless a candidate was named.
+  const bool check_quorum = quorum_commit_mode_is_active(c, ctx.settings) && !(only_candidate);
+  if (check_quorum && healthy - 1 < c.sync().quorum) {
+    note("Quorum requirement " + std::to_string(c.sync().quorum) + " can not be reached");
+    return false;
+  }
+  return healthy > 0;
 }
 
 HealthVerdict is_healthiest_among(const HealthContext& ctx, const std::vector<dcs::Member>& members,
@@ -86,26 +101,43 @@ HealthVerdict is_healthiest_among(const HealthContext& ctx, const std::vector<dc
   }
 
   const bool sync_active = sync_mode_is_active(c, ctx.settings);
+  // Quorum commit: the /sync leader and voters vote; a racer needs `quorum` votes of nodes that
+  // are not ahead of it (itself counting when it votes), so that it knows quorum + 1 of them.
+  const bool quorum_active = quorum_commit_mode_is_active(c, ctx.settings);
+  const int64_t quorum = quorum_active ? c.sync().quorum : 0;
+  int64_t votes = quorum_active && in_voting_set(c, ctx.local.name) ? 0 : -1;
+  int nodes_ahead = 0;
   const int64_t my_priority = ctx.local.tags.priority();
   std::set<std::string> seen;
   for (const dcs::Member& m : members) {
-    if (m.name() == ctx.local.name || m.nofailover() || !m.api_url()) continue;
+    const bool voter = quorum_active && in_voting_set(c, m.name());
+    // nofailover voters still vote (and their position still counts) in quorum mode.
+    if (m.name() == ctx.local.name || (m.nofailover() && !voter) || !m.api_url()) continue;
     if (!seen.insert(m.name()).second) continue;
     MemberStatus st = status_of(ctx.statuses, m.name());
-    if (st.failover_limitation()) continue;  // unreachable / nofailover / watchdog failed
+    if (!st.reachable || st.watchdog_failed) continue;
+    if (st.nofailover && !voter) continue;
     if (!st.in_recovery)
       return {false, "primary (" + m.name() + ") is still alive", {}, "Primary (" + m.name() + ") is still alive", true};
     if (my_wal < st.wal_position) {
+      ++nodes_ahead;
       // In sync mode the former leader may still be reachable and ahead of us.
       if (!sync_active || !c.sync().leader_matches(m.name()))
         return {false, "wal position of " + m.name() + " is ahead of my wal position", {},
                 "Wal position of " + m.name() + " is ahead of my wal position"};
+      continue;
     }
-    if (my_wal == st.wal_position && my_priority < st.failover_priority)
+    if (my_wal == st.wal_position && my_priority < st.failover_priority && !st.nofailover &&
+        (!sync_active || !quorum_active || voter))
       return {false, m.name() + " has equally tolerable WAL position and higher priority", {},
               m.name() + " has equally tolerable WAL position and priority " + std::to_string(st.failover_priority) +
                   ", while this node has priority " + std::to_string(my_priority)};
+    if (voter && st.wal_position > 0) ++votes;  // only running PostgreSQL servers vote
   }
+  if (quorum_active && votes < quorum && !(nodes_ahead == 0 && c.sync().leader_matches(ctx.local.name)))
+    return {false, "quorum " + std::to_string(quorum) + " not reached (" + std::to_string(std::max<int64_t>(votes, 0)) +
+                       " votes)",
+            {}, {}};
   return {true, "healthiest", {}, {}, false};
 }
 
@@ -130,7 +162,9 @@ std::optional<bool> manual_failover_no_leader(const HealthContext& ctx, std::vec
       reason = "paused: failover to another candidate";
       return false;
     }
-    if (ctx.settings.is_synchronous_mode() && !c.sync().matches(ctx.local.name, true)) {
+    // (In quorum mode any node may go on: it still has to win the quorum vote.)
+    if (ctx.settings.is_synchronous_mode() && !ctx.settings.is_quorum_commit_mode() &&
+        !c.sync().matches(ctx.local.name, true)) {
       reason = "synchronous mode and not in /sync";
       return false;
     }
@@ -232,7 +266,9 @@ HealthVerdict is_healthiest_node(const HealthContext& ctx) {
   }
   all.insert(all.end(), c.members().begin(), c.members().end());
   if (sync_mode_is_active(c, s)) {
-    if (!c.sync().matches(me.name, true)) return {false, "not a synchronous standby", {}, {}, false};
+    // In quorum mode a node outside the voters may race too: it needs quorum + 1 votes.
+    if (!s.is_quorum_commit_mode() && !c.sync().matches(me.name, true))
+      return {false, "not a synchronous standby", {}, {}, false};
     std::vector<dcs::Member> restricted;
     for (const dcs::Member& m : all)
       if (c.sync().matches(m.name(), true)) restricted.push_back(m);

@@ -188,23 +188,29 @@ std::vector<QuorumTransition> plan_quorum_transitions(const QuorumState& current
     steps.push_back({side, next});
     s = next;
   };
-  if (!same_name(s.leader, goal.leader) || quorum_violation(s)) {
+  if (!same_name(s.leader, goal.leader)) {
     // After a failover /sync names the old leader: this node (which won the race, so it holds
     // every acknowledged commit) takes its place and stops being a voter; the old leader does not
-    // become one. The voters left keep at least the old quorum, so each group of them still
-    // holds an old group, and enough for the synchronous_standby_names found here; if they
-    // cannot (or /sync and synchronous_standby_names do not fit together at all), /sync is
-    // emptied of voters, which is always safe: nobody can take over until they are rebuilt.
-    const bool trusted = !quorum_violation(s);
+    // become one (it may be among the synchronous names: the promotion listed it). The voters
+    // left keep at least the old quorum, so each group of them still holds an old group, and
+    // enough for the synchronous_standby_names found here; if they cannot, /sync is emptied of
+    // voters, which is always safe: nobody can take over until they are rebuilt.
     QuorumState next = s;
     next.leader = goal.leader;
     next.voters.erase(goal.leader);
     const auto q = smallest_quorum(next.voters, next.sync, next.numsync);
     next.quorum = std::max(q.value_or(0), s.quorum);
-    if (!trusted || !q || next.quorum > size_of(next.voters) || quorum_violation(next)) {
+    if (!q || next.quorum > size_of(next.voters) || quorum_violation(next)) {
       next.voters.clear();
       next.quorum = 0;
     }
+    push(QuorumSide::quorum, next);
+  } else if (quorum_violation(s)) {
+    // /sync and synchronous_standby_names do not fit together (values written by others): empty
+    // the voters first, always safe.
+    QuorumState next = s;
+    next.voters.clear();
+    next.quorum = 0;
     push(QuorumSide::quorum, next);
   }
   // The cheapest path to the target (or, when the rule does not let it be reached, to the state
@@ -259,8 +265,10 @@ std::vector<QuorumTransition> plan_quorum_transitions(const QuorumState& current
   return steps;
 }
 
-std::string render_quorum_standby_names(int numsync, const NameSet& sync) {
-  if (numsync <= 0 || sync.empty()) return "";
+std::string render_quorum_standby_names(int numsync, const NameSet& sync, int min_sync) {
+  numsync = std::max(numsync, min_sync);
+  if (numsync <= 0) return "";
+  if (sync.empty()) return "ANY " + std::to_string(numsync) + " (*)";
   std::string out = "ANY " + std::to_string(numsync) + " (";
   bool first = true;
   for (const auto& n : sync) {
@@ -268,6 +276,34 @@ std::string render_quorum_standby_names(int numsync, const NameSet& sync) {
     first = false;
   }
   return out + ")";
+}
+
+}  // namespace custos::ha
+
+namespace custos::ha {
+
+QuorumState read_quorum_state(const std::string& leader, int quorum, const std::vector<std::string>& voters,
+                              const std::string& synchronous_standby_names) {
+  QuorumState s;
+  s.leader = leader;
+  s.voters.insert(voters.begin(), voters.end());
+  s.quorum = std::clamp(quorum, 0, size_of(s.voters));
+  const auto parsed = parse_synchronous_standby_names(synchronous_standby_names);
+  if (parsed && !parsed->star) {
+    s.sync.insert(parsed->names.begin(), parsed->names.end());
+    s.numsync = s.sync.empty() ? 0 : std::clamp(parsed->num, 1, size_of(s.sync));
+  }
+  return s;
+}
+
+std::string prepromote_quorum_standby_names(const std::string& sync_leader, int quorum,
+                                            const std::vector<std::string>& voters, const std::string& me,
+                                            int min_sync) {
+  NameSet others(voters.begin(), voters.end());
+  if (!sync_leader.empty()) others.insert(sync_leader);
+  int numsync = size_of(others) - quorum - 1;
+  if (others.erase(me) == 0) numsync += 1;
+  return render_quorum_standby_names(numsync, others, min_sync);
 }
 
 }  // namespace custos::ha

@@ -81,8 +81,25 @@ QuorumState optimal_quorum_state(const QuorumGoal& goal);
 // written by others) is first made safe by a /sync without voters. Empty when nothing changes.
 std::vector<QuorumTransition> plan_quorum_transitions(const QuorumState& current, const QuorumGoal& goal);
 
-// "ANY n (a,b)" rendering of the sync half; "" when numsync is 0 or the set is empty. Names are
-// double-quoted when PostgreSQL would otherwise not read them back as written.
-std::string render_quorum_standby_names(int numsync, const NameSet& sync);
+// "ANY n (a,b)" rendering of the sync half, n raised to min_sync (1 in strict mode); "" when n
+// is 0; "ANY n (*)" when the set is empty but n is not (strict mode: commits wait for any
+// standby). Names are double-quoted when PostgreSQL would otherwise not read them back as written.
+std::string render_quorum_standby_names(int numsync, const NameSet& sync, int min_sync = 0);
+
+// The state as read: /sync's leader, quorum and voters, and the synchronous_standby_names the
+// leader runs. FIRST n (...) and plain lists read as ANY n (their acknowledging groups are among
+// ANY n's); `*`, '' and a value that does not parse read as no synchronous names (numsync 0),
+// which only lets the plan make /sync safe before anything else.
+QuorumState read_quorum_state(const std::string& leader, int quorum, const std::vector<std::string>& voters,
+                              const std::string& synchronous_standby_names);
+
+// The synchronous_standby_names a quorum-mode replica sets just before it promotes (it won the
+// race, /sync still names the old leader): ANY n of the old leader and the voters other than
+// itself, n = their number - quorum (one fewer when it was a voter itself), so that every commit
+// it acknowledges as primary reaches a group any later race winner overlaps, before its own
+// /sync is written. Rendered as render_quorum_standby_names.
+std::string prepromote_quorum_standby_names(const std::string& sync_leader, int quorum,
+                                            const std::vector<std::string>& voters, const std::string& me,
+                                            int min_sync);
 
 }  // namespace custos::ha

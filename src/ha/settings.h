@@ -26,7 +26,10 @@ struct HaSettings {
   int64_t maximum_lag_on_syncnode = -1;
   double primary_start_timeout = 300;
   double primary_stop_timeout = 0;
+  // synchronous_mode true or "quorum" (not checking the standby cluster: is_synchronous_mode()).
   bool synchronous_mode = false;
+  // synchronous_mode is "quorum" (Patroni 4 quorum commit); synchronous_mode is then true too.
+  bool quorum_commit = false;
   bool synchronous_mode_strict = false;
   int synchronous_node_count = 1;
   bool check_timeline = false;
@@ -50,6 +53,9 @@ struct HaSettings {
   // synchronous_mode is ignored in a standby cluster (config.md §3).
   bool is_synchronous_mode() const { return synchronous_mode && !standby_cluster.active; }
   bool is_synchronous_mode_strict() const { return is_synchronous_mode() && synchronous_mode_strict; }
+  bool is_quorum_commit_mode() const { return is_synchronous_mode() && quorum_commit; }
+  // Commits that need a synchronous standby: 1 in strict mode, else 0 (Patroni min_synchronous_nodes).
+  int min_synchronous_nodes() const { return is_synchronous_mode_strict() ? 1 : 0; }
 };
 
 }  // namespace custos::ha

@@ -20,6 +20,7 @@ struct Replica {
   std::string sync_state;
   int64_t lsn = 0;
   bool nofailover = false;
+  int64_t sync_priority = 1;
 };
 
 bool plain_ident(const std::string& v) {
@@ -56,10 +57,12 @@ SyncSelection select_sync_candidates(const dcs::Cluster& cluster, const SyncSele
       if (lower(m.name()) == lower(row.application_name) && lower(m.name()) != lower(in.my_name))
         member = &m;
     if (!member || !member->is_running() || member->nosync()) continue;
-    replicas.push_back({row.pid, row.application_name, row.sync_state, *lsn, member->nofailover()});
+    replicas.push_back(
+        {row.pid, row.application_name, row.sync_state, *lsn, member->nofailover(), member->sync_priority()});
   }
-  // (sync_state, lsn) descending, then nofailover members last (stable).
+  // (sync_priority, sync_state, lsn) descending, then nofailover members last (stable).
   std::stable_sort(replicas.begin(), replicas.end(), [](const Replica& a, const Replica& b) {
+    if (a.sync_priority != b.sync_priority) return a.sync_priority > b.sync_priority;
     if (a.sync_state != b.sync_state) return a.sync_state > b.sync_state;
     return a.lsn > b.lsn;
   });
@@ -73,6 +76,17 @@ SyncSelection select_sync_candidates(const dcs::Cluster& cluster, const SyncSele
   }
 
   SyncSelection out;
+  if (in.quorum) {
+    const std::size_t wanted = static_cast<std::size_t>(std::max(1, in.synchronous_node_count));
+    for (const Replica& r : replicas) {
+      if (in.maximum_lag_on_syncnode > 0 && max_lsn - r.lsn > in.maximum_lag_on_syncnode) continue;
+      // nofailover standbys lower availability as voters: only while too few others stream.
+      if (r.nofailover && out.picked.size() >= wanted) continue;
+      out.picked.push_back(r.name);
+      if (in.flush_lsn_at_ssn_change > 0 && r.lsn >= in.flush_lsn_at_ssn_change) out.confirmed.push_back(r.name);
+    }
+    return out;
+  }
   std::set<std::string> ssn;
   for (const std::string& n : in.ssn_members) ssn.insert(lower(n));
   // Keep what was ready only while it is still listed and the same walsender still streams.
@@ -258,6 +272,12 @@ std::string sync_state_value(const std::string& leader, const std::vector<std::s
     for (std::size_t i = 0; i < sorted.size(); ++i) joined += (i ? "," : "") + sorted[i];
     v["sync_standby"] = joined;
   }
+  return v.dump();
+}
+
+std::string quorum_sync_state_value(const std::string& leader, int quorum, const std::vector<std::string>& voters) {
+  nlohmann::json v = nlohmann::json::parse(sync_state_value(leader, voters));
+  v["quorum"] = quorum;
   return v.dump();
 }
 

@@ -1,5 +1,5 @@
 // Synchronous replication (ha.md §6) as pure functions: candidate selection from
-// pg_stat_replication (§6.1), the ordering protocol's decisions (§6.2), the
+// pg_stat_replication (§6.1; standbys with a higher sync_priority tag first, Patroni 4.1), the ordering protocol's decisions (§6.2), the
 // synchronous_standby_names value (§6.3: rendering and parsing) and the `/sync` value.
 #pragma once
 
@@ -41,6 +41,10 @@ struct SyncSelectionInput {
   // Replicas found "ready" in earlier cycles: application name -> walsender pid. An entry is
   // forgotten when that replica's walsender is gone or has another pid (it reconnected).
   std::map<std::string, int64_t> ready;
+  // Quorum commit (synchronous_mode: quorum): every standby within maximum_lag_on_syncnode is
+  // picked (nofailover ones only while fewer than synchronous_node_count are), and `confirmed`
+  // lists those at or past flush_lsn_at_ssn_change (none while it is 0: unknown).
+  bool quorum = false;
 };
 
 struct SyncSelection {
@@ -50,6 +54,9 @@ struct SyncSelection {
   std::vector<std::string> allow_promote;
   // Updated readiness memory for the next cycle.
   std::map<std::string, int64_t> ready;
+  // Quorum commit: picked members known to hold every commit acknowledged before the last
+  // change of synchronous_standby_names.
+  std::vector<std::string> confirmed;
 };
 
 SyncSelection select_sync_candidates(const dcs::Cluster& cluster, const SyncSelectionInput& in);
@@ -77,6 +84,8 @@ std::vector<std::string> intersect_names(const std::vector<std::string>& a, cons
 
 // The `/sync` value: {"leader": leader, "sync_standby": sorted comma-joined names or null}.
 std::string sync_state_value(const std::string& leader, const std::vector<std::string>& names);
+// Quorum mode (Patroni 4): {"leader": leader, "quorum": quorum, "sync_standby": ... as above}.
+std::string quorum_sync_state_value(const std::string& leader, int quorum, const std::vector<std::string>& voters);
 
 // §6.2 steps 2-3 for one cycle, decided from the current `/sync` members and the selection.
 struct SyncProtocolPlan {

@@ -14,7 +14,8 @@ struct Tags {
   std::optional<int64_t> failover_priority;
   std::optional<std::string> replicatefrom;
   bool clonefrom = false;
-  bool nosync = false;
+  bool nosync = false;  // nosync if set, else sync_priority <= 0 (Patroni 4.1)
+  std::optional<int64_t> sync_priority;
   bool nostream = false;
 
   // nofailover if set, else failover_priority <= 0 (config.md §2.10: nofailover wins).

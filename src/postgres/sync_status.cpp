@@ -17,6 +17,8 @@ const char* const kSyncStatusQuery =
 const char* const kTinyWalWriteQuery =
     "SELECT pg_catalog.set_config('synchronous_commit', 'local', true), pg_catalog.txid_current()";
 const char* const kFlushLsnQuery = "SELECT pg_catalog.pg_current_wal_flush_lsn()";
+const char* const kSynchronousStandbyNamesQuery =
+    "SELECT pg_catalog.current_setting('synchronous_standby_names')";
 
 namespace {
 

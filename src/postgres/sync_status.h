@@ -37,6 +37,8 @@ extern const char* const kSyncStatusQuery;
 extern const char* const kTinyWalWriteQuery;
 // The primary's WAL flush position (one row, one column).
 extern const char* const kFlushLsnQuery;
+// synchronous_standby_names as this session sees it (after a reload: what PostgreSQL runs).
+extern const char* const kSynchronousStandbyNamesQuery;
 
 // Parses the result of kSyncStatusQuery; an error names the malformed column.
 Result<SyncStatus, std::string> parse_sync_status(const QueryResult& result);

@@ -94,7 +94,8 @@ struct ClusterOptions {
   std::string postgresql_yaml;
   // Lines added to every node's `bootstrap` section (indented by two spaces), to its
   // `bootstrap.dcs` (by four: standby_cluster, ...), to its local `postgresql.parameters` (by
-  // four: archive_mode, archive_command, ...) and to its `tags` (by two: nostream, ...); "{dir}"
+  // four: archive_mode, archive_command, ...) and to its `tags` (by two: nostream, ...), each line
+  // already indented by the caller; "{dir}"
   // and "{node}" replaced as in postgresql_yaml.
   std::string bootstrap_yaml;
   std::string dcs_yaml;

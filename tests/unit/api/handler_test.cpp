@@ -99,6 +99,37 @@ TEST(HealthCheck, SyncReplicaRows) {
               "sync replica, stale cluster");
 }
 
+// Patroni 4 quorum commit: a member of /sync is a quorum standby, not a sync standby.
+TEST(HealthCheck, QuorumReplicaRows) {
+  TestSource src;
+  src.snap = replica_snapshot();
+  src.snap.synchronous_mode = true;
+  src.snap.quorum_commit = true;
+  src.snap.cluster = make_cluster(R"({"ttl":30,"synchronous_mode":"quorum"})",
+                                  R"({"leader":"node1","quorum":1,"sync_standby":"node2,node3"})");
+  expect_rows(src,
+              {{"/quorum", 200},
+               {"/read-only-quorum", 200},
+               {"/sync", 503},
+               {"/read-only-sync", 503},
+               {"/async", 503},
+               {"/asynchronous", 503},
+               {"/replica", 200},
+               {"/read-only", 200}},
+              "quorum replica");
+  const json body = json::parse(run(src, "GET", "/quorum").body);
+  EXPECT_EQ(body["quorum_standby"], true);
+  EXPECT_FALSE(body.contains("sync_standby"));
+  // Not among the voters: an asynchronous replica.
+  src.snap.cluster = make_cluster(R"({"ttl":30,"synchronous_mode":"quorum"})",
+                                  R"({"leader":"node1","quorum":0,"sync_standby":"node3"})");
+  expect_rows(src, {{"/quorum", 503}, {"/read-only-quorum", 503}, {"/async", 200}}, "async replica, quorum mode");
+  // The primary answers the read-only variant only.
+  TestSource primary;
+  primary.snap = primary_snapshot();
+  expect_rows(primary, {{"/quorum", 503}, {"/read-only-quorum", 200}}, "primary");
+}
+
 TEST(HealthCheck, StandbyLeaderRows) {
   TestSource src;
   src.snap = standby_leader_snapshot();
@@ -356,6 +387,19 @@ TEST(Readiness, Rules) {
   EXPECT_EQ(code(src, "/readiness"), 503);
 }
 
+TEST(ClusterEndpoint, QuorumStandbyRole) {
+  TestSource src;
+  src.snap = replica_snapshot();
+  src.fresh = make_cluster(R"({"ttl":30,"synchronous_mode":"Quorum"})",
+                           R"({"leader":"node1","quorum":0,"sync_standby":"node2"})");
+  Response r = run(src, "GET", "/cluster");
+  ASSERT_EQ(r.status, 200);
+  const json body = json::parse(r.body);
+  ASSERT_GE(body["members"].size(), 2u);
+  EXPECT_EQ(body["members"][1]["name"], "node2");
+  EXPECT_EQ(body["members"][1]["role"], "quorum_standby");
+}
+
 TEST(ClusterEndpoint, RolesLagHostPort) {
   TestSource src;
   src.snap = replica_snapshot();
@@ -479,6 +523,9 @@ TEST(Metrics, ExactTextForPrimary) {
       "# HELP patroni_sync_standby Value is 1 if this node is a sync standby replica, 0 otherwise.\n"
       "# TYPE patroni_sync_standby gauge\n"
       "patroni_sync_standby" + l + " 0\n"
+      "# HELP patroni_quorum_standby Value is 1 if this node is a quorum standby replica, 0 otherwise.\n"
+      "# TYPE patroni_quorum_standby gauge\n"
+      "patroni_quorum_standby" + l + " 0\n"
       "# HELP patroni_xlog_received_location Current location of the received Postgres transaction log, 0 if this node is not a replica.\n"
       "# TYPE patroni_xlog_received_location counter\n"
       "patroni_xlog_received_location" + l + " 0\n"

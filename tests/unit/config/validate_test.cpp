@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 
+#include "config/global_config.h"
 #include "config/loader.h"
 #include "config/merge.h"
 #include "test_util.h"
@@ -279,6 +280,8 @@ TEST(Validate, TagsContradiction) {
                 "Conflicting configuration between nosync: True and sync_priority: 2. Defaulting to nosync: True"}));
   auto ps4 = with(R"({"tags": {"nofailover": null, "failover_priority": -1}})");
   EXPECT_ERROR(ps4, "tags.failover_priority", "must be >= 0");
+  EXPECT_ERROR(with(R"({"tags": {"sync_priority": -2}})"), "tags.sync_priority", "must be >= 0");
+  EXPECT_FALSE(has_errors(with(R"({"tags": {"sync_priority": 3}})")));
 }
 
 // Tags read with truthiness: a quoted value is read as Patroni reads it (any non-empty string is
@@ -419,6 +422,21 @@ TEST(Validate, DynamicConfigurationOnItsOwn) {
   EXPECT_WARNING(ps, "pause", "accepted as true");
   auto root = validate_dynamic_configuration(json(5), "");
   EXPECT_ERROR(root, "(root)", "expected a mapping");
+}
+
+// Patroni 4: synchronous_mode takes a boolean or "quorum" (any case); other strings that are
+// no boolean are errors; sync_priority is a tag >= 0.
+TEST(Validate, SynchronousModeQuorumAndSyncPriority) {
+  EXPECT_TRUE(validate_dynamic_configuration(json::parse(R"({"synchronous_mode": "Quorum"})"), "").empty());
+  EXPECT_TRUE(validate_dynamic_configuration(json::parse(R"({"synchronous_mode": true})"), "").empty());
+  auto ps = validate_dynamic_configuration(json::parse(R"({"synchronous_mode": "majority"})"), "");
+  EXPECT_ERROR(ps, "synchronous_mode", "expected a boolean");
+  GlobalConfig q(json::parse(R"({"synchronous_mode": "QUORUM"})"));
+  EXPECT_TRUE(q.is_quorum_commit_mode());
+  EXPECT_TRUE(q.is_synchronous_mode());
+  EXPECT_FALSE(GlobalConfig(json::parse(R"({"synchronous_mode": true})")).is_quorum_commit_mode());
+  EXPECT_FALSE(GlobalConfig(json::parse(R"({"synchronous_mode": "quorum", "standby_cluster": {"host": "h"}})"))
+                   .is_synchronous_mode());
 }
 
 TEST(Validate, DynamicConfigurationAsTheNodesReadIt) {

@@ -219,6 +219,10 @@ TEST(CtlList, SyncStandbyOnlyInSynchronousMode) {
             "+--------+----------+--------------+-----------+----+-----------+\n");
   const std::string async = render_members(make(R"({"synchronous_mode":false})"), "demo", fmt(OutputFormat::kTsv));
   EXPECT_EQ(async.find("Sync Standby"), std::string::npos) << async;
+  // Patroni 4 quorum commit: the members of /sync are quorum standbys.
+  const std::string quorum = render_members(make(R"({"synchronous_mode":"quorum"})"), "demo", fmt(OutputFormat::kTsv));
+  EXPECT_NE(quorum.find("node2\t10.0.0.2\tQuorum Standby\t"), std::string::npos) << quorum;
+  EXPECT_EQ(quorum.find("Sync Standby"), std::string::npos) << quorum;
 }
 
 TEST(CtlList, StandbyClusterLeader) {

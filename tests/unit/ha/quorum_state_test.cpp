@@ -186,13 +186,32 @@ TEST(QuorumState, EveryFailoverHandOverKeepsTheRuleAndConverges) {
     start.leader = "x";
     // The new leader's own synchronous_standby_names: what it had as a standby (here: the old
     // leader's minus itself, or nothing).
-    for (int own = 0; own < 2; ++own) {
+    // own 2: what the promotion sets (prepromote_quorum_standby_names: the old leader and the
+    // other voters).
+    for (int own = 0; own < 3; ++own) {
       QuorumState found = start;
       found.sync.erase("a");
       found.numsync = std::min(found.numsync, static_cast<int>(found.sync.size()));
       if (own == 1 || (found.numsync == 0 && !found.sync.empty())) {
         found.sync.clear();
         found.numsync = 0;
+      }
+      if (own == 2) {
+        const std::vector<std::string> voters(start.voters.begin(), start.voters.end());
+        const QuorumState set = read_quorum_state(
+            "x", start.quorum, voters, prepromote_quorum_standby_names("x", start.quorum, voters, "a", 0));
+        found.sync = set.sync;
+        found.numsync = set.numsync;
+        // Commits the new leader acknowledges under these names meet every race group of the
+        // voters it leaves behind (before its own /sync is written).
+        QuorumState as_written = start;
+        as_written.leader = "a";
+        as_written.voters.erase("a");
+        as_written.sync = found.sync;
+        as_written.numsync = found.numsync;
+        if (!found.sync.empty()) {
+          EXPECT_FALSE(quorum_violation(as_written)) << show(start) << " promoted with " << show(found);
+        }
       }
       for (unsigned active = 0; active < 16; ++active) {
         if (active & 1u) continue;  // a is the leader now
@@ -211,6 +230,31 @@ TEST(QuorumState, EveryFailoverHandOverKeepsTheRuleAndConverges) {
     }
   }
   EXPECT_GT(plans, 100);
+}
+
+TEST(QuorumState, ReadingAndPromotionNames) {
+  const QuorumState r = read_quorum_state("l", 1, {"a", "B"}, "ANY 1 (a, \"b\")");
+  EXPECT_EQ(r.numsync, 1);
+  EXPECT_EQ(r.sync, (NameSet{"a", "b"}));
+  EXPECT_EQ(r.quorum, 1);
+  // FIRST and plain lists read as ANY; `*` and garbage as nothing synchronous.
+  EXPECT_EQ(read_quorum_state("l", 0, {}, "FIRST 2 (a,b,c)").numsync, 2);
+  EXPECT_EQ(read_quorum_state("l", 0, {}, "a, b").numsync, 1);
+  EXPECT_TRUE(read_quorum_state("l", 0, {}, "ANY 1 (*)").sync.empty());
+  EXPECT_TRUE(read_quorum_state("l", 0, {}, "ANY 1 (").sync.empty());
+  // Out-of-range quorum written by others is clamped.
+  EXPECT_EQ(read_quorum_state("l", 7, {"a"}, "").quorum, 1);
+  // x led with a, b, c voting at quorum 1; a promotes: ANY 2 of b, c and x.
+  EXPECT_EQ(prepromote_quorum_standby_names("x", 1, {"a", "b", "c"}, "a", 0), "ANY 2 (b,c,x)");
+  // A node outside the voters that reached the quorum: one more.
+  EXPECT_EQ(prepromote_quorum_standby_names("x", 1, {"b", "c"}, "a", 0), "ANY 2 (b,c,x)");
+  EXPECT_EQ(prepromote_quorum_standby_names("x", 1, {"a", "b"}, "a", 0), "ANY 1 (b,x)");
+  EXPECT_EQ(prepromote_quorum_standby_names("x", 0, {"a"}, "a", 0), "ANY 1 (x)");
+  // Nothing left to wait for; strict mode still waits for one.
+  EXPECT_EQ(prepromote_quorum_standby_names("x", 1, {"a"}, "a", 0), "");
+  EXPECT_EQ(prepromote_quorum_standby_names("x", 1, {"a"}, "a", 1), "ANY 1 (x)");
+  EXPECT_EQ(render_quorum_standby_names(0, {}, 1), "ANY 1 (*)");
+  EXPECT_EQ(render_quorum_standby_names(0, {}, 0), "");
 }
 
 TEST(QuorumState, OptimalStateAndRendering) {

@@ -45,6 +45,49 @@ TEST(SyncSelection, SyncStateFirstAndNofailoverLast) {
   EXPECT_EQ(select_sync_candidates(b.build(), in).picked[0], "node3");
 }
 
+// Patroni 4.1: a higher sync_priority tag comes first; sync_priority 0 is nosync.
+TEST(SyncSelection, SyncPriorityTagOrdersTheCandidates) {
+  ClusterBuilder b = healthy_cluster();
+  b.member("node2", "replica", 0, R"(,"tags":{"sync_priority":3})");
+  b.member("node4", "replica", 0, R"(,"tags":{"sync_priority":0})");
+  SyncSelectionInput in;
+  in.my_name = "node1";
+  in.rows = {row("node2", 900), row("node3", 990, "sync"), row("node4", 999, "sync")};
+  EXPECT_EQ(select_sync_candidates(b.build(), in).picked, (std::vector<std::string>{"node2"}));
+  in.synchronous_node_count = 3;
+  EXPECT_EQ(select_sync_candidates(b.build(), in).picked, (std::vector<std::string>{"node2", "node3"}));
+  // nosync set wins over the priority (and false nosync keeps a 0 priority in the race).
+  b.member("node4", "replica", 0, R"(,"tags":{"sync_priority":0,"nosync":false})");
+  EXPECT_EQ(select_sync_candidates(b.build(), in).picked.size(), 3u);
+}
+
+// Quorum commit: every streaming standby within the lag limit is picked (nofailover ones only
+// while too few others are), and the confirmed ones reached the position of the last change.
+TEST(SyncSelection, QuorumModePicksAllAndConfirmsByPosition) {
+  ClusterBuilder b = healthy_cluster();
+  b.member("node4", "replica", 0, R"(,"tags":{"nofailover":true})");
+  b.member("node5", "replica");
+  SyncSelectionInput in;
+  in.my_name = "node1";
+  in.quorum = true;
+  in.rows = {row("node2", 1000, "quorum"), row("node3", 900, "quorum"), row("node4", 990), row("node5", 10)};
+  in.maximum_lag_on_syncnode = 500;
+  in.flush_lsn_at_ssn_change = 950;
+  SyncSelection s = select_sync_candidates(b.build(), in);
+  EXPECT_EQ(s.picked, (std::vector<std::string>{"node2", "node3"}));
+  EXPECT_EQ(s.confirmed, (std::vector<std::string>{"node2"}));
+  in.synchronous_node_count = 3;  // too few without the nofailover one
+  EXPECT_EQ(select_sync_candidates(b.build(), in).picked, (std::vector<std::string>{"node2", "node3", "node4"}));
+  in.flush_lsn_at_ssn_change = 0;  // position unknown: nobody is confirmed
+  EXPECT_TRUE(select_sync_candidates(b.build(), in).confirmed.empty());
+}
+
+TEST(SyncSelection, QuorumSyncStateValue) {
+  EXPECT_EQ(quorum_sync_state_value("node1", 1, {"node3", "node2"}),
+            R"({"leader":"node1","quorum":1,"sync_standby":"node2,node3"})");
+  EXPECT_EQ(quorum_sync_state_value("node1", 0, {}), R"({"leader":"node1","quorum":0,"sync_standby":null})");
+}
+
 TEST(SyncSelection, LagOnSyncnodeAndReadiness) {
   SyncSelectionInput in;
   in.my_name = "node1";
