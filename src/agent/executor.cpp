@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "agent/postgres_mapping.h"
@@ -180,6 +181,11 @@ Executor::Outcome Executor::run(const step::AcquireLock&) {
   if (st) {
     note_lease(at);
     spdlog::info("acquired the leader lock");
+    // Patroni 4 member_slots_ttl: the slots the last leader retained count from now.
+    const auto& view = memory_.view ? memory_.view : memory_.old_cluster;
+    memory_.retained_slots.seed(view && view->status().retain_slots ? *view->status().retain_slots
+                                                                     : std::vector<std::string>{},
+                                now());
     return Outcome::success;
   }
   if (!st.error().is(dcs::DcsErrorKind::kLockOwnedByOther))
@@ -192,10 +198,16 @@ Executor::Outcome Executor::run(const step::UpdateLock& s) {
   dcs::LeaderRefresh refresh;
   refresh.last_lsn = last_lsn_for_status();
   // /status carries the positions of the permanent slots (ha.md §10), read only when some are
-  // configured.
+  // configured; with member_slots_ttl (Patroni 4) those of every slot, and the member slots
+  // retained.
+  const int64_t member_slots_ttl = settings()->config.global().member_slots_ttl();
   if (refresh.last_lsn && memory_.view && memory_.status) {
-    refresh.slots = memory_.view->filter_permanent_slots(own_slot_positions(true), settings()->ha.is_standby_cluster(),
-                                                         memory_.status->server_version);
+    const dcs::Cluster& view = *memory_.view;
+    const int version = memory_.status->server_version;
+    refresh.slots = view.filter_permanent_slots(own_slot_positions(member_slots_ttl <= 0),
+                                                settings()->ha.is_standby_cluster(), version, member_slots_ttl);
+    if (member_slots_ttl > 0 && version >= dcs::kSlotAdvanceAvailableVersion && view.use_slots())
+      refresh.retain_slots = retained_slot_names(refresh.slots, static_cast<double>(member_slots_ttl));
   }
   if (s.write_failsafe) refresh.failsafe = failsafe_map();
   auto st = services_.dcs.update_leader(refresh);
@@ -231,8 +243,9 @@ Executor::Outcome Executor::run(const step::TakeLeader&) {
   return Outcome::failure;
 }
 
-Executor::Outcome Executor::run(const step::WriteSyncState&) {
-  nlohmann::json v = {{"leader", memory_.local.name}, {"sync_standby", nullptr}};
+Executor::Outcome Executor::run(const step::WriteSyncState& s) {
+  nlohmann::json v = s.value.empty() ? nlohmann::json{{"leader", memory_.local.name}, {"sync_standby", nullptr}}
+                                     : nlohmann::json::parse(s.value, nullptr, false);
   std::optional<dcs::Version> ver;
   if (memory_.view && memory_.view->sync().version) ver = memory_.view->sync().version;
   auto r = services_.dcs.set_sync_state_value(v.dump(), ver);
@@ -862,7 +875,8 @@ std::optional<postgres::SlotSyncRequest> Executor::slot_request(bool as_primary,
   const char* role = as_primary ? "master" : memory_.local.role == ha::Role::standby_leader ? "standby_leader" : "replica";
   auto slots = view->get_replication_slots(memory_.local.name, role,
                                            memory_.local.tags.is_nofailover(), st->server_version,
-                                           current->ha.is_standby_cluster());
+                                           current->ha.is_standby_cluster(), nullptr,
+                                           current->config.global().member_slots_ttl());
   postgres::SlotSyncRequest req;
   req.primary = as_primary;
   req.drop_unknown = !current->ha.pause;
@@ -879,6 +893,28 @@ std::optional<postgres::SlotSyncRequest> Executor::slot_request(bool as_primary,
     req.expected[name] = std::move(e);
   }
   return req;
+}
+
+std::vector<std::string> Executor::retained_slot_names(const std::map<std::string, int64_t>& published, double ttl) {
+  const dcs::Cluster& view = *memory_.view;
+  std::set<std::string> in_use;
+  const std::string mine = dcs::slot_name_from_member_name(memory_.local.name);
+  const auto permanent = view.permanent_slots();
+  for (const auto& m : view.members()) {
+    const std::string slot = dcs::slot_name_from_member_name(m.name());
+    if (m.nostream() || !published.count(slot)) continue;
+    // A permanent physical slot of that name is kept anyway.
+    if (auto p = permanent.find(slot); p != permanent.end() && !(p->second.is_object() && p->second.value("type", "") == "logical"))
+      continue;
+    in_use.insert(slot);
+  }
+  in_use.insert(mine);
+  std::vector<std::string> expired;
+  auto kept = memory_.retained_slots.update(in_use, now(), ttl, &expired);
+  for (const auto& name : expired)
+    spdlog::info("Replication slot '{}' for absent cluster member is expired after {} sec.", name,
+                 static_cast<int64_t>(ttl));
+  return kept;
 }
 
 std::map<std::string, int64_t> Executor::own_slot_positions(bool only_with_permanent_slots) const {

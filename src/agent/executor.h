@@ -149,6 +149,9 @@ class Executor {
   // view), with ignore_slots and pause applied; nullopt when slots are not used or PostgreSQL
   // does not run.
   std::optional<postgres::SlotSyncRequest> slot_request(bool as_primary, const dcs::Cluster* cluster = nullptr) const;
+  // Lock holder, member_slots_ttl > 0: the /status retain_slots list after this cycle (the
+  // member slots among `published`, and its own, seen now; those unseen for `ttl` s dropped).
+  std::vector<std::string> retained_slot_names(const std::map<std::string, int64_t>& published, double ttl);
   // This node's slots and their positions with its own slot name at its last LSN (Patroni:
   // {**slots(), my_slot: last_operation}); the slots are read only when permanent slots are
   // configured, or always when !only_with_permanent_slots.

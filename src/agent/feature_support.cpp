@@ -24,12 +24,10 @@ const json* at(const json& j, std::initializer_list<const char*> path) {
 
 std::vector<std::string> unsupported_features(const json& c) {
   std::vector<std::string> out;
-  // Patroni 4.0 keeps a departed member's slot for member_slots_ttl; custos drops it at once.
-  if (const json* ttl = at(c, {"member_slots_ttl"}); ttl && python_truthy(*ttl)) {
-    const std::string text = ttl->is_string() ? ttl->get<std::string>() : ttl->dump();
-    if (text.find_first_not_of("0smhd ") != std::string::npos || text.find_first_of("123456789") != std::string::npos)
-      out.push_back("member_slots_ttl: the slot of a member that left is dropped at once, not kept for " + text);
-  }
+  // The DCS layout of a Citus group is honoured (keys under <scope>/<group>/), the rest is not.
+  if (const json* citus = at(c, {"citus"}); citus && citus->is_object())
+    out.push_back("citus: the keys of the Citus group are used, but the coordinator's worker metadata "
+                  "(pg_dist_node), the citus extension and the worker notifications are not managed yet");
   return out;
 }
 

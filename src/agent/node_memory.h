@@ -12,6 +12,7 @@
 #include "agent/hooks.h"
 #include "dcs/cluster.h"
 #include "ha/local_state.h"
+#include "ha/retained_slots.h"
 #include "postgres/controldata.h"
 #include "postgres/node_settings.h"
 #include "postgres/server_status.h"
@@ -36,6 +37,8 @@ struct NodeMemory {
   std::optional<postgres::NodeSettings> deferred_pg_settings;
   // Publish `nosync` while leaving the synchronous standby role (ha.md §6.4).
   bool leaving_sync = false;
+  // Lock holder, member_slots_ttl > 0: the member slots kept and when each was last in use.
+  ha::RetainedSlots retained_slots;
   // The lease fence's deadline from the last lease this node had (lock write or failsafe
   // confirmation), monotonic seconds: the lease's start + its TTL - kLeaseFenceMargin.
   std::optional<double> lease_fence_deadline;

@@ -35,6 +35,14 @@ bool SyncReplication::set_names(const std::string& value, const ApplyFn& apply) 
   return apply_names(value, apply);
 }
 
+void SyncReplication::adopt(const std::string& running, const ApplyFn& apply) {
+  if (managed_) return;
+  // Adopted (an agent restart under a running primary): start from what runs, and make it the
+  // value every later rewrite of postgresql.conf keeps.
+  managed_ = running;
+  apply(managed_);
+}
+
 bool SyncReplication::apply_names(const std::string& value, const ApplyFn& apply) {
   if (managed_ && *managed_ == value) return false;
   managed_ = value;
@@ -70,47 +78,56 @@ std::optional<SyncReplication::Evaluation> SyncReplication::evaluate(const dcs::
   if (auto parsed = ha::parse_synchronous_standby_names(status->synchronous_standby_names)) {
     for (const auto& n : parsed->names)
       if (n != "*") in.ssn_members.push_back(n);
+    in.trust_sync_key = !parsed->any;
   } else {
     spdlog::warn("synchronous replication: cannot parse synchronous_standby_names '{}'",
                  status->synchronous_standby_names);
   }
   in.ready = ready_;
   in.quorum = settings.is_quorum_commit_mode();
+  // Quorum mode: the position recorded counts only for the value in force when it was recorded.
+  if (in.quorum && position_names_ != status->synchronous_standby_names) in.flush_lsn_at_ssn_change = 0;
   Evaluation e{std::move(*status), ha::select_sync_candidates(cluster, in)};
   ready_ = e.selection.ready;
   return e;
 }
 
-bool SyncReplication::after_change(postgres::PostgresNode& pg, const std::optional<std::string>& expected) {
+bool SyncReplication::after_change(postgres::PostgresNode& pg, const std::optional<std::string>& expected,
+                                   std::chrono::steady_clock::time_point deadline) {
   // Give the reload a moment (or wait until PostgreSQL reports the expected value), then record
-  // where WAL ends now and write a little more so that the standbys confirm a position past it.
+  // where WAL ends now, and for which synchronous_standby_names, and write a little more so
+  // that the standbys confirm a position past it. On failure the last position stays (plain
+  // mode keeps using it; quorum mode counts it only for the value it was recorded with).
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  if (expected) {
-    bool in_force = false;
-    for (int i = 0; i < 20 && !in_force; ++i) {
-      auto r = pg.query(postgres::kSynchronousStandbyNamesQuery, {}, kStatementTimeout);
-      in_force = r && !r->rows.empty() && !r->rows[0].empty() && r->rows[0][0] && *r->rows[0][0] == *expected;
-      if (!in_force) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (!in_force) {
-      spdlog::warn("synchronous replication: PostgreSQL does not run synchronous_standby_names '{}' yet",
-                   *expected);
-      return false;
-    }
+  const auto wait_until = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(2));
+  auto timeout = [&] {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    return std::clamp(left, std::chrono::milliseconds(100), kStatementTimeout);
+  };
+  std::optional<std::string> in_force;
+  for (;;) {
+    auto r = pg.query(postgres::kSynchronousStandbyNamesQuery, {}, timeout());
+    if (r && !r->rows.empty() && !r->rows[0].empty() && r->rows[0][0]) in_force = *r->rows[0][0];
+    if (!expected || (in_force && *in_force == *expected) || std::chrono::steady_clock::now() >= wait_until) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  bool recorded = false;
-  auto r = pg.query(postgres::kFlushLsnQuery, {}, kStatementTimeout);
+  if (!in_force || (expected && *in_force != *expected)) {
+    if (expected)
+      spdlog::warn("synchronous replication: PostgreSQL does not run synchronous_standby_names '{}' yet", *expected);
+    return false;
+  }
+  auto r = pg.query(postgres::kFlushLsnQuery, {}, timeout());
   if (r && !r->rows.empty() && !r->rows[0].empty() && r->rows[0][0]) {
     if (auto lsn = postgres::parse_lsn(*r->rows[0][0])) {
       flush_lsn_at_change_ = *lsn;
-      recorded = true;
+      position_names_ = *in_force;
     }
   } else if (!r) {
     spdlog::warn("synchronous replication: cannot read the flush LSN: {}", r.error());
   }
-  auto w = pg.query(postgres::kTinyWalWriteQuery, {}, kStatementTimeout);
+  auto w = pg.query(postgres::kTinyWalWriteQuery, {}, timeout());
   if (!w) spdlog::warn("synchronous replication: WAL write after the change failed: {}", w.error());
-  return recorded;
+  return position_names_.has_value();
 }
 
 void SyncReplication::disable(dcs::Dcs& dcs, const dcs::Cluster& cluster, const ApplyFn& apply) {
@@ -173,7 +190,7 @@ void SyncReplication::manage(dcs::Dcs& dcs, const dcs::Cluster& cluster, const h
   }
   auto e = evaluate(cluster, settings, my_name, pg);
   if (!e) return;
-  if (!managed_) managed_ = e->status.synchronous_standby_names;  // adopted: start from what runs
+  adopt(e->status.synchronous_standby_names, apply);
 
   const std::vector<std::string> current = sync.members();
   const ha::SyncProtocolPlan plan =
@@ -206,7 +223,7 @@ void SyncReplication::manage(dcs::Dcs& dcs, const dcs::Cluster& cluster, const h
       ha::render_synchronous_standby_names(plan.ssn_names, plan.ssn_star, e->status.server_version);
   std::vector<std::string> allow = e->selection.allow_promote;
   if (apply_names(value, apply)) {
-    if (!plan.ssn_star) after_change(pg);
+    if (!plan.ssn_star) after_change(pg, std::nullopt, std::chrono::steady_clock::now() + std::chrono::seconds(10));
     if (!plan.ssn_star && !plan.ssn_names.empty() && !ha::same_names(allow, plan.ssn_names)) {
       // Wait for PostgreSQL to apply it and see whether the standbys already confirm.
       std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -248,22 +265,32 @@ void SyncReplication::manage_quorum(dcs::Dcs& dcs, const dcs::Cluster& cluster, 
     if (!write_sync(ha::QuorumState{my_name, 0, {}, 0, {}})) return;
     spdlog::info("Enabled synchronous replication");
   }
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(std::max(1.0, settings.loop_wait)));
   if (!quorum_since_) {
     // Managing as primary starts here: nobody is known to hold the commits acknowledged so far
     // until it has caught up with the position now.
-    if (!after_change(pg)) return;
+    position_names_.reset();
+    if (!after_change(pg, std::nullopt, deadline)) return;
     quorum_since_ = now;
   }
-  // Right after the promotion only /sync changes hands; the standbys get loop_wait to reconnect
-  // before the rest, so that synchronous replication is not given up for want of them.
+  // Right after the promotion only /sync changes hands (and a /sync that does not fit what
+  // runs is made safe); the standbys get loop_wait to reconnect before the rest, so that
+  // synchronous replication is not given up for want of them.
   const bool settling = now - *quorum_since_ < settings.loop_wait;
   const int min_sync = settings.min_synchronous_nodes();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(settings.loop_wait);
   for (int round = 0; round < 8 && std::chrono::steady_clock::now() < deadline; ++round) {
     auto e = evaluate(cluster, settings, my_name, pg);
     if (!e) return;
-    if (!managed_) managed_ = e->status.synchronous_standby_names;  // adopted: start from what runs
     const std::string running = e->status.synchronous_standby_names;
+    adopt(running, apply);
+    if (position_names_ != running) {
+      // synchronous_standby_names changed without a position recorded for it (a reload that
+      // came late, a rewrite by others): nobody counts as confirmed until one is.
+      if (!after_change(pg, running, deadline)) return;
+      continue;
+    }
     const ha::QuorumState current = ha::read_quorum_state(sync.leader.value_or(""), static_cast<int>(sync.quorum),
                                                           sync.members(), running);
     ha::QuorumGoal goal;
@@ -275,7 +302,7 @@ void SyncReplication::manage_quorum(dcs::Dcs& dcs, const dcs::Cluster& cluster, 
     if (plan.empty()) return;
     const ha::QuorumTransition& t = plan.front();
     const bool hand_over = t.side == ha::QuorumSide::quorum && !sync.leader_matches(my_name);
-    if (settling && !hand_over) return;
+    if (settling && !hand_over && !ha::quorum_violation(current)) return;
     if (t.side == ha::QuorumSide::quorum) {
       spdlog::info("Setting leader to {}, quorum to {} of {} ({})", t.state.leader, t.state.quorum,
                    t.state.voters.size(), names_text(t.state.voters));
@@ -291,8 +318,10 @@ void SyncReplication::manage_quorum(dcs::Dcs& dcs, const dcs::Cluster& cluster, 
     if (value == running && managed_ && *managed_ == value) return;  // nothing PostgreSQL does not run already
     managed_ = value;
     spdlog::info("synchronous_standby_names set to '{}'", value);
+    flush_lsn_at_change_ = 0;  // nothing confirmed until the new value is in force
+    position_names_.reset();
     apply(managed_);
-    if (!after_change(pg, value)) return;
+    if (!after_change(pg, value, deadline)) return;
     // Give the standbys a moment to confirm the new position before /sync is written.
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }

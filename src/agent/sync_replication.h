@@ -18,6 +18,7 @@
 // change (quorum mode: at most loop_wait in all).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -61,14 +62,22 @@ class SyncReplication {
                      const std::string& my_name, postgres::PostgresNode& pg, const ApplyFn& apply, double now);
   // The managed value set by the protocol itself (no reset of the quorum memory).
   bool apply_names(const std::string& value, const ApplyFn& apply);
-  // After a change: primary flush LSN + a tiny WAL write (ha.md §6.3). With `expected`, first
-  // waits (up to 2 s) until PostgreSQL reports that synchronous_standby_names; false when it
-  // did not (the position is then not recorded).
-  bool after_change(postgres::PostgresNode& pg, const std::optional<std::string>& expected = std::nullopt);
+  // After a change: primary flush LSN + a tiny WAL write (ha.md §6.3), recorded with the
+  // synchronous_standby_names in force. With `expected`, first waits (up to 2 s, never past
+  // `deadline`) until PostgreSQL reports that value; false when it did not or the position could
+  // not be read (nothing is recorded then).
+  bool after_change(postgres::PostgresNode& pg, const std::optional<std::string>& expected,
+                    std::chrono::steady_clock::time_point deadline);
+  // Takes the running value as the managed one when nothing is managed yet (and applies it, so
+  // that a later rewrite of postgresql.conf keeps it).
+  void adopt(const std::string& running, const ApplyFn& apply);
 
   std::optional<std::string> managed_;
   std::map<std::string, int64_t> ready_;  // replicas confirmed synchronous (name -> walsender pid)
   int64_t flush_lsn_at_change_ = 0;
+  // The synchronous_standby_names in force when flush_lsn_at_change_ was recorded (quorum mode
+  // counts a standby as confirmed only against the value still in force).
+  std::optional<std::string> position_names_;
   // Quorum mode: when this node started managing as primary (nullopt: not yet, or the role
   // changed since).
   std::optional<double> quorum_since_;

@@ -1,5 +1,7 @@
 #include "config/global_config.h"
 
+#include <algorithm>
+
 #include "common/json_truth.h"
 #include "config/values.h"
 
@@ -33,6 +35,12 @@ bool GlobalConfig::is_quorum_commit_mode() const {
 
 bool GlobalConfig::is_synchronous_mode() const {
   return (check_mode("synchronous_mode") || is_quorum_commit_mode()) && !is_standby_cluster();
+}
+
+int64_t GlobalConfig::member_slots_ttl() const {
+  auto it = config_.find("member_slots_ttl");
+  if (it == config_.end()) return 0;
+  return std::max<int64_t>(0, parse_int(*it, "s").value_or(0));
 }
 
 int64_t GlobalConfig::synchronous_node_count() const {

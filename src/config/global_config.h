@@ -41,6 +41,10 @@ class GlobalConfig {
   int64_t maximum_lag_on_failover() const { return get_int("maximum_lag_on_failover", 1048576); }
   int64_t maximum_lag_on_syncnode() const { return get_int("maximum_lag_on_syncnode", -1); }
   int64_t max_timelines_history() const { return get_int("max_timelines_history", 0); }
+  // Patroni 4 member_slots_ttl in seconds (a number, or text with a time unit: "30min"); 0 when
+  // absent or invalid (Patroni 3.3's behaviour; Patroni 4's default is 1800, see
+  // docs/compatibility.md).
+  int64_t member_slots_ttl() const;
   // primary_* wins when present, else the legacy master_* name, else the default.
   int64_t primary_start_timeout() const;
   int64_t primary_stop_timeout() const;

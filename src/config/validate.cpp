@@ -998,6 +998,13 @@ class Validator {
     opt_int(d, path, "maximum_lag_on_failover", 0);
     opt_int(d, path, "maximum_lag_on_syncnode", -1);
     opt_int(d, path, "max_timelines_history", 0);
+    // Patroni 4: seconds, or a time with its unit ("30min").
+    opt(d, path, "member_slots_ttl", [&](const json& v, const std::string& p) {
+      auto seconds = parse_int(v, "s");
+      if (!seconds || *seconds < 0)
+        error(p, "expected a number of seconds >= 0 or a time with its unit (us, ms, s, min, h, d), got " +
+                     type_name(v) + " " + show(v));
+    });
     opt_int(d, path, "synchronous_node_count", 1);
     for (const char* k : {"primary_start_timeout", "primary_stop_timeout", "master_start_timeout",
                           "master_stop_timeout"})

@@ -21,12 +21,25 @@ std::string trim(std::string_view s) {
 
 namespace {
 
-std::optional<int64_t> unit_factor(std::string_view unit) {
-  if (unit == "B") return 1;
-  if (unit == "kB") return 1024;
-  if (unit == "MB") return int64_t{1024} * 1024;
-  if (unit == "GB") return int64_t{1024} * 1024 * 1024;
-  if (unit == "TB") return int64_t{1024} * 1024 * 1024 * 1024;
+// A unit's family (0: memory, in bytes; 1: time, in microseconds) and size, as PostgreSQL
+// (and Patroni's parse_int) spell them; case-sensitive.
+struct UnitSize {
+  int family;
+  long double factor;
+};
+
+std::optional<UnitSize> unit_factor(std::string_view unit) {
+  if (unit == "B") return UnitSize{0, 1};
+  if (unit == "kB") return UnitSize{0, 1024};
+  if (unit == "MB") return UnitSize{0, 1024.0L * 1024};
+  if (unit == "GB") return UnitSize{0, 1024.0L * 1024 * 1024};
+  if (unit == "TB") return UnitSize{0, 1024.0L * 1024 * 1024 * 1024};
+  if (unit == "us") return UnitSize{1, 1};
+  if (unit == "ms") return UnitSize{1, 1000};
+  if (unit == "s") return UnitSize{1, 1000.0L * 1000};
+  if (unit == "min") return UnitSize{1, 60.0L * 1000 * 1000};
+  if (unit == "h") return UnitSize{1, 3600.0L * 1000 * 1000};
+  if (unit == "d") return UnitSize{1, 86400.0L * 1000 * 1000};
   return std::nullopt;
 }
 
@@ -63,8 +76,8 @@ std::optional<int64_t> parse_int(std::string_view text, std::string_view base_un
   if (base_unit.empty()) return std::nullopt;
   auto f = unit_factor(unit);
   auto bf = unit_factor(base_unit);
-  if (!f || !bf) return std::nullopt;
-  long double scaled = static_cast<long double>(result) * *f / *bf;
+  if (!f || !bf || f->family != bf->family) return std::nullopt;
+  long double scaled = static_cast<long double>(result) * f->factor / bf->factor;
   if (std::fabs(scaled) > static_cast<long double>(std::numeric_limits<int64_t>::max())) return std::nullopt;
   return static_cast<int64_t>(std::llround(static_cast<double>(scaled)));
 }

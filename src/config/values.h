@@ -21,8 +21,9 @@ inline constexpr std::array<const char*, 12> kAuthenticationKeys = {
 
 using json = nlohmann::json;
 
-// Text: optional sign, decimal or 0x-hex digits, optional memory unit (B, kB, MB, GB, TB)
-// converted to `base_unit` (one of those) when given; a unit without base unit is rejected.
+// Text: optional sign, decimal or 0x-hex digits, optional unit converted to `base_unit` of
+// the same kind (memory: B, kB, MB, GB, TB; time: us, ms, s, min, h, d) when given; a unit
+// without base unit, or of the other kind, is rejected.
 std::optional<int64_t> parse_int(std::string_view text, std::string_view base_unit = {});
 // JSON integers as is, finite floats truncated, strings as above; booleans are not integers.
 std::optional<int64_t> parse_int(const json& value, std::string_view base_unit = {});

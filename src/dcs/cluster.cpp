@@ -321,16 +321,21 @@ SlotMap Cluster::configured_permanent_slots(bool is_standby_cluster, std::string
                                                                                 : keep(false);
 }
 
-SlotMap Cluster::members_slots(std::string_view my_name, std::string_view role,
-                               std::vector<std::string>* problems) const {
+SlotMap Cluster::members_slots(std::string_view my_name, std::string_view role, std::vector<std::string>* problems,
+                               bool nofailover, int major_version, int64_t member_slots_ttl) const {
   if (!use_slots()) return {};
   std::string_view leader = leader_name_view();
+  // Patroni 4 member_slots_ttl: every node that may lead keeps slots for all the others.
+  const bool keep_for_all = member_slots_ttl > 0 && major_version >= kSlotAdvanceAvailableVersion;
+  const bool replica = !is_primary_role(role) && role != "standby_leader";
   std::vector<const Member*> chosen;
   for (const auto& m : members_) {
     // A nostream member replays the archive only: nobody keeps WAL for it (ha.md §10).
     if (m.name() == my_name || m.nostream()) continue;
     auto from = m.replicatefrom();
-    if (is_primary_role(role) || role == "standby_leader") {
+    if (keep_for_all) {
+      if (!nofailover || (from && *from == my_name)) chosen.push_back(&m);
+    } else if (!replica) {
       if (!from || *from == my_name || !has_member(*from)) chosen.push_back(&m);
     } else if (from && *from == my_name && (leader.empty() || m.name() != leader)) {
       chosen.push_back(&m);
@@ -340,8 +345,24 @@ SlotMap Cluster::members_slots(std::string_view my_name, std::string_view role,
   std::map<std::string, std::vector<std::string>> by_slot;
   for (const Member* m : chosen) {
     std::string slot = slot_name_from_member_name(m->name());
-    slots[slot] = nlohmann::json{{"type", "physical"}};
+    nlohmann::json attrs{{"type", "physical"}};
+    // A replica keeps its copy of another member's slot at the position the leader published
+    // (a cascading member's own position when it is further).
+    if (keep_for_all && replica && !(m->replicatefrom() && *m->replicatefrom() == my_name)) {
+      int64_t lsn = 0;
+      if (status_.slots)
+        if (auto it = status_.slots->find(slot); it != status_.slots->end()) lsn = it->second;
+      if (m->replicatefrom()) lsn = std::max(lsn, m->lsn().value_or(0));
+      if (lsn > 0) attrs["lsn"] = lsn;
+    }
+    slots[slot] = std::move(attrs);
     by_slot[slot].push_back(m->name());
+  }
+  // Slots the leader still retains for members that left (not moved: nothing streams to them).
+  if (keep_for_all && !nofailover && status_.retain_slots) {
+    const std::string mine = slot_name_from_member_name(my_name);
+    for (const auto& name : *status_.retain_slots)
+      if (name != mine && is_valid_slot_name(name) && !slots.count(name)) slots[name] = nlohmann::json{{"type", "physical"}};
   }
   if (problems && slots.size() < chosen.size()) {
     std::string msg = "Following cluster members share a replication slot name: ";
@@ -404,8 +425,8 @@ std::vector<std::string> Cluster::merge_permanent_slots(SlotMap& slots, const Sl
 SlotMap Cluster::get_replication_slots(std::string_view my_name, std::string_view role,
                                        bool nofailover, int major_version,
                                        bool is_standby_cluster,
-                                       std::vector<std::string>* problems) const {
-  SlotMap slots = members_slots(my_name, role, problems);
+                                       std::vector<std::string>* problems, int64_t member_slots_ttl) const {
+  SlotMap slots = members_slots(my_name, role, problems, nofailover, major_version, member_slots_ttl);
   SlotMap permanent = configured_permanent_slots(is_standby_cluster, role, nofailover, major_version);
   auto disabled = merge_permanent_slots(slots, permanent, my_name, major_version, problems);
   if (problems && !disabled.empty()) {
@@ -420,10 +441,11 @@ SlotMap Cluster::get_replication_slots(std::string_view my_name, std::string_vie
 
 std::map<std::string, int64_t> Cluster::filter_permanent_slots(
     const std::map<std::string, int64_t>& slots, bool is_standby_cluster,
-    int major_version) const {
+    int major_version, int64_t member_slots_ttl) const {
   std::map<std::string, int64_t> out;
   // Before PostgreSQL 11 permanent slots are not kept on standby nodes at all.
   if (!use_slots() || major_version < kSlotAdvanceAvailableVersion) return out;
+  if (member_slots_ttl > 0) return slots;
   SlotMap permanent = configured_permanent_slots(is_standby_cluster, "replica", false, major_version);
   std::set<std::string> member_slots;
   for (const auto& m : members_) member_slots.insert(slot_name_from_member_name(m.name()));

@@ -133,14 +133,20 @@ class Cluster {
   // with valid permanent slots. `problems`, when given, receives one message per ignored slot
   // (invalid name, bad value, conflict, logical slot disabled before PG 11, shared member slot
   // names).
+  // member_slots_ttl > 0 (Patroni 4, PostgreSQL 11+): every node that may lead keeps a physical
+  // slot for every other member (a nofailover node only for those cascading from it), a
+  // replica's moved to the position /status publishes for it, plus the slots /status
+  // `retain_slots` still names (members that left less than member_slots_ttl ago; not moved).
   SlotMap get_replication_slots(std::string_view my_name, std::string_view role, bool nofailover,
                                 int major_version, bool is_standby_cluster = false,
-                                std::vector<std::string>* problems = nullptr) const;
+                                std::vector<std::string>* problems = nullptr, int64_t member_slots_ttl = 0) const;
   // Keeps only the slots of `slots` that are permanent (physical, or logical and not named
-  // like a member slot); nothing before PostgreSQL 11 (major_version < 110000).
+  // like a member slot); nothing before PostgreSQL 11 (major_version < 110000). With
+  // member_slots_ttl > 0 (PostgreSQL 11+) every slot is kept: the replicas move their member
+  // slots to these positions too.
   std::map<std::string, int64_t> filter_permanent_slots(const std::map<std::string, int64_t>& slots,
-                                                        bool is_standby_cluster,
-                                                        int major_version) const;
+                                                        bool is_standby_cluster, int major_version,
+                                                        int64_t member_slots_ttl = 0) const;
   bool has_permanent_slots(std::string_view my_name, bool is_standby_cluster = false,
                            bool nofailover = false,
                            int major_version = kSlotAdvanceAvailableVersion) const;
@@ -159,8 +165,8 @@ class Cluster {
  private:
   // leader_name() without a copy; empty when unlocked.
   std::string_view leader_name_view() const noexcept;
-  SlotMap members_slots(std::string_view my_name, std::string_view role,
-                        std::vector<std::string>* problems) const;
+  SlotMap members_slots(std::string_view my_name, std::string_view role, std::vector<std::string>* problems,
+                        bool nofailover = false, int major_version = 0, int64_t member_slots_ttl = 0) const;
   SlotMap configured_permanent_slots(bool is_standby_cluster, std::string_view role,
                                      bool nofailover, int major_version) const;
   std::vector<std::string> merge_permanent_slots(SlotMap& slots, const SlotMap& permanent,

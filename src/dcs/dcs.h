@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -41,6 +42,7 @@ struct LeaderRefresh {
   std::optional<int64_t> last_lsn;              // written to `status` when set
   std::map<std::string, int64_t> slots;         // permanent slots for `status`
   std::optional<nlohmann::json> failsafe;       // written to `failsafe` when set
+  std::vector<std::string> retain_slots;        // `status` retain_slots (member_slots_ttl), sorted
 };
 
 // The lease (etcd) or session (ZooKeeper) our leader key is bound to, as last refreshed.

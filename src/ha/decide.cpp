@@ -7,6 +7,7 @@
 #include "ha/follow_target.h"
 #include "ha/health.h"
 #include "ha/quorum_state.h"
+#include "ha/sync_selection.h"
 #include "ha/schedule.h"
 #include "common/time_format.h"
 
@@ -648,16 +649,32 @@ class Planner {
         return leaf(Action::none, {step::ManageSyncReplication{}}, message);
       std::vector<Step> promote = {step::SetFailsafeActive{false}, step::Promote{}};
       if (s_.is_quorum_commit_mode()) {
-        // Quorum commit: no /sync write before the promotion. With /sync in force the new
-        // primary waits for ANY n of the old leader and the other voters (every commit it
-        // acknowledges then meets every group a later race winner needs); its /sync follows once
-        // it runs as primary.
+        // Quorum commit: the new primary waits for ANY n of the old leader and the other voters
+        // (every commit it acknowledges then meets every group a later race winner needs), and
+        // takes /sync over before it promotes (a CAS; Patroni 4 writes it after the promotion,
+        // which leaves the old leader able to win a race alone meanwhile).
+        if (!quorum_commit_mode_is_active(c_, s_)) {
+          Decision ok = leaf(Action::promote, cat({step::SetSynchronousStandbyNames{no_standby_names()}}, promote),
+                             promote_message);
+          Decision fail = leaf(Action::none, {},
+                               "Postponing promotion because synchronous replication state was "
+                               "updated by somebody else");
+          return Decision::branch({}, step::WriteSyncState{}, std::move(ok), std::move(fail));
+        }
+        const dcs::SyncState& sync = c_.sync();
         const std::string names =
-            quorum_commit_mode_is_active(c_, s_)
-                ? prepromote_quorum_standby_names(c_.sync().leader.value_or(""), static_cast<int>(c_.sync().quorum),
-                                                  c_.sync().members(), me_.name, s_.min_synchronous_nodes())
-                : no_standby_names();
-        return leaf(Action::promote, cat({step::SetSynchronousStandbyNames{names}}, promote), promote_message);
+            prepromote_quorum_standby_names(sync.leader.value_or(""), static_cast<int>(sync.quorum), sync.members(),
+                                            me_.name, s_.min_synchronous_nodes());
+        const QuorumState handed = quorum_handover(
+            read_quorum_state(sync.leader.value_or(""), static_cast<int>(sync.quorum), sync.members(), names),
+            me_.name);
+        const std::string value = quorum_sync_state_value(
+            handed.leader, handed.quorum, std::vector<std::string>(handed.voters.begin(), handed.voters.end()));
+        Decision ok = leaf(Action::promote, cat({step::SetSynchronousStandbyNames{names}}, promote), promote_message);
+        Decision fail = leaf(Action::none, {},
+                             "Postponing promotion because synchronous replication state was "
+                             "updated by somebody else");
+        return Decision::branch({}, step::WriteSyncState{value}, std::move(ok), std::move(fail));
       }
       if (s_.is_synchronous_mode()) {
         Decision ok = leaf(Action::promote,

@@ -99,8 +99,10 @@ struct RaceInitialize {
 struct TakeLeader {
   bool operator==(const TakeLeader&) const = default;
 };
-// CAS `/sync` = {leader: self, sync_standby: null}.
+// CAS `/sync` = {leader: self, sync_standby: null}, or `value` when given (quorum mode: the
+// hand-over to this node written before it promotes).
 struct WriteSyncState {
+  std::string value;
   bool operator==(const WriteSyncState&) const = default;
 };
 // POST /failsafe to every other member of the last known /failsafe map: did every one accept

@@ -22,7 +22,11 @@ bool sync_mode_is_active(const dcs::Cluster& cluster, const HaSettings& settings
 }
 
 bool quorum_commit_mode_is_active(const dcs::Cluster& cluster, const HaSettings& settings) {
-  return settings.is_quorum_commit_mode() && !cluster.sync().is_empty();
+  // A /sync written in quorum mode (quorum > 0) keeps its rules after the mode was switched to
+  // plain synchronous mode, until the primary rewrites it: its voters may lack commits that
+  // only other voters acknowledged.
+  return settings.is_synchronous_mode() && !cluster.sync().is_empty() &&
+         (settings.quorum_commit || cluster.sync().quorum > 0);
 }
 
 namespace {
@@ -121,6 +125,9 @@ HealthVerdict is_healthiest_among(const HealthContext& ctx, const std::vector<dc
       return {false, "primary (" + m.name() + ") is still alive", {}, "Primary (" + m.name() + ") is still alive", true};
     if (my_wal < st.wal_position) {
       ++nodes_ahead;
+      // A nofailover voter ahead cannot win: it only withholds its vote (a racer with enough
+      // votes holds every acknowledged commit anyway).
+      if (st.nofailover) continue;
       // In sync mode the former leader may still be reachable and ahead of us.
       if (!sync_active || !c.sync().leader_matches(m.name()))
         return {false, "wal position of " + m.name() + " is ahead of my wal position", {},

@@ -46,7 +46,8 @@ bool is_lagging(const dcs::Cluster& cluster, const HaSettings& settings, int64_t
 
 // Sync mode enabled (not in a standby cluster) and `/sync` not empty.
 bool sync_mode_is_active(const dcs::Cluster& cluster, const HaSettings& settings);
-// Quorum commit enabled and `/sync` not empty.
+// Quorum commit enabled (or a /sync written in quorum mode, quorum > 0, under synchronous
+// mode) and `/sync` not empty.
 bool quorum_commit_mode_is_active(const dcs::Cluster& cluster, const HaSettings& settings);
 
 // §3.7. cluster_lsn > 0: candidates must have wal_position >= cluster_lsn instead of the lag

@@ -173,6 +173,28 @@ QuorumState optimal_quorum_state(const QuorumGoal& goal) {
   return t;
 }
 
+QuorumState quorum_handover(const QuorumState& current, const std::string& new_leader) {
+  // This node won the race, so it holds every acknowledged commit: it takes the old leader's
+  // place and stops being a voter; the old leader does not become one (it may be among the
+  // synchronous names: the promotion listed it). The voters left keep at least the old quorum,
+  // so each group of them still holds an old group, and enough for the synchronous names; if
+  // they cannot, /sync is emptied of voters, which is always safe: nobody can take over until
+  // they are rebuilt.
+  QuorumState next = current;
+  next.sync.erase(new_leader);
+  next.numsync = std::min(next.numsync, size_of(next.sync));
+  if (!next.sync.empty()) next.numsync = std::max(next.numsync, 1);
+  next.leader = new_leader;
+  next.voters.erase(new_leader);
+  const auto q = smallest_quorum(next.voters, next.sync, next.numsync);
+  next.quorum = std::max(q.value_or(0), current.quorum);
+  if (!q || next.quorum > size_of(next.voters) || quorum_violation(next)) {
+    next.voters.clear();
+    next.quorum = 0;
+  }
+  return next;
+}
+
 std::vector<QuorumTransition> plan_quorum_transitions(const QuorumState& current, const QuorumGoal& goal) {
   // The leader's own name in its synchronous_standby_names means nothing to PostgreSQL.
   QuorumState start = current;
@@ -189,22 +211,7 @@ std::vector<QuorumTransition> plan_quorum_transitions(const QuorumState& current
     s = next;
   };
   if (!same_name(s.leader, goal.leader)) {
-    // After a failover /sync names the old leader: this node (which won the race, so it holds
-    // every acknowledged commit) takes its place and stops being a voter; the old leader does not
-    // become one (it may be among the synchronous names: the promotion listed it). The voters
-    // left keep at least the old quorum, so each group of them still holds an old group, and
-    // enough for the synchronous_standby_names found here; if they cannot, /sync is emptied of
-    // voters, which is always safe: nobody can take over until they are rebuilt.
-    QuorumState next = s;
-    next.leader = goal.leader;
-    next.voters.erase(goal.leader);
-    const auto q = smallest_quorum(next.voters, next.sync, next.numsync);
-    next.quorum = std::max(q.value_or(0), s.quorum);
-    if (!q || next.quorum > size_of(next.voters) || quorum_violation(next)) {
-      next.voters.clear();
-      next.quorum = 0;
-    }
-    push(QuorumSide::quorum, next);
+    push(QuorumSide::quorum, quorum_handover(s, goal.leader));
   } else if (quorum_violation(s)) {
     // /sync and synchronous_standby_names do not fit together (values written by others): empty
     // the voters first, always safe.

@@ -81,6 +81,12 @@ QuorumState optimal_quorum_state(const QuorumGoal& goal);
 // written by others) is first made safe by a /sync without voters. Empty when nothing changes.
 std::vector<QuorumTransition> plan_quorum_transitions(const QuorumState& current, const QuorumGoal& goal);
 
+// The /sync half once `new_leader` (the race winner) has taken /sync over from the leader
+// `current` names: itself out of the voters, the quorum kept (or the voters emptied when that
+// cannot keep the rule with current's synchronous names). The first transition of
+// plan_quorum_transitions after a failover; written before the promotion too.
+QuorumState quorum_handover(const QuorumState& current, const std::string& new_leader);
+
 // "ANY n (a,b)" rendering of the sync half, n raised to min_sync (1 in strict mode); "" when n
 // is 0; "ANY n (*)" when the set is empty but n is not (strict mode: commits wait for any
 // standby). Names are double-quoted when PostgreSQL would otherwise not read them back as written.

@@ -97,7 +97,8 @@ SyncSelection select_sync_candidates(const dcs::Cluster& cluster, const SyncSele
     const std::string key = lower(r.name);
     if (out.ready.count(key) || !ssn.count(key) || r.sync_state != "sync") continue;
     // Listed in /sync already, or confirmed WAL written after synchronous_standby_names changed.
-    if (cluster.sync().matches(r.name) || r.lsn >= in.flush_lsn_at_ssn_change) out.ready[key] = r.pid;
+    if ((in.trust_sync_key && cluster.sync().matches(r.name)) || r.lsn >= in.flush_lsn_at_ssn_change)
+      out.ready[key] = r.pid;
   }
 
   const std::size_t count =

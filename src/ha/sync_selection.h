@@ -41,6 +41,9 @@ struct SyncSelectionInput {
   // Replicas found "ready" in earlier cycles: application name -> walsender pid. An entry is
   // forgotten when that replica's walsender is gone or has another pid (it reconnected).
   std::map<std::string, int64_t> ready;
+  // Plain mode: a standby listed in /sync counts as ready. Not while synchronous_standby_names
+  // is an ANY (quorum) list: a voter of quorum mode may lack commits only others acknowledged.
+  bool trust_sync_key = true;
   // Quorum commit (synchronous_mode: quorum): every standby within maximum_lag_on_syncnode is
   // picked (nofailover ones only while fewer than synchronous_node_count are), and `confirmed`
   // lists those at or past flush_lsn_at_ssn_change (none while it is 0: unknown).

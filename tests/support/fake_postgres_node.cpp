@@ -113,6 +113,11 @@ void FakePostgresNode::on_call(std::function<void(const std::string&)> hook) {
   hook_ = std::move(hook);
 }
 
+void FakePostgresNode::on_query(QueryHook hook) {
+  std::lock_guard lk(mu_);
+  query_hook_ = std::move(hook);
+}
+
 int FakePostgresNode::moves_while_running() const {
   std::lock_guard lk(mu_);
   return moves_while_running_;
@@ -229,6 +234,13 @@ Result<postgres::ServerStatus, std::string> FakePostgresNode::query_status(std::
 Result<postgres::QueryResult, std::string> FakePostgresNode::query(const std::string& sql, const postgres::Params&,
                                                                    std::chrono::milliseconds) {
   if (auto e = enter("query(" + sql.substr(0, 40) + ")")) return make_error(*e);
+  QueryHook hook;
+  {
+    std::lock_guard lk(mu_);
+    hook = query_hook_;
+  }
+  if (hook)
+    if (auto r = hook(sql)) return *r;
   return postgres::QueryResult{};
 }
 

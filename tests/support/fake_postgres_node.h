@@ -68,6 +68,10 @@ class FakePostgresNode final : public postgres::PostgresNode {
   void clear_calls();
   // Called (outside the lock) at the start of every operation, with its name.
   void on_call(std::function<void(const std::string&)> hook);
+  // Answers query(): the hook gets the SQL and returns the result (nullopt: the default empty
+  // result). Called outside the lock.
+  using QueryHook = std::function<std::optional<Result<postgres::QueryResult, std::string>>(const std::string& sql)>;
+  void on_query(QueryHook hook);
   // move_data_dir_aside was called while the server ran (the real one refuses that; counted).
   int moves_while_running() const;
 
@@ -146,6 +150,7 @@ class FakePostgresNode final : public postgres::PostgresNode {
   pid_t next_pid_ = 40000;
   postgres::DivergeVerdict verdict_ = postgres::DivergeVerdict::not_needed;
   std::function<void(const std::string&)> hook_;
+  QueryHook query_hook_;
 };
 
 }  // namespace custos::test

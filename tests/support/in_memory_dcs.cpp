@@ -115,7 +115,10 @@ dcs::DcsStatus InMemoryDcs::update_leader(const dcs::LeaderRefresh& refresh) {
   if (it == store_.keys_.end() || it->second.value != member_)
     return dcs::dcs_error(DcsErrorKind::kLockOwnedByOther, "the leader key is not ours");
   store_.put_locked("leader", member_, ttl, member_);
-  if (refresh.last_lsn) store_.put_locked("status", nlohmann::json{{"optime", *refresh.last_lsn}}.dump(), std::nullopt, "");
+  if (refresh.last_lsn)
+    store_.put_locked("status",
+                      dcs::ClusterStatus::value_of(*refresh.last_lsn, refresh.slots, refresh.retain_slots).dump(),
+                      std::nullopt, "");
   if (refresh.failsafe) store_.put_locked("failsafe", refresh.failsafe->dump(), std::nullopt, "");
   return Unit{};
 }

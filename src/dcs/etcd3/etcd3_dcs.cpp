@@ -366,8 +366,7 @@ DcsStatus Etcd3Dcs::update_leader_impl(const LeaderRefresh& refresh) {
     note_write(leader, settings_.name, header_revision(r.value()), lease);
   }
   if (refresh.last_lsn) {
-    json status = {{"optime", *refresh.last_lsn}};
-    if (!refresh.slots.empty()) status["slots"] = refresh.slots;
+    const json status = ClusterStatus::value_of(*refresh.last_lsn, refresh.slots, refresh.retain_slots);
     if (auto s = write_status_impl(status); !s) spdlog::warn("etcd3: writing status failed: {}", s.error().describe());
   }
   if (refresh.failsafe) {

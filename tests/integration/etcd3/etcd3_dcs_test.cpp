@@ -536,7 +536,7 @@ TEST_F(Etcd3Dcs_, UpdateLeaderAfterAnotherClientTookTheKeyIsLockOwnedByOther) {
   auto t = b->timing();
   t.ttl = 7;
   b->set_timing(t);
-  ASSERT_TRUE(b->update_leader(LeaderRefresh{42, {}, json{{"b", "http://b/patroni"}}}));
+  ASSERT_TRUE(b->update_leader(LeaderRefresh{42, {}, json{{"b", "http://b/patroni"}}, {}}));
   auto kv = raw_kv(*b, "leader");
   EXPECT_EQ(kv->value, "b");
   EXPECT_EQ(kv->lease, *b->lease_id());
@@ -544,10 +544,16 @@ TEST_F(Etcd3Dcs_, UpdateLeaderAfterAnotherClientTookTheKeyIsLockOwnedByOther) {
   EXPECT_EQ(json::parse(*raw(*b, "failsafe")), json({{"b", "http://b/patroni"}}));
   // Unchanged status/failsafe are not written again.
   auto status_rev = raw_kv(*b, "status")->mod_revision;
-  ASSERT_TRUE(b->update_leader(LeaderRefresh{42, {}, json{{"b", "http://b/patroni"}}}));
+  ASSERT_TRUE(b->update_leader(LeaderRefresh{42, {}, json{{"b", "http://b/patroni"}}, {}}));
   EXPECT_EQ(raw_kv(*b, "status")->mod_revision, status_rev);
-  ASSERT_TRUE(b->update_leader(LeaderRefresh{43, {{"slot1", 40}}, std::nullopt}));
+  ASSERT_TRUE(b->update_leader(LeaderRefresh{43, {{"slot1", 40}}, std::nullopt, {}}));
   EXPECT_EQ(json::parse(*raw(*b, "status")), json({{"optime", 43}, {"slots", {{"slot1", 40}}}}));
+  // Patroni 4 member_slots_ttl: the retained member slots.
+  ASSERT_TRUE(b->update_leader(LeaderRefresh{44, {{"slot1", 40}}, std::nullopt, {"a", "b"}}));
+  EXPECT_EQ(json::parse(*raw(*b, "status")),
+            json({{"optime", 44}, {"slots", {{"slot1", 40}}}, {"retain_slots", {"a", "b"}}}));
+  ASSERT_TRUE(b->get_cluster());
+  EXPECT_EQ(b->get_cluster()->status().retain_slots, (std::vector<std::string>{"a", "b"}));
 }
 
 TEST_F(Etcd3Dcs_, UpdateLeaderReacquiresAMissingKey) {

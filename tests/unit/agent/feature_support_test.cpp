@@ -43,12 +43,11 @@ TEST(FeatureSupport, FailsafeModeAndTheWatchdogAreSupported) {
       ADD_FAILURE() << l;
 }
 
-// Patroni 4 settings custos does not carry out yet are named; quorum commit is carried out.
-TEST(FeatureSupport, MemberSlotsTtlIsNamedQuorumModeIsSupported) {
+// Patroni 4 quorum commit and member_slots_ttl are carried out; Citus management is named.
+TEST(FeatureSupport, Patroni4SettingsAreSupportedCitusIsNamed) {
   EXPECT_TRUE(unsupported_features(json{{"synchronous_mode", "Quorum"}}).empty());
-  auto ttl = unsupported_features(json{{"member_slots_ttl", "30min"}});
-  ASSERT_EQ(ttl.size(), 1u);
-  EXPECT_NE(ttl[0].find("member_slots_ttl"), std::string::npos);
-  EXPECT_TRUE(unsupported_features(json{{"member_slots_ttl", 0}}).empty());
-  EXPECT_TRUE(unsupported_features(json{{"synchronous_mode", "on"}}).empty());
+  EXPECT_TRUE(unsupported_features(json{{"member_slots_ttl", "30min"}}).empty());
+  auto citus = unsupported_features(json{{"citus", {{"group", 0}, {"database", "citus"}}}});
+  ASSERT_EQ(citus.size(), 1u);
+  EXPECT_NE(citus[0].find("citus:"), std::string::npos);
 }

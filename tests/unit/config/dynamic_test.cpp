@@ -302,6 +302,22 @@ TEST(GlobalConfig, ModesReadWithParseBool) {
   EXPECT_FALSE(g.check_timeline());
 }
 
+// Patroni 4 member_slots_ttl: seconds, or a time with its unit; 0 when absent or invalid.
+TEST(GlobalConfig, MemberSlotsTtlWithTimeUnits) {
+  auto ttl = [](const char* v) { return GlobalConfig(json::parse(std::string(R"({"member_slots_ttl": )") + v + "}")).member_slots_ttl(); };
+  EXPECT_EQ(GlobalConfig().member_slots_ttl(), 0);
+  EXPECT_EQ(ttl("1800"), 1800);
+  EXPECT_EQ(ttl(R"("30min")"), 1800);
+  EXPECT_EQ(ttl(R"("2h")"), 7200);
+  EXPECT_EQ(ttl(R"("1d")"), 86400);
+  EXPECT_EQ(ttl(R"("90s")"), 90);
+  EXPECT_EQ(ttl(R"("5000ms")"), 5);
+  EXPECT_EQ(ttl(R"("0")"), 0);
+  EXPECT_EQ(ttl(R"("30MB")"), 0);  // a memory unit is no time
+  EXPECT_EQ(ttl(R"("soon")"), 0);
+  EXPECT_EQ(ttl("-5"), 0);
+}
+
 TEST(GlobalConfig, PrimaryNamesWinOverLegacy) {
   GlobalConfig g(json::parse(R"({"primary_start_timeout": 10, "master_start_timeout": 100,
       "primary_stop_timeout": 5, "master_stop_timeout": 50})"));

@@ -426,6 +426,15 @@ TEST(Validate, DynamicConfigurationOnItsOwn) {
 
 // Patroni 4: synchronous_mode takes a boolean or "quorum" (any case); other strings that are
 // no boolean are errors; sync_priority is a tag >= 0.
+TEST(Validate, MemberSlotsTtl) {
+  EXPECT_TRUE(validate_dynamic_configuration(json::parse(R"({"member_slots_ttl": "30min"})"), "").empty());
+  EXPECT_TRUE(validate_dynamic_configuration(json::parse(R"({"member_slots_ttl": 0})"), "").empty());
+  EXPECT_ERROR(validate_dynamic_configuration(json::parse(R"({"member_slots_ttl": "a while"})"), ""),
+               "member_slots_ttl", "time with its unit");
+  EXPECT_ERROR(validate_dynamic_configuration(json::parse(R"({"member_slots_ttl": -1})"), ""), "member_slots_ttl",
+               ">= 0");
+}
+
 TEST(Validate, SynchronousModeQuorumAndSyncPriority) {
   EXPECT_TRUE(validate_dynamic_configuration(json::parse(R"({"synchronous_mode": "Quorum"})"), "").empty());
   EXPECT_TRUE(validate_dynamic_configuration(json::parse(R"({"synchronous_mode": true})"), "").empty());

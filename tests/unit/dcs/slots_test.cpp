@@ -267,3 +267,57 @@ TEST(Slots, MySlotNameOnPrimary) {
 
 }  // namespace
 }  // namespace custos::dcs
+
+namespace custos::dcs {
+namespace {
+
+// Patroni 4 member_slots_ttl > 0 (PostgreSQL 11+): every node that may lead keeps a slot for
+// every other member (nostream ones excepted), a replica's at the position the leader
+// published; the names /status still retains are kept (not moved); a nofailover node only
+// keeps those cascading from it.
+TEST(Slots, MemberSlotsTtlKeepsSlotsForEveryMemberAndTheRetainedOnes) {
+  Cluster c = Cluster::from_nodes({
+      N("leader", "n1"),
+      N("members/n1", member("{}", R"(,"role":"master","xlog_location":1000)")),
+      N("members/n2", member("{}", R"(,"xlog_location":900)")),
+      N("members/n3", member(R"({"replicatefrom":"n2"})", R"(,"xlog_location":950)")),
+      N("members/n4", member(R"({"nostream":true})")),
+      N("status", R"({"optime":1000,"slots":{"n1":1000,"n2":880,"n3":700},"retain_slots":["n1","n2","n3","gone"]})"),
+  });
+  // The primary: the cascading n3 and the departed "gone" too.
+  EXPECT_EQ(keys(c.get_replication_slots("n1", "master", false, 160000, false, nullptr, 1800)),
+            (std::vector<std::string>{"gone", "n2", "n3"}));
+  // A replica: every other member, at the published position (n3 cascades from another node:
+  // the furthest of both); its own cascading member (n3 of n2) is not moved.
+  SlotMap r = c.get_replication_slots("n3", "replica", false, 160000, false, nullptr, 1800);
+  EXPECT_EQ(keys(r), (std::vector<std::string>{"gone", "n1", "n2"}));
+  EXPECT_EQ(r["n1"]["lsn"], 1000);
+  EXPECT_EQ(r["n2"]["lsn"], 880);
+  EXPECT_FALSE(r["gone"].contains("lsn"));
+  SlotMap r2 = c.get_replication_slots("n2", "replica", false, 160000, false, nullptr, 1800);
+  EXPECT_FALSE(r2["n3"].contains("lsn"));  // streams from n2 itself
+  EXPECT_EQ(r2["n1"]["lsn"], 1000);
+  // nofailover: only what cascades from it, nothing retained.
+  EXPECT_EQ(keys(c.get_replication_slots("n2", "replica", true, 160000, false, nullptr, 1800)),
+            (std::vector<std::string>{"n3"}));
+  // Off (0), or before PostgreSQL 11: Patroni 3.3's member slots.
+  EXPECT_EQ(keys(c.get_replication_slots("n3", "replica", false, 160000)), std::vector<std::string>{});
+  EXPECT_EQ(keys(c.get_replication_slots("n3", "replica", false, 100000, false, nullptr, 1800)),
+            std::vector<std::string>{});
+  // /status publishes every slot with member_slots_ttl.
+  EXPECT_EQ(c.filter_permanent_slots({{"n2", 5}, {"x", 6}}, false, 160000, 1800).size(), 2u);
+  EXPECT_TRUE(c.filter_permanent_slots({{"n2", 5}}, false, 160000).empty());
+}
+
+TEST(Slots, StatusRetainSlotsAreReadDefensively) {
+  EXPECT_EQ(ClusterStatus::from_node(R"({"optime":1,"retain_slots":["a",5,"",null,"b"]})").retain_slots,
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ClusterStatus::from_node(R"({"optime":1,"retain_slots":"[\"a\"]"})").retain_slots,
+            (std::vector<std::string>{"a"}));
+  EXPECT_FALSE(ClusterStatus::from_node(R"({"optime":1,"retain_slots":{"a":1}})").retain_slots);
+  EXPECT_EQ(ClusterStatus::value_of(5, {{"s", 4}}, {"a"}), json::parse(R"({"optime":5,"slots":{"s":4},"retain_slots":["a"]})"));
+  EXPECT_EQ(ClusterStatus::value_of(5, {}, {}), json::parse(R"({"optime":5})"));
+}
+
+}  // namespace
+}  // namespace custos::dcs

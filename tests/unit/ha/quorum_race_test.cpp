@@ -8,6 +8,8 @@
 namespace custos::ha::test {
 namespace {
 
+using nlohmann::json;
+
 // node1 led; node2, node3 and node4 vote at quorum 1 (commits waited for 2 of them).
 ClusterBuilder quorum_cluster(int quorum = 1, const std::string& voters = "node2,node3,node4") {
   ClusterBuilder b;
@@ -96,18 +98,43 @@ TEST(QuorumRace, TheWinnerPromotesWithAnyNOfTheOthers) {
   set_status(in, replica_status("node3", 1000));
   Decision d = decide(in);
   ASSERT_TRUE(d.is_conditional());
+  // /sync is handed over first (node2 out of the voters, the quorum kept), then the promotion
+  // waits for ANY 2 of the old leader and the two other voters.
   Decision won = d.on_success();
-  EXPECT_FALSE(won.has(Action::write_sync_state));
-  ASSERT_TRUE(won.has(Action::promote));
-  // node1 + 3 voters, quorum 1: ANY 2 of the three others.
-  EXPECT_EQ(won.find<step::SetSynchronousStandbyNames>()->value, "ANY 2 (node1,node3,node4)");
+  ASSERT_TRUE(won.is_conditional());
+  const auto* handed = won.find<step::WriteSyncState>();
+  ASSERT_NE(handed, nullptr);
+  EXPECT_EQ(json::parse(handed->value), json::parse(R"({"leader":"node2","quorum":1,"sync_standby":"node3,node4"})"));
+  Decision promoted = d.resolve({true, true});
+  ASSERT_TRUE(promoted.has(Action::promote));
+  EXPECT_EQ(promoted.find<step::SetSynchronousStandbyNames>()->value, "ANY 2 (node1,node3,node4)");
+  EXPECT_FALSE(d.resolve({true, false}).has(Action::promote));  // /sync changed meanwhile
   // Strict mode without /sync: any one standby.
   in.cluster = leaderless_cluster().config(R"({"ttl":30,"loop_wait":10,"synchronous_mode":"quorum"})").build();
   in.settings.synchronous_mode_strict = true;
   in.members = {unreachable("node1"), replica_status("node3", 1000)};
-  won = decide(in).on_success();
-  ASSERT_TRUE(won.has(Action::promote));
-  EXPECT_EQ(won.find<step::SetSynchronousStandbyNames>()->value, "ANY 1 (*)");
+  promoted = decide(in).resolve({true, true});
+  ASSERT_TRUE(promoted.has(Action::promote));
+  EXPECT_EQ(promoted.find<step::SetSynchronousStandbyNames>()->value, "ANY 1 (*)");
+}
+
+// The old leader is exempt from the vote only while /sync names it: once the winner handed
+// /sync over (before promoting), the old leader coming back needs votes like anyone.
+TEST(QuorumRace, TheOldLeaderIsExemptOnlyWhileSyncNamesIt) {
+  DecisionInput in = quorum_input("node1", 3);  // quorum 3 of 3 voters: nobody else can win
+  in.local = replica_state("node1", 1000);
+  EXPECT_TRUE(decide(in).is_conditional());
+  in.cluster = quorum_cluster(3).raw("sync", R"({"leader":"node2","quorum":2,"sync_standby":"node3,node4"})").build();
+  EXPECT_FALSE(decide(in).is_conditional());
+}
+
+// A nofailover voter ahead of the racer withholds its vote but cannot stop the race for good.
+TEST(QuorumRace, ANofailoverVoterAheadOnlyWithholdsItsVote) {
+  DecisionInput in = quorum_input("node2", 1);
+  set_status(in, replica_status("node3", 2000, 0));  // nofailover, ahead
+  EXPECT_FALSE(decide(in).is_conditional());         // no vote from it
+  set_status(in, replica_status("node4", 1000));
+  EXPECT_TRUE(decide(in).is_conditional());
 }
 
 TEST(QuorumRace, FailoverPossibleNeedsQuorumPlusOneHealthyVoters) {
@@ -124,10 +151,14 @@ TEST(QuorumRace, FailoverPossibleNeedsQuorumPlusOneHealthyVoters) {
   EXPECT_EQ(notes.back(), "Quorum requirement 1 can not be reached");
   statuses[1] = replica_status("node3", 1000);
   EXPECT_TRUE(is_failover_possible(ctx));
-  // Plain synchronous mode: one /sync member is enough.
+  // Plain synchronous mode keeps the quorum rules of a /sync written in quorum mode until the
+  // primary rewrites it; with a plain /sync one member is enough.
   s.quorum_commit = false;
   statuses[1] = unreachable("node3");
-  EXPECT_TRUE(is_failover_possible(ctx));
+  EXPECT_FALSE(is_failover_possible(ctx));
+  const dcs::Cluster plain = quorum_cluster(0).build();
+  HealthContext plain_ctx{plain, nullptr, me, s, statuses, 0};
+  EXPECT_TRUE(is_failover_possible(plain_ctx));
 }
 
 TEST(QuorumRace, SwitchoverCandidateOutsideTheVotersMayRace) {
