@@ -266,3 +266,74 @@ TEST_F(LogicalSlotsE2E, AConsumerMissesNoCommittedChangeThroughSwitchoverAndFail
 
 }  // namespace
 }  // namespace custos::e2e
+
+namespace custos::e2e {
+namespace {
+
+// Patroni 4 member_slots_ttl (TLS everywhere): every node keeps a physical slot for every other
+// member, the leader publishes them in /status with retain_slots, and the slot of a member that
+// stopped outlives its member key by member_slots_ttl before every node drops it. Without the
+// setting (Patroni 3.3) the slot would go with the member key.
+class MemberSlotsTtlE2E : public ClusterFixture {
+ protected:
+  void SetUp() override {
+    ClusterOptions o;
+    o.scope = "e2e-retain";
+    o.tls = true;
+    o.dcs_yaml = "    member_slots_ttl: 15s\n";
+    make_cluster(o);
+  }
+
+  std::set<std::string> slots_on(int i) {
+    auto r = c().sql(i, "SELECT slot_name FROM pg_catalog.pg_replication_slots WHERE slot_type = 'physical'");
+    std::set<std::string> out;
+    if (r.ok)
+      for (const auto& row : r.rows)
+        if (!row.empty() && row[0]) out.insert(*row[0]);
+    return out;
+  }
+  std::set<std::string> retained() {
+    auto st = json::parse(c().get_key("status").value_or("{}"), nullptr, false);
+    std::set<std::string> out;
+    if (st.is_object() && st.contains("retain_slots") && st["retain_slots"].is_array())
+      for (const auto& n : st["retain_slots"])
+        if (n.is_string()) out.insert(n.get<std::string>());
+    return out;
+  }
+};
+
+TEST_F(MemberSlotsTtlE2E, ADepartedMembersSlotIsKeptForTheTtlOnEveryNode) {
+  c().start_all();
+  const int p = c().wait_for_primary(150s);
+  c().wait_for_streaming(p, others(p), 150s);
+  const std::vector<int> rs = others(p);
+  const int gone = rs[1], stays = rs[0];
+  const std::string gone_slot = c().name(gone);
+  // Every node holds slots for the two others; /status retains all three names.
+  ASSERT_TRUE(eventually([&] {
+    for (int i = 0; i < c().size(); ++i)
+      for (int j = 0; j < c().size(); ++j)
+        if (i != j && !slots_on(i).count(c().name(j))) return false;
+    return retained() == std::set<std::string>{c().name(0), c().name(1), c().name(2)};
+  }, 60s)) << "slots: primary " << testing::PrintToString(slots_on(p)) << ", replica "
+           << testing::PrintToString(slots_on(stays)) << "; /status " << c().get_key("status").value_or("");
+
+  // The member stops (SIGTERM): its key goes after ttl; its slot stays, then goes.
+  c().sigterm_agent(gone);
+  ASSERT_TRUE(c().wait_agent_exit(gone, 60s).has_value());
+  const auto stopped = Clock::now();
+  ASSERT_TRUE(eventually([&] { return !c().get_key("members/" + c().name(gone)).has_value(); }, 60s))
+      << "the member key of " << c().name(gone) << " did not expire";
+  report("member key of the stopped member expired", seconds_since(stopped));
+  EXPECT_TRUE(slots_on(p).count(gone_slot)) << "dropped with the member key on the primary";
+  EXPECT_TRUE(slots_on(stays).count(gone_slot)) << "dropped with the member key on the replica";
+  EXPECT_TRUE(retained().count(gone_slot)) << c().get_key("status").value_or("");
+  ASSERT_TRUE(eventually([&] { return !slots_on(p).count(gone_slot) && !slots_on(stays).count(gone_slot) &&
+                                      !retained().count(gone_slot); }, 90s))
+      << "the slot of " << c().name(gone) << " outlived member_slots_ttl: primary "
+      << testing::PrintToString(slots_on(p)) << ", replica " << testing::PrintToString(slots_on(stays));
+  report("slot of the stopped member dropped everywhere", seconds_since(stopped));
+}
+
+}  // namespace
+}  // namespace custos::e2e
