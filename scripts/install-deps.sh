@@ -33,6 +33,19 @@ for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+# The Citus build of ../shared/citus (the tests of the Citus support) was made against Debian
+# 12's PostgreSQL 15.20 and does not load into an older 15.x: upgrade PostgreSQL (and libpq with
+# it) when that folder is present and the installed server is older.
+citus_dir="$(cd "$(dirname "$0")/.." && pwd)/../shared/citus"
+citus_pg_minimum="15.20-0+deb12u1"
+if [ -d "$citus_dir" ]; then
+  installed="$(dpkg-query -W -f='${Version}' postgresql-15 2>/dev/null || true)"
+  if [ -n "$installed" ] && dpkg --compare-versions "$installed" lt "$citus_pg_minimum"; then
+    echo "install-deps: PostgreSQL $installed is older than the $citus_pg_minimum that ../shared/citus needs: upgrading"
+    missing+=(postgresql-15 postgresql-client-15 libpq5 libpq-dev)
+  fi
+fi
+
 # patroni/patronictl must run with Debian's python3 (another python3 may come first on PATH).
 check_patroni() {
   local v

@@ -24,10 +24,11 @@ const json* at(const json& j, std::initializer_list<const char*> path) {
 
 std::vector<std::string> unsupported_features(const json& c) {
   std::vector<std::string> out;
-  // The DCS layout of a Citus group is honoured (keys under <scope>/<group>/), the rest is not.
+  // A Citus group gets its DCS keys (<scope>/<group>/), Citus's PostgreSQL settings and its
+  // bootstrap (database, extension, coordinator host); the rest is not carried out yet.
   if (const json* citus = at(c, {"citus"}); citus && citus->is_object())
-    out.push_back("citus: the keys of the Citus group are used, but the coordinator's worker metadata "
-                  "(pg_dist_node), the citus extension and the worker notifications are not managed yet");
+    out.push_back("citus: the group's keys, the PostgreSQL settings Citus needs and its bootstrap are handled, but "
+                  "the coordinator does not maintain the workers in pg_dist_node yet and POST /citus is not answered");
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "mpp/citus_settings.h"
 #include "dcs/slot_names.h"
 #include "common/json_truth.h"
 #include "config/values.h"
@@ -194,6 +195,11 @@ postgres::NodeSettings node_settings_from_config(const config::Config& config) {
   try {
     s.pg_ctl_timeout = std::max(1, std::stoi(str_at(pg, "pg_ctl_timeout", "60")));
   } catch (...) {
+  }
+  // A Citus node (citus.group and citus.database both valid): the settings Patroni forces.
+  if (config.citus_group() && config.citus_database()) {
+    s.citus = postgres::NodeSettings::Citus{*config.citus_group(), *config.citus_database()};
+    mpp::apply_citus_settings(s);
   }
   return s;
 }

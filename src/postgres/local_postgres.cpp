@@ -708,6 +708,10 @@ Status<std::string> LocalPostgres::post_bootstrap() {
     after_custom = custom_bootstrap_ran_;
     custom_bootstrap_ran_ = false;
   }
+  // A Citus node made by initdb (not by a custom bootstrap): its database and extension, the
+  // superuser's credentials for node-to-node connections, the coordinator's own address.
+  if (s.citus && !after_custom)
+    if (auto st = bootstrap_citus(s); !st) return st;
   if (after_custom) {
     // The recovery that restored the cluster is over: the configured passwords are set, so the
     // real pg_hba.conf comes back; the configuration becomes a primary's (no recovery settings,
@@ -727,6 +731,44 @@ Status<std::string> LocalPostgres::post_bootstrap() {
         return make_error("PostgreSQL did not start again after the custom bootstrap (see " + s.log_file() + ")");
     }
   }
+  return Unit{};
+}
+
+Status<std::string> LocalPostgres::bootstrap_citus(const NodeSettings& s) {
+  ConnectionOptions o;
+  o.connect_timeout = 5s;
+  o.query_timeout = 60s;
+  const std::string& db = s.citus->database;
+  auto fail = [](const std::string& what, const PgError& e) { return make_error("citus: " + what + ": " + e.message); };
+  if (db != s.database) {
+    PgConnection conn(s.local_conninfo(), o);
+    auto ident = conn.escape_identifier(db);
+    if (!ident) return fail("cannot quote the database name", ident.error());
+    auto r = conn.query("CREATE DATABASE " + ident.value());
+    if (!r && r.error().sqlstate != "42P04") return fail("creating database " + db, r.error());  // 42P04: exists
+  }
+  PgConnection conn(s.local_conninfo(db), o);
+  for (const char* setting : {"SET synchronous_commit TO local", "SET statement_timeout TO 0"})
+    if (auto r = conn.query(setting); !r) return fail(setting, r.error());
+  if (auto r = conn.query("CREATE EXTENSION IF NOT EXISTS citus"); !r) return fail("creating the extension", r.error());
+  // Credentials the nodes use to reach each other as the superuser (node 0: every node).
+  std::map<std::string, std::string> auth;
+  if (s.superuser.password) auth["password"] = *s.superuser.password;
+  for (const char* k : {"sslcert", "sslkey"})
+    if (auto it = s.superuser.extra.find(k); it != s.superuser.extra.end() && !it->second.empty()) auth[k] = it->second;
+  if (!auth.empty()) {
+    std::string info;
+    for (const char* k : {"password", "sslcert", "sslkey"})
+      if (auto it = auth.find(k); it != auth.end()) info += (info.empty() ? "" : " ") + std::string(k) + "=" + quote_conninfo_value(it->second);
+    auto r = conn.query("INSERT INTO pg_catalog.pg_dist_authinfo VALUES (0, pg_catalog.current_user(), $1)", {info});
+    if (!r) return fail("storing the superuser's credentials in pg_dist_authinfo", r.error());
+  }
+  if (s.citus->group == 0) {
+    auto r = conn.query("SELECT pg_catalog.citus_set_coordinator_host($1, $2::integer, 'primary', 'default')",
+                        {s.connect_address.host, std::to_string(s.connect_address.port)});
+    if (!r) return fail("registering the coordinator", r.error());
+  }
+  spdlog::info("citus: extension created in database {}{}", db, s.citus->group == 0 ? ", coordinator registered" : "");
   return Unit{};
 }
 

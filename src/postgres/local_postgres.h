@@ -137,6 +137,9 @@ class LocalPostgres final : public PostgresNode {
   bool written_replica_ GUARDED_BY(files_mu_) = false;
   std::optional<Upstream> written_upstream_ GUARDED_BY(files_mu_);
   std::map<std::string, std::string> written_recovery_ GUARDED_BY(files_mu_);
+  // post_bootstrap of a Citus node after initdb (spec/citus.md §4): the database and the citus
+  // extension, pg_dist_authinfo for the superuser, the coordinator's own host.
+  Status<std::string> bootstrap_citus(const NodeSettings& s);
   // A custom bootstrap ran: post_bootstrap turns its recovery configuration into a primary's.
   bool custom_bootstrap_ran_ GUARDED_BY(files_mu_) = false;
   // hot_standby_feedback = on in a replica's configuration (permanent logical slots).

@@ -93,6 +93,13 @@ struct NodeSettings {
   std::string post_bootstrap;  // script
   std::map<std::string, std::string> recovery_conf;  // postgresql.recovery_conf
 
+  // citus.group and citus.database, both valid (spec/citus.md §1): a node of a Citus cluster.
+  struct Citus {
+    int group = 0;  // 0: the coordinator
+    std::string database;
+  };
+  std::optional<Citus> citus;
+
   // postgresql.use_unix_socket / use_unix_socket_repl: local superuser / replication connections
   // over the first absolute unix_socket_directories entry (TCP when there is none).
   bool use_unix_socket = false;

@@ -20,6 +20,7 @@
 #include "pg_cluster.h"
 #include "postgres/conninfo.h"
 #include "postgres/pg_connection.h"
+#include "mpp/citus_settings.h"
 
 namespace custos::postgres::testing {
 namespace {
@@ -206,6 +207,43 @@ TEST_F(LocalPostgresTest, FollowRewritesTheRecoveryConfigurationOnlyWhenItChange
   text << conf.rdbuf();
   EXPECT_NE(text.str().find("host=127.0.0.2"), std::string::npos) << text.str();
   EXPECT_EQ(text.str().find("host=127.0.0.3"), std::string::npos) << text.str();
+}
+
+}  // namespace
+}  // namespace custos::postgres::testing
+
+namespace custos::postgres::testing {
+namespace {
+
+// spec/citus.md §3-§4 on real Citus (../shared/citus, installed by scripts/test.sh): the forced
+// settings let PostgreSQL start with the extension loaded; post_bootstrap creates the database
+// and the extension, stores the superuser's password for node-to-node connections and registers
+// the coordinator with its own address.
+TEST_F(LocalPostgresTest, ACitusCoordinatorIsBootstrappedAsPatroniDoes) {
+  if (!std::filesystem::exists("/usr/lib/postgresql/15/lib/citus.so"))
+    GTEST_SKIP() << "Citus is not installed (scripts/test.sh installs it from ../shared/citus when present)";
+  NodeSettings s = node_settings(root, port);
+  s.citus = NodeSettings::Citus{0, "citus db"};
+  s.connect_address = {"127.0.0.1", port};
+  mpp::apply_citus_settings(s);
+  pg->set_settings(s);
+  bootstrap();
+  auto st = pg->post_bootstrap();
+  ASSERT_TRUE(st) << st.error();
+  PgConnection conn(build_conninfo({{"host", "127.0.0.1"}, {"port", std::to_string(port)}, {"user", "postgres"},
+                                    {"password", "secret"}, {"dbname", "citus db"}}));
+  auto value = [&](const std::string& sql) -> std::string {
+    auto r = conn.query_value(sql);
+    if (!r) return "(error: " + r.error().message + ")";
+    return r.value().value_or("(null)");
+  };
+  EXPECT_EQ(value("SELECT pg_catalog.citus_version()").rfind("Citus 13", 0), 0u) << value("SELECT 1");
+  EXPECT_EQ(value("SHOW shared_preload_libraries").rfind("citus", 0), 0u);
+  EXPECT_EQ(value("SELECT authinfo FROM pg_catalog.pg_dist_authinfo WHERE nodeid = 0"), "password='secret'");
+  EXPECT_EQ(value("SELECT nodename || ':' || nodeport FROM pg_catalog.pg_dist_node "
+                  "WHERE groupid = 0 AND noderole = 'primary'"),
+            "127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(value("SHOW wal_level"), "logical");
 }
 
 }  // namespace

@@ -71,6 +71,25 @@ TEST(NodeSettings, FromConfig) {
   EXPECT_EQ(s.log_file(), "/data/pg.log");
 }
 
+// spec/citus.md §3: a node with a valid citus section gets Citus's forced settings; an invalid
+// section (no database) leaves the node a plain one, as Patroni drops it.
+TEST(NodeSettings, CitusNodesGetTheForcedSettings) {
+  json local = {{"name", "w1"}, {"scope", "demo"}, {"citus", {{"group", 1}, {"database", "citus"}}},
+                {"postgresql", {{"listen", "127.0.0.1:5433"}, {"authentication", json::object()},
+                                {"parameters", {{"shared_preload_libraries", "pg_stat_statements"}}}}}};
+  json dynamic = {{"postgresql", {{"parameters", {{"max_connections", 50}}}}}};
+  auto s = agent::node_settings_from_config(config::Config(local, dynamic));
+  std::map<std::string, std::string> cl(s.command_line.begin(), s.command_line.end());
+  EXPECT_EQ(cl.at("wal_level"), "logical");
+  EXPECT_EQ(cl.at("max_prepared_transactions"), "100");
+  EXPECT_EQ(s.conf_parameters.at("shared_preload_libraries"), "citus,pg_stat_statements");
+  EXPECT_EQ(s.conf_parameters.at("citus.local_hostname"), "localhost");
+  local["citus"].erase("database");
+  auto plain = agent::node_settings_from_config(config::Config(local, dynamic));
+  EXPECT_EQ(plain.conf_parameters.count("citus.local_hostname"), 0u);
+  EXPECT_EQ(plain.conf_parameters.at("shared_preload_libraries"), "pg_stat_statements");
+}
+
 // Patroni reads these with Python truthiness (a quoted "false" is true) and use_slots with
 // parse_bool (unparsable or null is false).
 TEST(PgSettings, BooleansReadLikePatroni) {
