@@ -881,6 +881,7 @@ std::optional<postgres::SlotSyncRequest> Executor::slot_request(bool as_primary,
   req.primary = as_primary;
   req.drop_unknown = !current->ha.pause;
   req.ignore = ignore_rules(*view);
+  if (current->pg.citus) req.citus_database = current->pg.citus->database;
   for (const auto& [name, attrs] : slots) {
     postgres::ExpectedSlot e;
     e.logical = attrs.is_object() && attrs.contains("type") && attrs["type"] == "logical";

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <regex>
 #include <set>
 #include <stdexcept>
 
@@ -90,6 +91,14 @@ bool slot_is_ignored(const ExistingSlot& slot, const std::vector<SlotIgnoreRule>
   return false;
 }
 
+bool is_citus_slot(const ExistingSlot& slot, const std::string& citus_database) {
+  if (!slot.logical || citus_database.empty() || slot.database != citus_database) return false;
+  static const std::regex move(R"(^citus_shard_move_slot(_[0-9]+){2,3}$)");
+  static const std::regex split(R"(^citus_shard_split_slot(_[0-9]+){2,3}$)");
+  return (slot.plugin == "pgoutput" && std::regex_match(slot.name, move)) ||
+         (slot.plugin == "citus" && std::regex_match(slot.name, split));
+}
+
 SlotChanges sync_slots(const DatabaseConnector& connect, const SlotSyncRequest& request,
                        std::chrono::milliseconds timeout) {
   SlotChanges out;
@@ -126,7 +135,8 @@ SlotChanges sync_slots(const DatabaseConnector& connect, const SlotSyncRequest& 
     auto want = request.expected.find(s.name);
     bool drop = false;
     if (want == request.expected.end()) {
-      drop = request.drop_unknown && !s.active && !slot_is_ignored(s, request.ignore);
+      drop = request.drop_unknown && !s.active && !slot_is_ignored(s, request.ignore) &&
+             !(request.primary && is_citus_slot(s, request.citus_database));
     } else if (!same_kind(s, want->second)) {
       if (s.active)
         out.errors.push_back("replication slot '" + s.name + "' should be " + describe(want->second) + " but is " +

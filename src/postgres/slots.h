@@ -45,6 +45,8 @@ struct SlotSyncRequest {
   bool primary = false;       // logical slots are created here, not copied
   bool advance = true;        // pg_replication_slot_advance exists (PostgreSQL 11+)
   bool drop_unknown = true;   // false while the cluster is paused
+  // A Citus node: its citus.database (the shard move/split slots Citus makes there are kept).
+  std::string citus_database;
 };
 
 // What sync_slots did, for logs and tests.
@@ -69,6 +71,10 @@ struct ExistingSlot {
 
 // True when some rule of `rules` matches `slot` (Patroni's ignore_replication_slot).
 bool slot_is_ignored(const ExistingSlot& slot, const std::vector<SlotIgnoreRule>& rules);
+// A slot Citus makes for itself on a primary (spec/citus.md §7): logical, in `citus_database`,
+// named citus_shard_move_slot_<n>_<n>[_<n>] with plugin pgoutput, or citus_shard_split_slot_...
+// with plugin citus. Never dropped by the reconciliation on a primary.
+bool is_citus_slot(const ExistingSlot& slot, const std::string& citus_database);
 
 // `connect(dbname)` gives a connection to that database of the local server ("" = the default
 // one); nullptr when it cannot be had (the slots of that database are skipped with an error).

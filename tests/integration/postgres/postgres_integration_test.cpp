@@ -434,8 +434,12 @@ TEST(PostgresIntegration, LogicalSlotsAreCreatedReplacedIgnoredAndReadForCopying
   ASSERT_TRUE(app.query("SELECT pg_catalog.pg_create_logical_replication_slot('cdc', 'pgoutput')").ok());
   ASSERT_TRUE(app.query("SELECT pg_catalog.pg_create_logical_replication_slot('debezium_own', 'test_decoding')").ok());
   ASSERT_TRUE(app.query("SELECT pg_catalog.pg_create_logical_replication_slot('stray_logical', 'test_decoding')").ok());
+  // A shard move slot Citus made for itself (spec/citus.md §7) in the Citus database: kept.
+  ASSERT_TRUE(
+      app.query("SELECT pg_catalog.pg_create_logical_replication_slot('citus_shard_move_slot_1_2_3', 'pgoutput')").ok());
   SlotSyncRequest req;
   req.primary = true;
+  req.citus_database = "app";
   req.expected["cdc"] = ExpectedSlot{true, "app", "test_decoding", 0};
   req.expected["n2"] = ExpectedSlot{false, "", "", 0};
   req.ignore.push_back(SlotIgnoreRule{std::nullopt, "logical", "app", "test_decoding"});
@@ -454,6 +458,7 @@ TEST(PostgresIntegration, LogicalSlotsAreCreatedReplacedIgnoredAndReadForCopying
   EXPECT_TRUE(paused.errors.empty()) << paused.errors.front();
   EXPECT_EQ(paused.dropped, (std::vector<std::string>{"cdc"}));
   EXPECT_EQ(kinds(), (std::map<std::string, std::string>{{"cdc", "logical:app:test_decoding"},
+                                                          {"citus_shard_move_slot_1_2_3", "logical:app:pgoutput"},
                                                           {"debezium_own", "logical:app:test_decoding"},
                                                           {"n2", "physical::"},
                                                           {"stray_logical", "logical:app:test_decoding"}}));
@@ -463,6 +468,7 @@ TEST(PostgresIntegration, LogicalSlotsAreCreatedReplacedIgnoredAndReadForCopying
   EXPECT_EQ(second.dropped, (std::vector<std::string>{"stray_logical"}));
   EXPECT_TRUE(second.created.empty());
   EXPECT_EQ(kinds().count("debezium_own"), 1u);  // matched by the ignore rule
+  EXPECT_EQ(kinds().count("citus_shard_move_slot_1_2_3"), 1u);  // Citus's own
   // The rule matches on every attribute it names.
   EXPECT_FALSE(slot_is_ignored(ExistingSlot{"debezium_own", true, "app", "pgoutput"}, req.ignore));
   EXPECT_TRUE(slot_is_ignored(ExistingSlot{"debezium_own", true, "app", "test_decoding"}, req.ignore));

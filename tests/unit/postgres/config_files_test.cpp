@@ -192,3 +192,33 @@ TEST(Slots, OldestWalOnDiskFromTheFileNames) {
   EXPECT_EQ(oldest_wal_lsn_on_disk(d.path, 64 << 20), 0x108000000LL);
   EXPECT_EQ(oldest_wal_lsn_on_disk(d.path, 0), 0);
 }
+
+namespace custos::postgres {
+namespace {
+
+// spec/citus.md §7: Citus's own shard move/split slots are recognized by name, database, plugin.
+TEST(Slots, CitusShardSlotsAreRecognized) {
+  auto slot = [](std::string name, std::string db, std::string plugin) {
+    ExistingSlot s;
+    s.name = std::move(name);
+    s.logical = true;
+    s.database = std::move(db);
+    s.plugin = std::move(plugin);
+    return s;
+  };
+  EXPECT_TRUE(is_citus_slot(slot("citus_shard_move_slot_2_10_7", "citus", "pgoutput"), "citus"));
+  EXPECT_TRUE(is_citus_slot(slot("citus_shard_move_slot_2_10", "citus", "pgoutput"), "citus"));
+  EXPECT_TRUE(is_citus_slot(slot("citus_shard_split_slot_2_10_7", "citus", "citus"), "citus"));
+  EXPECT_FALSE(is_citus_slot(slot("citus_shard_move_slot_2_10_7", "other", "pgoutput"), "citus"));
+  EXPECT_FALSE(is_citus_slot(slot("citus_shard_move_slot_2_10_7", "citus", "citus"), "citus"));
+  EXPECT_FALSE(is_citus_slot(slot("citus_shard_move_slot_2", "citus", "pgoutput"), "citus"));
+  EXPECT_FALSE(is_citus_slot(slot("citus_shard_move_slot_2_10_7_1_1", "citus", "pgoutput"), "citus"));
+  EXPECT_FALSE(is_citus_slot(slot("my_cdc", "citus", "pgoutput"), "citus"));
+  EXPECT_FALSE(is_citus_slot(slot("citus_shard_move_slot_2_10_7", "citus", "pgoutput"), ""));
+  ExistingSlot physical = slot("citus_shard_move_slot_2_10_7", "", "");
+  physical.logical = false;
+  EXPECT_FALSE(is_citus_slot(physical, "citus"));
+}
+
+}  // namespace
+}  // namespace custos::postgres
