@@ -200,7 +200,7 @@ Executor::Outcome Executor::run(const step::UpdateLock& s) {
   // /status carries the positions of the permanent slots (ha.md §10), read only when some are
   // configured; with member_slots_ttl (Patroni 4) those of every slot, and the member slots
   // retained.
-  const int64_t member_slots_ttl = settings()->config.global().member_slots_ttl();
+  const int64_t member_slots_ttl = settings()->ha.member_slots_ttl;
   if (refresh.last_lsn && memory_.view && memory_.status) {
     const dcs::Cluster& view = *memory_.view;
     const int version = memory_.status->server_version;
@@ -876,7 +876,7 @@ std::optional<postgres::SlotSyncRequest> Executor::slot_request(bool as_primary,
   auto slots = view->get_replication_slots(memory_.local.name, role,
                                            memory_.local.tags.is_nofailover(), st->server_version,
                                            current->ha.is_standby_cluster(), nullptr,
-                                           current->config.global().member_slots_ttl());
+                                           current->ha.member_slots_ttl);
   postgres::SlotSyncRequest req;
   req.primary = as_primary;
   req.drop_unknown = !current->ha.pause;

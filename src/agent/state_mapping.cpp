@@ -83,6 +83,7 @@ ha::HaSettings ha_settings_from_config(const config::Config& config) {
   s.maximum_lag_on_syncnode = g.maximum_lag_on_syncnode();
   s.primary_start_timeout = static_cast<double>(g.primary_start_timeout());
   s.primary_stop_timeout = static_cast<double>(g.primary_stop_timeout());
+  s.member_slots_ttl = g.member_slots_ttl();
   s.synchronous_mode = g.is_synchronous_mode();
   s.quorum_commit = g.is_quorum_commit_mode();
   s.synchronous_mode_strict = g.is_synchronous_mode_strict();

@@ -17,11 +17,15 @@ namespace {
 
 constexpr std::chrono::milliseconds kStatementTimeout{5000};
 
-std::string join(const std::vector<std::string>& names) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
-  return out + "]";
+// "a, b" for the log lines (Patroni's words print the names this way).
+template <typename Names>
+std::string names_text(const Names& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
 }
+
+std::string join(const std::vector<std::string>& names) { return "[" + names_text(names) + "]"; }
 
 }  // namespace
 
@@ -235,15 +239,6 @@ void SyncReplication::manage(dcs::Dcs& dcs, const dcs::Cluster& cluster, const h
   }
 }
 
-namespace {
-
-std::string names_text(const ha::NameSet& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
-}  // namespace
 
 void SyncReplication::manage_quorum(dcs::Dcs& dcs, const dcs::Cluster& cluster, const ha::HaSettings& settings,
                                     const std::string& my_name, postgres::PostgresNode& pg, const ApplyFn& apply,

@@ -120,40 +120,37 @@ const nlohmann::json& Member::tags() const noexcept {
   return t && t->is_object() ? *t : empty_object();
 }
 
-bool Member::nofailover() const {
-  const nlohmann::json* nf = find_key(tags(), "nofailover");
-  if (nf && !nf->is_null()) return python_truthy(*nf);
-  const nlohmann::json* fp = find_key(tags(), "failover_priority");
-  if (!fp) return false;
-  auto prio = parse_int(*fp);
+namespace {
+
+// Patroni's paired tags (nofailover/failover_priority, nosync/sync_priority): the flag when set
+// and not null, else a priority <= 0 means the flag.
+bool flag_or_zero_priority(const nlohmann::json& tags, const char* flag, const char* priority) {
+  const nlohmann::json* f = find_key(tags, flag);
+  if (f && !f->is_null()) return python_truthy(*f);
+  const nlohmann::json* p = find_key(tags, priority);
+  if (!p) return false;
+  auto prio = parse_int(*p);
   return prio && *prio <= 0;
 }
 
-int64_t Member::failover_priority() const {
-  if (truthy_key(tags(), "nofailover")) return 0;
-  const nlohmann::json* fp = find_key(tags(), "failover_priority");
-  std::optional<int64_t> prio = fp ? parse_int(*fp) : std::nullopt;
+// The priority: 0 when the flag is truthy, else the tag (default 1).
+int64_t priority_unless_flag(const nlohmann::json& tags, const char* flag, const char* priority) {
+  if (truthy_key(tags, flag)) return 0;
+  const nlohmann::json* p = find_key(tags, priority);
+  std::optional<int64_t> prio = p ? parse_int(*p) : std::nullopt;
   return prio ? *prio : 1;
 }
+
+}  // namespace
+
+bool Member::nofailover() const { return flag_or_zero_priority(tags(), "nofailover", "failover_priority"); }
+int64_t Member::failover_priority() const { return priority_unless_flag(tags(), "nofailover", "failover_priority"); }
 
 bool Member::clonefrom_tag() const { return truthy_key(tags(), "clonefrom"); }
 bool Member::clonefrom() const { return clonefrom_tag() && conn_url().has_value(); }
 bool Member::noloadbalance() const { return truthy_key(tags(), "noloadbalance"); }
-bool Member::nosync() const {
-  const nlohmann::json* ns = find_key(tags(), "nosync");
-  if (ns && !ns->is_null()) return python_truthy(*ns);
-  const nlohmann::json* sp = find_key(tags(), "sync_priority");
-  if (!sp) return false;
-  auto prio = parse_int(*sp);
-  return prio && *prio <= 0;
-}
-
-int64_t Member::sync_priority() const {
-  if (truthy_key(tags(), "nosync")) return 0;
-  const nlohmann::json* sp = find_key(tags(), "sync_priority");
-  std::optional<int64_t> prio = sp ? parse_int(*sp) : std::nullopt;
-  return prio ? *prio : 1;
-}
+bool Member::nosync() const { return flag_or_zero_priority(tags(), "nosync", "sync_priority"); }
+int64_t Member::sync_priority() const { return priority_unless_flag(tags(), "nosync", "sync_priority"); }
 // The only tag Patroni reads with parse_bool: a quoted "false" is not nostream.
 bool Member::nostream() const {
   const nlohmann::json* v = find_key(tags(), "nostream");

@@ -26,6 +26,8 @@ struct HaSettings {
   int64_t maximum_lag_on_syncnode = -1;
   double primary_start_timeout = 300;
   double primary_stop_timeout = 0;
+  // Patroni 4 member_slots_ttl in seconds (0: off, Patroni 3.3's member slots).
+  int64_t member_slots_ttl = 0;
   // synchronous_mode true or "quorum" (not checking the standby cluster: is_synchronous_mode()).
   bool synchronous_mode = false;
   // synchronous_mode is "quorum" (Patroni 4 quorum commit); synchronous_mode is then true too.
