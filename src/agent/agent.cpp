@@ -1,11 +1,15 @@
 #include "agent/agent.h"
 
+#include "agent/citus_worker_events.h"
+#include "mpp/citus_coordinator.h"
+
 #include <spdlog/spdlog.h>
 
 #include <future>
 #include <random>
 #include <thread>
 
+#include "agent/citus_worker_events.h"
 #include "agent/feature_support.h"
 #include "agent/postgres_mapping.h"
 #include "agent/scheduled_restart.h"
@@ -15,6 +19,7 @@
 #include "common/version.h"
 #include "config/dynamic_cache.h"
 #include "config/validate.h"
+#include "mpp/citus_coordinator.h"
 #include "dcs/member_value.h"
 
 namespace custos::agent {
@@ -314,6 +319,7 @@ void Agent::run_cycle() {
     failsafe_.set_active(std::nullopt);
   }
   executor_.refresh_fence();
+  if (services_.citus_coordinator && cluster && !result.dcs_error) maintain_citus_metadata(*cluster, *s);
   // As Patroni's logger: at INFO the lock owner line is shown only before a line that is not a
   // heartbeat ("no action. ...").
   const bool heartbeat =
@@ -324,6 +330,23 @@ void Agent::run_cycle() {
   if (!memory_.fatal) spdlog::info("{}", result.message);
   publish_snapshot();
   save_dynamic_cache();
+}
+
+void Agent::maintain_citus_metadata(const dcs::Cluster& cluster, const EffectiveSettings& s) {
+  const ha::LocalState& l = memory_.local;
+  const bool primary = l.role == ha::Role::primary && l.is_leader(services_.clock.now_seconds(), s.ha.ttl) &&
+                       l.process == ha::PgProcess::running && !l.in_recovery;
+  if (primary) {
+    // Just promoted: pg_dist_node is read again (the cache of another time may be stale).
+    if (!citus_primary_) services_.citus_coordinator->schedule_cache_rebuild();
+    services_.citus_coordinator->sync(cluster, l.name, s.pg.conn_url());
+    citus_primary_ = true;
+  } else if (citus_primary_ && l.role != ha::Role::primary) {
+    // Demoted: the queue, the cache and any open transaction are forgotten (a cycle that merely
+    // could not confirm the lock keeps them).
+    services_.citus_coordinator->on_demote();
+    citus_primary_ = false;
+  }
 }
 
 bool Agent::needs_member_statuses(const dcs::Cluster& cluster) const {
@@ -621,6 +644,9 @@ void Agent::shutdown() {
         executor_.touch_member();
       });
     services_.hooks.before_stop();
+    if (was_leader && services_.citus_events)  // a Citus worker's primary: writes wait for the next one
+      services_.citus_events->notify(mpp::CitusEvent::before_demote, l.name, static_cast<int>(s->ha.ttl),
+                                     static_cast<int>(s->ha.retry_timeout));
     const auto stop_timeout = was_leader ? primary_stop_timeout(*s) : std::chrono::milliseconds(std::chrono::seconds(s->pg.pg_ctl_timeout));
     if (!services_.pg.stop(postgres::StopMode::Fast, stop_timeout)) {
       spdlog::warn("pg_ctl stop failed");

@@ -124,6 +124,8 @@ class Agent : public api::NodeStateSource {
   // Rewrites the configuration files and reloads PostgreSQL after a parameter change.
   void apply_pg_settings_change(const postgres::NodeSettings& before, bool fire_on_reload = true);
   bool needs_member_statuses(const dcs::Cluster& cluster) const;
+  // A Citus coordinator's leader running as primary keeps pg_dist_node right (spec/citus.md §5).
+  void maintain_citus_metadata(const dcs::Cluster& cluster, const EffectiveSettings& s);
   ha::MemberStatuses fetch_member_statuses(const dcs::Cluster& cluster);
   void drain_mailbox() EXCLUDES(mailbox_mu_);
   // The loop is gone: fails every queued job and refuses new ones.
@@ -148,6 +150,7 @@ class Agent : public api::NodeStateSource {
   std::function<void(const EffectiveSettings&)> reload_listener_;
   std::atomic<bool> reload_requested_{false};
   int consecutive_failures_ = 0;
+  bool citus_primary_ = false;  // the last cycle ran the coordinator's maintainer
   std::vector<std::string> unsupported_warned_;
   // The scheduled time of the current cycle (drift-free schedule).
   MonoTime scheduled_run_{};

@@ -10,7 +10,13 @@
 #include "dcs/dcs.h"
 #include "postgres/postgres_node.h"
 
+namespace custos::mpp {
+class CitusCoordinator;
+}
+
 namespace custos::agent {
+
+class CitusWorkerEvents;
 
 struct AgentServices {
   dcs::Dcs& dcs;
@@ -19,6 +25,10 @@ struct AgentServices {
   MemberQueries& members;
   Watchdog& watchdog;
   Hooks& hooks;
+  // Citus (spec/citus.md): the coordinator's pg_dist_node maintainer (a node of group 0) or the
+  // worker's event sender (other groups); null when not a Citus node (or not that role).
+  mpp::CitusCoordinator* citus_coordinator = nullptr;
+  CitusWorkerEvents* citus_events = nullptr;
 };
 
 }  // namespace custos::agent

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "agent/citus_worker_events.h"
 #include "agent/postgres_mapping.h"
 #include "agent/rejoin.h"
 #include "agent/state_mapping.h"
@@ -394,8 +395,10 @@ Executor::Outcome Executor::run(const step::Promote&) {
   }
   memory_.local.on_start_fired = true;  // on_role_change follows (Patroni's cb_called)
   start_async(ha::AsyncKind::promote, "",
-              [&pg = services_.pg, &hooks = services_.hooks, wait, slots](const CancelToken& cancel) {
+              [&pg = services_.pg, &hooks = services_.hooks, wait, slots,
+               citus = citus_notifier(mpp::CitusEvent::before_promote)](const CancelToken& cancel) {
                 if (auto pre = hooks.pre_promote(cancel); !pre) return "pre_promote: " + pre.error();
+                citus();
                 if (slots) (void)pg.sync_slots(*slots);
                 auto r = pg.promote(wait);
                 if (r) hooks.fire(CallbackAction::on_role_change, ha::Role::primary);  // Patroni: "master"
@@ -432,9 +435,11 @@ void Executor::demote(ha::DemoteMode mode, const std::string& task_name) {
     if (current->pg.use_slots) rejoin.slot = current->pg.slot_name;
     start_async(ha::AsyncKind::demote, task_name.empty() ? std::string("manual failover: demote") : task_name,
                 [&pg = services_.pg, &dcs = services_.dcs, &hooks = services_.hooks, &clock = services_.clock,
-                 stop_timeout, rejoin, was](const CancelToken& cancel) -> AsyncWorker::TaskResult {
+                 stop_timeout, rejoin, was,
+                 citus = citus_notifier(mpp::CitusEvent::before_demote)](const CancelToken& cancel) -> AsyncWorker::TaskResult {
                   if (auto cp = pg.checkpoint(60s); !cp) spdlog::warn("CHECKPOINT before demote failed: {}", cp.error());
                   hooks.before_stop();
+                  citus();  // the coordinator pauses writes to this group until the new primary is in
                   if (!pg.stop(postgres::StopMode::Fast, stop_timeout)) {
                     spdlog::warn("pg_ctl stop failed");
                     return std::string(ha::kStopFailed);
@@ -706,17 +711,20 @@ bool Executor::start_restart(std::optional<int> timeout) {
   const bool started = start_async(
       ha::AsyncKind::restart, "",
       [&pg = services_.pg, &dcs = services_.dcs, replica, upstream, leave_sync, sync_wait, stop_timeout,
-       start_timeout, name = l.name](const CancelToken& cancel) {
+       start_timeout, name = l.name, before = citus_notifier(mpp::CitusEvent::before_demote),
+       after = citus_notifier(mpp::CitusEvent::after_promote)](const CancelToken& cancel) {
         if (leave_sync) SyncReplication::leave_sync_role(dcs, name, sync_wait, [] {});
+        if (!replica) before();  // a Citus worker's primary: the coordinator pauses writes
         if (!pg.stop(postgres::StopMode::Fast, stop_timeout)) {
           spdlog::warn("pg_ctl stop failed");
           return std::string(ha::kStopFailed);
         }
         auto st = pg.start(replica, upstream, cancel);
         if (!st) return st.error();
-        return pg.wait_ready(start_timeout, cancel) == postgres::ServerProcess::running
-                   ? std::string()
-                   : std::string(ha::kRestartStartTimedOut);
+        if (pg.wait_ready(start_timeout, cancel) != postgres::ServerProcess::running)
+          return std::string(ha::kRestartStartTimedOut);
+        if (!replica) after();
+        return std::string();
       });
   if (!started) {
     memory_.leaving_sync = false;
@@ -1111,8 +1119,26 @@ nlohmann::json Executor::member_value() const {
 }
 
 void Executor::touch_member() {
-  auto st = services_.dcs.touch_member(member_value());
-  if (!st) spdlog::warn("failed to update the member key: {}", st.error().describe());
+  const nlohmann::json value = member_value();
+  auto st = services_.dcs.touch_member(value);
+  if (!st) {
+    spdlog::warn("failed to update the member key: {}", st.error().describe());
+    return;
+  }
+  // A Citus worker tells its coordinator once it publishes that it runs as the primary (also
+  // the first time after start-up), as Patroni does.
+  const std::string state = value.value("state", "");
+  const std::string role = value.value("role", "");
+  const bool running_primary = state == "running" && dcs::is_primary_role(role);
+  if (running_primary && memory_.published_state != std::make_pair(state, role)) citus_notifier(mpp::CitusEvent::after_promote)();
+  memory_.published_state = std::make_pair(state, role);
+}
+
+std::function<void()> Executor::citus_notifier(mpp::CitusEvent event) const {
+  if (!services_.citus_events) return [] {};
+  const auto current = settings();
+  return [events = services_.citus_events, event, name = memory_.local.name, ttl = static_cast<int>(current->ha.ttl),
+          retry = static_cast<int>(current->ha.retry_timeout)] { events->notify(event, name, ttl, retry); };
 }
 
 void Executor::apply_async_result(const ha::AsyncResult& r) {

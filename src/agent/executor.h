@@ -26,6 +26,7 @@
 #include "agent/sync_replication.h"
 #include "common/death_watcher.h"
 #include "ha/decision.h"
+#include "mpp/citus_event.h"
 #include "nlohmann/json.hpp"
 
 namespace custos::agent {
@@ -159,6 +160,9 @@ class Executor {
   double now() const { return services_.clock.now_seconds(); }
   std::shared_ptr<const EffectiveSettings> settings() const { return settings_.current(); }
   void log_role_change(ha::Role to);
+  // Sends `event` to the Citus coordinator when this node is a Citus worker (a no-op
+  // otherwise); made on the loop thread, callable from the async task.
+  std::function<void()> citus_notifier(mpp::CitusEvent event) const;
   // Patroni's change_role of follow(): a node that was primary (or demoted), or that moves
   // between replica and standby_leader, gets on_role_change instead of on_start/on_restart/
   // on_reload, once a callback ran since the agent started.

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "agent/agent.h"
+#include "agent/citus_worker_events.h"
 #include "agent/hooks.h"
 #include "agent/script_hooks.h"
 #include "agent/member_queries.h"
@@ -36,6 +37,7 @@
 #include "config/env.h"
 #include "config/loader.h"
 #include "dcs/factory/dcs_factory.h"
+#include "mpp/citus_coordinator.h"
 #include "net/host_resolver.h"
 #include "postgres/local_postgres.h"
 
@@ -178,6 +180,20 @@ int run_agent_main(const std::string& config_path) {
   ScriptHooks hooks(system_process_runner(),
                     hooks_config_from(config.postgresql(), config.scope(), settings.current()->pg.pg_ctl_timeout));
   AgentServices services{*store, pg, clock, members, watchdog, hooks};
+  // Citus (spec/citus.md): the coordinator's pg_dist_node maintainer (its thread starts here,
+  // idle until this node leads as primary), or a worker's events to its coordinator.
+  std::unique_ptr<mpp::CitusCoordinator> citus_coordinator;
+  std::unique_ptr<CitusWorkerEvents> citus_events;
+  if (const auto& citus = settings.current()->pg.citus) {
+    if (citus->group == 0) {
+      citus_coordinator = std::make_unique<mpp::CitusCoordinator>(
+          std::make_unique<mpp::LibpqPgDistNodeSql>(settings.current()->pg.local_conninfo(citus->database)), clock);
+    } else {
+      citus_events = std::make_unique<CitusWorkerEvents>(*store, members, citus->group);
+    }
+  }
+  services.citus_coordinator = citus_coordinator.get();
+  services.citus_events = citus_events.get();
 
   if (duplicate_member_running(*store, http, config.name())) {
     spdlog::critical("Can't start; there is already a node named '{}' running", config.name());

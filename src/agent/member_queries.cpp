@@ -128,4 +128,20 @@ std::vector<FailsafeAnswer> HttpMemberQueries::post_failsafe(const std::map<std:
       });
 }
 
+bool HttpMemberQueries::post_citus_event(const std::string& api_url, const std::string& body,
+                                         std::chrono::milliseconds timeout) {
+  net::HttpRequest req;
+  req.method = "POST";
+  req.url = endpoint_url(api_url, "citus");
+  req.body = body;
+  req.content_type = "application/json";
+  auto r = http_.request(req, timeout);
+  if (!r) {
+    spdlog::warn("Request failed to the Citus coordinator: POST {} ({})", req.url, r.error().describe());
+    return false;
+  }
+  if (r->status != 200) spdlog::warn("The Citus coordinator answered POST {}: {} {}", req.url, r->status, r->body);
+  return r->status == 200;
+}
+
 }  // namespace custos::agent

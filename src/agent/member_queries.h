@@ -41,6 +41,10 @@ class MemberQueries {
   // POST /failsafe with `body` (JSON) to each member (name -> api_url), in name order.
   virtual std::vector<FailsafeAnswer> post_failsafe(const std::map<std::string, std::string>& api_urls,
                                                     const std::string& body) = 0;
+  // A Citus worker's event: POST /citus with `body` (JSON) to the server of `api_url`, one
+  // attempt of at most `timeout` (spec/citus.md §6). True when it answered 200.
+  virtual bool post_citus_event(const std::string& api_url, const std::string& body,
+                                std::chrono::milliseconds timeout) = 0;
 };
 
 class HttpMemberQueries final : public MemberQueries {
@@ -50,6 +54,8 @@ class HttpMemberQueries final : public MemberQueries {
   ha::MemberStatuses query(const std::map<std::string, std::string>& api_urls) override;
   std::vector<FailsafeAnswer> post_failsafe(const std::map<std::string, std::string>& api_urls,
                                             const std::string& body) override;
+  bool post_citus_event(const std::string& api_url, const std::string& body,
+                        std::chrono::milliseconds timeout) override;
 
  private:
   // Runs `call(name, url, time left)` for every member on the pool and collects the results

@@ -21,6 +21,9 @@ namespace custos::agent {
 
 struct NodeMemory {
   ha::LocalState local;
+  // (state, role) of the member key last written (a Citus worker reports becoming a running
+  // primary to its coordinator).
+  std::optional<std::pair<std::string, std::string>> published_state;
   // This cycle's status query (nullopt: not running, or the query failed).
   std::optional<postgres::ServerStatus> status;
   // The cluster the executor works on (reload_cluster replaces it); nullopt: DCS unreachable.

@@ -8,6 +8,7 @@
 #include "agent/state_mapping.h"
 #include "config/global_config.h"
 #include "config/validate.h"
+#include "mpp/citus_coordinator.h"
 
 namespace custos::agent {
 
@@ -339,6 +340,30 @@ Response AgentOperations::failsafe(const Request& req) {
   if (snap.pg.query_ok && snap.pg.in_recovery)
     ok.headers.emplace_back("lsn", std::to_string(std::max(snap.pg.receive_lsn.value_or(0), snap.pg.replay_lsn.value_or(0))));
   return ok;
+}
+
+Response AgentOperations::citus(const Request& req) {
+  // spec/citus.md §6: 400/411 for the body; taken only by the coordinator's leader; always
+  // "OK" otherwise, as Patroni answers (the worker does not retry: reconciliation repairs).
+  auto body = api::read_json_body(req, false, false);
+  if (auto* resp = std::get_if<Response>(&body)) return *resp;
+  auto parsed = mpp::CitusEventMessage::parse(std::get<json>(body));
+  if (auto* problem = std::get_if<std::string>(&parsed)) {
+    spdlog::warn("POST {}: {}", req.path, *problem);
+    return Response::text(400, "citus event: " + *problem);
+  }
+  const auto& event = std::get<mpp::CitusEventMessage>(parsed);
+  if (!services_.citus_coordinator || !agent_.snapshot().is_leader(services_.clock.now_seconds()))
+    return Response::text(200, "OK");
+  auto cluster = services_.dcs.get_cluster();
+  if (!cluster) {
+    spdlog::warn("citus: cannot read the cluster for {}: {}", mpp::to_string(event.type), cluster.error().describe());
+    return Response::text(200, "OK");
+  }
+  // before_demote blocks until writes are paused: no longer than the worker waits for it.
+  const auto wait = std::chrono::milliseconds(static_cast<int64_t>(event.timeout * 1000));
+  services_.citus_coordinator->handle_event(cluster.value(), event, wait);
+  return Response::text(200, "OK");
 }
 
 }  // namespace custos::agent

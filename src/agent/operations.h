@@ -30,6 +30,7 @@ class AgentOperations final : public api::Operations {
   api::Response reload() override;
   api::Response update_config(const api::Request& request, bool patch) override;
   api::Response failsafe(const api::Request& request) override;
+  api::Response citus(const api::Request& request) override;
 
  private:
   std::optional<std::string> switchover_infeasible(const dcs::Cluster& cluster, const api::SwitchoverRequest& r);

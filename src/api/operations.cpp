@@ -20,6 +20,9 @@ void route_operations(RequestHandler& h, Operations& ops) {
   h.set_unsafe_handler("PUT", "config",
                        [&ops](const Request& r, NodeStateSource&, double) { return ops.update_config(r, false); });
   h.set_unsafe_handler("POST", "failsafe", [&ops](const Request& r, NodeStateSource&, double) { return ops.failsafe(r); });
+  // /mpp (Patroni 4's name) goes through the same access checks as /citus.
+  for (const char* path : {"citus", "mpp"})
+    h.set_unsafe_handler("POST", path, [&ops](const Request& r, NodeStateSource&, double) { return ops.citus(r); });
   h.set_unsafe_handler("POST", "sigterm", [](const Request&, NodeStateSource&, double) {
     return Response::text(202, "shutdown scheduled");
   });

@@ -29,6 +29,9 @@ class Operations {
   virtual Response update_config(const Request& request, bool patch) = 0;
   // POST /failsafe: the primary's heartbeat while the DCS is unreachable (ha.md §7).
   virtual Response failsafe(const Request& request) = 0;
+  // POST /citus and POST /mpp: a Citus worker's event (spec/citus.md §6), 200 "OK" once taken
+  // (before_demote: once the coordinator paused writes to the worker's group).
+  virtual Response citus(const Request& request) = 0;
 };
 
 // Routes the unsafe endpoints of `handler` to `operations` (which must outlive the handler).

@@ -81,6 +81,11 @@ class Dcs {
   // operator's request (PATCH /config, DELETE /switchover), which must start from the latest
   // version.
   virtual DcsResult<Cluster> get_cluster_fresh() { return get_cluster(); }
+  // A Citus worker's view of its coordinator: the keys of group 0 (leader, members) read as one
+  // cluster (spec/citus.md §6: where a worker sends its events).
+  virtual DcsResult<Cluster> get_mpp_coordinator() {
+    return dcs_error(DcsErrorKind::kMalformedReply, "this store does not read Citus groups");
+  }
 
   // Creates `leader` = our name bound to our TTL, only if absent.
   // kLockOwnedByOther when the key exists (whoever holds it).

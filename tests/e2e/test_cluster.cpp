@@ -160,7 +160,7 @@ TestCluster::TestCluster(ClusterOptions options) : options_(std::move(options)) 
     if (options_.archive_command.find("{dir}/archive") != std::string::npos) fs::create_directories(dir_ + "/archive");
     for (int i = 0; i < options_.nodes; ++i) {
       Node n;
-      n.name = "n" + std::to_string(i + 1);
+      n.name = options_.name_prefix + std::to_string(i + 1);
       n.api_port = test::free_port();
       n.pg_port = test::free_port();
       n.dir = dir_ + "/" + n.name;
@@ -274,6 +274,9 @@ void TestCluster::write_config(int i) {
                                          "\n    password: " + options_.rest_password + "\n")
     << rest_tls
     << "etcd3:\n" << etcd_section_for(i)
+    << (options_.citus_group ? "citus:\n  group: " + std::to_string(*options_.citus_group) +
+                                   "\n  database: " + options_.citus_database + "\n"
+                             : std::string())
     << "bootstrap:\n"
     << "  dcs:\n"
     << "    ttl: " << options_.ttl << "\n"
@@ -546,7 +549,9 @@ std::optional<pid_t> TestCluster::kill_postmaster(int i) {
 
 std::string TestCluster::conninfo(int i) const {
   const Node& n = nodes_.at(static_cast<std::size_t>(i));
-  std::string ci = "host=127.0.0.1 port=" + std::to_string(n.pg_port) + " dbname=postgres user=" + kSuperuser +
+  // A Citus node's probes go to citus.database (where the extension and the tables are).
+  const std::string db = options_.citus_group ? options_.citus_database : std::string("postgres");
+  std::string ci = "host=127.0.0.1 port=" + std::to_string(n.pg_port) + " dbname=" + db + " user=" + kSuperuser +
                    " password=" + options_.superuser_password;
   if (!options_.tls) return ci + " sslmode=disable";
   return ci + " sslmode=verify-full sslrootcert=" + ca_file() + " sslcert=" + superuser_cert_.cert_file +
@@ -617,7 +622,8 @@ std::optional<std::string> TestCluster::postmaster_start_time(int i) {
 // ---------------------------------------------------------------- DCS
 
 std::string TestCluster::key(const std::string& relative) const {
-  return "/service/" + options_.scope + "/" + relative;
+  const std::string group = options_.citus_group ? std::to_string(*options_.citus_group) + "/" : "";
+  return "/service/" + options_.scope + "/" + group + relative;
 }
 
 std::optional<std::string> TestCluster::get_key(const std::string& relative) {

@@ -125,6 +125,13 @@ struct ClusterOptions {
   // through one proxy in front of each (the `connect_address` values). The test's own probes
   // and writers connect directly.
   bool proxies = false;
+  // Member names are <name_prefix><1..N> (clusters on one etcd and CA need distinct names).
+  std::string name_prefix = "n";
+  // A Citus group (spec/citus.md): the `citus` section {group, database: citus_database};
+  // the test's DCS probes (key(), leader_name(), waits) then read <scope>/<group>/ and its SQL
+  // probes (conninfo(), sql()) connect to citus_database.
+  std::optional<int> citus_group;
+  std::string citus_database = "citus";
 };
 
 // The reply of TestCluster::rest(); status 0 when the agent could not be reached.

@@ -38,8 +38,19 @@ class FakeMemberQueries final : public agent::MemberQueries {
   ha::MemberStatuses query(const std::map<std::string, std::string>& api_urls) override;
   std::vector<agent::FailsafeAnswer> post_failsafe(const std::map<std::string, std::string>& api_urls,
                                                    const std::string& body) override;
+  bool post_citus_event(const std::string& api_url, const std::string& body,
+                        std::chrono::milliseconds timeout) override {
+    citus_events.push_back({api_url, body, timeout});
+    return true;
+  }
   int queries() const { return queries_; }
   int failsafe_posts() const { return failsafe_posts_; }
+  struct CitusPost {
+    std::string api_url;
+    std::string body;
+    std::chrono::milliseconds timeout;
+  };
+  std::vector<CitusPost> citus_events;
 
  private:
   Source source_;

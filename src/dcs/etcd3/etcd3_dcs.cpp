@@ -69,6 +69,23 @@ std::optional<std::optional<KeyValue>> failure_range(const json& reply) {
 DcsError to_dcs(const EtcdError& e) { return e.to_dcs(); }
 Err<DcsError> err(const EtcdError& e) { return Err<DcsError>{to_dcs(e)}; }
 
+// The keys under `prefix`, relative to it, as the cluster model reads them.
+RawNodes raw_nodes_under(const std::vector<etcd3::KeyValue>& kvs, const std::string& prefix) {
+  RawNodes nodes;
+  nodes.reserve(kvs.size());
+  for (const auto& kv : kvs) {
+    if (kv.key.size() <= prefix.size() || kv.key.compare(0, prefix.size(), prefix) != 0) continue;
+    RawNode n;
+    n.key = kv.key.substr(prefix.size());
+    n.value = kv.value;
+    n.version = kv.mod_revision;
+    n.modify_version = kv.mod_revision;
+    if (!kv.lease.empty()) n.session = kv.lease;
+    nodes.push_back(std::move(n));
+  }
+  return nodes;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Etcd3Dcs>, std::string> Etcd3Dcs::from_config(const json& patroni_config) {
@@ -195,31 +212,37 @@ DcsStatus Etcd3Dcs::revoke_lease_impl() {
 
 // ---- reads ------------------------------------------------------------------------------------
 
+DcsResult<Cluster> Etcd3Dcs::read_coordinator() {
+  const std::string prefix = settings_.base_path() + "0/";
+  auto r = client_->range(prefix, prefix_range_end(prefix), true, deadline());
+  if (!r) return err(r.error());
+  RawNodes nodes = raw_nodes_under(r->kvs, prefix);
+  std::vector<KeyParseFailure> failures;
+  try {
+    Cluster c = Cluster::from_nodes(nodes, &failures);
+    if (failures.empty()) return c;
+  } catch (const std::exception& e) {
+    failures.push_back(KeyParseFailure{"", e.what()});
+  }
+  return dcs_error(DcsErrorKind::kMalformedReply, "cannot parse the Citus coordinator's keys under " + prefix + ": " +
+                                                      failures.front().reason);
+}
+
 DcsResult<Cluster> Etcd3Dcs::read_cluster(bool use_cache) {
   const std::string prefix = settings_.cluster_prefix();
   const bool serializable = !(settings_.ctl || linearizable_reads_.load());
   // The watch cache holds the same keys as a serializable read of the prefix, kept current by
   // the stream: reading it saves one etcd request per member and cycle (dcs.md §5).
   std::optional<std::vector<etcd3::KeyValue>> kvs;
-  if (use_cache && serializable && watcher_) kvs = watcher_->cached();
+  // A Citus coordinator reads every group; the watch covers its own group only.
+  if (use_cache && serializable && watcher_ && !settings_.is_citus_coordinator()) kvs = watcher_->cached();
   if (!kvs) {
     auto r = client_->range(prefix, prefix_range_end(prefix), serializable, deadline());
     if (!r) return err(r.error());
     kvs = std::move(r->kvs);
   }
 
-  RawNodes nodes;
-  nodes.reserve(kvs->size());
-  for (const auto& kv : *kvs) {
-    if (kv.key.size() <= prefix.size() || kv.key.compare(0, prefix.size(), prefix) != 0) continue;
-    RawNode n;
-    n.key = kv.key.substr(prefix.size());
-    n.value = kv.value;
-    n.version = kv.mod_revision;
-    n.modify_version = kv.mod_revision;
-    if (!kv.lease.empty()) n.session = kv.lease;
-    nodes.push_back(std::move(n));
-  }
+  RawNodes nodes = raw_nodes_under(*kvs, prefix);
 
   // A key whose parsing threw makes the read fail: a cluster without it (no `leader`, say)
   // would be a false picture, and the HA cycle would act on it (race for a held lock).

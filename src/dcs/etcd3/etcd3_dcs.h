@@ -57,6 +57,7 @@ class Etcd3Dcs : public Dcs {
   // The Dcs calls: each one runs its *_impl below and counts a kMalformedReply it returns.
   DcsResult<Cluster> get_cluster() override { return counted(read_cluster(true)); }
   DcsResult<Cluster> get_cluster_fresh() override { return counted(read_cluster(false)); }
+  DcsResult<Cluster> get_mpp_coordinator() override { return counted(read_coordinator()); }
   DcsStatus attempt_to_acquire_leader() override { return counted(attempt_to_acquire_leader_impl()); }
   DcsStatus update_leader(const LeaderRefresh& refresh) override { return counted(update_leader_impl(refresh)); }
   DcsStatus delete_leader(std::optional<int64_t> last_lsn) override { return counted(delete_leader_impl(last_lsn)); }
@@ -110,6 +111,7 @@ class Etcd3Dcs : public Dcs {
       EXCLUDES(view_mu_);
   DcsStatus plain_put(const std::string& relative, const std::string& value) EXCLUDES(view_mu_);
   DcsResult<Cluster> read_cluster(bool use_cache) EXCLUDES(view_mu_, lease_mu_);
+  DcsResult<Cluster> read_coordinator();
   void note_write(const std::string& absolute_key, std::optional<std::string> value, int64_t revision,
                   const std::string& lease = {}) EXCLUDES(view_mu_);
   void signal_change() EXCLUDES(event_mu_);

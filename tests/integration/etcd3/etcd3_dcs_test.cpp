@@ -736,6 +736,35 @@ TEST_F(Etcd3Dcs_, ThreeEndpointsTwoDead) {
   }
 }
 
+// A Citus coordinator reads every group in one go (its watch covers only its own group, so the
+// read must not come from the watch cache); a worker reads the coordinator's group.
+TEST_F(Etcd3Dcs_, ACitusCoordinatorSeesTheWorkersAndAWorkerSeesTheCoordinator) {
+  auto cp = params("c1", "citus-layout");
+  cp.citus_group = 0;
+  auto wp = params("w1", "citus-layout");
+  wp.citus_group = 1;
+  auto coordinator = make_dcs(cp);
+  auto worker = make_dcs(wp);
+  ASSERT_TRUE(coordinator->touch_member(json{{"state", "running"}, {"role", "primary"}}));
+  ASSERT_TRUE(coordinator->attempt_to_acquire_leader());
+  ASSERT_TRUE(coordinator->get_cluster());  // the watch cache is filled from here on
+  ASSERT_TRUE(worker->touch_member(json{{"state", "running"}, {"role", "primary"}, {"conn_url", "postgres://w1:5432/c"}}));
+  ASSERT_TRUE(worker->attempt_to_acquire_leader());
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto c = coordinator->get_cluster();
+        if (!c || !c->workers().count(1)) return false;
+        const auto& group1 = c->workers().at(1);
+        return group1.leader() && group1.leader()->name() == "w1" && group1.leader()->conn_url();
+      },
+      std::chrono::seconds(3)));
+  auto seen = worker->get_mpp_coordinator();
+  ASSERT_TRUE(seen) << seen.error().describe();
+  ASSERT_TRUE(seen->leader());
+  EXPECT_EQ(seen->leader()->name(), "c1");
+  EXPECT_TRUE(worker->get_cluster()->workers().empty());
+}
+
 TEST_F(Etcd3Dcs_, SettingsFromPatroniConfig) {
   using dcs::etcd3::Etcd3Settings;
   auto s = Etcd3Settings::from_patroni_config(

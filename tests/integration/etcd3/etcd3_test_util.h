@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,13 +39,16 @@ struct DcsParams {
   int loop_wait = 1;
   int retry_timeout = 3;
   nlohmann::json extra = nlohmann::json::object();  // merged into the etcd3 section
+  std::optional<int> citus_group;                    // a `citus` section with this group
 };
 
 inline nlohmann::json patroni_config(const DcsParams& p) {
   nlohmann::json section = {{"hosts", p.hosts}};
   for (auto& [k, v] : p.extra.items()) section[k] = v;
-  return {{"scope", p.scope}, {"name", p.name},  {"ttl", p.ttl}, {"loop_wait", p.loop_wait},
-          {"retry_timeout", p.retry_timeout}, {"etcd3", section}};
+  nlohmann::json config = {{"scope", p.scope},         {"name", p.name},  {"ttl", p.ttl}, {"loop_wait", p.loop_wait},
+                           {"retry_timeout", p.retry_timeout}, {"etcd3", section}};
+  if (p.citus_group) config["citus"] = {{"group", *p.citus_group}, {"database", "citus"}};
+  return config;
 }
 
 inline std::unique_ptr<Etcd3Dcs> make_dcs(const DcsParams& p) {

@@ -43,11 +43,17 @@ TEST(FeatureSupport, FailsafeModeAndTheWatchdogAreSupported) {
       ADD_FAILURE() << l;
 }
 
-// Patroni 4 quorum commit and member_slots_ttl are carried out; Citus management is named.
-TEST(FeatureSupport, Patroni4SettingsAreSupportedCitusIsNamed) {
+// Patroni 4 quorum commit, member_slots_ttl and Citus are carried out; a Citus section Patroni
+// would ignore is named.
+TEST(FeatureSupport, Patroni4SettingsAndCitusAreSupported) {
   EXPECT_TRUE(unsupported_features(json{{"synchronous_mode", "Quorum"}}).empty());
   EXPECT_TRUE(unsupported_features(json{{"member_slots_ttl", "30min"}}).empty());
-  auto citus = unsupported_features(json{{"citus", {{"group", 0}, {"database", "citus"}}}});
-  ASSERT_EQ(citus.size(), 1u);
-  EXPECT_NE(citus[0].find("citus:"), std::string::npos);
+  EXPECT_TRUE(unsupported_features(json{{"citus", {{"group", 0}, {"database", "citus"}}}}).empty());
+  EXPECT_TRUE(unsupported_features(json{{"citus", {{"group", "2"}, {"database", "citus"}}}}).empty());
+  for (const json& bad : {json{{"group", 1}}, json{{"database", "citus"}}, json{{"group", "x"}, {"database", "c"}},
+                          json{{"group", 1}, {"database", 5}}}) {
+    auto out = unsupported_features(json{{"citus", bad}});
+    ASSERT_EQ(out.size(), 1u) << bad.dump();
+    EXPECT_NE(out[0].find("citus:"), std::string::npos);
+  }
 }
