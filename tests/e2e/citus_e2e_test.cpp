@@ -11,13 +11,12 @@
 //   - a worker primary that stops without a successor leaves the coordinator's pause
 //     transaction open only until its deadline, once another group needs the coordinator.
 // Skipped, saying why, only when Citus is not installed (scripts/test.sh installs it).
-#include <atomic>
 #include <filesystem>
-#include <mutex>
 #include <set>
 #include <thread>
 
 #include "cluster_fixture.h"
+#include "insert_writer.h"
 
 namespace custos::e2e {
 namespace {
@@ -125,54 +124,6 @@ class CitusE2E : public ::testing::Test {
   std::vector<std::unique_ptr<TestCluster>> groups_;
 };
 
-// Inserts through the coordinator, one statement at a time on one connection, until stopped;
-// counts what succeeded and failed and the longest wait of one statement.
-class DistributedWriter {
- public:
-  DistributedWriter(std::string conninfo) : conninfo_(std::move(conninfo)) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~DistributedWriter() { stop(); }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int64_t ok() const { return ok_; }
-  int64_t failed() const { return failed_; }
-  double longest_wait() const { return longest_; }
-  std::string first_error() {
-    std::lock_guard l(mu_);
-    return first_error_;
-  }
-
- private:
-  void run() {
-    postgres::ConnectionOptions o;
-    o.query_timeout = 60s;
-    postgres::PgConnection conn(conninfo_, o);
-    for (int64_t id = 1; !stop_; ++id) {
-      const auto t0 = Clock::now();
-      auto r = conn.query("INSERT INTO public.d (id, v) VALUES ($1, 'x')", {std::to_string(id)});
-      longest_ = std::max(longest_.load(), seconds_since(t0));
-      if (r) {
-        ++ok_;
-      } else {
-        ++failed_;
-        std::lock_guard l(mu_);
-        if (first_error_.empty()) first_error_ = r.error().message;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-  std::string conninfo_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int64_t> ok_{0}, failed_{0};
-  std::atomic<double> longest_{0};
-  std::mutex mu_;
-  std::string first_error_;
-};
-
 TEST_F(CitusE2E, GroupsRegisterAndWorkerSwitchoversUnderWritesLoseNothing) {
   // Every group's primary and replica are in the coordinator's pg_dist_node.
   for (int g = 1; g <= 2; ++g) wait_registered(g, group(g).wait_for_primary(30s), 30s);
@@ -183,7 +134,7 @@ TEST_F(CitusE2E, GroupsRegisterAndWorkerSwitchoversUnderWritesLoseNothing) {
                            {}, 60s);
   ASSERT_TRUE(made.ok) << made.error;
 
-  DistributedWriter writer(group(0).conninfo(c));
+  InsertWriter writer(group(0).conninfo(c), "INSERT INTO public.d (id, v) VALUES ($1, 'x')");
   ASSERT_TRUE(eventually([&] { return writer.ok() > 20; }, 30s)) << writer.first_error();
   for (int round = 0; round < 2; ++round) {
     const int from = group(1).wait_for_primary(30s);
