@@ -19,6 +19,8 @@ from lib.cluster import BenchError, Cluster, Etcd, Profile, custos_kind, patroni
 
 DEFAULT = Profile(30, 10, 10)
 FAST = Profile(10, 2, 4)
+# Citus groups run in synchronous mode unless told otherwise (Patroni's default for Citus).
+CITUS = Profile(10, 2, 4, True)
 
 
 class Run:
@@ -170,6 +172,41 @@ class Run:
 
                 self.section(f"failover ({prof.label()})", kind, body, lambda holder=holder: holder)
 
+    def citus(self, kind):
+        """A Citus coordinator (one node) and a worker group (two nodes) on one etcd; the worker
+        group switches over while a client writes through the coordinator."""
+        a = self.args
+        if not os.path.exists("/usr/lib/postgresql/15/lib/citus.so"):
+            print(f"== {kind.name}: citus: skipped, Citus is not installed (../shared/citus/install.sh)", flush=True)
+            return
+        holder = []
+
+        def body():
+            etcd = self.etcd()
+            scope = f"{kind.name}-citus"
+            coordinator = Cluster(kind, etcd, self.base, scope, CITUS, nodes=1, citus_group=0)
+            worker = Cluster(kind, etcd, self.base, scope, CITUS, nodes=2, citus_group=1)
+            for c in (coordinator, worker):
+                self.active.append(c)
+                holder.append(c)
+                c.start_all()
+            c0 = coordinator.wait_primary(180)
+            w = worker.wait_primary(180)
+            worker.wait_streaming(w, 180)
+            measure.prepare_distributed_table(coordinator, c0, worker)
+            for _ in range(a.rounds):
+                s = measure.citus_switchover(coordinator, worker, 120)
+                print(f"   citus worker switchover: {s}", flush=True)
+                section = f"citus worker switchover, {CITUS.label()}"
+                self.row(section, "longest wait of one INSERT through the coordinator", "s").add(
+                    kind.name, s["longest_statement_s"])
+                self.row(section, "failed statements", "statements", ("eq_abs", 0)).add(
+                    kind.name, s["failed_statements"])
+                self.row(section, "until pg_dist_node names the new primary", "s").add(kind.name, s["registered_s"])
+            self.release(worker, coordinator, etcd)
+
+        self.section("citus worker switchover", kind, body, lambda: holder)
+
     def scale(self, kind):
         a = self.args
         holder = []
@@ -236,7 +273,7 @@ def parse_args(argv):
     p.add_argument("--settle-seconds", type=float, default=15)
     p.add_argument("--rest-seconds", type=int, default=10)
     p.add_argument("--scale-clusters", type=int, default=10)
-    p.add_argument("--skip", default="", help="comma-separated sections to skip: main, failover, scale")
+    p.add_argument("--skip", default="", help="comma-separated sections to skip: main, failover, citus, scale")
     p.add_argument("--smoke", action="store_true",
                    help="one short round against custos only (what CI runs)")
     p.add_argument("--build-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build"))
@@ -246,13 +283,13 @@ def parse_args(argv):
     a = p.parse_args(argv)
     if a.smoke:
         a.agents, a.rounds, a.idle_seconds, a.settle_seconds, a.rest_seconds = "custos", 1, 5, 3, 2
-        a.skip = ",".join(filter(None, [a.skip, "scale"]))
+        a.skip = ",".join(filter(None, [a.skip, "scale", "citus"]))
     if a.rounds < 1 or a.idle_seconds <= 0 or a.rest_seconds < 1 or a.scale_clusters < 1:
         p.error("--rounds, --idle-seconds, --rest-seconds and --scale-clusters must be positive")
     bad = [x for x in a.agents.split(",") if x not in ("custos", "patroni")]
     if bad:
         p.error(f"unknown agent(s) in --agents: {', '.join(bad)}")
-    bad = [x for x in a.skip.split(",") if x and x not in ("main", "failover", "scale")]
+    bad = [x for x in a.skip.split(",") if x and x not in ("main", "failover", "citus", "scale")]
     if bad:
         p.error(f"unknown section(s) in --skip: {', '.join(bad)}")
     if a.json is None:
@@ -279,6 +316,8 @@ def main(argv):
                 run.main_cluster(k)
             if "failover" not in skip:
                 run.failovers(k)
+            if "citus" not in skip:
+                run.citus(k)
             if "scale" not in skip:
                 run.scale(k)
     except KeyboardInterrupt:

@@ -235,11 +235,13 @@ class Node:
 class Cluster:
     """Three agents of one kind in one scope; `small` makes PostgreSQL lighter (scale runs)."""
 
-    def __init__(self, kind, etcd, base_dir, scope, profile, nodes=3, small=False):
+    def __init__(self, kind, etcd, base_dir, scope, profile, nodes=3, small=False, citus_group=None):
         self.kind, self.etcd, self.scope, self.profile, self.small = kind, etcd, scope, profile, small
-        self.dir = os.path.join(base_dir, scope)
+        self.citus_group = citus_group
+        name = scope if citus_group is None else f"{scope}-g{citus_group}"
+        self.dir = os.path.join(base_dir, name)
         os.makedirs(self.dir, exist_ok=True)
-        self.nodes = [Node(self.dir, f"{scope}-n{i + 1}") for i in range(nodes)]
+        self.nodes = [Node(self.dir, f"{name}-n{i + 1}") for i in range(nodes)]
         for n in self.nodes:
             self._write_config(n)
         procs.chown_tree(self.dir)
@@ -259,7 +261,7 @@ restapi:
 etcd3:
   hosts:
     - {self.etcd.host_port}
-bootstrap:
+{self._citus_yaml()}bootstrap:
   dcs:
     ttl: {self.profile.ttl}
     loop_wait: {self.profile.loop_wait}
@@ -309,6 +311,16 @@ tags:
 """
         with open(n.config_file, "w") as f:
             f.write(yml)
+
+    def _citus_yaml(self):
+        # `postgres` as citus.database: Debian's Patroni 3.0.2 does not create the database.
+        if self.citus_group is None:
+            return ""
+        return f"citus:\n  group: {self.citus_group}\n  database: postgres\n"
+
+    def key(self, relative):
+        group = "" if self.citus_group is None else f"{self.citus_group}/"
+        return f"/service/{self.scope}/{group}{relative}"
 
     # ---- agents -------------------------------------------------------------------------------
     def start(self, i):
@@ -389,7 +401,7 @@ tags:
             return 0, str(e)
 
     def leader_name(self):
-        return self.etcd.get_key(f"/service/{self.scope}/leader")
+        return self.etcd.get_key(self.key("leader"))
 
     def leader_index(self):
         name = self.leader_name()
@@ -422,7 +434,7 @@ tags:
         quorum = self.profile.mode_name() == "quorum"
 
         def probe():
-            raw = self.etcd.get_key(f"/service/{self.scope}/sync")
+            raw = self.etcd.get_key(self.key("sync"))
             value = (json.loads(raw) or {}) if raw else {}
             names = {n.strip() for n in (value.get("sync_standby") or "").split(",") if n.strip()}
             if not names or value.get("leader") != self.nodes[primary].name:

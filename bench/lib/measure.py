@@ -6,8 +6,10 @@ import subprocess
 import threading
 import time
 
+import psycopg2
+
 from . import procs
-from .cluster import BenchError, KeyWatch, wait_until
+from .cluster import SUPERUSER, SUPERUSER_PASSWORD, BenchError, KeyWatch, wait_until
 
 TABLE_DDL = "CREATE TABLE IF NOT EXISTS bench_rows (id bigint PRIMARY KEY, at timestamptz DEFAULT now())"
 
@@ -112,7 +114,7 @@ def failover(cluster, next_id, timeout):
         # non-strict synchronous_mode commits asynchronously: wait until one is in place.
         cluster.wait_sync_standby(primary, 120)
     old = cluster.nodes[primary].name
-    watch = KeyWatch(cluster.etcd, f"/service/{cluster.scope}/leader")
+    watch = KeyWatch(cluster.etcd, cluster.key("leader"))
     writer = Writer(cluster, next_id, timeout + 60)
     try:
         wait_until("the writer to commit on the primary", 20, lambda: writer.count() >= 20, 0.02)
@@ -250,3 +252,74 @@ def rest_load(cluster, node, path, seconds, connections):
     if rps is None or p50 is None or p99 is None:
         raise BenchError(f"cannot read wrk's output:\n{out.stdout}")
     return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "errors": errors}
+
+
+def citus_switchover(coordinator, worker, timeout):
+    """A worker group switches over while a client inserts through the coordinator every 10 ms
+    on one connection: the longest time one INSERT took, how many failed, and how long until
+    the coordinator's pg_dist_node names the new primary."""
+    primary = worker.wait_primary(60)
+    candidate = next(k for k in range(len(worker.nodes)) if k != primary)
+    worker.wait_streaming(primary, 120)
+    worker.wait_sync_standby(primary, 120)
+    c = coordinator.wait_primary(60)
+
+    def registered_port():
+        return _registered_primary_port(coordinator, c, worker.citus_group)
+
+    wait_until("the worker's primary in pg_dist_node", 60,
+               lambda: registered_port() == worker.nodes[primary].pg_port, 0.1)
+    stats = {"ok": 0, "failed": 0, "longest": 0.0, "error": ""}
+    stop = threading.Event()
+
+    def write():
+        conn = psycopg2.connect(host="127.0.0.1", port=coordinator.nodes[c].pg_port, user=SUPERUSER,
+                                password=SUPERUSER_PASSWORD, dbname="postgres", connect_timeout=5)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            while not stop.is_set():
+                t = time.monotonic()
+                try:
+                    cur.execute("INSERT INTO public.bench_d (v) VALUES ('x')")
+                    stats["ok"] += 1
+                except Exception as e:  # noqa: BLE001 - a failed statement is what is counted
+                    stats["failed"] += 1
+                    stats["error"] = stats["error"] or str(e).strip()[:200]
+                stats["longest"] = max(stats["longest"], time.monotonic() - t)
+                time.sleep(0.01)
+        conn.close()
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        wait_until("the client to write through the coordinator", 30, lambda: stats["ok"] >= 20, 0.02)
+        t0 = time.monotonic()
+        body = {"leader": worker.nodes[primary].name, "candidate": worker.nodes[candidate].name}
+        code, text = worker.rest(primary, "POST", "/switchover", body, timeout=timeout)
+        if code != 200:
+            raise BenchError(f"POST /switchover answered {code}: {text.strip()[:200]}")
+        wait_until("the coordinator to name the new primary", timeout,
+                   lambda: registered_port() == worker.nodes[candidate].pg_port, 0.05)
+        t_registered = time.monotonic() - t0
+        before = stats["ok"]
+        wait_until("writes after the switchover", 30, lambda: stats["ok"] >= before + 20, 0.02)
+    finally:
+        stop.set()
+        writer.join(timeout=70)
+    return {"longest_statement_s": stats["longest"], "failed_statements": stats["failed"],
+            "registered_s": t_registered, "first_error": stats["error"]}
+
+
+def _registered_primary_port(coordinator, c, group):
+    rows = coordinator.sql(c, "SELECT nodeport FROM pg_catalog.pg_dist_node WHERE groupid = %s AND "
+                              "noderole = 'primary' AND nodename NOT LIKE '%%-demoted'", (group,))
+    return rows[0][0] if rows else None
+
+
+def prepare_distributed_table(coordinator, primary, worker):
+    w = worker.wait_primary(60)
+    wait_until("the worker group in pg_dist_node", 60,
+               lambda: _registered_primary_port(coordinator, primary, worker.citus_group) == worker.nodes[w].pg_port,
+               0.1)
+    coordinator.sql(primary, "CREATE TABLE public.bench_d (id bigserial PRIMARY KEY, v text)")
+    coordinator.sql(primary, "SELECT create_distributed_table('public.bench_d', 'id')", timeout=30)
