@@ -1,8 +1,5 @@
 #include "agent/agent.h"
 
-#include "agent/citus_worker_events.h"
-#include "mpp/citus_coordinator.h"
-
 #include <spdlog/spdlog.h>
 
 #include <future>
@@ -19,8 +16,8 @@
 #include "common/version.h"
 #include "config/dynamic_cache.h"
 #include "config/validate.h"
-#include "mpp/citus_coordinator.h"
 #include "dcs/member_value.h"
+#include "mpp/citus_coordinator.h"
 
 namespace custos::agent {
 
@@ -337,8 +334,10 @@ void Agent::maintain_citus_metadata(const dcs::Cluster& cluster, const Effective
   const bool primary = l.role == ha::Role::primary && l.is_leader(services_.clock.now_seconds(), s.ha.ttl) &&
                        l.process == ha::PgProcess::running && !l.in_recovery;
   if (primary) {
-    // Just promoted: pg_dist_node is read again (the cache of another time may be stale).
-    if (!citus_primary_) services_.citus_coordinator->schedule_cache_rebuild();
+    // Just promoted, or out of maintenance mode: pg_dist_node is read again (the cache of
+    // another time, or from before an operator's manual change, may be stale).
+    if (!citus_primary_ || (citus_paused_ && !s.ha.pause)) services_.citus_coordinator->schedule_cache_rebuild();
+    citus_paused_ = s.ha.pause;
     services_.citus_coordinator->sync(cluster, l.name, s.pg.conn_url());
     citus_primary_ = true;
   } else if (citus_primary_ && l.role != ha::Role::primary) {
@@ -644,9 +643,7 @@ void Agent::shutdown() {
         executor_.touch_member();
       });
     services_.hooks.before_stop();
-    if (was_leader && services_.citus_events)  // a Citus worker's primary: writes wait for the next one
-      services_.citus_events->notify(mpp::CitusEvent::before_demote, l.name, static_cast<int>(s->ha.ttl),
-                                     static_cast<int>(s->ha.retry_timeout));
+    if (was_leader) executor_.citus_notifier(mpp::CitusEvent::before_demote)();  // a Citus worker: writes wait
     const auto stop_timeout = was_leader ? primary_stop_timeout(*s) : std::chrono::milliseconds(std::chrono::seconds(s->pg.pg_ctl_timeout));
     if (!services_.pg.stop(postgres::StopMode::Fast, stop_timeout)) {
       spdlog::warn("pg_ctl stop failed");

@@ -151,6 +151,7 @@ class Agent : public api::NodeStateSource {
   std::atomic<bool> reload_requested_{false};
   int consecutive_failures_ = 0;
   bool citus_primary_ = false;  // the last cycle ran the coordinator's maintainer
+  bool citus_paused_ = false;   // ... in maintenance mode
   std::vector<std::string> unsupported_warned_;
   // The scheduled time of the current cycle (drift-free schedule).
   MonoTime scheduled_run_{};

@@ -80,6 +80,10 @@ class Executor {
     restart_listener_ = std::move(listener);
   }
 
+  // Sends `event` to the Citus coordinator when this node is a Citus worker (a no-op
+  // otherwise); made on the loop thread, callable from the async task.
+  std::function<void()> citus_notifier(mpp::CitusEvent event) const;
+
  private:
   enum class Outcome { success, failure, dcs_error };
   Outcome run(const ha::Step& step);
@@ -160,9 +164,7 @@ class Executor {
   double now() const { return services_.clock.now_seconds(); }
   std::shared_ptr<const EffectiveSettings> settings() const { return settings_.current(); }
   void log_role_change(ha::Role to);
-  // Sends `event` to the Citus coordinator when this node is a Citus worker (a no-op
-  // otherwise); made on the loop thread, callable from the async task.
-  std::function<void()> citus_notifier(mpp::CitusEvent event) const;
+
   // Patroni's change_role of follow(): a node that was primary (or demoted), or that moves
   // between replica and standby_leader, gets on_role_change instead of on_start/on_restart/
   // on_reload, once a callback ran since the agent started.

@@ -233,6 +233,7 @@ int run_agent_main(const std::string& config_path) {
     }
   });
   const int rc = agent.run();
+  if (citus_coordinator) citus_coordinator->shutdown();  // POST /citus calls waiting in REST threads return
   rest.stop();
   agent.shutdown();
   // The on_stop callback of the final stop (a VIP taken down, a pooler paused) gets to run

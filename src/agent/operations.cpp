@@ -360,8 +360,10 @@ Response AgentOperations::citus(const Request& req) {
     spdlog::warn("citus: cannot read the cluster for {}: {}", mpp::to_string(event.type), cluster.error().describe());
     return Response::text(200, "OK");
   }
-  // before_demote blocks until writes are paused: no longer than the worker waits for it.
-  const auto wait = std::chrono::milliseconds(static_cast<int64_t>(event.timeout * 1000));
+  // before_demote blocks until writes are paused: no longer than the worker waits for it (its
+  // ttl), nor than our own ttl (a REST thread is held meanwhile).
+  const double wait_s = std::min(event.timeout, settings_.current()->ha.ttl);
+  const auto wait = std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000));
   services_.citus_coordinator->handle_event(cluster.value(), event, wait);
   return Response::text(200, "OK");
 }

@@ -788,15 +788,11 @@ bool is_unsafe_endpoint(std::string_view method, std::string_view seg) {
   if (method == "DELETE") return seg == "restart" || seg == "switchover";
   if (method == "POST")
     return seg == "reload" || seg == "restart" || seg == "reinitialize" || seg == "switchover" ||
-           seg == "failover" || seg == "failsafe" || seg == "citus" || seg == "sigterm";
+           seg == "failover" || seg == "failsafe" || seg == "citus" || seg == "mpp" || seg == "sigterm";
   return false;
 }
 
 namespace {
-bool has_unsafe_handler(std::string_view method, std::string_view seg) {
-  return is_unsafe_endpoint(method, seg) || (method == "POST" && seg == "mpp");
-}
-
 std::string first_segment(const std::string& path) {
   std::size_t start = 0;
   while (start < path.size() && path[start] == '/') ++start;
@@ -807,7 +803,7 @@ std::string first_segment(const std::string& path) {
 
 bool may_block(const Request& r) {
   std::string seg = first_segment(r.path);
-  if (r.method != "GET") return has_unsafe_handler(r.method, seg);
+  if (r.method != "GET") return is_unsafe_endpoint(r.method, seg);
   return seg == "patroni" || seg == "cluster" || seg == "metrics" || seg == "config" || seg == "history";
 }
 
@@ -923,11 +919,9 @@ Response RequestHandler::handle(const Request& req, NodeStateSource& source, dou
       if (m != "GET") return Response::bare(code);
       return Response::json(code, st);
     }
-    if (has_unsafe_handler(m, seg)) {
-      if (is_unsafe_endpoint(m, seg)) {
-        NodeSnapshot s = source.snapshot();
-        if (auto denied = check_access(req, s)) return *denied;
-      }
+    if (is_unsafe_endpoint(m, seg)) {
+      NodeSnapshot s = source.snapshot();
+      if (auto denied = check_access(req, s)) return *denied;
       auto it = unsafe_.find(m + " " + seg);
       if (it != unsafe_.end() && it->second) return it->second(req, source, now);
       return not_implemented_yet(req);

@@ -110,7 +110,8 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 // /cluster, /metrics, /config, /history and the write endpoints): the server runs these on a
 // separate pool so health checks never queue behind them.
 bool may_block(const Request& request);
-// Paths of unsafe endpoints per §2 ("POST restart", ...); "POST mpp" is not auth-checked.
+// Paths of unsafe endpoints per §2 ("POST restart", ...), every one access-checked (§7); "POST
+// mpp" too (Patroni 4 before PR #3722 left it unchecked).
 bool is_unsafe_endpoint(std::string_view method, std::string_view segment);
 
 }  // namespace custos::api

@@ -43,14 +43,16 @@ CitusCoordinator::CitusCoordinator(std::unique_ptr<PgDistNodeSql> sql, Clock& cl
   thread_ = std::thread([this] { run(); });
 }
 
-CitusCoordinator::~CitusCoordinator() {
+CitusCoordinator::~CitusCoordinator() { shutdown(); }
+
+void CitusCoordinator::shutdown() {
   {
     MutexLock l(mu_);
     stop_ = true;
   }
   cv_.notify_all();
   done_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
 void CitusCoordinator::sync(const dcs::Cluster& cluster, const std::string& my_name, const std::string& my_conn_url) {
@@ -99,7 +101,8 @@ bool CitusCoordinator::handle_event(const dcs::Cluster& cluster, const CitusEven
   task.event = event.type;
   task.target = std::move(*target);
   task.timeout = std::chrono::milliseconds(static_cast<int64_t>(event.timeout * 1000));
-  task.cooldown_ms = static_cast<int64_t>(event.cooldown * 1000);
+  // Patroni: 10 s when the worker sent none (or 0: Citus would cancel conflicting sessions at once).
+  task.cooldown_ms = event.cooldown > 0 ? static_cast<int64_t>(event.cooldown * 1000) : 10000;
   const auto deadline = clock_.now() + wait;
   MutexLock l(mu_);
   if (!active_) {
@@ -120,6 +123,8 @@ bool CitusCoordinator::handle_event(const dcs::Cluster& cluster, const CitusEven
 void CitusCoordinator::on_demote() {
   MutexLock l(mu_);
   tasks_.clear();
+  ++epoch_;
+  retry_read_at_.reset();
   active_ = false;
   close_pending_ = true;
   cv_.notify_all();
@@ -150,13 +155,23 @@ void CitusCoordinator::reset_connection(const std::string& error) {
   retry_read_at_.reset();
 }
 
+void CitusCoordinator::guarded(const std::function<void()>& work) {
+  try {
+    work();
+  } catch (const std::exception& e) {
+    reset_connection(std::string("unexpected error: ") + e.what());
+  }
+}
+
 void CitusCoordinator::process(const PgDistTask& task) {
   std::vector<PgDistRow> rows;
   std::optional<PgDistTasks::Transaction> open;
+  uint64_t epoch = 0;
   {
     MutexLock l(mu_);
     rows = tasks_.rows_of(task.group);
     open = tasks_.transaction();
+    epoch = epoch_;
   }
   const bool in_transaction = open && open->group == task.group;
   const GroupPlan plan = plan_group_change(rows, task.target, in_transaction && open->primary_changed);
@@ -178,6 +193,7 @@ void CitusCoordinator::process(const PgDistTask& task) {
   }
   if (plan.deferred) spdlog::info("citus: group {}: secondaries are registered once the change is committed", task.group);
   MutexLock l(mu_);
+  if (epoch != epoch_) return;  // demoted meanwhile: the connection (and its transaction) goes
   if (opens) {
     std::optional<MonoTime> deadline;
     if (task.timeout) deadline = clock_.now() + *task.timeout;
@@ -205,13 +221,14 @@ void CitusCoordinator::run() {
     if (tasks_.rollback_due(now)) {
       spdlog::warn("citus: rolling back the transaction of group {}: its deadline passed", tasks_.transaction()->group);
       mu_.unlock();
-      if (auto st = sql_->execute("ROLLBACK"); !st) {
-        reset_connection(st.error());
-        mu_.lock();
-      } else {
-        mu_.lock();
-        tasks_.rolled_back();  // the cache holds what was committed: still right
-      }
+      bool rolled_back = false;
+      guarded([&] {
+        auto st = sql_->execute("ROLLBACK");
+        if (!st) reset_connection(st.error());
+        rolled_back = st.ok();
+      });
+      mu_.lock();
+      if (rolled_back) tasks_.rolled_back();  // the cache holds what was committed: still right
       continue;
     }
     if (!tasks_.cache_valid() && !tasks_.transaction()) {
@@ -219,22 +236,25 @@ void CitusCoordinator::run() {
         clock_.wait_until(cv_, mu_, *retry_read_at_);
         continue;
       }
+      const uint64_t epoch = epoch_;
       mu_.unlock();
-      auto rows = sql_->read_rows();
-      if (!rows) sql_->close();
+      std::optional<Result<std::vector<std::pair<int, PgDistRow>>, std::string>> rows;
+      guarded([&] { rows = sql_->read_rows(); });
+      if (rows && !*rows) sql_->close();
       mu_.lock();
-      if (rows) {
-        tasks_.load(rows.value());
+      if (epoch != epoch_ || !rows) continue;
+      if (*rows) {
+        tasks_.load(rows->value());
         retry_read_at_.reset();
       } else {
-        spdlog::warn("citus: {}", rows.error());
+        spdlog::warn("citus: {}", rows->error());
         retry_read_at_ = clock_.now() + kReadRetry;
       }
       continue;
     }
     if (auto task = tasks_.next()) {
       mu_.unlock();
-      process(*task);
+      guarded([&] { process(*task); });
       mu_.lock();
       tasks_.finish(task->id);
       done_cv_.notify_all();

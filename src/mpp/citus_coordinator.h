@@ -13,9 +13,12 @@
 // Thread: sync()/on_demote()/schedule_cache_rebuild() from the HA loop, handle_event() from
 // REST threads; all calls take mu_ briefly (a leaf lock: no other lock is taken under it, no
 // SQL runs under it). handle_event blocks for before_demote until the task ran, at most `wait`.
+// An exception in the maintainer's work (unexpected) is logged and the connection reset: it never
+// ends the thread, let alone the agent.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +59,9 @@ class CitusCoordinator {
   void on_demote() EXCLUDES(mu_);
   // pg_dist_node is read again before the next task (after a promotion).
   void schedule_cache_rebuild() EXCLUDES(mu_);
+  // The agent stops: waiting handle_event() calls return at once, the thread ends (before the
+  // REST server joins its threads).
+  void shutdown() EXCLUDES(mu_);
 
   // For tests: the bookkeeping as it stands.
   std::size_t queued_tasks() const EXCLUDES(mu_);
@@ -67,6 +73,8 @@ class CitusCoordinator {
   void process(const PgDistTask& task) EXCLUDES(mu_);
   // After an SQL error: connection closed, transaction gone, cache reread.
   void reset_connection(const std::string& error) EXCLUDES(mu_);
+  // Runs `work` (mu_ not held); an exception resets the connection instead of ending the thread.
+  void guarded(const std::function<void()>& work) EXCLUDES(mu_);
 
   std::unique_ptr<PgDistNodeSql> sql_;  // the maintainer thread only
   Clock& clock_;
@@ -77,6 +85,8 @@ class CitusCoordinator {
   bool active_ GUARDED_BY(mu_) = false;         // sync() was called since the last on_demote()
   bool close_pending_ GUARDED_BY(mu_) = false;  // on_demote(): close the connection
   bool stop_ GUARDED_BY(mu_) = false;
+  // Bumped by on_demote(): the outcome of statements that were running then is dropped.
+  uint64_t epoch_ GUARDED_BY(mu_) = 0;
   std::optional<MonoTime> retry_read_at_ GUARDED_BY(mu_);
   std::thread thread_;
 };

@@ -96,6 +96,17 @@ dcs::DcsResult<dcs::Cluster> InMemoryDcs::get_cluster() {
   return dcs::Cluster::from_nodes(nodes);
 }
 
+dcs::DcsResult<dcs::Cluster> InMemoryDcs::get_mpp_coordinator() {
+  MutexLock lk(coordinator_mu_);
+  if (!coordinator_) return dcs::dcs_error(DcsErrorKind::kUnreachable, "no coordinator set by the test");
+  return *coordinator_;
+}
+
+void InMemoryDcs::set_mpp_coordinator(dcs::Cluster coordinator) {
+  MutexLock lk(coordinator_mu_);
+  coordinator_ = std::move(coordinator);
+}
+
 dcs::DcsStatus InMemoryDcs::attempt_to_acquire_leader() {
   CUSTOS_FAULT("attempt_to_acquire_leader");
   const int ttl = timing().ttl;

@@ -70,6 +70,9 @@ class InMemoryDcs final : public dcs::Dcs {
   const std::string& member_name() const override { return member_; }
   const std::string& base_path() const override { return base_path_; }
   dcs::DcsResult<dcs::Cluster> get_cluster() override;
+  // A Citus worker's view of its coordinator: what set_mpp_coordinator() gave (an error before).
+  dcs::DcsResult<dcs::Cluster> get_mpp_coordinator() override;
+  void set_mpp_coordinator(dcs::Cluster coordinator);
   dcs::DcsStatus attempt_to_acquire_leader() override;
   dcs::DcsStatus update_leader(const dcs::LeaderRefresh& refresh) override;
   dcs::DcsStatus delete_leader(std::optional<int64_t> last_lsn) override;
@@ -94,6 +97,8 @@ class InMemoryDcs final : public dcs::Dcs {
   int watches() const;
 
  private:
+  mutable Mutex coordinator_mu_;
+  std::optional<dcs::Cluster> coordinator_ GUARDED_BY(coordinator_mu_);
   dcs::DcsResult<dcs::Version> cas(const std::string& op, const std::string& key, const std::string& value,
                                    std::optional<dcs::Version> version);
 

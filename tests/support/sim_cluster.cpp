@@ -104,7 +104,12 @@ SimNode::SimNode(InMemoryStore& store, SimClock& c, const std::string& n, const 
   std::error_code ec;
   std::filesystem::create_directories(s->config.data_dir(), ec);
   dcs.set_timing(dcs::DcsTiming{s->config.ttl(), s->config.loop_wait(), s->config.retry_timeout()});
-  agent = std::make_unique<agent::Agent>(agent::AgentServices{dcs, pg, clock, members, watchdog, hooks}, settings);
+  agent::AgentServices services{dcs, pg, clock, members, watchdog, hooks};
+  if (const auto& citus = s->pg.citus; citus && citus->group > 0) {
+    citus_events = std::make_unique<agent::CitusWorkerEvents>(dcs, members, citus->group);
+    services.citus_events = citus_events.get();
+  }
+  agent = std::make_unique<agent::Agent>(services, settings);
   agent->start();
 }
 

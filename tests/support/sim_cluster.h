@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/agent.h"
+#include "agent/citus_worker_events.h"
 #include "agent/hooks.h"
 #include "agent/member_queries.h"
 #include "agent/settings_store.h"
@@ -40,7 +42,8 @@ class FakeMemberQueries final : public agent::MemberQueries {
                                                    const std::string& body) override;
   bool post_citus_event(const std::string& api_url, const std::string& body,
                         std::chrono::milliseconds timeout) override {
-    citus_events.push_back({api_url, body, timeout});
+    std::lock_guard l(citus_mu_);
+    citus_events_.push_back({api_url, body, timeout});
     return true;
   }
   int queries() const { return queries_; }
@@ -50,9 +53,15 @@ class FakeMemberQueries final : public agent::MemberQueries {
     std::string body;
     std::chrono::milliseconds timeout;
   };
-  std::vector<CitusPost> citus_events;
+  // The POST /citus calls so far (the async task posts from its own thread).
+  std::vector<CitusPost> citus_events() const {
+    std::lock_guard l(citus_mu_);
+    return citus_events_;
+  }
 
  private:
+  mutable std::mutex citus_mu_;
+  std::vector<CitusPost> citus_events_;
   Source source_;
   FailsafeSink failsafe_sink_;
   int queries_ = 0;
@@ -130,6 +139,8 @@ class SimNode {
   RecordingWatchdog watchdog;
   RecordingHooks hooks;
   agent::SettingsStore settings;
+  // A Citus worker (`citus.group` > 0 in the overrides): its events to the coordinator.
+  std::unique_ptr<agent::CitusWorkerEvents> citus_events;
   std::unique_ptr<agent::Agent> agent;
 };
 

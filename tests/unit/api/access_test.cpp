@@ -98,9 +98,11 @@ TEST(AccessControl, BasicAuth) {
   EXPECT_EQ(post(src, h, "127.0.0.1", "/restart", "").status, 401);
   // admin:s3cr:et
   EXPECT_EQ(post(src, h, "127.0.0.1", "/restart", "Basic YWRtaW46czNjcjpldA==").status, 501);
-  // Safe endpoints and POST /mpp are never authenticated.
+  // Safe endpoints are never authenticated; POST /mpp is, like /citus (Patroni 4 before its
+  // PR #3722 let /mpp through unchecked: anyone could pause a worker group's writes).
   EXPECT_EQ(post(src, h, "127.0.0.1", "/primary", std::nullopt, "GET").status, 200);
-  EXPECT_EQ(post(src, h, "127.0.0.1", "/mpp").status, 501);
+  EXPECT_EQ(post(src, h, "127.0.0.1", "/mpp").status, 401);
+  EXPECT_EQ(post(src, h, "127.0.0.1", "/citus").status, 401);
   // The legacy `auth: user:pass` form works too.
   RequestHandler legacy(settings_with({{"auth", "admin:pw"}}));
   EXPECT_EQ(post(src, legacy, "127.0.0.1", "/restart", "Basic YWRtaW46cHc=").status, 501);
