@@ -212,20 +212,31 @@ DcsStatus Etcd3Dcs::revoke_lease_impl() {
 
 // ---- reads ------------------------------------------------------------------------------------
 
-DcsResult<Cluster> Etcd3Dcs::read_coordinator() {
-  const std::string prefix = settings_.base_path() + "0/";
-  auto r = client_->range(prefix, prefix_range_end(prefix), true, deadline());
-  if (!r) return err(r.error());
-  RawNodes nodes = raw_nodes_under(r->kvs, prefix);
+// The keys under `prefix` as a cluster (with the Citus workers when `citus_coordinator`). A key
+// whose parsing threw makes the read fail: a cluster without it (no `leader`, say) would be a
+// false picture, and the HA cycle would act on it (race for a held lock).
+static DcsResult<Cluster> parse_cluster(const RawNodes& nodes, const std::string& prefix, bool citus_coordinator) {
   std::vector<KeyParseFailure> failures;
+  std::optional<Cluster> parsed;
   try {
-    Cluster c = Cluster::from_nodes(nodes, &failures);
-    if (failures.empty()) return c;
-  } catch (const std::exception& e) {
+    parsed = citus_coordinator ? Cluster::from_citus_nodes(nodes, 0, &failures) : Cluster::from_nodes(nodes, &failures);
+  } catch (const std::exception& e) {  // outside any one key (copying the nodes)
     failures.push_back(KeyParseFailure{"", e.what()});
   }
-  return dcs_error(DcsErrorKind::kMalformedReply, "cannot parse the Citus coordinator's keys under " + prefix + ": " +
-                                                      failures.front().reason);
+  if (failures.empty()) return std::move(*parsed);
+  const auto& f = failures.front();
+  std::string message =
+      "cannot parse " + (f.key.empty() ? "the keys under " + prefix : "key " + prefix + f.key) + ": " + f.reason;
+  if (failures.size() > 1) message += " (and " + std::to_string(failures.size() - 1) + " more keys)";
+  spdlog::error("etcd3: {}", message);
+  return dcs_error(DcsErrorKind::kMalformedReply, std::move(message));
+}
+
+DcsResult<Cluster> Etcd3Dcs::read_coordinator() {
+  const std::string prefix = settings_.base_path() + "0/";
+  auto r = client_->range(prefix, prefix_range_end(prefix), !settings_.ctl, deadline());
+  if (!r) return err(r.error());
+  return parse_cluster(raw_nodes_under(r->kvs, prefix), prefix, false);
 }
 
 DcsResult<Cluster> Etcd3Dcs::read_cluster(bool use_cache) {
@@ -244,25 +255,9 @@ DcsResult<Cluster> Etcd3Dcs::read_cluster(bool use_cache) {
 
   RawNodes nodes = raw_nodes_under(*kvs, prefix);
 
-  // A key whose parsing threw makes the read fail: a cluster without it (no `leader`, say)
-  // would be a false picture, and the HA cycle would act on it (race for a held lock).
-  std::vector<KeyParseFailure> failures;
-  std::optional<Cluster> parsed;
-  try {
-    parsed = settings_.is_citus_coordinator() ? Cluster::from_citus_nodes(nodes, 0, &failures)
-                                              : Cluster::from_nodes(nodes, &failures);
-  } catch (const std::exception& e) {  // outside any one key (copying the nodes)
-    failures.push_back(KeyParseFailure{"", e.what()});
-  }
-  if (!failures.empty()) {
-    const auto& f = failures.front();
-    std::string message = "cannot parse " + (f.key.empty() ? "the keys under " + prefix : "key " + prefix + f.key) +
-                          ": " + f.reason;
-    if (failures.size() > 1) message += " (and " + std::to_string(failures.size() - 1) + " more keys)";
-    spdlog::error("etcd3: {}", message);
-    return dcs_error(DcsErrorKind::kMalformedReply, std::move(message));
-  }
-  Cluster cluster = std::move(*parsed);
+  auto parsed = parse_cluster(nodes, prefix, settings_.is_citus_coordinator());
+  if (!parsed) return parsed;
+  Cluster cluster = std::move(parsed).value();
 
   // Remember what we need for lock refreshes and skipped writes. Values are parsed with the
   // model's depth-capped parser: a hostile deeply nested value must not recurse us to death.
