@@ -1,9 +1,9 @@
 #include "agent/feature_support.h"
 
-#include <algorithm>
 #include <cctype>
 
 #include "common/json_truth.h"
+#include "config/config.h"
 
 namespace custos::agent {
 namespace {
@@ -26,16 +26,9 @@ const json* at(const json& j, std::initializer_list<const char*> path) {
 std::vector<std::string> unsupported_features(const json& c) {
   std::vector<std::string> out;
   // Citus is carried out (settings, bootstrap, pg_dist_node, events); a section Patroni would
-  // not take (group an integer, database a string) is ignored by both, and named here.
+  // not take is ignored by both, and named here (read as node_settings_from_config reads it).
   if (const json* citus = at(c, {"citus"}); citus && citus->is_object() && !citus->empty()) {
-    const json* group = at(*citus, {"group"});
-    const json* database = at(*citus, {"database"});
-    const std::string* text = group && group->is_string() ? group->get_ptr<const std::string*>() : nullptr;
-    const bool group_ok =
-        group && (group->is_number_integer() ||
-                  (text && !text->empty() &&
-                   std::all_of(text->begin(), text->end(), [](unsigned char ch) { return std::isdigit(ch) != 0; })));
-    if (!group_ok || !database || !database->is_string())
+    if (!config::citus_group_of(*citus) || !config::citus_database_of(*citus))
       out.push_back("citus: needs `group` (an integer) and `database` (a string); without them the section is "
                     "ignored, as Patroni ignores it");
   }

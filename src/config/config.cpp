@@ -72,19 +72,21 @@ json Config::dcs_section() const {
   return out;
 }
 
-std::optional<int> Config::citus_group() const {
-  const json& c = citus();
-  if (!c.contains("group")) return std::nullopt;
+std::optional<int> citus_group_of(const json& c) {
+  if (!c.is_object() || !c.contains("group")) return std::nullopt;
   auto g = parse_int(c["group"]);
   if (!g || *g < 0 || *g > 1000000) return std::nullopt;
   return static_cast<int>(*g);
 }
 
-std::optional<std::string> Config::citus_database() const {
-  const json& c = citus();
-  if (!c.contains("database") || !c["database"].is_string()) return std::nullopt;
+std::optional<std::string> citus_database_of(const json& c) {
+  if (!c.is_object() || !c.contains("database") || !c["database"].is_string()) return std::nullopt;
   return c["database"].get<std::string>();
 }
+
+std::optional<int> Config::citus_group() const { return citus_group_of(citus()); }
+
+std::optional<std::string> Config::citus_database() const { return citus_database_of(citus()); }
 
 std::string Config::data_dir() const { return string_at(postgresql(), "data_dir"); }
 

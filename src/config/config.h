@@ -21,6 +21,11 @@ using json = nlohmann::json;
 inline constexpr const char* kDcsSectionNames[] = {"consul", "etcd", "etcd3", "exhibitor",
                                                    "kubernetes", "raft", "zookeeper"};
 
+// citus.group and citus.database of a `citus` section as Patroni reads them (group: an integer or
+// integer string, 0..1000000; database: a string); nullopt when missing or wrong.
+std::optional<int> citus_group_of(const nlohmann::json& citus);
+std::optional<std::string> citus_database_of(const nlohmann::json& citus);
+
 class Config {
  public:
   Config();  // empty local and dynamic configuration

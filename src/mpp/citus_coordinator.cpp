@@ -14,7 +14,8 @@ namespace {
 std::optional<NodeAddress> address_of(const std::string& conn_url) {
   auto parts = dcs::parse_url(conn_url);
   if (!parts || parts->hostname.empty()) return std::nullopt;
-  return NodeAddress{parts->hostname, parts->port.value_or(5432) == 0 ? 5432 : parts->port.value_or(5432)};
+  const int port = parts->port.value_or(0);
+  return NodeAddress{parts->hostname, port == 0 ? 5432 : port};  // Patroni: the port or 5432
 }
 
 // How long a failed read of pg_dist_node waits before the next attempt.

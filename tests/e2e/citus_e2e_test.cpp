@@ -122,15 +122,7 @@ class CitusE2E : public ::testing::Test {
   }
 
   // custosctl -c <the coordinator's first node's configuration> args...
-  test::RunResult ctl(std::vector<std::string> args) {
-    std::vector<std::string> argv = {TestCluster::custosctl_bin(), "-c", group(0).node(0).config_file};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = test::run_command(argv, 120s);
-    std::printf("[  CTL     ] custosctl");
-    for (const auto& a : args) std::printf(" %s", a.c_str());
-    std::printf(" -> exit %d\n%s\n", r.exit_code, r.output.c_str());
-    return r;
-  }
+  test::RunResult ctl(std::vector<std::string> args) { return TestCluster::custosctl(group(0).node(0).config_file, args); }
 
   std::vector<std::unique_ptr<TestCluster>> groups_;
 };

@@ -37,13 +37,7 @@ class CtlE2E : public ClusterFixture {
 
   // custosctl -c <node 0's config> args...
   test::RunResult ctl(std::vector<std::string> args, std::chrono::milliseconds timeout = 120s) {
-    std::vector<std::string> argv = {TestCluster::custosctl_bin(), "-c", c().node(0).config_file};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = test::run_command(argv, timeout);
-    std::printf("[  CTL     ] custosctl");
-    for (const auto& a : args) std::printf(" %s", a.c_str());
-    std::printf(" -> exit %d\n%s\n", r.exit_code, r.output.c_str());
-    return r;
+    return TestCluster::custosctl(c().node(0).config_file, args, timeout);
   }
 
   bool has(const test::RunResult& r, const std::string& text) { return r.output.find(text) != std::string::npos; }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -415,6 +416,17 @@ void TestCluster::heal_links() {
     set_dcs_link(i, test::TcpProxy::Mode::pass);
     set_inbound_links(i, test::TcpProxy::Mode::pass);
   }
+}
+
+test::RunResult TestCluster::custosctl(const std::string& config_file, const std::vector<std::string>& args,
+                                       milliseconds timeout) {
+  std::vector<std::string> argv = {custosctl_bin(), "-c", config_file};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = test::run_command(argv, timeout);
+  std::printf("[  CTL     ] custosctl");
+  for (const auto& a : args) std::printf(" %s", a.c_str());
+  std::printf(" -> exit %d\n%s\n", r.exit_code, r.output.c_str());
+  return r;
 }
 
 void TestCluster::write_ctl_config(const std::string& path) const {

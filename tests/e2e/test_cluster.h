@@ -209,6 +209,10 @@ class TestCluster {
   void heal_links();
   static std::string custos_bin();
   static std::string custosctl_bin();
+  // custosctl -c <config_file> args..., bounded by `timeout`; the command and its output are
+  // printed so that a failing test shows them.
+  static test::RunResult custosctl(const std::string& config_file, const std::vector<std::string>& args,
+                                   milliseconds timeout = milliseconds(120000));
 
   // ---- TLS material (options().tls; empty otherwise)
   const std::string& ca_file() const;
