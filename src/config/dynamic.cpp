@@ -5,6 +5,7 @@
 
 #include "common/json_truth.h"
 #include "common/python_int.h"
+#include "config/config.h"
 #include "config/values.h"
 
 namespace custos::config {
@@ -251,8 +252,8 @@ EffectiveConfig build_effective_configuration(const json& dynamic, const json& l
       const std::string& name = it.key();
       const json& value = it.value();
       if (name == "citus") {
-        if (value.is_object() && value.contains("group") && value["group"].is_number_integer() &&
-            value.contains("database") && value["database"].is_string()) {
+        // As Patroni: a group that parses as an integer ("2" too) and a string database.
+        if (citus_group_of(value) && citus_database_of(value)) {
           config[name] = value;
         } else {
           warn("citus section needs an integer group and a string database; ignored");

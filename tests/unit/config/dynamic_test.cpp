@@ -236,6 +236,11 @@ TEST(Effective, CitusEnablesSynchronousModeInBootstrap) {
   EXPECT_EQ(explicit_off.config["bootstrap"]["dcs"]["synchronous_mode"], false);
   auto invalid = build_effective_configuration(json::object(), json::parse(R"({"citus": {"group": "x"}})"));
   EXPECT_FALSE(invalid.config.contains("citus"));
+  // Patroni takes a group written as a string of digits (parse_int).
+  auto text_group =
+      build_effective_configuration(json::object(), json::parse(R"({"citus": {"group": "2", "database": "db"}})"));
+  EXPECT_TRUE(text_group.config.contains("citus"));
+  EXPECT_EQ(text_group.config["bootstrap"]["dcs"]["synchronous_mode"], true);
 }
 
 TEST(Effective, GarbageNeverThrows) {
