@@ -13,9 +13,13 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev googletest
   postgresql-15 etcd-server etcd-client openssl
-  # Patroni 3.0.2 for the interoperability tests (tests/interop). Its etcd3 support needs
-  # python3-etcd, which the package only lists as one alternative of several.
-  patroni python3-etcd
+  # The ZooKeeper backend (src/dcs/zookeeper) talks through the ZooKeeper project's C client;
+  # its tests run Debian's ZooKeeper server (Java).
+  libzookeeper-mt-dev zookeeper
+  # Patroni 3.0.2 for the interoperability tests (tests/interop). Its etcd (v2 and v3) and
+  # ZooKeeper support need python3-etcd and python3-kazoo, which the package only lists as
+  # alternatives of several.
+  patroni python3-etcd python3-kazoo
   # patronictl against etcd / REST over https (tests/acceptance): urllib3's pyOpenSSL backend
   # imports idna, which python3-urllib3 only suggests.
   python3-idna curl

@@ -902,6 +902,15 @@ class Validator {
       });
       opt_map(v, path, "auth_data");
       opt_map(v, path, "exhibitor");
+      // What the agent refuses at start (src/dcs/zookeeper/zookeeper_settings.h), said here too.
+      if (const json* ssl = get(v, "use_ssl"); ssl && python_truthy(*ssl))
+        error(join(path, "use_ssl"),
+              "not supported by custos: Debian's ZooKeeper C client (libzookeeper-mt) is built without TLS");
+      if (const json* acls = get(v, "set_acls"); acls && acls->is_object() && !acls->empty())
+        error(join(path, "set_acls"),
+              "not supported by custos: its x509 principals need TLS, which Debian's ZooKeeper C client lacks");
+      if (get(v, "exhibitor") && !get(v, "hosts"))
+        error(join(path, "exhibitor"), "not supported by custos yet; list the ZooKeeper `hosts`");
     } else if (name == "consul") {
       if (!get(v, "host") && !get(v, "url")) error(path, "one of host or url is required");
       opt(v, path, "host", [&](const json& x, const std::string& p) { host_port(x, p, false); });

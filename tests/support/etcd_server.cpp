@@ -79,7 +79,9 @@ void EtcdServer::start() {
             "--initial-cluster-token",
             options_.cluster_token.empty() ? "custos-test-" + std::to_string(client_port_) : options_.cluster_token,
             "--logger", "zap",
-            "--log-level", "warn"};
+            "--log-level", "warn",
+            // etcd's v2 API too, for the `etcd` backend (a separate keyspace; v3 clients unaffected)
+            "--enable-v2=true"};
   if (options_.tls) {
     for (const std::string& a : {std::string("--cert-file=") + server_cert_, "--key-file=" + server_key_,
                                  "--trusted-ca-file=" + ca_file_})
@@ -121,6 +123,36 @@ void EtcdServer::stop() {
 
 void EtcdServer::kill() {
   if (proc_) proc_->kill();
+}
+
+void EtcdServer::enable_v2_auth() {
+  net::HttpClientOptions ho;
+  if (options_.tls) {
+    ho.tls.ca_file = ca_file_;
+    ho.tls.cert_file = client_cert_;
+    ho.tls.key_file = client_key_;
+  }
+  net::HttpClient client(ho);
+  auto put = [&](const std::string& path, const std::string& body, bool as_root) {
+    net::HttpRequest req{"PUT", client_url() + path, {}, body, "application/json"};
+    if (as_root) {
+      net::HttpClientOptions with_auth = ho;
+      with_auth.basic_auth = std::make_pair(std::string("root"), options_.root_password);
+      net::HttpClient root(with_auth);
+      return root.request(req, 5s);
+    }
+    return client.request(req, 5s);
+  };
+  auto check = [](const auto& r, const std::string& what) {
+    if (!r.ok() || r->status >= 300)
+      throw std::runtime_error("etcd v2 auth: " + what + ": " + (r.ok() ? r->body : r.error().describe()));
+  };
+  check(put("/v2/auth/users/root", R"({"user":"root","password":")" + options_.root_password + R"("})", false),
+        "add root");
+  check(put("/v2/auth/enable", "", false), "enable");
+  // The guest role may do anything until revoked: without this, auth would change nothing.
+  check(put("/v2/auth/roles/guest", R"({"role":"guest","revoke":{"kv":{"read":["/*"],"write":["/*"]}}})", true),
+        "revoke guest");
 }
 
 bool EtcdServer::running() { return proc_ && proc_->running(); }

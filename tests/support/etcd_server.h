@@ -64,6 +64,9 @@ class EtcdServer {
   const std::string& client_cert_file() const { return client_cert_; }
   const std::string& client_key_file() const { return client_key_; }
 
+  // Turns on authentication of etcd's v2 API (separate from v3's): user root with the root
+  // password, and the guest role's access revoked. Throws when etcd refuses.
+  void enable_v2_auth();
   // Runs etcdctl (API v3) against this server, as root when auth is on.
   RunResult etcdctl(const std::vector<std::string>& args, bool as_root = true);
 

@@ -225,7 +225,7 @@ void JsonObjectSplitter::reset() {
 
 // ---------------------------------------------------------------------------------------------
 
-Etcd3Client::Etcd3Client(const Etcd3Settings& settings, std::shared_ptr<SrvResolver> resolver)
+Etcd3Client::Etcd3Client(const EtcdSettings& settings, std::shared_ptr<SrvResolver> resolver)
     : settings_(settings), resolver_(std::move(resolver)), endpoints_(settings.endpoints), ttl_(settings.timing.ttl),
       retry_timeout_(settings.timing.retry_timeout) {
   net::HttpClientOptions o;
@@ -265,7 +265,7 @@ std::vector<std::string> Etcd3Client::resolve_srv() {
           if (u.is_string()) out.push_back(u.get<std::string>());
     return out;
   };
-  return discover_etcd_endpoints(settings_.srv, settings_.srv_suffix, *resolver_, peer_members);
+  return etcd_common::discover_etcd_endpoints(settings_.srv, settings_.srv_suffix, *resolver_, peer_members);
 }
 
 bool Etcd3Client::ensure_endpoints() {

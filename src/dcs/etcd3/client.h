@@ -27,8 +27,8 @@
 #include "common/result.h"
 #include "common/thread_annotations.h"
 #include "dcs/dcs_error.h"
-#include "dcs/etcd3/settings.h"
-#include "dcs/etcd3/srv_discovery.h"
+#include "dcs/etcd_common/etcd_settings.h"
+#include "dcs/etcd_common/srv_discovery.h"
 
 namespace custos::net {
 class HttpClient;
@@ -36,6 +36,10 @@ class StreamCanceller;
 }  // namespace custos::net
 
 namespace custos::dcs::etcd3 {
+
+using etcd_common::DnsSrvResolver;
+using etcd_common::EtcdSettings;
+using etcd_common::SrvResolver;
 
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
@@ -106,7 +110,7 @@ class Etcd3Client {
  public:
   // With settings.srv, endpoints come from DNS SRV records through `resolver` (the system
   // resolver when null), at construction and again while none is known.
-  explicit Etcd3Client(const Etcd3Settings& settings, std::shared_ptr<SrvResolver> resolver = nullptr);
+  explicit Etcd3Client(const EtcdSettings& settings, std::shared_ptr<SrvResolver> resolver = nullptr);
   ~Etcd3Client();
   Etcd3Client(const Etcd3Client&) = delete;
   Etcd3Client& operator=(const Etcd3Client&) = delete;
@@ -171,7 +175,7 @@ class Etcd3Client {
   EtcdResult<nlohmann::json> call_impl(const std::string& method, const nlohmann::json& body, Deadline deadline,
                                        bool retry) EXCLUDES(mu_, auth_mu_);
 
-  Etcd3Settings settings_;
+  EtcdSettings settings_;
   std::unique_ptr<net::HttpClient> http_;
   std::shared_ptr<SrvResolver> resolver_;
   Clock::time_point srv_resolved_at_ GUARDED_BY(mu_) = {};

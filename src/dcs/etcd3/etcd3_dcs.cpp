@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dcs/cluster_read.h"
 #include "dcs/etcd3/watcher.h"
 #include "dcs/json_util.h"
 #include "net/base64.h"
@@ -89,12 +90,12 @@ RawNodes raw_nodes_under(const std::vector<etcd3::KeyValue>& kvs, const std::str
 }  // namespace
 
 Result<std::unique_ptr<Etcd3Dcs>, std::string> Etcd3Dcs::from_config(const json& patroni_config) {
-  auto s = Etcd3Settings::from_patroni_config(patroni_config);
+  auto s = EtcdSettings::from_patroni_config(patroni_config);
   if (!s) return Err<std::string>{s.error()};
   return std::make_unique<Etcd3Dcs>(std::move(s).value());
 }
 
-Etcd3Dcs::Etcd3Dcs(Etcd3Settings settings)
+Etcd3Dcs::Etcd3Dcs(EtcdSettings settings)
     : settings_(std::move(settings)),
       base_path_(settings_.base_path()),
       client_(std::make_unique<Etcd3Client>(settings_)),
@@ -212,24 +213,11 @@ DcsStatus Etcd3Dcs::revoke_lease_impl() {
 
 // ---- reads ------------------------------------------------------------------------------------
 
-// The keys under `prefix` as a cluster (with the Citus workers when `citus_coordinator`). A key
-// whose parsing threw makes the read fail: a cluster without it (no `leader`, say) would be a
-// false picture, and the HA cycle would act on it (race for a held lock).
+// The keys under `prefix` as a cluster, logged when they cannot be parsed.
 static DcsResult<Cluster> parse_cluster(const RawNodes& nodes, const std::string& prefix, bool citus_coordinator) {
-  std::vector<KeyParseFailure> failures;
-  std::optional<Cluster> parsed;
-  try {
-    parsed = citus_coordinator ? Cluster::from_citus_nodes(nodes, 0, &failures) : Cluster::from_nodes(nodes, &failures);
-  } catch (const std::exception& e) {  // outside any one key (copying the nodes)
-    failures.push_back(KeyParseFailure{"", e.what()});
-  }
-  if (failures.empty()) return std::move(*parsed);
-  const auto& f = failures.front();
-  std::string message =
-      "cannot parse " + (f.key.empty() ? "the keys under " + prefix : "key " + prefix + f.key) + ": " + f.reason;
-  if (failures.size() > 1) message += " (and " + std::to_string(failures.size() - 1) + " more keys)";
-  spdlog::error("etcd3: {}", message);
-  return dcs_error(DcsErrorKind::kMalformedReply, std::move(message));
+  auto cluster = cluster_from_read(nodes, prefix, citus_coordinator);
+  if (!cluster) spdlog::error("etcd3: {}", cluster.error().message);
+  return cluster;
 }
 
 DcsResult<Cluster> Etcd3Dcs::read_coordinator() {
@@ -259,9 +247,9 @@ DcsResult<Cluster> Etcd3Dcs::read_cluster(bool use_cache) {
   if (!parsed) return parsed;
   Cluster cluster = std::move(parsed).value();
 
-  // Remember what we need for lock refreshes and skipped writes. Values are parsed with the
-  // model's depth-capped parser: a hostile deeply nested value must not recurse us to death.
+  // Remember what we need for lock refreshes and skipped writes.
   const std::string own = settings_.is_citus_coordinator() ? "0/" : "";
+  status_.observe(nodes, own, cluster);
   View v;
   for (const auto& n : nodes) {
     if (n.key.compare(0, own.size(), own) != 0) continue;
@@ -272,21 +260,10 @@ DcsResult<Cluster> Etcd3Dcs::read_cluster(bool use_cache) {
     } else if (rel == "members/" + settings_.name) {
       v.member_value = n.value;
       v.member_lease = n.session.value_or("");
-    } else if (rel == "status") {
-      auto j = parse_json(n.value);
-      if (j && j->is_object()) v.last_status = std::move(*j);
-    } else if (rel == "failsafe") {
-      auto j = parse_json(n.value);
-      if (j && j->is_object()) v.last_failsafe = std::move(*j);
     }
   }
-  // optime/leader is kept up to date only for members older than Patroni 2.1.0.
-  const auto min_version = cluster.min_version();
-  const bool legacy = min_version && *min_version < PatroniVersion{2, 1, 0};
   {
     MutexLock lock(view_mu_);
-    v.legacy_optime = legacy;
-    v.last_optime_written = view_.last_optime_written;
     // A read by another thread (REST API) must not re-arm the refresh of a key we released.
     v.leader_released = view_.leader_released && !v.leader_value;
     view_ = std::move(v);
@@ -537,49 +514,19 @@ DcsStatus Etcd3Dcs::delete_sync_state_impl(std::optional<Version> version) {
 DcsStatus Etcd3Dcs::set_history_value(const std::string& value) { return counted(plain_put("history", value)); }
 
 DcsStatus Etcd3Dcs::write_status_impl(const json& status) {
-  bool skip, legacy;
-  std::optional<int64_t> last_optime;
-  {
-    MutexLock lock(view_mu_);
-    skip = view_.last_status && *view_.last_status == status;
-    legacy = view_.legacy_optime;
-    last_optime = view_.last_optime_written;
-  }
-  if (!skip) {
-    auto s = plain_put("status", status.dump());
-    if (!s) return s;
-    MutexLock lock(view_mu_);
-    view_.last_status = status;
-  }
-  // Members older than Patroni 2.1.0 read the leader's position from optime/leader.
-  if (legacy && status.is_object() && status.contains("optime") && status["optime"].is_number_integer()) {
-    int64_t optime = status["optime"].get<int64_t>();
-    if (last_optime != optime) {
-      auto s = plain_put("optime/leader", std::to_string(optime));
-      if (!s) return s;
-      MutexLock lock(view_mu_);
-      view_.last_optime_written = optime;
-    }
-  }
-  return Unit{};
+  return status_.write_status(status, [this](const std::string& k, const std::string& v) { return plain_put(k, v); });
 }
 
 DcsStatus Etcd3Dcs::write_failsafe_impl(const json& failsafe) {
-  {
-    MutexLock lock(view_mu_);
-    if (view_.last_failsafe && *view_.last_failsafe == failsafe) return Unit{};
-  }
-  auto s = plain_put("failsafe", failsafe.dump());
-  if (!s) return s;
-  MutexLock lock(view_mu_);
-  view_.last_failsafe = failsafe;
-  return Unit{};
+  return status_.write_failsafe(failsafe,
+                                [this](const std::string& k, const std::string& v) { return plain_put(k, v); });
 }
 
 DcsStatus Etcd3Dcs::delete_cluster_impl() {
   const std::string prefix = settings_.client_path();
   auto r = client_->delete_range(prefix, prefix_range_end(prefix), deadline());
   if (!r) return err(r.error());
+  status_.forget();
   MutexLock lock(view_mu_);
   view_ = View{};
   return Unit{};

@@ -36,7 +36,8 @@
 #include "common/thread_annotations.h"
 #include "dcs/dcs.h"
 #include "dcs/etcd3/client.h"
-#include "dcs/etcd3/settings.h"
+#include "dcs/status_publisher.h"
+#include "dcs/etcd_common/etcd_settings.h"
 
 namespace custos::dcs::etcd3 {
 
@@ -44,11 +45,11 @@ class Watcher;
 
 class Etcd3Dcs : public Dcs {
  public:
-  // Builds the backend from the whole Patroni configuration (see Etcd3Settings). Does not
+  // Builds the backend from the whole Patroni configuration (see EtcdSettings). Does not
   // contact etcd: the lease is granted by the first call that needs it.
   static Result<std::unique_ptr<Etcd3Dcs>, std::string> from_config(const nlohmann::json& patroni_config);
 
-  explicit Etcd3Dcs(Etcd3Settings settings);
+  explicit Etcd3Dcs(EtcdSettings settings);
   ~Etcd3Dcs() override;
 
   const std::string& member_name() const override { return settings_.name; }
@@ -98,7 +99,7 @@ class Etcd3Dcs : public Dcs {
   void set_linearizable_reads(bool on) { linearizable_reads_ = on; }
   // True once the background watch stream is established (always false in ctl mode).
   bool wait_watch_ready(std::chrono::milliseconds timeout) const;
-  const Etcd3Settings& settings() const { return settings_; }
+  const EtcdSettings& settings() const { return settings_; }
   Etcd3Client& client() { return *client_; }
 
  private:
@@ -140,7 +141,7 @@ class Etcd3Dcs : public Dcs {
     return result;
   }
 
-  const Etcd3Settings settings_;
+  const EtcdSettings settings_;
   const std::string base_path_;
   std::unique_ptr<Etcd3Client> client_;
   std::atomic<bool> linearizable_reads_;
@@ -163,13 +164,11 @@ class Etcd3Dcs : public Dcs {
     bool leader_released = false;
     std::optional<std::string> member_value;
     std::string member_lease;
-    std::optional<nlohmann::json> last_status;
-    std::optional<nlohmann::json> last_failsafe;
-    bool legacy_optime = false;  // some member runs Patroni < 2.1.0: also write optime/leader
-    std::optional<int64_t> last_optime_written;
   };
   mutable Mutex view_mu_;
   View view_ GUARDED_BY(view_mu_);
+  // status/failsafe/optime writes, skipped when unchanged.
+  StatusPublisher status_;
 
   // watch()/wakeup(). What changed is the watcher's business (Watcher::state()); event_cv_ is
   // notified whenever its state moves on, and by wakeup().

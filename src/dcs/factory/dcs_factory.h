@@ -32,9 +32,10 @@ std::string dcs_section_name(const nlohmann::json& patroni_config);
 // namespace, ttl, loop_wait, retry_timeout, citus plus the DCS section). `mode` overrides any
 // `patronictl` key of the configuration. Errors, one line each, without a program prefix:
 // - no DCS section: "Can not find suitable configuration of distributed configuration store (...)"
-// - a backend not implemented yet (consul, exhibitor, kubernetes, raft, zookeeper):
-//   "DCS `<section>` is not supported by <custos|custosctl> yet (only etcd and etcd3)"
-// - an invalid section: the backend's message ("etcd3 configuration: ...").
+// - a backend not implemented yet (consul, exhibitor, kubernetes, raft):
+//   "DCS `<section>` is not supported by <custos|custosctl> yet (only etcd, etcd3 and zookeeper)"
+// - an invalid section: the backend's message ("etcd3 configuration: ...", "zookeeper ...").
+// `etcd` is etcd's v2 API (Etcd2Dcs), `etcd3` its v3 API (Etcd3Dcs), as in Patroni.
 Result<std::unique_ptr<Dcs>, std::string> make_dcs(const nlohmann::json& patroni_config, DcsMode mode);
 
 }  // namespace custos::dcs

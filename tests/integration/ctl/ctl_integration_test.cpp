@@ -295,7 +295,7 @@ TEST_F(CtlIntegration, BadArgumentsAndConfiguration) {
     int code;
     const char* message;
   };
-  const std::string zk = "zookeeper://127.0.0.1";
+  const std::string consul = "consul://127.0.0.1";
   const std::vector<Case> cases = {
       {{"list", "-f", "xml"}, 2, "Error: --format: xml not in"},
       {{"list", "--no-such-option"}, 2, "Error: "},
@@ -304,7 +304,7 @@ TEST_F(CtlIntegration, BadArgumentsAndConfiguration) {
       {{"-c", config_file_, "list", "--group", "one"}, 2, "Error: "},
       {{"--dcs-url", "foo://h", "list", "demo"}, 1, "Error: Unknown dcs scheme: foo"},
       {{"--dcs-url", "etcd3://h:notaport", "list", "demo"}, 1, "Error: Invalid DCS URL"},
-      {{"--dcs-url", zk, "list", "demo"}, 1, "not supported by custosctl yet"},
+      {{"--dcs-url", consul, "list", "demo"}, 1, "not supported by custosctl yet"},
       {{"-c", dir_ + "/missing.yaml", "list"}, 1, "not existing or no read rights"},
   };
   for (const auto& c : cases) {

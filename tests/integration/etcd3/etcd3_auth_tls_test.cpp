@@ -2,7 +2,7 @@
 #include <cstdlib>
 
 #include "dcs/etcd3/client.h"
-#include "dcs/etcd3/srv_discovery.h"
+#include "dcs/etcd_common/srv_discovery.h"
 #include "dns_srv_server.h"
 #include "etcd3_test_util.h"
 
@@ -121,12 +121,12 @@ TEST(Etcd3Srv, EndpointsComeFromSrvRecords) {
   const std::string host_port = server.host_port();
   const int etcd_port = std::stoi(host_port.substr(host_port.rfind(':') + 1));
   dns.set("_etcd-client._tcp.custos.test", {{"127.0.0.1", etcd_port}});
-  auto resolver = std::make_shared<dcs::etcd3::DnsSrvResolver>("127.0.0.1", dns.port());
+  auto resolver = std::make_shared<dcs::etcd_common::DnsSrvResolver>("127.0.0.1", dns.port());
   EXPECT_EQ(resolver->lookup("_etcd-client._tcp.custos.test"),
-            (std::vector<dcs::etcd3::SrvTarget>{{"127.0.0.1", etcd_port}}));
+            (std::vector<dcs::etcd_common::SrvTarget>{{"127.0.0.1", etcd_port}}));
   EXPECT_TRUE(resolver->lookup("_etcd-client-ssl._tcp.custos.test").empty());
 
-  auto settings = dcs::etcd3::Etcd3Settings::from_section(
+  auto settings = dcs::etcd_common::EtcdSettings::from_section(
       json{{"scope", unique_scope("srv")}, {"name", "a"}, {"srv", "custos.test"}, {"retry_timeout", 2}});
   ASSERT_TRUE(settings) << settings.error();
   dcs::etcd3::Etcd3Client client(settings.value(), resolver);
@@ -135,7 +135,7 @@ TEST(Etcd3Srv, EndpointsComeFromSrvRecords) {
   ASSERT_TRUE(put) << put.error().message;
 
   // Nothing behind the name: no endpoint, a clear error, and no 127.0.0.1 default.
-  auto nothing = dcs::etcd3::Etcd3Settings::from_section(
+  auto nothing = dcs::etcd_common::EtcdSettings::from_section(
       json{{"scope", "s"}, {"name", "a"}, {"srv", "nothing.test"}, {"retry_timeout", 1}});
   ASSERT_TRUE(nothing);
   dcs::etcd3::Etcd3Client none(nothing.value(), resolver);

@@ -766,8 +766,8 @@ TEST_F(Etcd3Dcs_, ACitusCoordinatorSeesTheWorkersAndAWorkerSeesTheCoordinator) {
 }
 
 TEST_F(Etcd3Dcs_, SettingsFromPatroniConfig) {
-  using dcs::etcd3::Etcd3Settings;
-  auto s = Etcd3Settings::from_patroni_config(
+  using dcs::etcd_common::EtcdSettings;
+  auto s = EtcdSettings::from_patroni_config(
       json{{"scope", "batman"}, {"namespace", "/ns/"}, {"name", "n1"}, {"citus", {{"group", 2}}},
            {"bootstrap", {{"dcs", {{"ttl", 20}}}}},
            {"etcd3", {{"hosts", "h1:1234, h2 ,[::1]:5"}, {"protocol", "https"}, {"username", "u"}, {"password", "p"}}}});
@@ -777,21 +777,21 @@ TEST_F(Etcd3Dcs_, SettingsFromPatroniConfig) {
   EXPECT_EQ(s->client_path(), "/ns/batman/2/");
   EXPECT_EQ(s->cluster_prefix(), "/ns/batman/2/");
   EXPECT_EQ(s->timing.ttl, 20);
-  auto coord = Etcd3Settings::from_patroni_config(
-      json{{"scope", "s"}, {"name", "n"}, {"citus", {{"group", 0}}}, {"etcd", {{"host", "localhost"}}}});
+  auto coord = EtcdSettings::from_patroni_config(
+      json{{"scope", "s"}, {"name", "n"}, {"citus", {{"group", 0}}}, {"etcd", {{"host", "localhost"}}}}, "etcd");
   ASSERT_TRUE(coord);
   EXPECT_EQ(coord->endpoints, std::vector<std::string>{"http://localhost:2379"});
   EXPECT_EQ(coord->cluster_prefix(), "/service/s/");
-  auto proxy = Etcd3Settings::from_patroni_config(json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"proxy", "http://p:1"}}}});
+  auto proxy = EtcdSettings::from_patroni_config(json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"proxy", "http://p:1"}}}});
   ASSERT_TRUE(proxy);
   EXPECT_TRUE(proxy->use_proxies);
   // use_proxies with hosts: the hosts are proxies, no member discovery around them.
-  auto proxies = Etcd3Settings::from_patroni_config(
+  auto proxies = EtcdSettings::from_patroni_config(
       json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"hosts", {"p1:1", "p2:2"}}, {"use_proxies", true}}}});
   ASSERT_TRUE(proxies);
   EXPECT_TRUE(proxies->use_proxies);
   EXPECT_EQ(proxies->endpoints, (std::vector<std::string>{"http://p1:1", "http://p2:2"}));
-  EXPECT_FALSE(Etcd3Settings::from_patroni_config(
+  EXPECT_FALSE(EtcdSettings::from_patroni_config(
                    json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"hosts", "p1:1"}, {"use_proxies", false}}}})
                    ->use_proxies);
   for (const json& bad : {json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"hosts", 5}}}},
@@ -802,7 +802,7 @@ TEST_F(Etcd3Dcs_, SettingsFromPatroniConfig) {
                           json{{"scope", "s"}, {"name", "a/b"}, {"etcd3", json::object()}},
                           json{{"scope", "s"}, {"name", "n"}, {"etcd3", {{"username", "u"}}}},
                           json{{"scope", "s"}, {"name", "n"}}}) {
-    auto r = Etcd3Settings::from_patroni_config(bad);
+    auto r = EtcdSettings::from_patroni_config(bad);
     EXPECT_FALSE(r) << bad.dump();
     if (!r) {
       EXPECT_NE(r.error().find("etcd3 configuration"), std::string::npos);

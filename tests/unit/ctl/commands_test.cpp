@@ -51,7 +51,7 @@ TEST(CtlCommands, RuntimeErrorsAreOne) {
   const std::vector<Case> cases = {
       {{"--dcs-url", "redis://h", "list", "demo"}, "Error: Unknown dcs scheme: redis\n"},
       {{"--dcs-url", "etcd3://h:70000", "list", "demo"}, "Error: Invalid DCS URL \"etcd3://h:70000\": port out of range: 70000\n"},
-      {{"--dcs-url", "consul://h", "topology", "demo"}, "Error: DCS `consul` is not supported by custosctl yet (only etcd and etcd3)\n"},
+      {{"--dcs-url", "consul://h", "topology", "demo"}, "Error: DCS `consul` is not supported by custosctl yet (only etcd, etcd3 and zookeeper)\n"},
       {{"-c", "/nonexistent/p.yml", "list"},
        "Error: Provided config file /nonexistent/p.yml not existing or no read rights. Check the -c/--config-file parameter\n"},
   };

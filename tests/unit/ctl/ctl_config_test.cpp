@@ -124,8 +124,11 @@ TEST(CtlDcsFactory, BuildsEtcdAndExplainsOtherBackends) {
   EXPECT_EQ((*v2)->base_path(), "/ns/demo/");
 
   auto zk = make_ctl_dcs({{"zookeeper", {{"hosts", {"z:2181"}}}}}, "demo", std::nullopt);
-  ASSERT_FALSE(zk.ok());
-  EXPECT_NE(zk.error().find("zookeeper"), std::string::npos);
+  ASSERT_TRUE(zk.ok()) << zk.error();
+  EXPECT_EQ((*zk)->base_path(), "/service/demo/");
+  auto consul = make_ctl_dcs({{"consul", {{"host", "c:8500"}}}}, "demo", std::nullopt);
+  ASSERT_FALSE(consul.ok());
+  EXPECT_NE(consul.error().find("consul"), std::string::npos);
   auto none = make_ctl_dcs({{"scope", "demo"}}, "demo", std::nullopt);
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.error().find("Can not find suitable configuration"), std::string::npos);

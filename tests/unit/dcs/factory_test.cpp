@@ -3,6 +3,7 @@
 // configured endpoint is a closed local port, and nothing here waits for it.
 #include <gtest/gtest.h>
 
+#include "dcs/etcd/etcd2_dcs.h"
 #include "dcs/etcd3/etcd3_dcs.h"
 #include "dcs/factory/dcs_factory.h"
 
@@ -39,17 +40,33 @@ TEST(DcsFactory, SectionNameFollowsPatronisOrderAndSkipsNull) {
   EXPECT_EQ(dcs_section_name(with(base(), "raft", json::object())), "raft");
 }
 
-TEST(DcsFactory, EtcdAndEtcd3SectionsGetTheEtcd3Backend) {
-  for (const char* section : {"etcd3", "etcd"}) {
-    SCOPED_TRACE(section);
-    json config = with(base(), section, kEtcd);
-    config["namespace"] = "/ns";
-    auto agent = make_dcs(config, DcsMode::agent);
-    ASSERT_TRUE(agent.ok()) << agent.error();
-    EXPECT_EQ((*agent)->base_path(), "/ns/demo/");
-    EXPECT_EQ((*agent)->member_name(), "n1");
-    EXPECT_EQ(as_etcd3(agent.value()).settings().endpoints, std::vector<std::string>{"http://127.0.0.1:1"});
-  }
+TEST(DcsFactory, AnEtcd3SectionGetsTheV3BackendAndAnEtcdSectionTheV2One) {
+  json config = with(base(), "etcd3", kEtcd);
+  config["namespace"] = "/ns";
+  auto v3 = make_dcs(config, DcsMode::agent);
+  ASSERT_TRUE(v3.ok()) << v3.error();
+  EXPECT_EQ((*v3)->base_path(), "/ns/demo/");
+  EXPECT_EQ((*v3)->member_name(), "n1");
+  EXPECT_EQ(as_etcd3(v3.value()).settings().endpoints, std::vector<std::string>{"http://127.0.0.1:1"});
+
+  // `etcd` is etcd's v2 API in Patroni: another keyspace, so never the v3 backend.
+  config = with(base(), "etcd", kEtcd);
+  config["namespace"] = "/ns";
+  auto v2 = make_dcs(config, DcsMode::agent);
+  ASSERT_TRUE(v2.ok()) << v2.error();
+  auto* e2 = dynamic_cast<const etcd2::Etcd2Dcs*>(v2->get());
+  ASSERT_NE(e2, nullptr);
+  EXPECT_EQ(e2->base_path(), "/ns/demo/");
+  EXPECT_EQ(e2->settings().endpoints, std::vector<std::string>{"http://127.0.0.1:1"});
+  EXPECT_EQ(e2->settings().section, "etcd");
+  EXPECT_FALSE(e2->settings().ctl);
+  auto v2ctl = make_dcs(config, DcsMode::ctl);
+  ASSERT_TRUE(v2ctl.ok()) << v2ctl.error();
+  EXPECT_TRUE(dynamic_cast<const etcd2::Etcd2Dcs*>(v2ctl->get())->settings().ctl);  // quorum reads
+
+  auto bad = make_dcs(with(base(), "etcd", json{{"hosts", 5}}), DcsMode::agent);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().rfind("etcd configuration: ", 0), 0u) << bad.error();
 }
 
 TEST(DcsFactory, ModeDecidesLeaseWatcherAndReadsWhateverTheConfigurationSays) {
@@ -84,15 +101,15 @@ TEST(DcsFactory, ModeDecidesLeaseWatcherAndReadsWhateverTheConfigurationSays) {
 }
 
 TEST(DcsFactory, UnsupportedBackendsAreNamedInOneMessage) {
-  for (const char* section : {"zookeeper", "consul", "kubernetes", "exhibitor", "raft"}) {
+  for (const char* section : {"consul", "kubernetes", "exhibitor", "raft"}) {
     SCOPED_TRACE(section);
     json config = with(base(), section, json{{"hosts", "h:1"}});
     auto agent = make_dcs(config, DcsMode::agent);
     ASSERT_FALSE(agent.ok());
-    EXPECT_EQ(agent.error(), std::string("DCS `") + section + "` is not supported by custos yet (only etcd and etcd3)");
+    EXPECT_EQ(agent.error(), std::string("DCS `") + section + "` is not supported by custos yet (only etcd, etcd3 and zookeeper)");
     auto ctl = make_dcs(config, DcsMode::ctl);
     ASSERT_FALSE(ctl.ok());
-    EXPECT_EQ(ctl.error(), std::string("DCS `") + section + "` is not supported by custosctl yet (only etcd and etcd3)");
+    EXPECT_EQ(ctl.error(), std::string("DCS `") + section + "` is not supported by custosctl yet (only etcd, etcd3 and zookeeper)");
   }
   // Patroni's order decides, not the supported backend: consul comes before etcd3.
   auto both = make_dcs(with(with(base(), "consul", json{{"host", "h:1"}}), "etcd3", kEtcd), DcsMode::agent);
@@ -106,11 +123,11 @@ TEST(DcsFactory, NoSectionAndInvalidSection) {
   auto agent = make_dcs(base(), DcsMode::agent);
   ASSERT_FALSE(agent.ok());
   EXPECT_EQ(agent.error(),
-            "Can not find suitable configuration of distributed configuration store (etcd or etcd3 section)");
+            "Can not find suitable configuration of distributed configuration store (etcd, etcd3 or zookeeper section)");
   auto ctl = make_dcs(base(), DcsMode::ctl);
   ASSERT_FALSE(ctl.ok());
   EXPECT_EQ(ctl.error(),
-            "Can not find suitable configuration of distributed configuration store (etcd or etcd3 section, or "
+            "Can not find suitable configuration of distributed configuration store (etcd, etcd3 or zookeeper section, or "
             "--dcs-url)");
   // A null section is no section.
   EXPECT_FALSE(make_dcs(with(base(), "etcd3", nullptr), DcsMode::agent).ok());

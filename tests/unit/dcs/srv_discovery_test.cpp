@@ -4,10 +4,10 @@
 
 #include <map>
 
-#include "dcs/etcd3/settings.h"
-#include "dcs/etcd3/srv_discovery.h"
+#include "dcs/etcd_common/etcd_settings.h"
+#include "dcs/etcd_common/srv_discovery.h"
 
-namespace custos::dcs::etcd3 {
+namespace custos::dcs::etcd_common {
 namespace {
 
 using nlohmann::json;
@@ -68,22 +68,22 @@ TEST(SrvDiscovery, NothingFoundIsEmpty) {
 }
 
 TEST(SrvSettings, SrvAndItsAliasesAreReadAndHostsStayTheFallback) {
-  auto s = Etcd3Settings::from_section(json{{"scope", "demo"}, {"name", "n1"}, {"srv", "example.test"}});
+  auto s = EtcdSettings::from_section(json{{"scope", "demo"}, {"name", "n1"}, {"srv", "example.test"}});
   ASSERT_TRUE(s) << s.error();
   EXPECT_EQ(s.value().srv, "example.test");
   EXPECT_TRUE(s.value().endpoints.empty());  // no 127.0.0.1 default behind an SRV name
   for (const char* alias : {"discovery_srv", "srv_domain"}) {
-    auto a = Etcd3Settings::from_section(json{{"scope", "demo"}, {"name", "n1"}, {alias, "example.test"},
+    auto a = EtcdSettings::from_section(json{{"scope", "demo"}, {"name", "n1"}, {alias, "example.test"},
                                               {"srv_suffix", "blue"}});
     ASSERT_TRUE(a) << alias << ": " << a.error();
     EXPECT_EQ(a.value().srv, "example.test") << alias;
     EXPECT_EQ(a.value().srv_suffix, "blue");
   }
-  auto both = Etcd3Settings::from_section(
+  auto both = EtcdSettings::from_section(
       json{{"scope", "demo"}, {"name", "n1"}, {"srv", "example.test"}, {"hosts", "10.0.0.9:2379"}});
   ASSERT_TRUE(both) << both.error();
   EXPECT_EQ(both.value().endpoints, (std::vector<std::string>{"http://10.0.0.9:2379"}));
 }
 
 }  // namespace
-}  // namespace custos::dcs::etcd3
+}  // namespace custos::dcs::etcd_common

@@ -1,4 +1,4 @@
-#include "dcs/etcd3/srv_discovery.h"
+#include "dcs/etcd_common/srv_discovery.h"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace custos::dcs::etcd3 {
+namespace custos::dcs::etcd_common {
 
 DnsSrvResolver::DnsSrvResolver(std::string nameserver_ipv4, int port)
     : nameserver_(std::make_pair(std::move(nameserver_ipv4), port)) {}
@@ -92,4 +92,4 @@ std::vector<std::string> discover_etcd_endpoints(const std::string& srv, const s
   return {};
 }
 
-}  // namespace custos::dcs::etcd3
+}  // namespace custos::dcs::etcd_common

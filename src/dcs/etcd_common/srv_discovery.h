@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace custos::dcs::etcd3 {
+namespace custos::dcs::etcd_common {
 
 struct SrvTarget {
   std::string host;  // without the trailing '.'
@@ -47,4 +47,4 @@ using PeerMembersQuery = std::function<std::vector<std::string>(const std::strin
 std::vector<std::string> discover_etcd_endpoints(const std::string& srv, const std::string& srv_suffix,
                                                  SrvResolver& resolver, const PeerMembersQuery& peer_members);
 
-}  // namespace custos::dcs::etcd3
+}  // namespace custos::dcs::etcd_common

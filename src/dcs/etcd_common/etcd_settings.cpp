@@ -1,4 +1,4 @@
-#include "dcs/etcd3/settings.h"
+#include "dcs/etcd_common/etcd_settings.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,14 +7,20 @@
 #include "common/json_truth.h"
 #include "net/http_client.h"
 
-namespace custos::dcs::etcd3 {
+namespace custos::dcs::etcd_common {
 
 namespace {
 
 using json = nlohmann::json;
-using SettingsResult = Result<Etcd3Settings, std::string>;
+using SettingsResult = Result<EtcdSettings, std::string>;
 
-Err<std::string> fail(std::string msg) { return Err<std::string>{"etcd3 configuration: " + std::move(msg)}; }
+// A message without the "<section> configuration: " prefix, which the public functions add.
+Err<std::string> fail(std::string msg) { return Err<std::string>{std::move(msg)}; }
+
+SettingsResult with_prefix(SettingsResult r, const std::string& section_name) {
+  if (!r) return Err<std::string>{section_name + " configuration: " + r.error()};
+  return r;
+}
 
 // Optional string option; an error message when present with another type.
 std::optional<std::string> string_opt(const json& j, const char* key, std::string& error) {
@@ -94,7 +100,7 @@ std::optional<std::string> endpoint_from(const std::string& raw, const std::stri
 
 }  // namespace
 
-std::string Etcd3Settings::base_path() const {
+std::string EtcdSettings::base_path() const {
   std::string raw = "/" + namespace_ + "/" + scope + "/";
   std::string out;
   for (char c : raw)
@@ -102,27 +108,20 @@ std::string Etcd3Settings::base_path() const {
   return out;
 }
 
-std::string Etcd3Settings::client_path() const {
+std::string EtcdSettings::client_path() const {
   return citus_group ? base_path() + std::to_string(*citus_group) + "/" : base_path();
 }
 
-std::string Etcd3Settings::cluster_prefix() const {
+std::string EtcdSettings::cluster_prefix() const {
   return is_citus_coordinator() ? base_path() : client_path();
 }
 
-SettingsResult Etcd3Settings::from_patroni_config(const json& config) {
-  if (!config.is_object()) return fail("configuration is not an object");
-  const json* section = nullptr;
-  for (const char* name : {"etcd3", "etcd"}) {
-    auto it = config.find(name);
-    if (it != config.end() && !it->is_null()) {
-      if (!it->is_object()) return fail(std::string("`") + name + "` section must be a mapping");
-      section = &*it;
-      break;
-    }
-  }
-  if (!section) return fail("neither an `etcd3` nor an `etcd` section");
-  json merged = *section;
+SettingsResult EtcdSettings::from_patroni_config(const json& config, const std::string& section_name) {
+  if (!config.is_object()) return with_prefix(fail("configuration is not an object"), section_name);
+  auto it = config.find(section_name);
+  if (it == config.end() || it->is_null()) return with_prefix(fail("no `" + section_name + "` section"), section_name);
+  if (!it->is_object()) return with_prefix(fail("`" + section_name + "` section must be a mapping"), section_name);
+  json merged = *it;
   for (const char* k : {"scope", "namespace", "name", "ttl", "loop_wait", "retry_timeout", "patronictl"})
     if (config.contains(k)) merged[k] = config[k];
   auto bs = config.find("bootstrap");
@@ -134,12 +133,17 @@ SettingsResult Etcd3Settings::from_patroni_config(const json& config) {
   }
   auto citus = config.find("citus");
   if (citus != config.end() && citus->is_object() && citus->contains("group")) merged["group"] = (*citus)["group"];
-  return from_section(merged);
+  return from_section(merged, section_name);
 }
 
-SettingsResult Etcd3Settings::from_section(const json& s) {
+SettingsResult EtcdSettings::from_section(const json& s, const std::string& section_name) {
+  return with_prefix(parse_section(s, section_name), section_name);
+}
+
+SettingsResult EtcdSettings::parse_section(const json& s, const std::string& section_name) {
   if (!s.is_object()) return fail("section must be a mapping");
-  Etcd3Settings out;
+  EtcdSettings out;
+  out.section = section_name;
   std::string error;
 
   auto protocol = string_opt(s, "protocol", error);
@@ -265,4 +269,4 @@ SettingsResult Etcd3Settings::from_section(const json& s) {
   return out;
 }
 
-}  // namespace custos::dcs::etcd3
+}  // namespace custos::dcs::etcd_common

@@ -1,0 +1,145 @@
+// The ZooKeeper Dcs backend (dcs.md §7), wire-compatible with Patroni's `zookeeper` module: the
+// same znodes (`/<namespace>/<scope>/leader` ...), `leader` and `members/<name>` ephemeral and
+// bound to one session whose timeout is `ttl`, versions for compare-and-set, watches for
+// wake-ups. Through Debian's C client (zk_session.h), every call bounded by retry_timeout.
+//
+//   auto dcs = custos::dcs::zookeeper::ZooKeeperDcs::from_config(patroni_config_json);
+//
+// Deliberate differences from Patroni (docs/compatibility.md): delete_leader deletes the leader
+// znode (if it holds our name) instead of restarting the session, so our member key stays; a
+// compare-and-set with version 0 is conditional (Patroni treats 0 as "any version").
+//
+// Thread-safe. Locks (annotated, all leaves, none held while waiting for ZooKeeper):
+//   state_mu_  timing, leader_released_, member_ (what we know of our member znode).
+//   event_mu_  woken_; event_cv_ waits on it (watch()), notified by watch events and wakeup().
+//   listener_mu_  the wake listener.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/thread_annotations.h"
+#include "dcs/dcs.h"
+#include "dcs/status_publisher.h"
+#include "dcs/zookeeper/zk_session.h"
+#include "dcs/zookeeper/zookeeper_settings.h"
+
+namespace custos::dcs::zookeeper {
+
+class ZooKeeperDcs : public Dcs {
+ public:
+  // From the whole Patroni configuration (its `zookeeper` section). Does not contact ZooKeeper.
+  static Result<std::unique_ptr<ZooKeeperDcs>, std::string> from_config(const nlohmann::json& patroni_config);
+  explicit ZooKeeperDcs(ZooKeeperSettings settings);
+  ~ZooKeeperDcs() override;
+
+  const std::string& member_name() const override { return settings_.name; }
+  const std::string& base_path() const override { return base_path_; }
+
+  DcsResult<Cluster> get_cluster() override { return counted(read_cluster()); }
+  DcsResult<Cluster> get_cluster_fresh() override { return counted(read_cluster()); }
+  DcsResult<Cluster> get_mpp_coordinator() override;
+  DcsStatus attempt_to_acquire_leader() override { return counted(acquire_impl()); }
+  DcsStatus update_leader(const LeaderRefresh& refresh) override { return counted(update_leader_impl(refresh)); }
+  DcsStatus delete_leader(std::optional<int64_t> last_lsn) override { return counted(delete_leader_impl(last_lsn)); }
+  DcsStatus take_leader() override { return counted(acquire_impl()); }
+  DcsStatus initialize(bool create_new, const std::string& sysid) override;
+  DcsStatus cancel_initialization() override;
+  DcsStatus touch_member(const nlohmann::json& data) override { return counted(touch_member_impl(data)); }
+  DcsResult<Version> set_config_value(const std::string& value, std::optional<Version> version) override {
+    return counted(cas_put("config", value, version));
+  }
+  DcsResult<Version> set_failover_value(const std::string& value, std::optional<Version> version) override {
+    return counted(cas_put("failover", value, version));
+  }
+  DcsResult<Version> set_sync_state_value(const std::string& value, std::optional<Version> version) override {
+    return counted(cas_put("sync", value, version));
+  }
+  // Writes `{}` (as Patroni does on ZooKeeper) instead of deleting.
+  DcsStatus delete_sync_state(std::optional<Version> version) override;
+  DcsStatus set_history_value(const std::string& value) override;
+  DcsStatus write_status(const nlohmann::json& status) override;
+  DcsStatus write_failsafe(const nlohmann::json& failsafe) override;
+  DcsStatus delete_cluster() override;
+
+  // Reads the leader znode (leaving a watch on it) and compares it with `leader_version` (its
+  // czxid): a change since the caller's read ends the call at once. Otherwise waits for a watch
+  // event on the keys the HA loop reacts to (leader, config, failover, sync, history, failsafe,
+  // status while another member leads, the cluster's children), wakeup() or the timeout.
+  WatchOutcome watch(std::optional<Version> leader_version, std::chrono::milliseconds timeout) override
+      EXCLUDES(event_mu_);
+  void wakeup() override EXCLUDES(event_mu_);
+  void set_wake_listener(std::function<void()> listener) override EXCLUDES(listener_mu_);
+
+  // The session: alive at least its negotiated timeout after the start of the last call that
+  // got a reply.
+  std::optional<LeaseInfo> lease_info() const override;
+  void set_timing(const DcsTiming& timing) override EXCLUDES(state_mu_);
+  DcsTiming timing() const override EXCLUDES(state_mu_);
+  DcsStats stats() const override;
+
+  const ZooKeeperSettings& settings() const { return settings_; }
+  int64_t session_id() const { return session_->session_id(); }
+
+ private:
+  std::string path(const std::string& relative) const;
+  Deadline deadline() const EXCLUDES(state_mu_);
+  bool holds_lock_in_view() const EXCLUDES(state_mu_);
+
+  // The keys of one group under `dir` ("/service/demo/" or "/service/demo/1/"), relative to
+  // `prefix`; watches left when `watch`.
+  ZkResult<RawNodes> read_group(const std::string& dir, const std::string& prefix, bool watch, Deadline deadline);
+  DcsResult<Cluster> read_cluster();
+  DcsStatus acquire_impl() EXCLUDES(state_mu_);
+  DcsStatus update_leader_impl(const LeaderRefresh& refresh) EXCLUDES(state_mu_);
+  DcsStatus delete_leader_impl(std::optional<int64_t> last_lsn) EXCLUDES(state_mu_);
+  DcsStatus touch_member_impl(const nlohmann::json& data) EXCLUDES(state_mu_);
+  DcsResult<Version> cas_put(const std::string& relative, const std::string& value, std::optional<Version> version);
+  DcsStatus plain_put(const std::string& relative, const std::string& value);
+  void on_event(const ZkEvent& event) EXCLUDES(event_mu_, listener_mu_);
+  void signal_change() EXCLUDES(event_mu_);
+
+  template <class R>
+  R counted(R result) {
+    if (!result && result.error().is(DcsErrorKind::kMalformedReply))
+      malformed_replies_.fetch_add(1, std::memory_order_relaxed);
+    return result;
+  }
+
+  const ZooKeeperSettings settings_;
+  const std::string base_path_;
+  StatusPublisher status_;
+
+  mutable Mutex state_mu_;
+  DcsTiming timing_ GUARDED_BY(state_mu_);
+  // We deleted the leader znode ourselves and have not written it since: update_leader must
+  // not re-create it (the HA cycle calling it may have read the key before the delete).
+  bool leader_released_ GUARDED_BY(state_mu_) = false;
+  // The leader znode's holder in the last read (to know whether status changes are news).
+  std::optional<std::string> leader_in_view_ GUARDED_BY(state_mu_);
+  // Our member znode as last read or written: its value and owner session.
+  struct OwnMember {
+    std::string value;
+    int64_t owner = 0;
+  };
+  std::optional<OwnMember> member_ GUARDED_BY(state_mu_);
+
+  mutable Mutex event_mu_;
+  CondVar event_cv_;
+  bool woken_ GUARDED_BY(event_mu_) = false;
+  std::atomic<uint64_t> changes_{0};  // watch events the HA loop reacts to, so far
+
+  Mutex listener_mu_;
+  std::function<void()> wake_listener_ GUARDED_BY(listener_mu_);
+
+  std::atomic<uint64_t> malformed_replies_{0};
+  // Last: its watcher calls on_event, which uses the members above.
+  std::unique_ptr<ZkSession> session_;
+};
+
+}  // namespace custos::dcs::zookeeper
