@@ -15,7 +15,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from lib import measure, procs, report  # noqa: E402
-from lib.cluster import BenchError, Cluster, Etcd, Profile, custos_kind, patroni_kind  # noqa: E402
+from lib.cluster import BenchError, Cluster, Etcd, Profile, ZooKeeper, custos_kind, patroni_kind  # noqa: E402
 
 DEFAULT = Profile(30, 10, 10)
 FAST = Profile(10, 2, 4)
@@ -207,6 +207,49 @@ class Run:
 
         self.section("citus worker switchover", kind, body, lambda: holder)
 
+    def backends(self, kind):
+        """The idle, switchover and failover figures on etcd's v2 API and on ZooKeeper (etcd v3:
+        the main and failover sections), one cluster per store in the ttl 10 profile."""
+        a = self.args
+        for make_store in (lambda: Etcd(self.base, v2=True), lambda: ZooKeeper(self.base)):
+            holder = []
+            store = make_store()
+
+            def body(store=store, holder=holder):
+                self.active.append(store)
+                store.start()
+                section = f"{store.label}, {FAST.label()}"
+                c = self.cluster(kind, store, f"{kind.name}-{store.label.replace(' ', '')}", FAST)
+                holder.append(c)
+                primary, b = measure.bootstrap(c, 180)
+                self.row(section, "bootstrap: primary + 2 streaming replicas", "s").add(kind.name, b["all_streaming_s"])
+                measure.prepare_table(c, primary)
+                idle = measure.idle([c], store, a.idle_seconds, settle=a.settle_seconds)
+                self.row(section, "agent RSS (mean of 3)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_rss_mib"])
+                self.row(section, "agent CPU while idle (mean of 3)", "s/min", ("le_ratio", 1 / 10)).add(
+                    kind.name, idle["agent_cpu_s_per_min"])
+                what = "HTTP requests" if isinstance(store, Etcd) else "packets received (requests and pings)"
+                self.row(section, f"store load while idle: {what}", "/min", ("le_ratio", 1)).add(
+                    kind.name, idle["etcd_requests_per_min"])
+                for _ in range(a.rounds):
+                    self.next_id, s = measure.switchover(c, self.next_id, 120)
+                    print(f"   switchover: {s}", flush=True)
+                    self.row(section, "switchover: candidate accepts writes", "s", ("le_ratio", 1 / 3)).add(
+                        kind.name, s["candidate_writable_s"])
+                    self.row(section, "switchover: acknowledged rows lost", "rows").add(kind.name, s["lost_rows"])
+                for _ in range(a.rounds):
+                    self.next_id, f = measure.failover(c, self.next_id, FAST.ttl + FAST.loop_wait + 120)
+                    print(f"   failover: {f}", flush=True)
+                    self.row(section, "failover: another node accepts writes after kill -9", "s", ("le_ratio", 1)).add(
+                        kind.name, f["failover_s"])
+                    self.row(section, "failover: lock gone after kill -9 (effective ttl)", "s").add(
+                        kind.name, f["lock_expired_after_kill_s"])
+                    self.row(section, "failover: reaction after the lock was gone", "ms", ("lt_abs", 300)).add(
+                        kind.name, None if f["reaction_s"] is None else f["reaction_s"] * 1000)
+                self.release(c, store)
+
+            self.section(f"{store.label} (idle, switchover, failover)", kind, body, lambda holder=holder: holder)
+
     def scale(self, kind):
         a = self.args
         holder = []
@@ -273,7 +316,8 @@ def parse_args(argv):
     p.add_argument("--settle-seconds", type=float, default=15)
     p.add_argument("--rest-seconds", type=int, default=10)
     p.add_argument("--scale-clusters", type=int, default=10)
-    p.add_argument("--skip", default="", help="comma-separated sections to skip: main, failover, citus, scale")
+    p.add_argument("--skip", default="",
+                   help="comma-separated sections to skip: main, failover, citus, backends, scale")
     p.add_argument("--smoke", action="store_true",
                    help="one short round against custos only (what CI runs)")
     p.add_argument("--build-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build"))
@@ -283,13 +327,13 @@ def parse_args(argv):
     a = p.parse_args(argv)
     if a.smoke:
         a.agents, a.rounds, a.idle_seconds, a.settle_seconds, a.rest_seconds = "custos", 1, 5, 3, 2
-        a.skip = ",".join(filter(None, [a.skip, "scale", "citus"]))
+        a.skip = ",".join(filter(None, [a.skip, "scale", "citus", "backends"]))
     if a.rounds < 1 or a.idle_seconds <= 0 or a.rest_seconds < 1 or a.scale_clusters < 1:
         p.error("--rounds, --idle-seconds, --rest-seconds and --scale-clusters must be positive")
     bad = [x for x in a.agents.split(",") if x not in ("custos", "patroni")]
     if bad:
         p.error(f"unknown agent(s) in --agents: {', '.join(bad)}")
-    bad = [x for x in a.skip.split(",") if x and x not in ("main", "failover", "citus", "scale")]
+    bad = [x for x in a.skip.split(",") if x and x not in ("main", "failover", "citus", "backends", "scale")]
     if bad:
         p.error(f"unknown section(s) in --skip: {', '.join(bad)}")
     if a.json is None:
@@ -318,6 +362,8 @@ def main(argv):
                 run.failovers(k)
             if "citus" not in skip:
                 run.citus(k)
+            if "backends" not in skip:
+                run.backends(k)
             if "scale" not in skip:
                 run.scale(k)
     except KeyboardInterrupt:

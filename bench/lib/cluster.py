@@ -46,11 +46,25 @@ def wait_until(what, timeout, probe, interval=0.05):
 
 # ------------------------------------------------------------------------------------------------
 class Etcd:
-    def __init__(self, base_dir):
+    """etcd for the agents: its v3 API (section `etcd3`), or with `v2` its v2 API (section
+    `etcd`, etcd started with --enable-v2)."""
+
+    def __init__(self, base_dir, v2=False):
         self.dir = tempfile.mkdtemp(prefix="etcd-", dir=base_dir)
         self.port = procs.free_port()
         self.peer_port = procs.free_port()
         self.proc = None
+        self.v2 = v2
+
+    @property
+    def label(self):
+        return "etcd v2" if self.v2 else "etcd v3"
+
+    def section_yaml(self):
+        return f"{'etcd' if self.v2 else 'etcd3'}:\n  hosts:\n    - {self.host_port}\n"
+
+    def watch_key(self, key):
+        return EtcdV2Watch(self, key) if self.v2 else KeyWatch(self, key)
 
     @property
     def host_port(self):
@@ -66,7 +80,7 @@ class Etcd:
                 "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", f"bench={peer}", "--initial-cluster-state", "new",
-                "--logger", "zap", "--log-level", "warn"]
+                "--logger", "zap", "--log-level", "warn"] + (["--enable-v2=true"] if self.v2 else [])
         self.proc = procs.spawn(argv, os.path.join(self.dir, "etcd.log"), as_postgres=False)
         wait_until("etcd to answer", 30, lambda: self._get("/health").get("health") == "true")
 
@@ -84,22 +98,178 @@ class Etcd:
             return json.loads(r.read())
 
     def get_key(self, key):
+        if self.v2:
+            try:
+                return self._get("/v2/keys" + key).get("node", {}).get("value")
+            except urllib.error.HTTPError as e:
+                if e.code == 404:
+                    return None
+                raise
         r = self.post("/v3/kv/range", {"key": base64.b64encode(key.encode()).decode()})
         kvs = r.get("kvs") or []
         return base64.b64decode(kvs[0]["value"]).decode() if kvs and "value" in kvs[0] else None
 
     def requests_total(self):
-        """gRPC requests started so far (the JSON gateway forwards every HTTP call as one)."""
+        """Requests so far: v3, gRPC requests started (the JSON gateway forwards every HTTP call
+        as one); v2, HTTP requests received."""
         with urllib.request.urlopen(self.url + "/metrics", timeout=5) as r:
             text = r.read().decode()
+        prefix = "etcd_http_received_total{" if self.v2 else "grpc_server_started_total{"
         total = 0.0
         for line in text.splitlines():
-            if line.startswith("grpc_server_started_total{"):
+            if line.startswith(prefix):
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
     def pid(self):
         return self.proc.pid
+
+
+class ZooKeeper:
+    """Debian's ZooKeeper (one server, tickTime 1 s: session timeouts 2..120 s granted as asked)
+    for the agents' `zookeeper` section; the bench reads keys through python3-kazoo."""
+
+    label = "ZooKeeper"
+
+    def __init__(self, base_dir):
+        self.dir = tempfile.mkdtemp(prefix="zookeeper-", dir=base_dir)
+        self.port = procs.free_port()
+        self.proc = None
+        self.client = None
+
+    @property
+    def host_port(self):
+        return f"127.0.0.1:{self.port}"
+
+    def section_yaml(self):
+        return f"zookeeper:\n  hosts:\n    - {self.host_port}\n"
+
+    def start(self):
+        cfg = os.path.join(self.dir, "zoo.cfg")
+        with open(cfg, "w") as f:
+            f.write(f"tickTime=1000\ninitLimit=10\nsyncLimit=5\ndataDir={self.dir}/data\n"
+                    f"clientPort={self.port}\nclientPortAddress=127.0.0.1\nmaxSessionTimeout=120000\n"
+                    "admin.enableServer=false\n4lw.commands.whitelist=srvr,ruok\n")
+        argv = ["/usr/bin/java", "-Xmx256m", f"-Dzookeeper.log.dir={self.dir}", "-cp",
+                "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar",
+                "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg]
+        self.proc = procs.spawn(argv, os.path.join(self.dir, "zookeeper.log"), as_postgres=False)
+        wait_until("ZooKeeper to serve", 60, lambda: "Mode:" in self._four_letters("srvr"))
+        from kazoo.client import KazooClient  # python3-kazoo, as Patroni uses it
+        self.client = KazooClient(self.host_port, timeout=10)
+        self.client.start(timeout=20)
+
+    def stop(self):
+        if self.client is not None:
+            try:
+                self.client.stop()
+                self.client.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self.client = None
+        procs.stop_popen(self.proc)
+
+    def _four_letters(self, word):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+                sock.sendall(word.encode())
+                out = b""
+                while True:
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        return out.decode(errors="replace")
+                    out += chunk
+        except OSError:
+            return ""
+
+    def get_key(self, key):
+        from kazoo.exceptions import NoNodeError
+        try:
+            return self.client.get(key)[0].decode()
+        except NoNodeError:
+            return None
+
+    def requests_total(self):
+        """Packets the server received so far (requests and session pings)."""
+        for line in self._four_letters("srvr").splitlines():
+            if line.startswith("Received:"):
+                return float(line.split(":", 1)[1])
+        raise BenchError("ZooKeeper srvr gave no Received count")
+
+    def watch_key(self, key):
+        return ZkDataWatch(self, key)
+
+    def pid(self):
+        return self.proc.pid
+
+
+class _Events:
+    """(monotonic time, "PUT"/"DELETE", value) of a key's changes, as KeyWatch records them."""
+
+    def __init__(self):
+        self.events = []
+
+    def first(self, kind, after, value_not=None):
+        for at, t, v in list(self.events):
+            if at >= after and t == kind and (value_not is None or v != value_not):
+                return at
+        return None
+
+
+class ZkDataWatch(_Events):
+    """One-shot ZooKeeper watches on one znode, re-armed after each event (kazoo's DataWatch
+    would re-read the node and hide a deletion followed at once by a new creation). A creation
+    is recorded as a PUT without its value."""
+
+    def __init__(self, store, key):
+        super().__init__()
+        self._client, self._key = store.client, key
+        self._closed = False
+        self._client.exists(key, watch=self._on_event)
+
+    def _on_event(self, event):
+        if self._closed:
+            return
+        kind = {"DELETED": "DELETE", "CREATED": "PUT", "CHANGED": "PUT"}.get(event.type)
+        if kind:
+            self.events.append((time.monotonic(), kind, None))
+        self._client.exists_async(self._key, watch=self._on_event)  # no blocking call in a watcher
+
+    def close(self):
+        self._closed = True
+
+
+class EtcdV2Watch(_Events):
+    """Long polls (wait=true&waitIndex) on one key of etcd's v2 API in a thread."""
+
+    def __init__(self, store, key):
+        super().__init__()
+        self._url = store.url + "/v2/keys" + key
+        self._stop = threading.Event()
+        try:
+            with urllib.request.urlopen(self._url, timeout=2) as r:
+                self._index = int(r.headers.get("X-Etcd-Index", "0")) + 1
+        except urllib.error.HTTPError as e:
+            self._index = int(e.headers.get("X-Etcd-Index", "0")) + 1
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                with urllib.request.urlopen(f"{self._url}?wait=true&waitIndex={self._index}", timeout=1) as r:
+                    msg = json.loads(r.read())
+            except Exception:  # noqa: BLE001 - a quiet second (timeout) or a hiccup: poll again
+                continue
+            at = time.monotonic()
+            node = msg.get("node") or {}
+            self._index = int(node.get("modifiedIndex", self._index)) + 1
+            gone = msg.get("action") in ("delete", "expire", "compareAndDelete")
+            self.events.append((at, "DELETE" if gone else "PUT", None if gone else node.get("value")))
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=3)
 
 
 class KeyWatch:
@@ -258,10 +428,7 @@ log:
 restapi:
   listen: 127.0.0.1:{n.api_port}
   connect_address: 127.0.0.1:{n.api_port}
-etcd3:
-  hosts:
-    - {self.etcd.host_port}
-{self._citus_yaml()}bootstrap:
+{self.etcd.section_yaml()}{self._citus_yaml()}bootstrap:
   dcs:
     ttl: {self.profile.ttl}
     loop_wait: {self.profile.loop_wait}

@@ -9,7 +9,7 @@ import time
 import psycopg2
 
 from . import procs
-from .cluster import SUPERUSER, SUPERUSER_PASSWORD, BenchError, KeyWatch, wait_until
+from .cluster import SUPERUSER, SUPERUSER_PASSWORD, BenchError, wait_until
 
 TABLE_DDL = "CREATE TABLE IF NOT EXISTS bench_rows (id bigint PRIMARY KEY, at timestamptz DEFAULT now())"
 
@@ -114,7 +114,7 @@ def failover(cluster, next_id, timeout):
         # non-strict synchronous_mode commits asynchronously: wait until one is in place.
         cluster.wait_sync_standby(primary, 120)
     old = cluster.nodes[primary].name
-    watch = KeyWatch(cluster.etcd, cluster.key("leader"))
+    watch = cluster.etcd.watch_key(cluster.key("leader"))
     writer = Writer(cluster, next_id, timeout + 60)
     try:
         wait_until("the writer to commit on the primary", 20, lambda: writer.count() >= 20, 0.02)

@@ -121,7 +121,11 @@ TestCluster::TestCluster(ClusterOptions options) : options_(std::move(options)) 
   test::become_subreaper();
   dir_ = test::make_temp_dir("custos-e2e");
   try {
-    if (options_.etcd_of) {
+    if (options_.dcs != "etcd3") {
+      if (options_.etcd_of || options_.etcd_members > 1 || options_.proxies)
+        throw std::runtime_error("ClusterOptions: etcd_of, etcd_members and proxies need dcs etcd3");
+      other_dcs_ = test::start_dcs_server(options_.dcs, 1, options_.tls);
+    } else if (options_.etcd_of) {
       etcd_server_ = &options_.etcd_of->etcd();
     } else if (options_.etcd_members > 1) {
       etcd_cluster_ = std::make_unique<test::EtcdCluster>(options_.etcd_members, options_.tls, options_.tls, "e2e-etcd");
@@ -274,7 +278,7 @@ void TestCluster::write_config(int i) {
                                    : "  authentication:\n    username: " + options_.rest_user +
                                          "\n    password: " + options_.rest_password + "\n")
     << rest_tls
-    << "etcd3:\n" << etcd_section_for(i)
+    << dcs_section_yaml(i)
     << (options_.citus_group ? "citus:\n  group: " + std::to_string(*options_.citus_group) +
                                    "\n  database: " + options_.citus_database + "\n"
                              : std::string())
@@ -350,6 +354,18 @@ std::string TestCluster::rest_base(int i) const {
 }
 
 std::string TestCluster::etcd_section() const { return etcd_section_for(-1); }
+
+std::string TestCluster::dcs_url() const {
+  if (other_dcs_) return other_dcs_->section_name() + "://" + other_dcs_->section()["hosts"][0].get<std::string>();
+  if (!etcd_server_) throw std::runtime_error("dcs_url: this cluster runs an etcd cluster");
+  return "etcd3://" + etcd_server_->host_port();
+}
+
+std::string TestCluster::dcs_section_yaml(int i) const {
+  // JSON is YAML: a flow mapping on one line.
+  if (other_dcs_) return other_dcs_->section_name() + ": " + other_dcs_->section().dump() + "\n";
+  return "etcd3:\n" + etcd_section_for(i);
+}
 
 std::string TestCluster::etcd_section_for(int i) const {
   std::string s = "  hosts:\n";
@@ -431,7 +447,7 @@ test::RunResult TestCluster::custosctl(const std::string& config_file, const std
 
 void TestCluster::write_ctl_config(const std::string& path) const {
   std::ostringstream y;
-  y << "scope: " << options_.scope << "\nnamespace: /service/\netcd3:\n" << etcd_section();
+  y << "scope: " << options_.scope << "\nnamespace: /service/\n" << dcs_section_yaml();
   if (!options_.rest_user.empty() || options_.tls) y << "ctl:\n";
   if (!options_.rest_user.empty())
     y << "  authentication:\n    username: " << options_.rest_user << "\n    password: " << options_.rest_password
@@ -639,6 +655,7 @@ std::string TestCluster::key(const std::string& relative) const {
 }
 
 std::optional<std::string> TestCluster::get_key(const std::string& relative) {
+  if (other_dcs_) return other_dcs_->raw_get(key(relative));
   auto r = etcdctl({"get", "--print-value-only", key(relative)});
   if (r.exit_code != 0) return std::nullopt;
   std::string v = r.output;
@@ -648,6 +665,7 @@ std::optional<std::string> TestCluster::get_key(const std::string& relative) {
 }
 
 void TestCluster::put_key(const std::string& relative, const std::string& value) {
+  if (other_dcs_) return other_dcs_->raw_put(key(relative), value);
   auto r = etcdctl({"put", key(relative), "--", value});
   if (r.exit_code != 0) throw std::runtime_error("etcdctl put " + key(relative) + " failed: " + r.output);
 }
@@ -866,6 +884,7 @@ void TestCluster::shutdown() {
   }
   etcd_.reset();
   etcd_cluster_.reset();
+  other_dcs_.reset();
   test::reap_orphans();
   if (!dir_.empty() && !std::getenv("CUSTOS_KEEP_TEST_DIRS")) {
     std::error_code ec;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "child_process.h"
+#include "dcs_server.h"
 #include "etcd_cluster.h"
 #include "etcd_server.h"
 #include "tcp_proxy.h"
@@ -119,6 +120,10 @@ struct ClusterOptions {
   bool omit_pg_hba = false;
   // etcd members: 1 (EtcdServer) or more (EtcdCluster, members can be stopped one by one).
   int etcd_members = 1;
+  // The DCS: "etcd3" (an etcd of the cluster's own, the options above), or "etcd" (etcd's v2
+  // API) or "zookeeper", each one server of test::DcsServer (secure with tls), without
+  // etcd_of, etcd_members > 1 or proxies.
+  std::string dcs = "etcd3";
   // Fault tests: every path between an agent and the others goes through a TcpProxy the test
   // controls (test::TcpProxy): each agent reaches etcd through proxies of its own (one per
   // member, `use_proxies: true`), and the members reach each other's REST API and PostgreSQL
@@ -228,6 +233,11 @@ class TestCluster {
   void write_ctl_config(const std::string& path) const;
   // The etcd3 section every node and client uses (indented by two spaces, ending in a newline).
   std::string etcd_section() const;
+  // The DCS section of node i's configuration (i < 0: the direct one, for clients), with its
+  // name: "etcd3:\n  hosts: ...", "zookeeper: {...}\n". Ends in a newline.
+  std::string dcs_section_yaml(int i = -1) const;
+  // The DCS as a custosctl --dcs-url: "<etcd3|etcd|zookeeper>://127.0.0.1:<port>" (one server).
+  std::string dcs_url() const;
 
   // ---- agents
   void start_all();
@@ -325,6 +335,7 @@ class TestCluster {
   std::unique_ptr<test::EtcdServer> etcd_;
   test::EtcdServer* etcd_server_ = nullptr;  // etcd_, or the one of ClusterOptions::etcd_of
   std::unique_ptr<test::EtcdCluster> etcd_cluster_;
+  std::unique_ptr<test::DcsServer> other_dcs_;  // ClusterOptions::dcs other than etcd3
   // etcdctl against a running member (get/put of the tests' probes).
   test::RunResult etcdctl(const std::vector<std::string>& args);
   // The etcd3 section of node i (its proxies when proxied); i < 0: the direct one.

@@ -1,7 +1,8 @@
-// One Patroni 3.0.2 node (n1) and two custos nodes (n2, n3) sharing one scope in one etcd: they
-// must agree on the leader, stream from it, hand over in both directions (switchover through
-// the leader's REST API, failover after kill -9 of the leader's agent and postmaster) and keep
-// every row written before.
+// One Patroni 3.0.2 node (n1) and two custos nodes (n2, n3) sharing one scope in one DCS (etcd
+// v3, etcd v2 and ZooKeeper, each with the same tests): they must agree on the leader, stream
+// from it, hand over in both directions (switchover through the leader's REST API or custosctl,
+// failover after kill -9 of the leader's agent and postmaster) and keep every row written
+// before.
 #include <chrono>
 #include <map>
 #include <optional>
@@ -39,6 +40,7 @@ class MixedCluster : public ::testing::Test {
     o.loop_wait = 2;
     o.retry_timeout = 5;
     o.failsafe_mode = failsafe_mode();
+    o.dcs = dcs();
     cluster_ = std::make_unique<TestCluster>(o);
     TestCluster& c = *cluster_;
     if (const auto first = bootstrapper()) {
@@ -69,6 +71,8 @@ class MixedCluster : public ::testing::Test {
     return patroni_bootstraps() ? std::optional<int>(kPatroniNode) : std::nullopt;
   }
   virtual bool failsafe_mode() const { return false; }
+  // The DCS backend (ClusterOptions::dcs).
+  virtual std::string dcs() const { return "etcd3"; }
 
   void start(int i) {
     if (is_patroni(i))
@@ -178,11 +182,9 @@ class MixedCluster : public ::testing::Test {
     return p;
   }
 
-  std::unique_ptr<TestCluster> cluster_;
-  int64_t next_row_ = 1;
-};
-
-TEST_F(MixedCluster, BootstrapsAndSwitchesOverBothWays) {
+  // Switchovers Patroni -> custos and custos -> Patroni (whichever leads first), the second
+  // one through custosctl when `via_custosctl`; every row everywhere; the member keys alike.
+  void switchovers_both_ways(bool via_custosctl = false) {
   TestCluster& c = *cluster_;
   int p = c.wait_for_primary(30s);
   std::cout << "bootstrap leader: " << kind(p) << " " << c.name(p) << "\n";
@@ -191,7 +193,7 @@ TEST_F(MixedCluster, BootstrapsAndSwitchesOverBothWays) {
   // Patroni -> custos and custos -> Patroni, whichever came first.
   std::vector<int> targets = is_patroni(p) ? std::vector<int>{1, kPatroniNode} : std::vector<int>{kPatroniNode, 3 - p};
   for (int t : targets) {
-    p = switchover(p, t);
+    p = via_custosctl && t == targets.back() ? switchover_with_custosctl(p, t) : switchover(p, t);
     ASSERT_EQ(p, t);
     expect_consistent_view(p);
     snapshot_member_keys();
@@ -203,14 +205,10 @@ TEST_F(MixedCluster, BootstrapsAndSwitchesOverBothWays) {
   auto h = patronictl(c, {"history", "-f", "json"});
   auto j = nlohmann::json::parse(h.output.substr(std::min(h.output.find('['), h.output.size())), nullptr, false);
   EXPECT_TRUE(j.is_array() && j.size() == 2u) << h.output;
-}
+  }
 
-class MixedClusterBootstrappedByPatroni : public MixedCluster {
- protected:
-  bool patroni_bootstraps() const override { return true; }
-};
-
-TEST_F(MixedClusterBootstrappedByPatroni, FailsOverBothWays) {
+  // Failovers Patroni -> custos and custos -> Patroni (kill -9 of agent and postmaster).
+  void failovers_both_ways() {
   TestCluster& c = *cluster_;
   int p = c.wait_for_primary(30s);
   std::cout << "bootstrap leader: " << kind(p) << " " << c.name(p) << "\n";
@@ -244,7 +242,89 @@ TEST_F(MixedClusterBootstrappedByPatroni, FailsOverBothWays) {
     expect_all_rows_everywhere();
   }
   EXPECT_TRUE(to_custos && to_patroni);
+  }
+
+  // `custosctl switchover` through the cluster's configuration file (its DCS section).
+  int switchover_with_custosctl(int leader, int candidate) {
+    TestCluster& c = *cluster_;
+    SCOPED_TRACE("custosctl switchover " + c.name(leader) + " -> " + c.name(candidate));
+    const std::string cfg = c.dir() + "/custosctl.yml";
+    c.write_ctl_config(cfg);
+    auto r = TestCluster::custosctl(cfg, {"switchover", c.options().scope, "--leader", c.name(leader), "--candidate",
+                                          c.name(candidate), "--force"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    wait_for_leader(c, c.name(candidate), 90s);
+    c.wait_for_streaming(candidate, others(candidate), 120s);
+    return candidate;
+  }
+
+  // custosctl lists the cluster from its configuration file and from a --dcs-url, and finds
+  // the same leader as patronictl.
+  void expect_custosctl_lists(const std::string& dcs_url) {
+    TestCluster& c = *cluster_;
+    const std::string cfg = c.dir() + "/custosctl.yml";
+    c.write_ctl_config(cfg);
+    const auto leader = c.leader_name();
+    ASSERT_TRUE(leader);
+    for (const auto& args : {std::vector<std::string>{"list", "-f", "json"},
+                             std::vector<std::string>{"--dcs-url", dcs_url, "list", c.options().scope, "-f", "json"}}) {
+      auto r = TestCluster::custosctl(cfg, args);
+      ASSERT_EQ(r.exit_code, 0) << r.output;
+      auto j = nlohmann::json::parse(r.output.substr(std::min(r.output.find('['), r.output.size())), nullptr, false);
+      ASSERT_TRUE(j.is_array()) << r.output;
+      EXPECT_EQ(j.size(), 3u) << r.output;
+      int leaders = 0;
+      for (const auto& m : j)
+        if (m.value("Role", "") == "Leader") {
+          ++leaders;
+          EXPECT_EQ(m.value("Member", ""), *leader) << r.output;
+        }
+      EXPECT_EQ(leaders, 1) << r.output;
+    }
+  }
+
+  std::unique_ptr<TestCluster> cluster_;
+  int64_t next_row_ = 1;
+};
+
+TEST_F(MixedCluster, BootstrapsAndSwitchesOverBothWays) { switchovers_both_ways(); }
+
+class MixedClusterBootstrappedByPatroni : public MixedCluster {
+ protected:
+  bool patroni_bootstraps() const override { return true; }
+};
+
+TEST_F(MixedClusterBootstrappedByPatroni, FailsOverBothWays) { failovers_both_ways(); }
+
+// The same on etcd's v2 API (section `etcd`) and on ZooKeeper: Patroni 3.0.2 through
+// python3-etcd and python3-kazoo, custos through its own backends; custosctl on both.
+class MixedClusterOnEtcdV2 : public MixedCluster {
+ protected:
+  std::string dcs() const override { return "etcd"; }
+};
+TEST_F(MixedClusterOnEtcdV2, BootstrapsAndSwitchesOverBothWays) {
+  switchovers_both_ways(true);
+  expect_custosctl_lists(cluster_->dcs_url());
 }
+class MixedClusterOnEtcdV2BootstrappedByPatroni : public MixedClusterOnEtcdV2 {
+ protected:
+  bool patroni_bootstraps() const override { return true; }
+};
+TEST_F(MixedClusterOnEtcdV2BootstrappedByPatroni, FailsOverBothWays) { failovers_both_ways(); }
+
+class MixedClusterOnZooKeeper : public MixedCluster {
+ protected:
+  std::string dcs() const override { return "zookeeper"; }
+};
+TEST_F(MixedClusterOnZooKeeper, BootstrapsAndSwitchesOverBothWays) {
+  switchovers_both_ways(true);
+  expect_custosctl_lists(cluster_->dcs_url());
+}
+class MixedClusterOnZooKeeperBootstrappedByPatroni : public MixedClusterOnZooKeeper {
+ protected:
+  bool patroni_bootstraps() const override { return true; }
+};
+TEST_F(MixedClusterOnZooKeeperBootstrappedByPatroni, FailsOverBothWays) { failovers_both_ways(); }
 
 // failsafe_mode in a mixed cluster (ha.md §7): etcd is stopped for twice the ttl. The primary,
 // Patroni or custos, keeps taking writes because the other kind confirms it (POST /failsafe

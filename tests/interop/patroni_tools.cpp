@@ -84,7 +84,7 @@ test::RunResult patronictl(e2e::TestCluster& cluster, const std::vector<std::str
     std::ofstream out(cfg);
     out << "scope: " << cluster.options().scope << "\n"
         << "namespace: /service/\n"
-        << "etcd3:\n  hosts:\n    - " << cluster.etcd().host_port() << "\n";
+        << cluster.dcs_section_yaml();
     if (!out) throw std::runtime_error("cannot write " + cfg);
   }
   std::vector<std::string> argv = {kPython, kPatronictl, "-c", cfg};

@@ -30,7 +30,7 @@ std::string patroni_unavailable_reason();
 void start_patroni(e2e::TestCluster& cluster, int i);
 
 // Runs `patronictl -c <cluster dir>/patronictl.yml <args...>` (the file names the scope and the
-// cluster's etcd3 host; it is written on first use). Bounded by `timeout`.
+// cluster's DCS section; it is written on first use). Bounded by `timeout`.
 test::RunResult patronictl(e2e::TestCluster& cluster, const std::vector<std::string>& args,
                            milliseconds timeout = milliseconds(60000));
 

@@ -20,26 +20,20 @@ using namespace std::chrono_literals;
 // etcd for the v3 (`etcd3`) or v2 (`etcd`) API: one member, or a cluster of three.
 class EtcdDcsServer final : public DcsServer {
  public:
-  EtcdDcsServer(bool v2, int members, bool secure, bool v3_users = false) : v2_(v2), secure_(secure), users_(v3_users) {
-    if (v3_users) {
-      EtcdServerOptions o;
-      o.auth = true;
-      single_ = std::make_unique<EtcdServer>(o);
-      return;
-    }
+  EtcdDcsServer(bool v2, int members, bool secure) : v2_(v2), secure_(secure) {
     if (members == 1) {
       EtcdServerOptions o;
       o.tls = secure;
-      o.client_cert_auth = secure;
-      // etcd's v3 JSON gateway refuses requests that carry a client certificate once v3 users
-      // are on ("CommonName of client ... will be ignored"), and a server with a trusted CA asks
-      // for one: v3 runs TLS with client certificates (its users are tested on their own, in
-      // tests/integration/etcd3), v2 TLS with client certificates and users.
-      o.auth = secure && v2;
+      // etcd asks every client for a certificate once it has a trusted CA; with
+      // --client-cert-auth on as well, its v3 JSON gateway refuses certificates once users are
+      // on ("CommonName of client ... will be ignored"), so v3 runs without that flag (as the
+      // e2e clusters do): TLS, client certificates, users.
+      o.client_cert_auth = secure && v2;
+      o.auth = secure;
       single_ = std::make_unique<EtcdServer>(o);
       if (secure && v2) single_->enable_v2_auth();
     } else {
-      cluster_ = std::make_unique<EtcdCluster>(members, secure, secure && v2, v2 ? "custos-etcd2" : "custos-etcd3");
+      cluster_ = std::make_unique<EtcdCluster>(members, secure, secure, v2 ? "custos-etcd2" : "custos-etcd3");
       if (secure && v2) cluster_->member(0).enable_v2_auth();
     }
   }
@@ -50,44 +44,42 @@ class EtcdDcsServer final : public DcsServer {
     json hosts = json::array();
     for (int i = 0; i < members(); ++i) hosts.push_back(member(i).host_port());
     json s = {{"hosts", hosts}};
-    if (users_) {
-      s["username"] = "root";
-      s["password"] = member(0).options().root_password;
-    }
     if (secure_) {
       s["protocol"] = "https";
       s["cacert"] = member(0).ca_file();
       s["cert"] = member(0).client_cert_file();
       s["key"] = member(0).client_key_file();
-      if (v2_) {
-        s["username"] = "root";
-        s["password"] = member(0).options().root_password;
-      }
+      s["username"] = "root";
+      s["password"] = member(0).options().root_password;
     }
     return s;
+  }
+
+  std::optional<std::string> raw_get(const std::string& key) override {
+    if (!v2_) {
+      auto client = v3_client();
+      auto r = client->range(key, std::nullopt, false, client->deadline_from_now());
+      if (!r || r->kvs.empty()) return std::nullopt;
+      return r->kvs.front().value;
+    }
+    auto client = v2_client();
+    auto r = client->request({"GET", member(first_running()).client_url() + "/v2/keys" + key, {}, "", ""}, 5s);
+    if (!r.ok() || r->status != 200) return std::nullopt;
+    const json j = json::parse(r->body, nullptr, false);
+    if (!j.is_object() || !j.contains("node") || !j["node"].contains("value") || !j["node"]["value"].is_string())
+      return std::nullopt;
+    return j["node"]["value"].get<std::string>();
   }
 
   void raw_put(const std::string& key, const std::string& value) override {
     if (!v2_) {
       // Our v3 client as a plain key-value client (etcdctl takes no value over 128 KiB).
-      json s = section();
-      s["scope"] = "raw";
-      s["name"] = "raw";
-      auto settings = dcs::etcd_common::EtcdSettings::from_section(s);
-      if (!settings) throw std::runtime_error(settings.error());
-      dcs::etcd3::Etcd3Client client(settings.value());
-      auto r = client.put(key, value, "", client.deadline_from_now());
+      auto client = v3_client();
+      auto r = client->put(key, value, "", client->deadline_from_now());
       if (!r) throw std::runtime_error("etcd v3 put " + key + ": " + r.error().message);
       return;
     }
-    net::HttpClientOptions o;
-    if (secure_) {
-      o.tls.ca_file = member(0).ca_file();
-      o.tls.cert_file = member(0).client_cert_file();
-      o.tls.key_file = member(0).client_key_file();
-      o.basic_auth = std::make_pair(std::string("root"), member(0).options().root_password);
-    }
-    net::HttpClient client(o);
+    auto client = v2_client();
     std::string body = "value=";
     static const char* hex = "0123456789ABCDEF";
     for (unsigned char c : value) {
@@ -101,7 +93,7 @@ class EtcdDcsServer final : public DcsServer {
     }
     net::HttpRequest req{"PUT", member(first_running()).client_url() + "/v2/keys" + key, {}, body,
                          "application/x-www-form-urlencoded"};
-    auto r = client.request(req, 5s);
+    auto r = client->request(req, 5s);
     if (!r.ok() || r->status >= 300)
       throw std::runtime_error("etcd v2 PUT " + key + ": " + (r.ok() ? r->body : r.error().describe()));
   }
@@ -125,6 +117,24 @@ class EtcdDcsServer final : public DcsServer {
 
  private:
   EtcdServer& member(int i) const { return single_ ? *single_ : cluster_->member(i); }
+  std::unique_ptr<dcs::etcd3::Etcd3Client> v3_client() const {
+    json s = section();
+    s["scope"] = "raw";
+    s["name"] = "raw";
+    auto settings = dcs::etcd_common::EtcdSettings::from_section(s);
+    if (!settings) throw std::runtime_error(settings.error());
+    return std::make_unique<dcs::etcd3::Etcd3Client>(settings.value());
+  }
+  std::unique_ptr<net::HttpClient> v2_client() const {
+    net::HttpClientOptions o;
+    if (secure_) {
+      o.tls.ca_file = member(0).ca_file();
+      o.tls.cert_file = member(0).client_cert_file();
+      o.tls.key_file = member(0).client_key_file();
+      o.basic_auth = std::make_pair(std::string("root"), member(0).options().root_password);
+    }
+    return std::make_unique<net::HttpClient>(o);
+  }
   int first_running() const {
     for (int i = 0; i < members(); ++i)
       if (member(i).running()) return i;
@@ -133,7 +143,6 @@ class EtcdDcsServer final : public DcsServer {
 
   bool v2_;
   bool secure_;
-  bool users_;
   std::unique_ptr<EtcdServer> single_;
   std::unique_ptr<EtcdCluster> cluster_;
 };
@@ -153,16 +162,18 @@ class ZooKeeperDcsServer final : public DcsServer {
       s["auth_data"] = {{"digest", server_.digest()->first + ":" + server_.digest()->second}};
     return s;
   }
+  std::optional<std::string> raw_get(const std::string& key) override {
+    auto session = open_session();
+    auto r = session->get(key, false, std::chrono::steady_clock::now() + 10s);
+    if (!r || !*r) return std::nullopt;
+    return (*r)->value;
+  }
   void raw_put(const std::string& key, const std::string& value) override {
-    std::string hosts;
-    for (const auto& hp : server_.host_ports()) hosts += (hosts.empty() ? "" : ",") + hp;
-    std::vector<std::pair<std::string, std::string>> auth;
-    if (server_.digest()) auth.emplace_back("digest", server_.digest()->first + ":" + server_.digest()->second);
-    dcs::zookeeper::ZkSession session(hosts, 10s, auth, nullptr);
+    auto session = open_session();
     const auto deadline = std::chrono::steady_clock::now() + 10s;
-    auto s = session.set(key, value, -1, deadline);
+    auto s = session->set(key, value, -1, deadline);
     if (!s && s.error().is(dcs::zookeeper::zrc::kNoNode)) {
-      auto c = session.create(key, value, false, deadline);
+      auto c = session->create(key, value, false, deadline);
       if (!c) throw std::runtime_error("zookeeper create " + key + ": " + c.error().message);
     } else if (!s) {
       throw std::runtime_error("zookeeper set " + key + ": " + s.error().message);
@@ -175,15 +186,17 @@ class ZooKeeperDcsServer final : public DcsServer {
   bool wait_serving(int timeout_seconds) override { return server_.wait_serving(std::chrono::seconds(timeout_seconds)); }
 
  private:
+  std::unique_ptr<dcs::zookeeper::ZkSession> open_session() const {
+    std::string hosts;
+    for (const auto& hp : server_.host_ports()) hosts += (hosts.empty() ? "" : ",") + hp;
+    std::vector<std::pair<std::string, std::string>> auth;
+    if (server_.digest()) auth.emplace_back("digest", server_.digest()->first + ":" + server_.digest()->second);
+    return std::make_unique<dcs::zookeeper::ZkSession>(hosts, 10s, auth, nullptr);
+  }
   mutable ZooKeeperServer server_;
 };
 
 }  // namespace
-
-std::unique_ptr<DcsServer> start_dcs_server_with_users(const std::string& backend) {
-  if (backend == "etcd3") return std::make_unique<EtcdDcsServer>(false, 1, false, true);
-  return start_dcs_server(backend, 1, true);
-}
 
 std::unique_ptr<DcsServer> start_dcs_server(const std::string& backend, int members, bool secure) {
   if (backend == "etcd3") return std::make_unique<EtcdDcsServer>(false, members, secure);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +26,8 @@ class DcsServer {
   // Writes `value` at `key` (absolute, "/service/demo/config") as another program would:
   // no TTL, no checks. Throws when the server refuses.
   virtual void raw_put(const std::string& key, const std::string& value) = 0;
+  // The value at `key` (absolute), nullopt when there is none or the server cannot be read.
+  virtual std::optional<std::string> raw_get(const std::string& key) = 0;
 
   virtual int members() const = 0;
   virtual void stop_member(int i) = 0;  // graceful; keeps data and ports
@@ -41,12 +44,8 @@ class DcsServer {
 };
 
 // `backend`: "etcd3", "etcd" or "zookeeper". `members` 1 or 3. `secure`: TLS with client
-// certificates and authentication, where the backend (and Debian's build of it) has them.
+// certificates and users (etcd v3 and v2), digest authentication (ZooKeeper: Debian's C client
+// has no TLS).
 std::unique_ptr<DcsServer> start_dcs_server(const std::string& backend, int members, bool secure);
-
-// One server whose clients must give a user's credentials. The same as a secure server, except
-// for etcd3: its JSON gateway cannot have users and client certificates at once, so users
-// without TLS (TLS with client certificates is what start_dcs_server(..., true) tests).
-std::unique_ptr<DcsServer> start_dcs_server_with_users(const std::string& backend);
 
 }  // namespace custos::test

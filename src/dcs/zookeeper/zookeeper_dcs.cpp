@@ -75,6 +75,7 @@ void ZooKeeperDcs::signal_change() {
 }
 
 void ZooKeeperDcs::on_event(const ZkEvent& e) {
+  events_.fetch_add(1);  // whatever it was, the cached read may be out of date
   if (e.type == ZOO_SESSION_EVENT) {
     // A lost session took our ephemeral znodes and every watch: the loop must look again.
     if (e.state == ZOO_EXPIRED_SESSION_STATE) signal_change();
@@ -82,6 +83,8 @@ void ZooKeeperDcs::on_event(const ZkEvent& e) {
   }
   if (e.type == ZOO_NOTWATCHING_EVENT) return;
   const std::string members_dir = settings_.client_path() + "members";
+  // A member's value changed: news for the cache only (Patroni does not wake for it either).
+  if (e.path.compare(0, members_dir.size() + 1, members_dir + "/") == 0) return;
   if (e.path == members_dir && e.type == ZOO_CHILD_EVENT) {
     // A member joined (or left): the lock holder creates its slot at once.
     MutexLock lock(listener_mu_);
@@ -124,7 +127,7 @@ ZkResult<RawNodes> ZooKeeperDcs::read_group(const std::string& dir, const std::s
     if (!members) return Err<ZkError>{members.error()};
     if (*members)
       for (const auto& m : **members) {
-        paths.emplace_back(dir + "members/" + m, false);
+        paths.emplace_back(dir + "members/" + m, watch);
         keys.push_back("members/" + m);
       }
   }
@@ -154,9 +157,23 @@ ZkResult<RawNodes> ZooKeeperDcs::read_group(const std::string& dir, const std::s
   return nodes;
 }
 
-DcsResult<Cluster> ZooKeeperDcs::read_cluster() {
-  const auto d = deadline();
+DcsResult<Cluster> ZooKeeperDcs::read_cluster(bool use_cache) {
   const bool watch = !settings_.ctl;
+  const int64_t session = session_->session_id();
+  int ttl;
+  {
+    MutexLock lock(state_mu_);
+    ttl = timing_.ttl;
+  }
+  if (use_cache && watch) {
+    MutexLock lock(cache_mu_);
+    if (cache_ && cache_->events_before == events_.load() && cache_->session == session && session != 0 &&
+        Clock::now() - cache_->at < std::chrono::seconds(ttl))
+      return cache_->cluster;
+  }
+  const uint64_t events_before = events_.load();
+  const auto started = Clock::now();
+  const auto d = deadline();
   RawNodes nodes;
   const std::string own_prefix = settings_.is_citus_coordinator() ? "0/" : "";
   if (settings_.is_citus_coordinator()) {
@@ -181,16 +198,22 @@ DcsResult<Cluster> ZooKeeperDcs::read_cluster() {
     return cluster;
   }
   status_.observe(nodes, own_prefix, *cluster);
-  MutexLock lock(state_mu_);
-  leader_in_view_.reset();
-  member_.reset();
-  for (const auto& n : nodes) {
-    if (n.key == own_prefix + "leader") leader_in_view_ = n.value;
-    if (n.key == own_prefix + "members/" + settings_.name)
-      member_ = OwnMember{n.value, n.session ? std::stoll(*n.session) : 0};
+  {
+    MutexLock lock(state_mu_);
+    leader_in_view_.reset();
+    member_.reset();
+    for (const auto& n : nodes) {
+      if (n.key == own_prefix + "leader") leader_in_view_ = n.value;
+      if (n.key == own_prefix + "members/" + settings_.name)
+        member_ = OwnMember{n.value, n.session ? std::stoll(*n.session) : 0};
+    }
+    // A read by another thread that shows the key held ends "released".
+    if (leader_in_view_) leader_released_ = false;
   }
-  // A read by another thread that shows the key held ends "released".
-  if (leader_in_view_) leader_released_ = false;
+  if (watch && session != 0 && session == session_->session_id()) {
+    MutexLock lock(cache_mu_);
+    cache_ = CachedRead{*cluster, events_before, session, started};
+  }
   return cluster;
 }
 

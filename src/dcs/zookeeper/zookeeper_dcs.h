@@ -11,6 +11,7 @@
 //
 // Thread-safe. Locks (annotated, all leaves, none held while waiting for ZooKeeper):
 //   state_mu_  timing, leader_released_, member_ (what we know of our member znode).
+//   cache_mu_  the cached cluster read (taken after state_mu_ is released; a leaf).
 //   event_mu_  woken_; event_cv_ waits on it (watch()), notified by watch events and wakeup().
 //   listener_mu_  the wake listener.
 #pragma once
@@ -41,8 +42,10 @@ class ZooKeeperDcs : public Dcs {
   const std::string& member_name() const override { return settings_.name; }
   const std::string& base_path() const override { return base_path_; }
 
-  DcsResult<Cluster> get_cluster() override { return counted(read_cluster()); }
-  DcsResult<Cluster> get_cluster_fresh() override { return counted(read_cluster()); }
+  // From the cache while no watch event came since it was read (every znode read leaves a watch,
+  // member values included) and it is younger than ttl; else read from ZooKeeper.
+  DcsResult<Cluster> get_cluster() override { return counted(read_cluster(true)); }
+  DcsResult<Cluster> get_cluster_fresh() override { return counted(read_cluster(false)); }
   DcsResult<Cluster> get_mpp_coordinator() override;
   DcsStatus attempt_to_acquire_leader() override { return counted(acquire_impl()); }
   DcsStatus update_leader(const LeaderRefresh& refresh) override { return counted(update_leader_impl(refresh)); }
@@ -94,7 +97,7 @@ class ZooKeeperDcs : public Dcs {
   // The keys of one group under `dir` ("/service/demo/" or "/service/demo/1/"), relative to
   // `prefix`; watches left when `watch`.
   ZkResult<RawNodes> read_group(const std::string& dir, const std::string& prefix, bool watch, Deadline deadline);
-  DcsResult<Cluster> read_cluster();
+  DcsResult<Cluster> read_cluster(bool use_cache) EXCLUDES(cache_mu_, state_mu_);
   DcsStatus acquire_impl() EXCLUDES(state_mu_);
   DcsStatus update_leader_impl(const LeaderRefresh& refresh) EXCLUDES(state_mu_);
   DcsStatus delete_leader_impl(std::optional<int64_t> last_lsn) EXCLUDES(state_mu_);
@@ -128,6 +131,18 @@ class ZooKeeperDcs : public Dcs {
     int64_t owner = 0;
   };
   std::optional<OwnMember> member_ GUARDED_BY(state_mu_);
+
+  // The last cluster read with watches, valid while events_ has not moved since and it is
+  // younger than ttl (a safety net: a watch lost in some way we did not foresee heals).
+  struct CachedRead {
+    Cluster cluster;
+    uint64_t events_before = 0;  // events_ when the read began
+    int64_t session = 0;
+    Clock::time_point at;
+  };
+  Mutex cache_mu_;
+  std::optional<CachedRead> cache_ GUARDED_BY(cache_mu_);
+  std::atomic<uint64_t> events_{0};  // every watch and session event, so far
 
   mutable Mutex event_mu_;
   CondVar event_cv_;

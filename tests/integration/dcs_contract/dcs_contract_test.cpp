@@ -398,6 +398,45 @@ TEST_P(DcsContract, TheWholeClusterAndTheCitusLayoutAreReadInOneGo) {
   EXPECT_EQ(mc->leader()->name(), "coord");
 }
 
+// get_cluster() may be served from a cache (etcd3: the watch stream; ZooKeeper: the last read
+// while no watch fired): it follows other members' writes within moments, and our own at once.
+TEST_P(DcsContract, CachedReadsFollowOtherWritersAndShowOurOwnWritesAtOnce) {
+  const std::string scope = unique_scope("cache");
+  auto a = make(server(), member("a", scope));
+  auto b = make(server(), member("b", scope));
+  ASSERT_TRUE(a->touch_member(json{{"state", "running"}, {"xlog_location", 1}}));
+  ASSERT_TRUE(b->touch_member(json{{"state", "running"}}));
+  ASSERT_TRUE(eventually([&] {
+    auto c = b->get_cluster();
+    return c && c->has_member("a");
+  }));
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    ASSERT_TRUE(b->get_cluster());  // primes whatever cache there is
+    const int64_t lsn = 100 + round;
+    ASSERT_TRUE(a->touch_member(json{{"state", "running"}, {"xlog_location", lsn}}));
+    ASSERT_TRUE(a->set_config_value(json{{"round", round}}.dump(), std::nullopt));
+    const auto t0 = Clock::now();
+    EXPECT_TRUE(eventually(
+        [&] {
+          auto c = b->get_cluster();
+          if (!c || !c->config() || c->config()->data().value("round", -1) != round) return false;
+          auto m = c->get_member("a", false);
+          return m && m->data().value("xlog_location", int64_t{0}) == lsn;
+        },
+        2000ms));
+    std::printf("[ measure  ] %s: another member's writes in the cached view after %.0f ms\n", GetParam().c_str(),
+                ms_since(t0));
+    // Our own write: in our next read at once.
+    ASSERT_TRUE(b->touch_member(json{{"state", "running"}, {"round", round}}));
+    auto own = b->get_cluster();
+    ASSERT_TRUE(own);
+    auto me = own->get_member("b", false);
+    ASSERT_TRUE(me);
+    EXPECT_EQ(me->data().value("round", -1), round);
+  }
+}
+
 TEST_P(DcsContract, ValuesWrittenByThirdPartiesAreReadWithoutACrash) {
   const std::string scope = unique_scope("garbage");
   auto a = make(server(), member("a", scope));
@@ -493,8 +532,7 @@ TEST_P(DcsContract, EveryCallIsBoundedByRetryTimeoutAndNothingButAHolderLosesThe
 }
 
 TEST_P(DcsContract, BadCredentialsAreAnAuthError) {
-  auto own = start_dcs_server_with_users(GetParam());
-  json section = own->section();
+  json section = server().section();
   if (section.contains("auth_data")) {
     section["auth_data"] = {{"digest", "custos:wrong"}};
   } else {
@@ -503,7 +541,7 @@ TEST_P(DcsContract, BadCredentialsAreAnAuthError) {
   }
   // The store refuses to let these credentials write: an auth error, never "another member
   // holds the lock".
-  auto a = make(*own, member("a", unique_scope("auth")), DcsMode::agent, section);
+  auto a = make(server(), member("a", unique_scope("auth")), DcsMode::agent, section);
   auto r = a->attempt_to_acquire_leader();
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is(DcsErrorKind::kAuth)) << r.error().describe();
