@@ -903,7 +903,8 @@ class Validator {
       opt_map(v, path, "auth_data");
       opt_map(v, path, "exhibitor");
       // What the agent refuses at start (src/dcs/zookeeper/zookeeper_settings.h), said here too.
-      if (const json* ssl = get(v, "use_ssl"); ssl && python_truthy(*ssl))
+      if (const json* ssl = get(v, "use_ssl");
+          ssl && (ssl->is_string() ? patroni_parse_bool(*ssl).value_or(true) : python_truthy(*ssl)))
         error(join(path, "use_ssl"),
               "not supported by custos: Debian's ZooKeeper C client (libzookeeper-mt) is built without TLS");
       if (const json* acls = get(v, "set_acls"); acls && acls->is_object() && !acls->empty())

@@ -90,8 +90,10 @@ class Dcs {
   // Creates `leader` = our name bound to our TTL, only if absent.
   // kLockOwnedByOther when the key exists (whoever holds it).
   virtual DcsStatus attempt_to_acquire_leader() = 0;
-  // Refreshes our lock (TTL) if, and only if, it is still ours, then writes status/failsafe.
-  // kLockOwnedByOther when the key now holds another name or is gone.
+  // Refreshes our lock (TTL) if, and only if, it is still ours, then writes status/failsafe. A
+  // key that expired is taken again if nobody else took it (Patroni's rule), unless this member
+  // released it (delete_leader) since a read that showed it held. kLockOwnedByOther when the key
+  // holds another name, or is gone and may not or cannot be taken again.
   virtual DcsStatus update_leader(const LeaderRefresh& refresh) = 0;
   // Deletes `leader` only if it holds our name; writes status.optime first when given.
   virtual DcsStatus delete_leader(std::optional<int64_t> last_lsn) = 0;

@@ -2,6 +2,8 @@
 
 #include "dcs/json_util.h"
 
+#include <spdlog/spdlog.h>
+
 namespace custos::dcs {
 
 using json = nlohmann::json;
@@ -75,6 +77,17 @@ DcsStatus StatusPublisher::write_failsafe(const json& failsafe, const Put& put) 
   MutexLock lock(mu_);
   last_failsafe_ = failsafe;
   return Unit{};
+}
+
+void StatusPublisher::publish(const LeaderRefresh& refresh, const Put& put, const char* log_tag) {
+  if (refresh.last_lsn) {
+    const json status = ClusterStatus::value_of(*refresh.last_lsn, refresh.slots, refresh.retain_slots);
+    if (auto s = write_status(status, put); !s) spdlog::warn("{}: writing status failed: {}", log_tag, s.error().describe());
+  }
+  if (refresh.failsafe) {
+    if (auto s = write_failsafe(*refresh.failsafe, put); !s)
+      spdlog::warn("{}: writing failsafe failed: {}", log_tag, s.error().describe());
+  }
 }
 
 }  // namespace custos::dcs

@@ -14,6 +14,7 @@
 
 #include "common/thread_annotations.h"
 #include "dcs/cluster.h"
+#include "dcs/dcs.h"
 #include "dcs/dcs_error.h"
 #include "dcs/raw_node.h"
 
@@ -33,6 +34,10 @@ class StatusPublisher {
 
   DcsStatus write_status(const nlohmann::json& status, const Put& put) EXCLUDES(mu_);
   DcsStatus write_failsafe(const nlohmann::json& failsafe, const Put& put) EXCLUDES(mu_);
+  // What a lock refresh publishes after the lock itself (status when it has an LSN, failsafe
+  // when given); a failed write is logged ("<log_tag>: writing status failed: ...") and does
+  // not fail the refresh, whose lock is held.
+  void publish(const LeaderRefresh& refresh, const Put& put, const char* log_tag) EXCLUDES(mu_);
 
  private:
   Mutex mu_;

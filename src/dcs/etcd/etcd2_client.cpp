@@ -175,6 +175,8 @@ std::string form_escape(const std::string& text) {
 Etcd2Client::Etcd2Client(const etcd_common::EtcdSettings& settings,
                          std::shared_ptr<etcd_common::SrvResolver> resolver)
     : settings_(settings),
+      ttl_(settings.timing.ttl),
+      retry_timeout_(settings.timing.retry_timeout),
       http_([&] {
         net::HttpClientOptions o;
         o.tls.ca_file = settings.cacert;
@@ -202,9 +204,7 @@ Etcd2Client::Etcd2Client(const etcd_common::EtcdSettings& settings,
                          if (u.is_string()) out.push_back(u.get<std::string>());
                    return out;
                  },
-                 "etcd"),
-      ttl_(settings.timing.ttl),
-      retry_timeout_(settings.timing.retry_timeout) {}
+                 "etcd") {}
 
 Etcd2Client::~Etcd2Client() = default;
 

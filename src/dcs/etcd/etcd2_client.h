@@ -120,10 +120,12 @@ class Etcd2Client {
   std::chrono::milliseconds per_attempt_timeout(Deadline deadline) const;
 
   const etcd_common::EtcdSettings settings_;
-  std::unique_ptr<net::HttpClient> http_;
-  etcd_common::EndpointList endpoints_;
+  // Before endpoints_: its constructor may resolve SRV records, which asks peers with http_
+  // within retry_timeout_.
   std::atomic<int> ttl_;
   std::atomic<int> retry_timeout_;
+  std::unique_ptr<net::HttpClient> http_;
+  etcd_common::EndpointList endpoints_;
 };
 
 }  // namespace custos::dcs::etcd2

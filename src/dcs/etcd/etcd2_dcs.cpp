@@ -13,8 +13,10 @@ namespace {
 
 Err<DcsError> err(const Etcd2Error& e) { return Err<DcsError>{e.to_dcs()}; }
 
+// A Citus group name: ^(0|[1-9][0-9]*)$ (spec/dcs.md §1).
 bool is_group(const std::string& s) {
-  return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (s.empty() || s.size() > 7 || (s.size() > 1 && s[0] == '0')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // A leader key of the read: "leader", or "<group>/leader" on a Citus coordinator.
@@ -91,6 +93,7 @@ DcsResult<Cluster> Etcd2Dcs::read_coordinator() {
 }
 
 DcsResult<Cluster> Etcd2Dcs::read_cluster() {
+  const auto started = Clock::now();
   RawNodes nodes;
   auto cluster = read_prefix(settings_.cluster_prefix(), settings_.is_citus_coordinator(), &nodes);
   if (!cluster) return cluster;
@@ -100,10 +103,10 @@ DcsResult<Cluster> Etcd2Dcs::read_cluster() {
   for (const auto& n : nodes)
     if (n.key == own + "leader") leader_held = true;
   if (leader_held) {
-    // A read by another thread (REST API) that shows the key held ends "released": whoever
+    // A read that started after our release and shows the key held ends "released": whoever
     // holds it, the next refresh compares values again.
     MutexLock lock(state_mu_);
-    leader_released_ = false;
+    if (started > released_at_) leader_released_ = false;
   }
   return cluster;
 }
@@ -116,84 +119,88 @@ void Etcd2Dcs::leader_written(Clock::time_point started) {
   lease_ = LeaseInfo{started, timing_.ttl};
 }
 
-DcsStatus Etcd2Dcs::acquire_impl() {
+bool Etcd2Dcs::released() const {
+  MutexLock lock(state_mu_);
+  return leader_released_;
+}
+
+StatusPublisher::Put Etcd2Dcs::put_until(Deadline d) {
+  return [this, d](const std::string& k, const std::string& v) -> DcsStatus {
+    auto r = cas_put(k, v, std::nullopt, d);
+    if (!r) return Err<DcsError>{r.error()};
+    return Unit{};
+  };
+}
+
+// PUT leader value=<name> ttl=<ttl> with `condition` (prevExist=false or prevValue=<name>).
+Etcd2Result<Etcd2Reply> Etcd2Dcs::write_leader(const std::pair<std::string, std::string>& condition, Deadline d) {
   const auto started = Clock::now();
-  auto r = client_->call("PUT", key("leader"),
-                         {{"value", settings_.name}, {"ttl", std::to_string(ttl())}, {"prevExist", "false"}},
-                         deadline());
-  if (r) {
-    leader_written(started);
-    return Unit{};
-  }
+  Params params = {{"value", settings_.name}, {"ttl", std::to_string(ttl())}};
+  if (!condition.first.empty()) params.push_back(condition);
+  auto r = client_->call("PUT", key("leader"), params, d);
+  if (r) leader_written(started);
+  return r;
+}
+
+DcsStatus Etcd2Dcs::acquire_impl(Deadline d) {
+  auto r = write_leader({"prevExist", "false"}, d);
+  if (r) return Unit{};
   if (!r.error().is(code::kNodeExist)) return err(r.error());
-  // Held. By us, when a retried request's first attempt went through: then it is ours.
-  auto current = client_->call("GET", key("leader"), {}, deadline());
-  if (current && current->node && current->node->value == settings_.name) {
-    leader_written(started);
-    return Unit{};
-  }
+  // Held. By us when a retried request's first attempt went through, or by an earlier run of
+  // ours: then it is ours, refreshed so that its TTL (the fence's length) starts now.
+  auto refreshed = write_leader({"prevValue", settings_.name}, d);
+  if (refreshed) return Unit{};
+  if (!refreshed.error().is(code::kTestFailed) && !refreshed.error().is(code::kKeyNotFound))
+    return err(refreshed.error());
   spdlog::info("etcd: could not take out TTL lock");
-  return dcs_error(DcsErrorKind::kLockOwnedByOther,
-                   "leader key exists" + (current && current->node ? ": " + current->node->value : std::string()));
+  return dcs_error(DcsErrorKind::kLockOwnedByOther, "the leader key holds another member's name");
 }
 
 DcsStatus Etcd2Dcs::update_leader_impl(const LeaderRefresh& refresh) {
-  {
-    MutexLock lock(state_mu_);
-    // A key we released ourselves (graceful demote in the background) stays released.
-    if (leader_released_)
-      return dcs_error(DcsErrorKind::kLockOwnedByOther, "the leader key was released by this member; not re-created");
-  }
-  const auto started = Clock::now();
-  auto r = client_->call("PUT", key("leader"),
-                         {{"value", settings_.name}, {"ttl", std::to_string(ttl())}, {"prevValue", settings_.name}},
-                         deadline());
+  // A key we released ourselves (graceful demote in the background) stays released.
+  if (released())
+    return dcs_error(DcsErrorKind::kLockOwnedByOther, "the leader key was released by this member; not re-created");
+  const auto d = deadline();
+  auto r = write_leader({"prevValue", settings_.name}, d);
   if (!r) {
     if (r.error().is(code::kKeyNotFound)) {
-      // Expired while we were away: take it again if nobody else did (Patroni's rule).
-      if (auto a = acquire_impl(); !a) return a;
+      // Expired while we were away: take it again if nobody else did (Patroni's rule), unless
+      // we released it meanwhile.
+      if (released())
+        return dcs_error(DcsErrorKind::kLockOwnedByOther, "the leader key was released by this member; not re-created");
+      if (auto a = acquire_impl(d); !a) return a;
     } else if (r.error().is(code::kTestFailed)) {
       return dcs_error(DcsErrorKind::kLockOwnedByOther, "the leader key holds another member's name");
     } else {
       return err(r.error());
     }
-  } else {
-    leader_written(started);
   }
-  if (refresh.last_lsn) {
-    const json status = ClusterStatus::value_of(*refresh.last_lsn, refresh.slots, refresh.retain_slots);
-    if (auto s = write_status(status); !s) spdlog::warn("etcd: writing status failed: {}", s.error().describe());
-  }
-  if (refresh.failsafe) {
-    if (auto s = write_failsafe(*refresh.failsafe); !s)
-      spdlog::warn("etcd: writing failsafe failed: {}", s.error().describe());
-  }
+  status_.publish(refresh, put_until(d), "etcd");
   return Unit{};
 }
 
 DcsStatus Etcd2Dcs::delete_leader_impl(std::optional<int64_t> last_lsn) {
+  const auto d = deadline();
   if (last_lsn) {
-    if (auto s = write_status(json{{"optime", *last_lsn}}); !s)
+    if (auto s = status_.write_status(json{{"optime", *last_lsn}}, put_until(d)); !s)
       spdlog::warn("etcd: writing status failed: {}", s.error().describe());
   }
-  auto r = client_->call("DELETE", key("leader"), {{"prevValue", settings_.name}}, deadline());
+  auto r = client_->call("DELETE", key("leader"), {{"prevValue", settings_.name}}, d);
   if (!r) {
-    if (r.error().is(code::kKeyNotFound)) return Unit{};  // nobody holds it
     if (r.error().is(code::kTestFailed))
       return dcs_error(DcsErrorKind::kLockOwnedByOther, "leader key holds another member's name, not deleted");
-    return err(r.error());
+    if (!r.error().is(code::kKeyNotFound)) return err(r.error());
   }
   MutexLock lock(state_mu_);
-  leader_released_ = true;
+  leader_released_ = true;  // also when it was gone already: we meant to let it go
+  released_at_ = Clock::now();
   lease_.reset();
   return Unit{};
 }
 
 DcsStatus Etcd2Dcs::take_leader_impl() {
-  const auto started = Clock::now();
-  auto r = client_->call("PUT", key("leader"), {{"value", settings_.name}, {"ttl", std::to_string(ttl())}}, deadline());
+  auto r = write_leader({}, deadline());
   if (!r) return err(r.error());
-  leader_written(started);
   return Unit{};
 }
 
@@ -222,10 +229,10 @@ DcsStatus Etcd2Dcs::touch_member_impl(const json& data) {
 }
 
 DcsResult<Version> Etcd2Dcs::cas_put(const std::string& relative, const std::string& value,
-                                     std::optional<Version> version) {
+                                     std::optional<Version> version, Deadline d) {
   Params params = {{"value", value}};
   if (version) params.emplace_back("prevIndex", std::to_string(*version));
-  auto r = client_->call("PUT", key(relative), params, deadline());
+  auto r = client_->call("PUT", key(relative), params, d);
   if (!r) {
     if (version && (r.error().is(code::kTestFailed) || r.error().is(code::kKeyNotFound)))
       return dcs_error(DcsErrorKind::kCasConflict, relative + " changed since version " + std::to_string(*version));
@@ -233,12 +240,6 @@ DcsResult<Version> Etcd2Dcs::cas_put(const std::string& relative, const std::str
   }
   if (!r->node) return dcs_error(DcsErrorKind::kMalformedReply, "etcd: no node in the reply to a write of " + relative);
   return r->node->modified_index;
-}
-
-DcsStatus Etcd2Dcs::plain_put(const std::string& relative, const std::string& value) {
-  auto r = cas_put(relative, value, std::nullopt);
-  if (!r) return Err<DcsError>{r.error()};
-  return Unit{};
 }
 
 DcsStatus Etcd2Dcs::remove(const std::string& relative, const Params& params) {
@@ -257,12 +258,11 @@ DcsStatus Etcd2Dcs::delete_sync_state(std::optional<Version> version) {
 }
 
 DcsStatus Etcd2Dcs::write_status(const json& status) {
-  return counted(status_.write_status(status, [this](const std::string& k, const std::string& v) { return plain_put(k, v); }));
+  return counted(status_.write_status(status, put_until(deadline())));
 }
 
 DcsStatus Etcd2Dcs::write_failsafe(const json& failsafe) {
-  return counted(
-      status_.write_failsafe(failsafe, [this](const std::string& k, const std::string& v) { return plain_put(k, v); }));
+  return counted(status_.write_failsafe(failsafe, put_until(deadline())));
 }
 
 DcsStatus Etcd2Dcs::delete_cluster_impl() {

@@ -44,7 +44,7 @@ class Etcd2Dcs : public Dcs {
   DcsResult<Cluster> get_cluster() override { return counted(read_cluster()); }
   DcsResult<Cluster> get_cluster_fresh() override { return counted(read_cluster()); }
   DcsResult<Cluster> get_mpp_coordinator() override { return counted(read_coordinator()); }
-  DcsStatus attempt_to_acquire_leader() override { return counted(acquire_impl()); }
+  DcsStatus attempt_to_acquire_leader() override { return counted(acquire_impl(deadline())); }
   DcsStatus update_leader(const LeaderRefresh& refresh) override { return counted(update_leader_impl(refresh)); }
   DcsStatus delete_leader(std::optional<int64_t> last_lsn) override { return counted(delete_leader_impl(last_lsn)); }
   DcsStatus take_leader() override { return counted(take_leader_impl()); }
@@ -54,16 +54,16 @@ class Etcd2Dcs : public Dcs {
   DcsStatus cancel_initialization() override { return counted(remove("initialize", {})); }
   DcsStatus touch_member(const nlohmann::json& data) override { return counted(touch_member_impl(data)); }
   DcsResult<Version> set_config_value(const std::string& value, std::optional<Version> version) override {
-    return counted(cas_put("config", value, version));
+    return counted(cas_put("config", value, version, deadline()));
   }
   DcsResult<Version> set_failover_value(const std::string& value, std::optional<Version> version) override {
-    return counted(cas_put("failover", value, version));
+    return counted(cas_put("failover", value, version, deadline()));
   }
   DcsResult<Version> set_sync_state_value(const std::string& value, std::optional<Version> version) override {
-    return counted(cas_put("sync", value, version));
+    return counted(cas_put("sync", value, version, deadline()));
   }
   DcsStatus delete_sync_state(std::optional<Version> version) override;
-  DcsStatus set_history_value(const std::string& value) override { return counted(plain_put("history", value)); }
+  DcsStatus set_history_value(const std::string& value) override { return counted(put_until(deadline())("history", value)); }
   DcsStatus write_status(const nlohmann::json& status) override;
   DcsStatus write_failsafe(const nlohmann::json& failsafe) override;
   DcsStatus delete_cluster() override { return counted(delete_cluster_impl()); }
@@ -90,14 +90,18 @@ class Etcd2Dcs : public Dcs {
   DcsResult<Cluster> read_cluster();
   DcsResult<Cluster> read_coordinator();
   DcsResult<Cluster> read_prefix(const std::string& prefix, bool citus_coordinator, RawNodes* nodes_out);
-  DcsStatus acquire_impl() EXCLUDES(state_mu_);
+  bool released() const EXCLUDES(state_mu_);
+  StatusPublisher::Put put_until(Deadline d);
+  Etcd2Result<Etcd2Reply> write_leader(const std::pair<std::string, std::string>& condition, Deadline d)
+      EXCLUDES(state_mu_);
+  DcsStatus acquire_impl(Deadline d) EXCLUDES(state_mu_);
   DcsStatus update_leader_impl(const LeaderRefresh& refresh) EXCLUDES(state_mu_);
   DcsStatus delete_leader_impl(std::optional<int64_t> last_lsn) EXCLUDES(state_mu_);
   DcsStatus take_leader_impl() EXCLUDES(state_mu_);
   DcsStatus initialize_impl(bool create_new, const std::string& sysid);
   DcsStatus touch_member_impl(const nlohmann::json& data);
-  DcsResult<Version> cas_put(const std::string& relative, const std::string& value, std::optional<Version> version);
-  DcsStatus plain_put(const std::string& relative, const std::string& value);
+  DcsResult<Version> cas_put(const std::string& relative, const std::string& value, std::optional<Version> version,
+                             Deadline d);
   DcsStatus remove(const std::string& relative, const Params& params);
   DcsStatus delete_cluster_impl();
   // Notes a successful write of the leader key that started at `started`.
@@ -117,9 +121,11 @@ class Etcd2Dcs : public Dcs {
 
   mutable Mutex state_mu_;
   DcsTiming timing_ GUARDED_BY(state_mu_);
-  // We deleted the leader key ourselves and have not written it since: update_leader must not
-  // re-create it (the HA cycle calling it may have read the key before the delete).
+  // We deleted the leader key ourselves (or found it gone when releasing) and have not written
+  // it since: update_leader must not re-create it (the HA cycle calling it may have read the key
+  // before the delete). Only a read that started after the release ends it.
   bool leader_released_ GUARDED_BY(state_mu_) = false;
+  Clock::time_point released_at_ GUARDED_BY(state_mu_) = {};
   // When our last successful write of the leader key started, and the ttl it was written with.
   std::optional<LeaseInfo> lease_ GUARDED_BY(state_mu_);
 

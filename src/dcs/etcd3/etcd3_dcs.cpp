@@ -360,14 +360,7 @@ DcsStatus Etcd3Dcs::update_leader_impl(const LeaderRefresh& refresh) {
     }
     note_write(leader, settings_.name, header_revision(r.value()), lease);
   }
-  if (refresh.last_lsn) {
-    const json status = ClusterStatus::value_of(*refresh.last_lsn, refresh.slots, refresh.retain_slots);
-    if (auto s = write_status_impl(status); !s) spdlog::warn("etcd3: writing status failed: {}", s.error().describe());
-  }
-  if (refresh.failsafe) {
-    if (auto s = write_failsafe_impl(*refresh.failsafe); !s)
-      spdlog::warn("etcd3: writing failsafe failed: {}", s.error().describe());
-  }
+  status_.publish(refresh, [this](const std::string& k, const std::string& v) { return plain_put(k, v); }, "etcd3");
   return Unit{};
 }
 

@@ -235,34 +235,55 @@ std::optional<Clock::time_point> ZkSession::last_reply() const {
   return last_reply_;
 }
 
-void ZkSession::note_reply(Clock::time_point started) {
+void ZkSession::note_reply(const Handle& from, Clock::time_point started) {
   MutexLock lock(mu_);
+  if (handle_.get() != &from) return;  // an old session's reply proves nothing about the current one
   if (!last_reply_ || *last_reply_ < started) last_reply_ = started;
 }
 
-ZkResult<std::shared_ptr<ZkPending>> ZkSession::run(
-    const char* what, const std::string& path,
-    const std::function<int(Handle&, const std::shared_ptr<ZkPending>&)>& start, Deadline deadline) {
+ZkResult<std::vector<std::shared_ptr<ZkPending>>> ZkSession::run_batch(const char* what,
+                                                                       const std::vector<std::string>& paths,
+                                                                       const Issue& issue, bool no_node_is_an_answer,
+                                                                       Deadline deadline) {
   auto backoff = 50ms;
   int last = zrc::kTimedOut;
+  std::string last_path = paths.empty() ? std::string() : paths.front();
   do {
     auto h = handle();
     if (h) {
-      auto p = std::make_shared<ZkPending>();
+      std::vector<std::shared_ptr<ZkPending>> pending;
       const auto started = Clock::now();
-      int rc = start(*h, p);
-      if (rc == zrc::kOk) rc = p->wait(deadline);
+      int rc = zrc::kOk;
+      for (std::size_t i = 0; i < paths.size() && rc == zrc::kOk; ++i) {
+        auto p = std::make_shared<ZkPending>();
+        const void* data = ZkPending::hand_over(p);
+        rc = issue(*h, i, data);
+        if (rc != zrc::kOk) {
+          ZkPending::take_back(data);  // refused at once: the completion will never run
+          last_path = paths[i];
+        } else {
+          pending.push_back(std::move(p));
+        }
+      }
+      for (std::size_t i = 0; i < pending.size() && rc == zrc::kOk; ++i) {
+        const int one = pending[i]->wait(deadline);
+        if (one != zrc::kOk && !(no_node_is_an_answer && one == zrc::kNoNode)) {
+          rc = one;
+          last_path = paths[i];
+        }
+      }
       if (rc == zrc::kOk || !retriable(rc)) {
-        if (rc != zrc::kTimedOut) note_reply(started);
-        if (rc == zrc::kOk) return p;
-        return Err<ZkError>{error_of(rc, what, path)};
+        if (rc != zrc::kTimedOut) note_reply(*h, started);
+        if (rc == zrc::kOk) return pending;
+        if (zoo_state(h->zh) == ZOO_AUTH_FAILED_STATE) rc = zrc::kAuthFailed;
+        return Err<ZkError>{error_of(rc, what, last_path)};
       }
       last = rc;
       if (rc == zrc::kSessionExpired || h->expired || zoo_state(h->zh) == ZOO_EXPIRED_SESSION_STATE) {
         h->expired = true;
         drop_handle(h);
       }
-      if (zoo_state(h->zh) == ZOO_AUTH_FAILED_STATE) return Err<ZkError>{error_of(zrc::kAuthFailed, what, path)};
+      if (zoo_state(h->zh) == ZOO_AUTH_FAILED_STATE) return Err<ZkError>{error_of(zrc::kAuthFailed, what, last_path)};
     }
     const auto left = deadline - Clock::now();
     if (left <= 0s) break;
@@ -270,17 +291,24 @@ ZkResult<std::shared_ptr<ZkPending>> ZkSession::run(
     std::this_thread::sleep_for(std::min<Clock::duration>(backoff + jitter, left));
     backoff = std::min<std::chrono::milliseconds>(backoff * 2, 1000ms);
   } while (Clock::now() < deadline);
-  ZkError e = error_of(last, what, path);
+  ZkError e = error_of(last, what, last_path);
   e.kind = DcsErrorKind::kUnreachable;
   e.message = "ZooKeeper not reachable within retry_timeout: " + e.message;
   return Err<ZkError>{e};
 }
 
+ZkResult<std::shared_ptr<ZkPending>> ZkSession::run(const char* what, const std::string& path,
+                                                    const std::function<int(Handle&, const void*)>& issue,
+                                                    Deadline deadline) {
+  auto r = run_batch(what, {path}, [&](Handle& h, std::size_t, const void* data) { return issue(h, data); }, false,
+                     deadline);
+  if (!r) return Err<ZkError>{r.error()};
+  return std::move(r.value().front());
+}
+
 ZkResult<std::optional<ZNode>> ZkSession::get(const std::string& path, bool watch, Deadline deadline) {
   auto r = run("get", path,
-               [&](Handle& h, const std::shared_ptr<ZkPending>& p) {
-                 return zoo_aget(h.zh, path.c_str(), watch ? 1 : 0, data_done, ZkPending::hand_over(p));
-               },
+               [&](Handle& h, const void* data) { return zoo_aget(h.zh, path.c_str(), watch ? 1 : 0, data_done, data); },
                deadline);
   if (!r) {
     if (r.error().is(zrc::kNoNode)) return std::optional<ZNode>{};
@@ -289,65 +317,41 @@ ZkResult<std::optional<ZNode>> ZkSession::get(const std::string& path, bool watc
   return std::optional<ZNode>{ZNode{r.value()->value.value_or(""), r.value()->stat}};
 }
 
+ZkResult<std::optional<ZStat>> ZkSession::exists(const std::string& path, bool watch, Deadline deadline) {
+  // zoo_aexists leaves its watch on a missing node too: its creation is reported.
+  auto r = run("exists", path,
+               [&](Handle& h, const void* data) { return zoo_aexists(h.zh, path.c_str(), watch ? 1 : 0, stat_done, data); },
+               deadline);
+  if (!r) {
+    if (r.error().is(zrc::kNoNode)) return std::optional<ZStat>{};
+    return Err<ZkError>{r.error()};
+  }
+  return std::optional<ZStat>{r.value()->stat};
+}
+
 ZkResult<std::vector<std::optional<ZNode>>> ZkSession::get_many(const std::vector<std::pair<std::string, bool>>& paths,
                                                                 Deadline deadline) {
-  auto backoff = 50ms;
-  int last = zrc::kTimedOut;
-  std::string last_path;
-  do {
-    auto h = handle();
-    if (h) {
-      std::vector<std::shared_ptr<ZkPending>> pending;
-      const auto started = Clock::now();
-      int rc = zrc::kOk;
-      for (const auto& [path, watch] : paths) {
-        auto p = std::make_shared<ZkPending>();
-        rc = zoo_aget(h->zh, path.c_str(), watch ? 1 : 0, data_done, ZkPending::hand_over(p));
-        if (rc != zrc::kOk) break;
-        pending.push_back(std::move(p));
-      }
-      std::vector<std::optional<ZNode>> out;
-      if (rc == zrc::kOk) {
-        for (std::size_t i = 0; i < pending.size(); ++i) {
-          const int one = pending[i]->wait(deadline);
-          if (one == zrc::kNoNode) {
-            out.emplace_back();
-          } else if (one == zrc::kOk) {
-            out.emplace_back(ZNode{pending[i]->value.value_or(""), pending[i]->stat});
-          } else {
-            rc = one;
-            last_path = paths[i].first;
-            break;
-          }
-        }
-      }
-      if (rc == zrc::kOk) {
-        note_reply(started);
-        return out;
-      }
-      if (!retriable(rc)) return Err<ZkError>{error_of(rc, "get", last_path)};
-      last = rc;
-      if (rc == zrc::kSessionExpired || h->expired) {
-        h->expired = true;
-        drop_handle(h);
-      }
-    }
-    const auto left = deadline - Clock::now();
-    if (left <= 0s) break;
-    std::this_thread::sleep_for(std::min<Clock::duration>(backoff, left));
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, 1000ms);
-  } while (Clock::now() < deadline);
-  ZkError e = error_of(last, "get", last_path);
-  e.kind = DcsErrorKind::kUnreachable;
-  e.message = "ZooKeeper not reachable within retry_timeout: " + e.message;
-  return Err<ZkError>{e};
+  std::vector<std::string> names;
+  for (const auto& [path, watch] : paths) names.push_back(path);
+  auto r = run_batch("get", names,
+                     [&](Handle& h, std::size_t i, const void* data) {
+                       return zoo_aget(h.zh, paths[i].first.c_str(), paths[i].second ? 1 : 0, data_done, data);
+                     },
+                     true, deadline);
+  if (!r) return Err<ZkError>{r.error()};
+  std::vector<std::optional<ZNode>> out;
+  for (const auto& p : *r) {
+    if (p->rc == zrc::kNoNode) out.emplace_back();
+    else out.emplace_back(ZNode{p->value.value_or(""), p->stat});
+  }
+  return out;
 }
 
 ZkResult<std::optional<std::vector<std::string>>> ZkSession::children(const std::string& path, bool watch,
                                                                        Deadline deadline) {
   auto r = run("get_children", path,
-               [&](Handle& h, const std::shared_ptr<ZkPending>& p) {
-                 return zoo_aget_children2(h.zh, path.c_str(), watch ? 1 : 0, strings_done, ZkPending::hand_over(p));
+               [&](Handle& h, const void* data) {
+                 return zoo_aget_children2(h.zh, path.c_str(), watch ? 1 : 0, strings_done, data);
                },
                deadline);
   if (!r) {
@@ -361,9 +365,9 @@ ZkResult<ZStat> ZkSession::create(const std::string& path, const std::string& va
                                   Deadline deadline) {
   auto attempt = [&](const std::string& p, const std::string& v, int mode) {
     return run("create", p,
-               [&](Handle& h, const std::shared_ptr<ZkPending>& pending) {
+               [&](Handle& h, const void* data) {
                  return zoo_acreate2(h.zh, p.c_str(), v.data(), static_cast<int>(v.size()), &ZOO_OPEN_ACL_UNSAFE, mode,
-                                     string_stat_done, ZkPending::hand_over(pending));
+                                     string_stat_done, data);
                },
                deadline);
   };
@@ -385,9 +389,9 @@ ZkResult<ZStat> ZkSession::create(const std::string& path, const std::string& va
 ZkResult<ZStat> ZkSession::set(const std::string& path, const std::string& value, int32_t version,
                                Deadline deadline) {
   auto r = run("set", path,
-               [&](Handle& h, const std::shared_ptr<ZkPending>& p) {
+               [&](Handle& h, const void* data) {
                  return zoo_aset(h.zh, path.c_str(), value.data(), static_cast<int>(value.size()), version, stat_done,
-                                 ZkPending::hand_over(p));
+                                 data);
                },
                deadline);
   if (!r) return Err<ZkError>{r.error()};
@@ -396,9 +400,7 @@ ZkResult<ZStat> ZkSession::set(const std::string& path, const std::string& value
 
 ZkResult<Unit> ZkSession::remove(const std::string& path, int32_t version, Deadline deadline) {
   auto r = run("delete", path,
-               [&](Handle& h, const std::shared_ptr<ZkPending>& p) {
-                 return zoo_adelete(h.zh, path.c_str(), version, void_done, ZkPending::hand_over(p));
-               },
+               [&](Handle& h, const void* data) { return zoo_adelete(h.zh, path.c_str(), version, void_done, data); },
                deadline);
   if (!r) return Err<ZkError>{r.error()};
   return Unit{};

@@ -90,6 +90,9 @@ class ZkSession {
 
   // nullopt: no such node. `watch`: leave a watch that on_event reports.
   ZkResult<std::optional<ZNode>> get(const std::string& path, bool watch, Deadline deadline);
+  // The node's Stat, nullopt when there is none; with `watch`, its creation, change or deletion
+  // is reported (a watch that also works on a missing node).
+  ZkResult<std::optional<ZStat>> exists(const std::string& path, bool watch, Deadline deadline);
   // Several nodes read at once (one round trip), each with a watch when its flag says so;
   // nullopt entries: no such node.
   ZkResult<std::vector<std::optional<ZNode>>> get_many(const std::vector<std::pair<std::string, bool>>& paths, Deadline deadline);
@@ -119,12 +122,18 @@ class ZkSession {
   // The live handle (a new session when there is none or the last one expired).
   std::shared_ptr<Handle> handle() EXCLUDES(mu_);
   void drop_handle(const std::shared_ptr<Handle>& expired) EXCLUDES(mu_);
-  // Issues `start` (one async call on the handle, returning the C API's immediate rc) again and
-  // again until an answer that is not worth a retry, or the deadline.
+  // Issues one async call per path (`issue` gets the completion's data pointer and returns the C
+  // API's immediate rc), waits for all, and does it all again until an answer that is not
+  // worth a retry, or the deadline. kNoNode of one path is an answer when
+  // `no_node_is_an_answer` (that ZkPending's rc says so), else an error.
+  using Issue = std::function<int(Handle&, std::size_t index, const void* data)>;
+  ZkResult<std::vector<std::shared_ptr<ZkPending>>> run_batch(const char* what, const std::vector<std::string>& paths,
+                                                              const Issue& issue, bool no_node_is_an_answer,
+                                                              Deadline deadline);
   ZkResult<std::shared_ptr<ZkPending>> run(const char* what, const std::string& path,
-                                           const std::function<int(Handle&, const std::shared_ptr<ZkPending>&)>& start,
-                                           Deadline deadline);
-  void note_reply(Clock::time_point started) EXCLUDES(mu_);
+                                           const std::function<int(Handle&, const void*)>& issue, Deadline deadline);
+  // A reply on handle `from` to a call that started at `started` (ignored for a replaced handle).
+  void note_reply(const Handle& from, Clock::time_point started) EXCLUDES(mu_);
   void deliver(const ZkEvent& event, Handle* from);
 
   const std::string hosts_;

@@ -66,22 +66,38 @@ bool ZooKeeperDcs::holds_lock_in_view() const {
   return leader_in_view_ == settings_.name;
 }
 
+bool ZooKeeperDcs::released() const {
+  MutexLock lock(state_mu_);
+  return leader_released_;
+}
+
+StatusPublisher::Put ZooKeeperDcs::put_until(Deadline d) {
+  return [this, d](const std::string& k, const std::string& v) -> DcsStatus {
+    auto r = cas_put(k, v, std::nullopt, d);
+    if (!r) return Err<DcsError>{r.error()};
+    return Unit{};
+  };
+}
+
 // ---- events -----------------------------------------------------------------------------------
 
 void ZooKeeperDcs::signal_change() {
-  changes_.fetch_add(1);
+  ha_wakeups_.fetch_add(1);
   { MutexLock lock(event_mu_); }  // orders the notification after a waiter's check
   event_cv_.notify_all();
 }
 
 void ZooKeeperDcs::on_event(const ZkEvent& e) {
-  events_.fetch_add(1);  // whatever it was, the cached read may be out of date
+  cache_epoch_.fetch_add(1);  // whatever it was, the cached read may be out of date
   if (e.type == ZOO_SESSION_EVENT) {
     // A lost session took our ephemeral znodes and every watch: the loop must look again.
     if (e.state == ZOO_EXPIRED_SESSION_STATE) signal_change();
     return;
   }
   if (e.type == ZOO_NOTWATCHING_EVENT) return;
+  // Another Citus group (a coordinator watches them all): news for the cache only.
+  const std::string own_dir = settings_.client_path().substr(0, settings_.client_path().size() - 1);
+  if (e.path != own_dir && e.path.compare(0, own_dir.size() + 1, own_dir + "/") != 0) return;
   const std::string members_dir = settings_.client_path() + "members";
   // A member's value changed: news for the cache only (Patroni does not wake for it either).
   if (e.path.compare(0, members_dir.size() + 1, members_dir + "/") == 0) return;
@@ -167,11 +183,11 @@ DcsResult<Cluster> ZooKeeperDcs::read_cluster(bool use_cache) {
   }
   if (use_cache && watch) {
     MutexLock lock(cache_mu_);
-    if (cache_ && cache_->events_before == events_.load() && cache_->session == session && session != 0 &&
+    if (cache_ && cache_->epoch == cache_epoch_.load() && cache_->session == session && session != 0 &&
         Clock::now() - cache_->at < std::chrono::seconds(ttl))
       return cache_->cluster;
   }
-  const uint64_t events_before = events_.load();
+  const uint64_t epoch = cache_epoch_.load();
   const auto started = Clock::now();
   const auto d = deadline();
   RawNodes nodes;
@@ -183,7 +199,7 @@ DcsResult<Cluster> ZooKeeperDcs::read_cluster(bool use_cache) {
     if (*groups)
       for (const auto& g : **groups) {
         if (!is_group(g)) continue;
-        auto part = read_group(base + g + "/", g + "/", watch && g == "0", d);
+        auto part = read_group(base + g + "/", g + "/", watch, d);
         if (!part) return err(part.error());
         nodes.insert(nodes.end(), part->begin(), part->end());
       }
@@ -207,29 +223,29 @@ DcsResult<Cluster> ZooKeeperDcs::read_cluster(bool use_cache) {
       if (n.key == own_prefix + "members/" + settings_.name)
         member_ = OwnMember{n.value, n.session ? std::stoll(*n.session) : 0};
     }
-    // A read by another thread that shows the key held ends "released".
-    if (leader_in_view_) leader_released_ = false;
+    // A read that started after our release and shows the key held ends "released".
+    if (leader_in_view_ && started > released_at_) leader_released_ = false;
   }
   if (watch && session != 0 && session == session_->session_id()) {
     MutexLock lock(cache_mu_);
-    cache_ = CachedRead{*cluster, events_before, session, started};
+    cache_ = CachedRead{*cluster, epoch, session, started};
   }
   return cluster;
 }
 
 DcsResult<Cluster> ZooKeeperDcs::get_mpp_coordinator() {
   const std::string dir = settings_.base_path() + "0/";
-  auto nodes = read_group(dir, "", false, deadline());
+  auto nodes = read_group(dir, "", false, deadline());  // another group's view: no watches
   if (!nodes) return counted(DcsResult<Cluster>(err(nodes.error())));
   return counted(cluster_from_read(*nodes, dir, false));
 }
 
 // ---- leader lock ------------------------------------------------------------------------------
 
-DcsStatus ZooKeeperDcs::acquire_impl() {
-  const auto d = deadline();
+DcsStatus ZooKeeperDcs::acquire_impl(Deadline d) {
   auto r = session_->create(path("leader"), settings_.name, true, d);
   if (r) {
+    wrote();
     MutexLock lock(state_mu_);
     leader_released_ = false;
     leader_in_view_ = settings_.name;
@@ -238,69 +254,66 @@ DcsStatus ZooKeeperDcs::acquire_impl() {
   if (!r.error().is(zrc::kNodeExists)) return err(r.error());
   // Held. By this very session when a retried create went through the first time.
   auto current = session_->get(path("leader"), false, d);
-  if (current && *current && (*current)->value == settings_.name &&
-      (*current)->stat.ephemeral_owner == session_->session_id()) {
+  if (!current) return err(current.error());
+  if (*current && (*current)->value == settings_.name && (*current)->stat.ephemeral_owner == session_->session_id()) {
     MutexLock lock(state_mu_);
     leader_released_ = false;
     return Unit{};
   }
   spdlog::info("zookeeper: could not take out TTL lock");
   return dcs_error(DcsErrorKind::kLockOwnedByOther,
-                   "leader znode exists" + (current && *current ? ": " + (*current)->value : std::string()));
+                   *current ? "leader znode exists: " + (*current)->value : std::string("leader znode exists"));
 }
 
 DcsStatus ZooKeeperDcs::update_leader_impl(const LeaderRefresh& refresh) {
-  {
-    MutexLock lock(state_mu_);
-    if (leader_released_)
-      return dcs_error(DcsErrorKind::kLockOwnedByOther, "the leader key was released by this member; not re-created");
-  }
+  if (released())
+    return dcs_error(DcsErrorKind::kLockOwnedByOther, "the leader key was released by this member; not re-created");
   const auto d = deadline();
   auto current = session_->get(path("leader"), false, d);
   if (!current) return err(current.error());
   if (!*current) {
-    // Gone with an expired session of ours: take it again if nobody else did (Patroni's rule).
-    if (auto a = acquire_impl(); !a) return a;
+    // Gone with an expired session of ours: take it again if nobody else did (Patroni's rule),
+    // unless we released it meanwhile (a graceful demote running beside this cycle).
+    if (released())
+      return dcs_error(DcsErrorKind::kLockOwnedByOther, "the leader key was released by this member; not re-created");
+    if (auto a = acquire_impl(d); !a) return a;
   } else if ((*current)->value != settings_.name) {
     return dcs_error(DcsErrorKind::kLockOwnedByOther, "the leader znode holds " + (*current)->value);
   } else if ((*current)->stat.ephemeral_owner != session_->session_id()) {
-    // Our name, bound to an earlier session of ours: bind it to this one.
+    // Our name, bound to an earlier session of ours (Patroni: delete and create again).
     spdlog::warn("zookeeper: recreating the leader znode due to ownership mismatch");
     auto del = session_->remove(path("leader"), (*current)->stat.version, d);
     if (!del && !del.error().is(zrc::kNoNode)) return err(del.error());
-    if (auto a = acquire_impl(); !a) return a;
+    wrote();
+    if (auto a = acquire_impl(d); !a) return a;
   }
-  // Nothing to refresh otherwise: the session's keepalive does it (its last reply is the fence).
-  if (refresh.last_lsn) {
-    const json status = ClusterStatus::value_of(*refresh.last_lsn, refresh.slots, refresh.retain_slots);
-    if (auto s = write_status(status); !s) spdlog::warn("zookeeper: writing status failed: {}", s.error().describe());
-  }
-  if (refresh.failsafe) {
-    if (auto s = write_failsafe(*refresh.failsafe); !s)
-      spdlog::warn("zookeeper: writing failsafe failed: {}", s.error().describe());
-  }
+  // Nothing to refresh otherwise: the session's keepalive does it (this call's reply is the fence).
+  status_.publish(refresh, put_until(d), "zookeeper");
   return Unit{};
 }
 
 DcsStatus ZooKeeperDcs::delete_leader_impl(std::optional<int64_t> last_lsn) {
+  const auto d = deadline();
   if (last_lsn) {
-    if (auto s = write_status(json{{"optime", *last_lsn}}); !s)
+    if (auto s = status_.write_status(json{{"optime", *last_lsn}}, put_until(d)); !s)
       spdlog::warn("zookeeper: writing status failed: {}", s.error().describe());
   }
-  const auto d = deadline();
   auto current = session_->get(path("leader"), false, d);
   if (!current) return err(current.error());
-  if (!*current) return Unit{};  // nobody holds it
-  if ((*current)->value != settings_.name)
+  if (*current && (*current)->value != settings_.name)
     return dcs_error(DcsErrorKind::kLockOwnedByOther, "leader znode holds " + (*current)->value + ", not deleted");
-  auto del = session_->remove(path("leader"), (*current)->stat.version, d);
-  if (!del && !del.error().is(zrc::kNoNode)) {
-    if (del.error().is(zrc::kBadVersion))
-      return dcs_error(DcsErrorKind::kLockOwnedByOther, "the leader znode changed hands before its deletion");
-    return err(del.error());
+  if (*current) {
+    // Our name. Bound to this session it cannot vanish and be taken by another member before
+    // the delete unless this session expires, which fails the delete. (Bound to an earlier
+    // session of ours it could, in the moment that session expires: the window Patroni's
+    // delete-and-create on an ownership mismatch has too.)
+    auto del = session_->remove(path("leader"), (*current)->stat.version, d);
+    if (!del && !del.error().is(zrc::kNoNode)) return err(del.error());
+    wrote();
   }
   MutexLock lock(state_mu_);
-  leader_released_ = true;
+  leader_released_ = true;  // also when it was gone already: we meant to let it go
+  released_at_ = Clock::now();
   leader_in_view_.reset();
   return Unit{};
 }
@@ -335,11 +348,13 @@ DcsStatus ZooKeeperDcs::touch_member_impl(const json& data) {
     if (recreate) {
       auto del = session_->remove(p, -1, d);
       if (!del && !del.error().is(zrc::kNoNode)) return err(del.error());
+      wrote();
     }
   }
   if (!known || recreate) {
     auto c = session_->create(p, value, true, d);
     if (c) {
+      wrote();
       MutexLock lock(state_mu_);
       member_ = OwnMember{value, c->ephemeral_owner != 0 ? c->ephemeral_owner : session_->session_id()};
       return Unit{};
@@ -353,6 +368,7 @@ DcsStatus ZooKeeperDcs::touch_member_impl(const json& data) {
     if (!c) return err(c.error());
     s = c;
   }
+  wrote();
   MutexLock lock(state_mu_);
   member_ = OwnMember{value, s->ephemeral_owner};
   return Unit{};
@@ -361,64 +377,70 @@ DcsStatus ZooKeeperDcs::touch_member_impl(const json& data) {
 // ---- other keys -------------------------------------------------------------------------------
 
 DcsResult<Version> ZooKeeperDcs::cas_put(const std::string& relative, const std::string& value,
-                                         std::optional<Version> version) {
-  const auto d = deadline();
+                                         std::optional<Version> version, Deadline d) {
   if (version && (*version < 0 || *version > INT32_MAX))
     return dcs_error(DcsErrorKind::kCasConflict, relative + ": version " + std::to_string(*version) + " cannot match");
   auto s = session_->set(path(relative), value, version ? static_cast<int32_t>(*version) : -1, d);
-  if (s) return static_cast<Version>(s->version);
+  if (s) {
+    wrote();
+    return static_cast<Version>(s->version);
+  }
   if (s.error().is(zrc::kBadVersion) || (version && s.error().is(zrc::kNoNode)))
     return dcs_error(DcsErrorKind::kCasConflict, relative + " changed since version " + std::to_string(*version));
   if (!s.error().is(zrc::kNoNode)) return err(s.error());
   auto c = session_->create(path(relative), value, false, d);
-  if (c) return static_cast<Version>(c->version);
+  if (c) {
+    wrote();
+    return static_cast<Version>(c->version);
+  }
   if (!c.error().is(zrc::kNodeExists)) return err(c.error());
   // Created by someone else meanwhile: an unconditional write still wins.
   s = session_->set(path(relative), value, -1, d);
   if (!s) return err(s.error());
+  wrote();
   return static_cast<Version>(s->version);
 }
 
-DcsStatus ZooKeeperDcs::plain_put(const std::string& relative, const std::string& value) {
-  auto r = cas_put(relative, value, std::nullopt);
-  if (!r) return Err<DcsError>{r.error()};
-  return Unit{};
-}
-
 DcsStatus ZooKeeperDcs::initialize(bool create_new, const std::string& sysid) {
-  if (!create_new) return counted(plain_put("initialize", sysid));
+  if (!create_new) return counted(put_until(deadline())("initialize", sysid));
   auto c = session_->create(path("initialize"), sysid, false, deadline());
-  if (c) return Unit{};
+  if (c) {
+    wrote();
+    return Unit{};
+  }
   if (c.error().is(zrc::kNodeExists)) return dcs_error(DcsErrorKind::kCasConflict, "initialize key already exists");
   return counted(DcsStatus(err(c.error())));
 }
 
 DcsStatus ZooKeeperDcs::cancel_initialization() {
   auto r = session_->remove(path("initialize"), -1, deadline());
+  wrote();
   if (r || r.error().is(zrc::kNoNode)) return Unit{};
   return counted(DcsStatus(err(r.error())));
 }
 
 DcsStatus ZooKeeperDcs::delete_sync_state(std::optional<Version> version) {
-  auto r = cas_put("sync", "{}", version);
+  auto r = cas_put("sync", "{}", version, deadline());
   if (!r) return counted(DcsStatus(Err<DcsError>{r.error()}));
   return Unit{};
 }
 
-DcsStatus ZooKeeperDcs::set_history_value(const std::string& value) { return counted(plain_put("history", value)); }
+DcsStatus ZooKeeperDcs::set_history_value(const std::string& value) {
+  return counted(put_until(deadline())("history", value));
+}
 
 DcsStatus ZooKeeperDcs::write_status(const json& status) {
-  return counted(status_.write_status(status, [this](const std::string& k, const std::string& v) { return plain_put(k, v); }));
+  return counted(status_.write_status(status, put_until(deadline())));
 }
 
 DcsStatus ZooKeeperDcs::write_failsafe(const json& failsafe) {
-  return counted(
-      status_.write_failsafe(failsafe, [this](const std::string& k, const std::string& v) { return plain_put(k, v); }));
+  return counted(status_.write_failsafe(failsafe, put_until(deadline())));
 }
 
 DcsStatus ZooKeeperDcs::delete_cluster() {
   const std::string dir = settings_.client_path();
   auto r = session_->remove_tree(dir.substr(0, dir.size() - 1), deadline());
+  wrote();
   if (!r) return counted(DcsStatus(err(r.error())));
   status_.forget();
   return Unit{};
@@ -434,15 +456,16 @@ WatchOutcome ZooKeeperDcs::watch(std::optional<Version> leader_version, std::chr
       return WatchOutcome::kWokenUp;
     }
   }
-  const uint64_t seen = changes_.load();
+  const uint64_t seen = ha_wakeups_.load();
   // Like Patroni: non-leaders get a bit more time so that the members' loops drift apart.
   if (leader_version) timeout += 500ms;
   const auto end = Clock::now() + timeout;
-  // The leader znode now, with a watch on it: a change since the caller's read is news at once.
-  auto current = session_->get(path("leader"), true, std::min(end, deadline()));
+  // The leader znode now, with a watch on it (also when it is missing): a change since the
+  // caller's read is news at once, a later one ends the wait.
+  auto current = session_->exists(path("leader"), true, std::min(end, deadline()));
   if (current) {
     std::optional<Version> now;
-    if (*current) now = (*current)->stat.czxid;
+    if (*current) now = (*current)->czxid;
     if (now != leader_version) return WatchOutcome::kChanged;
   }
   MutexLock lock(event_mu_);
@@ -451,13 +474,13 @@ WatchOutcome ZooKeeperDcs::watch(std::optional<Version> leader_version, std::chr
       woken_ = false;
       return WatchOutcome::kWokenUp;
     }
-    if (changes_.load() != seen) return WatchOutcome::kChanged;
+    if (ha_wakeups_.load() != seen) return WatchOutcome::kChanged;
     if (!event_cv_.wait_until(event_mu_, end)) {
       if (woken_) {
         woken_ = false;
         return WatchOutcome::kWokenUp;
       }
-      return changes_.load() != seen ? WatchOutcome::kChanged : WatchOutcome::kTimeout;
+      return ha_wakeups_.load() != seen ? WatchOutcome::kChanged : WatchOutcome::kTimeout;
     }
   }
 }

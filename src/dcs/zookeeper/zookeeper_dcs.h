@@ -9,11 +9,14 @@
 // znode (if it holds our name) instead of restarting the session, so our member key stays; a
 // compare-and-set with version 0 is conditional (Patroni treats 0 as "any version").
 //
-// Thread-safe. Locks (annotated, all leaves, none held while waiting for ZooKeeper):
-//   state_mu_  timing, leader_released_, member_ (what we know of our member znode).
-//   cache_mu_  the cached cluster read (taken after state_mu_ is released; a leaf).
+// Every public call computes one deadline (now + retry_timeout) and every step of it shares it.
+//
+// Thread-safe. Locks (annotated; none held while waiting for ZooKeeper):
+//   state_mu_  timing, the released flag and when, what the last read showed of our keys. Leaf.
+//   cache_mu_  the cached cluster read. Leaf.
 //   event_mu_  woken_; event_cv_ waits on it (watch()), notified by watch events and wakeup().
-//   listener_mu_  the wake listener.
+//              Leaf.
+//   listener_mu_  the wake listener; held while it runs (-> LoopWaker's lock -> event_mu_).
 #pragma once
 
 #include <atomic>
@@ -47,21 +50,21 @@ class ZooKeeperDcs : public Dcs {
   DcsResult<Cluster> get_cluster() override { return counted(read_cluster(true)); }
   DcsResult<Cluster> get_cluster_fresh() override { return counted(read_cluster(false)); }
   DcsResult<Cluster> get_mpp_coordinator() override;
-  DcsStatus attempt_to_acquire_leader() override { return counted(acquire_impl()); }
+  DcsStatus attempt_to_acquire_leader() override { return counted(acquire_impl(deadline())); }
   DcsStatus update_leader(const LeaderRefresh& refresh) override { return counted(update_leader_impl(refresh)); }
   DcsStatus delete_leader(std::optional<int64_t> last_lsn) override { return counted(delete_leader_impl(last_lsn)); }
-  DcsStatus take_leader() override { return counted(acquire_impl()); }
+  DcsStatus take_leader() override { return counted(acquire_impl(deadline())); }
   DcsStatus initialize(bool create_new, const std::string& sysid) override;
   DcsStatus cancel_initialization() override;
   DcsStatus touch_member(const nlohmann::json& data) override { return counted(touch_member_impl(data)); }
   DcsResult<Version> set_config_value(const std::string& value, std::optional<Version> version) override {
-    return counted(cas_put("config", value, version));
+    return counted(cas_put("config", value, version, deadline()));
   }
   DcsResult<Version> set_failover_value(const std::string& value, std::optional<Version> version) override {
-    return counted(cas_put("failover", value, version));
+    return counted(cas_put("failover", value, version, deadline()));
   }
   DcsResult<Version> set_sync_state_value(const std::string& value, std::optional<Version> version) override {
-    return counted(cas_put("sync", value, version));
+    return counted(cas_put("sync", value, version, deadline()));
   }
   // Writes `{}` (as Patroni does on ZooKeeper) instead of deleting.
   DcsStatus delete_sync_state(std::optional<Version> version) override;
@@ -70,10 +73,11 @@ class ZooKeeperDcs : public Dcs {
   DcsStatus write_failsafe(const nlohmann::json& failsafe) override;
   DcsStatus delete_cluster() override;
 
-  // Reads the leader znode (leaving a watch on it) and compares it with `leader_version` (its
-  // czxid): a change since the caller's read ends the call at once. Otherwise waits for a watch
-  // event on the keys the HA loop reacts to (leader, config, failover, sync, history, failsafe,
-  // status while another member leads, the cluster's children), wakeup() or the timeout.
+  // Asks whether the leader znode exists (leaving a watch that reports its creation, change or
+  // deletion) and compares its czxid with `leader_version`: a change since the caller's read
+  // ends the call at once. Otherwise waits for a watch event on the keys the HA loop reacts to
+  // (leader, config, failover, sync, history, failsafe, status while another member leads, the
+  // group's children), wakeup() or the timeout.
   WatchOutcome watch(std::optional<Version> leader_version, std::chrono::milliseconds timeout) override
       EXCLUDES(event_mu_);
   void wakeup() override EXCLUDES(event_mu_);
@@ -93,17 +97,22 @@ class ZooKeeperDcs : public Dcs {
   std::string path(const std::string& relative) const;
   Deadline deadline() const EXCLUDES(state_mu_);
   bool holds_lock_in_view() const EXCLUDES(state_mu_);
+  bool released() const EXCLUDES(state_mu_);
 
   // The keys of one group under `dir` ("/service/demo/" or "/service/demo/1/"), relative to
   // `prefix`; watches left when `watch`.
   ZkResult<RawNodes> read_group(const std::string& dir, const std::string& prefix, bool watch, Deadline deadline);
   DcsResult<Cluster> read_cluster(bool use_cache) EXCLUDES(cache_mu_, state_mu_);
-  DcsStatus acquire_impl() EXCLUDES(state_mu_);
+  DcsStatus acquire_impl(Deadline d) EXCLUDES(state_mu_);
   DcsStatus update_leader_impl(const LeaderRefresh& refresh) EXCLUDES(state_mu_);
   DcsStatus delete_leader_impl(std::optional<int64_t> last_lsn) EXCLUDES(state_mu_);
   DcsStatus touch_member_impl(const nlohmann::json& data) EXCLUDES(state_mu_);
-  DcsResult<Version> cas_put(const std::string& relative, const std::string& value, std::optional<Version> version);
-  DcsStatus plain_put(const std::string& relative, const std::string& value);
+  DcsResult<Version> cas_put(const std::string& relative, const std::string& value, std::optional<Version> version,
+                             Deadline d);
+  StatusPublisher::Put put_until(Deadline d);
+  // A write of ours went through: the cached read no longer shows everything (not every key we
+  // write is watched: status while we lead, initialize).
+  void wrote() { cache_epoch_.fetch_add(1); }
   void on_event(const ZkEvent& event) EXCLUDES(event_mu_, listener_mu_);
   void signal_change() EXCLUDES(event_mu_);
 
@@ -120,9 +129,11 @@ class ZooKeeperDcs : public Dcs {
 
   mutable Mutex state_mu_;
   DcsTiming timing_ GUARDED_BY(state_mu_);
-  // We deleted the leader znode ourselves and have not written it since: update_leader must
-  // not re-create it (the HA cycle calling it may have read the key before the delete).
+  // We deleted the leader znode ourselves (or found it gone when releasing) and have not written
+  // it since: update_leader must not re-create it (the HA cycle calling it may have read the key
+  // before the delete). Only a read that started after the release ends it.
   bool leader_released_ GUARDED_BY(state_mu_) = false;
+  Clock::time_point released_at_ GUARDED_BY(state_mu_) = {};
   // The leader znode's holder in the last read (to know whether status changes are news).
   std::optional<std::string> leader_in_view_ GUARDED_BY(state_mu_);
   // Our member znode as last read or written: its value and owner session.
@@ -132,22 +143,23 @@ class ZooKeeperDcs : public Dcs {
   };
   std::optional<OwnMember> member_ GUARDED_BY(state_mu_);
 
-  // The last cluster read with watches, valid while events_ has not moved since and it is
+  // The last cluster read with watches, valid while cache_epoch_ has not moved since and it is
   // younger than ttl (a safety net: a watch lost in some way we did not foresee heals).
   struct CachedRead {
     Cluster cluster;
-    uint64_t events_before = 0;  // events_ when the read began
+    uint64_t epoch = 0;  // cache_epoch_ when the read began
     int64_t session = 0;
     Clock::time_point at;
   };
   Mutex cache_mu_;
   std::optional<CachedRead> cache_ GUARDED_BY(cache_mu_);
-  std::atomic<uint64_t> events_{0};  // every watch and session event, so far
+  // Moves on every watch or session event and every write of ours: what the cache was read at.
+  std::atomic<uint64_t> cache_epoch_{0};
 
   mutable Mutex event_mu_;
   CondVar event_cv_;
   bool woken_ GUARDED_BY(event_mu_) = false;
-  std::atomic<uint64_t> changes_{0};  // watch events the HA loop reacts to, so far
+  std::atomic<uint64_t> ha_wakeups_{0};  // watch events the HA loop reacts to, so far
 
   Mutex listener_mu_;
   std::function<void()> wake_listener_ GUARDED_BY(listener_mu_);

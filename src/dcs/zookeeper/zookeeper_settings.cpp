@@ -123,14 +123,26 @@ SettingsResult ZooKeeperSettings::from_patroni_config(const json& config) {
     return fail("`hosts` must be a list or a comma-separated string");
   }
   if (items.empty()) return fail("`hosts` is empty");
+  // kazoo (and the C client) take a chroot after the last host: "h1:2181,h2:2181/app".
+  std::string chroot;
+  if (auto slash = items.back().find('/'); slash != std::string::npos) {
+    chroot = items.back().substr(slash);
+    items.back() = items.back().substr(0, slash);
+    if (chroot.size() < 2 || chroot.back() == '/' || chroot.find("//") != std::string::npos)
+      return fail("`hosts`: invalid chroot \"" + chroot + "\"");
+  }
   for (const auto& item : items) {
     auto hp = host_port(item, error);
     if (!hp) return fail("`hosts`: " + error);
     out.hosts += (out.hosts.empty() ? "" : ",") + *hp;
   }
+  out.hosts += chroot;
 
   // TLS: Debian's C client library has none. Refuse rather than talk in clear text.
-  if (auto it = s.find("use_ssl"); it != s.end() && python_truthy(*it))
+  // A string (PATRONI_ZOOKEEPER_USE_SSL arrives as one) is read as a boolean word: Patroni hands
+  // it to kazoo as is, where even "false" turns TLS on.
+  auto ssl_on = [](const json& v) { return v.is_string() ? patroni_parse_bool(v).value_or(true) : python_truthy(v); };
+  if (auto it = s.find("use_ssl"); it != s.end() && ssl_on(*it))
     return fail("`use_ssl` is not supported: Debian's ZooKeeper C client (libzookeeper-mt) is built without TLS");
   if (auto it = s.find("set_acls"); it != s.end() && !it->is_null()) {
     if (!it->is_object()) return fail("`set_acls` must be a mapping of principal to permissions");

@@ -20,7 +20,8 @@
 namespace custos::dcs::zookeeper {
 
 struct ZooKeeperSettings {
-  // "host:port,host:port" as the C client takes it (default port 2181 added where missing).
+  // "host:port,host:port[/chroot]" as the C client takes it (default port 2181 added where
+  // missing; a chroot after the last host, as kazoo takes it).
   std::string hosts;
   // (scheme, credential) pairs added to the session (zoo_add_auth), e.g. ("digest", "u:p").
   std::vector<std::pair<std::string, std::string>> auth_data;

@@ -19,6 +19,10 @@ TEST(ZooKeeperSettings, HostsInEveryFormPatroniTakes) {
   ASSERT_TRUE(text) << text.error();
   EXPECT_EQ(text->hosts, "z1:1,z2:2");
   EXPECT_EQ(text->timing.ttl, 20);
+  auto chroot = ZooKeeperSettings::from_patroni_config(config({{"hosts", "z1,z2:2/patroni/prod"}}));
+  ASSERT_TRUE(chroot) << chroot.error();
+  EXPECT_EQ(chroot->hosts, "z1:2181,z2:2/patroni/prod");
+  EXPECT_FALSE(ZooKeeperSettings::from_patroni_config(config({{"hosts", "z1/"}})));
   EXPECT_EQ(text->base_path(), "/service/demo/");
 }
 
@@ -50,6 +54,9 @@ TEST(ZooKeeperSettings, WhatTheClientCannotDoIsRefusedWithTheReason) {
   EXPECT_NE(ssl.error().find("`use_ssl` is not supported"), std::string::npos) << ssl.error();
   EXPECT_NE(ssl.error().find("without TLS"), std::string::npos) << ssl.error();
   EXPECT_TRUE(ZooKeeperSettings::from_patroni_config(config({{"hosts", "z"}, {"use_ssl", false}})));
+  // From PATRONI_ZOOKEEPER_USE_SSL: a string.
+  EXPECT_TRUE(ZooKeeperSettings::from_patroni_config(config({{"hosts", "z"}, {"use_ssl", "false"}})));
+  EXPECT_FALSE(ZooKeeperSettings::from_patroni_config(config({{"hosts", "z"}, {"use_ssl", "true"}})));
   auto acls = ZooKeeperSettings::from_patroni_config(
       config({{"hosts", "z"}, {"set_acls", {{"CN=principal", json::array({"ALL"})}}}}));
   ASSERT_FALSE(acls);
