@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "common/json_truth.h"
+#include "config/config.h"
 #include "net/http_client.h"
 
 namespace custos::dcs::etcd_common {
@@ -101,11 +102,7 @@ std::optional<std::string> endpoint_from(const std::string& raw, const std::stri
 }  // namespace
 
 std::string EtcdSettings::base_path() const {
-  std::string raw = "/" + namespace_ + "/" + scope + "/";
-  std::string out;
-  for (char c : raw)
-    if (!(c == '/' && !out.empty() && out.back() == '/')) out += c;
-  return out;
+  return config::collapse_slashes("/" + namespace_ + "/" + scope + "/");  // the rule Config::base_path keeps
 }
 
 std::string EtcdSettings::client_path() const {

@@ -75,11 +75,7 @@ std::optional<std::string> host_port(const std::string& raw, std::string& error)
 }  // namespace
 
 std::string ZooKeeperSettings::base_path() const {
-  const std::string raw = "/" + namespace_ + "/" + scope + "/";
-  std::string out;
-  for (char c : raw)
-    if (!(c == '/' && !out.empty() && out.back() == '/')) out += c;
-  return out;
+  return config::collapse_slashes("/" + namespace_ + "/" + scope + "/");  // the rule Config::base_path keeps
 }
 
 std::string ZooKeeperSettings::client_path() const {
