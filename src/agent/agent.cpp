@@ -42,7 +42,7 @@ Agent::Agent(AgentServices services, SettingsStore& settings)
   memory_.local.state_since = services_.clock.now_seconds();
   services_.pg.set_settings(s->pg);
   services_.watchdog.reload_config(watchdog_config_from(s->config));
-  services_.hooks.set_config(hooks_config_from(s->config.postgresql(), s->config.scope(), s->pg.pg_ctl_timeout));
+  services_.hooks.set_config(hooks_config_from(s->config.postgresql(), s->config.scope(), s->pg.pg_ctl_timeout, s->config.presentation()));
   executor_.set_restart_listener([this](bool ok, const std::string& error) { record_restart(ok, error); });
   // A member joining wakes the loop: the lock holder then creates its slot at once.
   services_.dcs.set_wake_listener([this] { waker_.wake(); });
@@ -410,7 +410,7 @@ void Agent::reload_local_config() {
   for (const auto& w : watchdog_warnings) spdlog::warn("{}", w);
   memory_.local.tags = tags_from_config(s->config.tags());
   for (const auto& w : config::contradictory_tag_warnings(s->config.tags())) spdlog::warn("{}", w);
-  services_.hooks.set_config(hooks_config_from(s->config.postgresql(), s->config.scope(), s->pg.pg_ctl_timeout));
+  services_.hooks.set_config(hooks_config_from(s->config.postgresql(), s->config.scope(), s->pg.pg_ctl_timeout, s->config.presentation()));
   apply_pg_settings_change(before, /*fire_on_reload=*/false);
   // A SIGHUP reloads PostgreSQL's configuration and fires on_reload once, as Patroni does.
   if (memory_.local.process == ha::PgProcess::running) services_.pg.reload();
@@ -530,9 +530,10 @@ void Agent::publish_snapshot() {
   snap.ttl = s->config.ttl();
   snap.loop_wait = s->config.loop_wait();
   snap.tags = dcs::published_tags(s->config.tags());
-  snap.patroni_version = kPatroniCompatVersion;
+  snap.presentation = s->config.presentation();
+  snap.patroni_version = std::string(announced_patroni_version(snap.presentation));
   snap.pg.state = std::string(ha::to_string(l.state));
-  snap.pg.role = role_text(l.role);
+  snap.pg.role = role_text(l.role, snap.presentation);
   if (const auto& st = memory_.status) fill_pg_status(snap.pg, *st, now);
   if (l.last_lock_write) snap.leader_lock_valid_until = *l.last_lock_write + s->ha.ttl;
   snap.paused = s->ha.pause;
@@ -540,6 +541,7 @@ void Agent::publish_snapshot() {
   snap.quorum_commit = s->ha.quorum_commit;
   snap.standby_cluster = s->ha.is_standby_cluster();
   snap.failsafe_mode = s->ha.failsafe_mode;
+  snap.maximum_lag_on_failover = s->ha.maximum_lag_on_failover;
   if (!l.sysid.empty()) snap.database_system_identifier = l.sysid;
   snap.pending_restart = !memory_.pending_restart_params.empty();
   if (l.scheduled_restart) snap.scheduled_restart = scheduled_restart_value(*l.scheduled_restart);

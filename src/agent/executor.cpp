@@ -76,7 +76,7 @@ Executor::Outcome Executor::run(const ha::Step& s) {
     const ha::Role before = memory_.local.role;
     ha::apply_bookkeeping(s, memory_.local, settings()->ha, now());
     if (const auto* r = s.get<step::SetRole>()) {
-      if (before != r->role) spdlog::info("role: {} -> {}", role_text(before), role_text(r->role));
+      if (before != r->role) spdlog::info("role: {} -> {}", ha::to_string(before), ha::to_string(r->role));
       if (r->on_role_change) fire_callback(CallbackAction::on_role_change, r->role);
     } else if (s.get<step::FireOnStart>()) {
       // The first callback since the agent started (Patroni's cb_called): the bookkeeping set
@@ -325,7 +325,7 @@ Executor::Outcome Executor::run(const step::Bootstrap& s) {
     ha::set_pg_state(l, ha::PgState::creating_replica, now());
     start_async(ha::AsyncKind::bootstrap_standby_leader, "",
                 [&pg = services_.pg, up = remote_upstream()](const CancelToken& cancel) {
-                  auto r = pg.clone(up, cancel);
+                  auto r = pg.clone(up, cancel, postgres::PostgresNode::CloneMethods::kConfigured);
                   return r ? std::string() : r.error();
                 });
     return Outcome::success;
@@ -371,7 +371,7 @@ Executor::Outcome Executor::run(const step::Clone& s) {
                                             : std::string("bootstrap from ") + (from_leader ? "leader" : "replica") +
                                                   " '" + s.member + "'";
   start_async(ha::AsyncKind::clone, name, [&pg = services_.pg, up](const CancelToken& cancel) {
-    auto r = pg.clone(up, cancel);
+    auto r = pg.clone(up, cancel, postgres::PostgresNode::CloneMethods::kConfigured);
     return r ? std::string() : r.error();
   });
   return Outcome::success;
@@ -656,7 +656,7 @@ Executor::Outcome Executor::run(const step::Rewind& s) {
   return Outcome::success;
 }
 
-bool Executor::start_reinitialize(const std::string& member) {
+bool Executor::start_reinitialize(const std::string& member, bool from_leader) {
   std::optional<dcs::Member> m = memory_.view ? memory_.view->get_member(member, true) : std::nullopt;
   std::optional<postgres::Upstream> up = m ? upstream_of(*m) : std::nullopt;
   if (!up) {
@@ -665,7 +665,8 @@ bool Executor::start_reinitialize(const std::string& member) {
   }
   const bool ok = start_async(
       ha::AsyncKind::reinitialize, "",
-      [&pg = services_.pg, &hooks = services_.hooks, u = *up, role = memory_.local.role](const CancelToken& cancel) {
+      [&pg = services_.pg, &hooks = services_.hooks, u = *up, role = memory_.local.role,
+       from_leader](const CancelToken& cancel) {
         // As Patroni: PostgreSQL stopped, the data directory left where it is for the replica
         // methods (basebackup and a method without keep_data empty it first; one with keep_data,
         // such as `pgbackrest --delta restore`, restores into it). Never under a live postmaster.
@@ -674,7 +675,9 @@ bool Executor::start_reinitialize(const std::string& member) {
           return std::string("PostgreSQL did not stop: the data directory is left in place");
         if (was_running) hooks.fire(CallbackAction::on_stop, role);
         if (cancel.cancelled()) return std::string("cancelled");
-        auto r = pg.clone(std::optional<postgres::Upstream>(u), cancel);
+        auto r = pg.clone(std::optional<postgres::Upstream>(u), cancel,
+                          from_leader ? postgres::PostgresNode::CloneMethods::kBasebackupOnly
+                                      : postgres::PostgresNode::CloneMethods::kConfigured);
         return r ? std::string() : r.error();
       });
   if (ok) {
@@ -685,7 +688,7 @@ bool Executor::start_reinitialize(const std::string& member) {
 }
 
 Executor::Outcome Executor::run(const step::Reinitialize& s) {
-  start_reinitialize(s.member);
+  start_reinitialize(s.member, false);
   return Outcome::success;
 }
 
@@ -781,7 +784,7 @@ bool Executor::callback_role_change(ha::Role from, ha::Role to) const {
 }
 
 void Executor::log_role_change(ha::Role to) {
-  if (memory_.local.role != to) spdlog::info("role: {} -> {}", role_text(memory_.local.role), role_text(to));
+  if (memory_.local.role != to) spdlog::info("role: {} -> {}", ha::to_string(memory_.local.role), ha::to_string(to));
 }
 
 // ---- synchronous replication, history, slots ----------------------------------------------------
@@ -1096,8 +1099,9 @@ nlohmann::json Executor::member_value() const {
   m.api_url = current->pg.api_url;
   m.proxy_url = current->pg.proxy_url;
   m.state = std::string(ha::to_string(l.state));
-  m.role = role_text(l.role);
-  m.version = kPatroniCompatVersion;
+  const PatroniGeneration presentation = current->config.presentation();
+  m.role = role_text(l.role, presentation);
+  m.version = std::string(announced_patroni_version(presentation));
   m.tags = current->config.tags();
   if (memory_.leaving_sync) {
     if (!m.tags.is_object()) m.tags = nlohmann::json::object();
@@ -1109,7 +1113,14 @@ nlohmann::json Executor::member_value() const {
   if (st && !async_blocks) {
     m.xlog_location = st->wal_position();
     if (st->timeline > 0) m.timeline = st->timeline;
-    if (st->in_recovery) m.replication_state = st->receive_lsn ? "streaming" : "in archive recovery";
+    if (st->in_recovery) {
+      m.replication_state = st->receive_lsn ? "streaming" : "in archive recovery";
+      if (presentation == PatroniGeneration::v4_1) {
+        if (st->receive_lsn || st->written_lsn)
+          m.receive_lsn = std::max(st->receive_lsn.value_or(0), st->written_lsn.value_or(0));
+        m.replay_lsn = st->replay_lsn;
+      }
+    }
   }
   m.pending_restart = !memory_.pending_restart_params.empty();
   m.checkpoint_after_promote_pending = l.checkpoint_after_promote_pending;

@@ -57,7 +57,7 @@ class Executor {
   // may take (default pg_ctl_timeout). False when another action runs.
   bool start_restart(std::optional<int> timeout);
   // Starts an async reinitialize from `member` (POST /reinitialize, diverged timelines).
-  bool start_reinitialize(const std::string& member);
+  bool start_reinitialize(const std::string& member, bool from_leader);
   // Stops accepting writes right now (the failure policy): PostgreSQL is stopped (immediate,
   // then SIGKILL) and the leader key released. True when no postmaster runs any more.
   bool fence(const std::string& why);

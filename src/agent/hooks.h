@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/cancel_token.h"
+#include "common/presentation.h"
 #include "common/result.h"
 #include "ha/local_state.h"
 
@@ -31,12 +32,14 @@ struct HooksConfig {
   std::string pre_promote;                          // empty: none
   std::string before_stop;                          // empty: none
   int before_stop_timeout = 60;                     // seconds (pg_ctl_timeout)
+  PatroniGeneration presentation = kDefaultPatroniGeneration;  // the primary's role argument
   bool operator==(const HooksConfig&) const = default;
 };
 
 // The hooks of a configuration: its `postgresql` section (callbacks, pre_promote, before_stop),
 // the scope, and pg_ctl_timeout (before_stop's bound). Commands that are not strings are left out.
-HooksConfig hooks_config_from(const nlohmann::json& postgresql, const std::string& scope, int pg_ctl_timeout);
+HooksConfig hooks_config_from(const nlohmann::json& postgresql, const std::string& scope, int pg_ctl_timeout,
+                              PatroniGeneration presentation);
 
 class Hooks {
  public:

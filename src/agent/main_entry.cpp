@@ -93,8 +93,8 @@ bool duplicate_member_running(dcs::Dcs& dcs, net::HttpClient& http, const std::s
 // Calls to other members (leader race, switchover checks, duplicate name) carry the TLS
 // client settings and basic authentication Patroni's agent sends (config/rest_client_options.h).
 net::HttpClientOptions member_http_options(const config::Config& config) {
-  return config::rest_client_options(config.local(),
-                                     std::string("Patroni/") + kPatroniCompatVersion + " custos/" + kVersion);
+  return config::rest_client_options(
+      config.local(), "Patroni/" + std::string(announced_patroni_version(config.presentation())) + " custos/" + kVersion);
 }
 
 }  // namespace
@@ -146,11 +146,12 @@ int run_agent_main(const std::string& config_path) {
     return 1;
   }
   std::unique_ptr<dcs::Dcs> store = std::move(made).value();
-  auto rest_settings = api::RestApiSettings::from_config(config.restapi());
+  auto rest_settings = api::RestApiSettings::from_config(config.restapi(), config.presentation());
   if (!rest_settings) {
     std::cerr << "custos: configuration error: restapi: " << rest_settings.error() << "\n";
     return 1;
   }
+  if (rest_settings->server_tokens_warning) spdlog::warn("{}", *rest_settings->server_tokens_warning);
   spdlog::info("custos {} starting: member '{}' of cluster '{}' (ttl {}, loop_wait {}, retry_timeout {})", kVersion,
                config.name(), config.scope(), config.ttl(), config.loop_wait(), config.retry_timeout());
 
@@ -178,7 +179,8 @@ int run_agent_main(const std::string& config_path) {
     return 1;
   }
   ScriptHooks hooks(system_process_runner(),
-                    hooks_config_from(config.postgresql(), config.scope(), settings.current()->pg.pg_ctl_timeout));
+                    hooks_config_from(config.postgresql(), config.scope(), settings.current()->pg.pg_ctl_timeout,
+                                      config.presentation()));
   AgentServices services{*store, pg, clock, members, watchdog, hooks};
   // Citus (spec/citus.md): the coordinator's pg_dist_node maintainer (its thread starts here,
   // idle until this node leads as primary), or a worker's events to its coordinator.
@@ -209,11 +211,12 @@ int run_agent_main(const std::string& config_path) {
     return 1;
   }
   agent.set_reload_listener([&rest](const EffectiveSettings& s) {
-    auto rs = api::RestApiSettings::from_config(s.config.restapi());
+    auto rs = api::RestApiSettings::from_config(s.config.restapi(), s.config.presentation());
     if (!rs) {
       spdlog::error("restapi: {} (keeping the REST API settings in force)", rs.error());
       return;
     }
+    if (rs->server_tokens_warning) spdlog::warn("{}", *rs->server_tokens_warning);
     if (auto st = rest.reload(rs.value()); !st) spdlog::error("{}", st.error());
   });
 

@@ -192,10 +192,10 @@ Response AgentOperations::restart(const Request& req) {
         // can never be taken for this one's.
         *seq = agent_.restart_sequence();
         const ha::LocalState& l = agent_.memory().local;
-        const std::string role = role_text(l.role);
+        const std::string role = role_text(l.role, PatroniGeneration::v4_1);
         bool matches = true;
-        if (r.role && *r.role != role && !(*r.role == "primary" && role == "master") &&
-            !(*r.role == "master" && role == "primary"))
+        // Either spelling of the primary matches, whatever this node presents.
+        if (r.role && *r.role != role && !(is_primary_role_name(*r.role) && is_primary_role_name(role)))
           matches = false;
         if (r.postgres_version && *r.postgres_version <= l.server_version) matches = false;
         if (r.restart_pending && agent_.memory().pending_restart_params.empty()) matches = false;
@@ -241,9 +241,10 @@ Response AgentOperations::reinitialize(const Request& req) {
   auto body = api::read_json_body(req, true, false);
   if (auto* resp = std::get_if<Response>(&body)) return *resp;
   const bool force = api::parse_reinitialize_force(std::get<json>(body));
-  auto attempt = [this, force](bool cancel_running, std::shared_ptr<bool> cancelling) {
+  const bool from_leader = api::parse_reinitialize_from_leader(std::get<json>(body));
+  auto attempt = [this, force, from_leader](bool cancel_running, std::shared_ptr<bool> cancelling) {
     return agent_.run_in_loop(
-        [this, force, cancel_running, cancelling]() {
+        [this, force, from_leader, cancel_running, cancelling]() {
           NodeMemory& m = agent_.memory();
           if (auto loaded = services_.dcs.get_cluster_fresh()) m.view = loaded.value();
           if (!m.view || !m.view->leader()) return Response::text(503, "Cluster has no leader, can not reinitialize");
@@ -256,9 +257,10 @@ Response AgentOperations::reinitialize(const Request& req) {
             }
             return Response::text(503, running->display_name() + " already in progress");
           }
-          auto clone = m.view->get_clone_member(m.local.name);
+          // --from-leader (Patroni 4.1): a pg_basebackup from the leader, not from a clonefrom member.
+          auto clone = from_leader ? std::nullopt : m.view->get_clone_member(m.local.name);
           const std::string from = clone ? clone->name() : m.view->leader()->name();
-          if (!agent_.executor().start_reinitialize(from)) return Response::text(503, "reinitialize failed to start");
+          if (!agent_.executor().start_reinitialize(from, from_leader)) return Response::text(503, "reinitialize failed to start");
           return Response::text(200, "reinitialize started");
         },
         kLoopAnswerTimeout);

@@ -59,6 +59,8 @@ void fill_pg_status(api::PgStatus& pg, const postgres::ServerStatus& st, double 
   pg.flush_lsn = st.flush_lsn;
   pg.receive_lsn = st.receive_lsn;
   pg.replay_lsn = st.replay_lsn;
+  pg.written_lsn = st.written_lsn;
+  pg.latest_end_lsn = st.latest_end_lsn;
   pg.replay_paused = st.replay_paused;
   if (st.timeline > 0) pg.timeline = static_cast<int>(st.timeline);
   if (st.in_recovery) pg.replication_state = st.receive_lsn ? "streaming" : "in archive recovery";

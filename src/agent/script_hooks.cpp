@@ -21,9 +21,11 @@ const char* to_string(CallbackAction action) {
   return "noop";
 }
 
-HooksConfig hooks_config_from(const nlohmann::json& postgresql, const std::string& scope, int pg_ctl_timeout) {
+HooksConfig hooks_config_from(const nlohmann::json& postgresql, const std::string& scope, int pg_ctl_timeout,
+                              PatroniGeneration presentation) {
   HooksConfig c;
   c.scope = scope;
+  c.presentation = presentation;
   c.before_stop_timeout = pg_ctl_timeout > 0 ? pg_ctl_timeout : 60;
   if (!postgresql.is_object()) return c;
   if (auto it = postgresql.find("callbacks"); it != postgresql.end() && it->is_object()) {
@@ -44,8 +46,8 @@ HooksConfig hooks_config_from(const nlohmann::json& postgresql, const std::strin
 namespace {
 
 // Patroni passes the role of a node being promoted as the primary's.
-std::string callback_role(ha::Role role) {
-  return role == ha::Role::promoted ? role_text(ha::Role::primary) : role_text(role);
+std::string callback_role(ha::Role role, PatroniGeneration presentation) {
+  return role_text(role == ha::Role::promoted ? ha::Role::primary : role, presentation);
 }
 
 std::string joined(const std::vector<std::string>& argv) {
@@ -103,7 +105,7 @@ void ScriptHooks::fire(CallbackAction action, ha::Role role) {
   const HooksConfig c = config();
   auto it = c.callbacks.find(action);
   if (it == c.callbacks.end()) return;
-  const std::string role_name = callback_role(role);
+  const std::string role_name = callback_role(role, c.presentation);
   auto argv = shlex_split(it->second);
   if (!argv || argv->empty()) {
     spdlog::error("callback {} '{}' {} {} failed: {}", it->second, to_string(action), role_name, c.scope,

@@ -153,8 +153,8 @@ ha::MemberStatus member_status_from_patroni(const std::string& name, const std::
   return st;
 }
 
-std::string role_text(ha::Role role) {
-  return role == ha::Role::primary ? "master" : std::string(ha::to_string(role));
+std::string role_text(ha::Role role, PatroniGeneration presentation) {
+  return role == ha::Role::primary ? std::string(primary_role_name(presentation)) : std::string(ha::to_string(role));
 }
 
 }  // namespace custos::agent

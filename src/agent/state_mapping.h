@@ -33,9 +33,9 @@ watchdog::WatchdogConfig watchdog_config_from(const config::Config& config,
                                               std::vector<std::string>* warnings = nullptr);
 
 // `body` of GET <api_url>; reachable = parsed with a `wal`/`xlog` object (rest-api.md §9).
-// The internal role as written to the member key and the API: "master" for a primary
-// (Patroni 3.0 wording), else the role's name.
-std::string role_text(ha::Role role);
+// The internal role as written to the member key, the API and callbacks: the primary as the
+// presented generation spells it ("master" for 3.3, "primary" for 4.1), else the role's name.
+std::string role_text(ha::Role role, PatroniGeneration presentation);
 
 ha::MemberStatus member_status_from_patroni(const std::string& name, const std::string& body);
 

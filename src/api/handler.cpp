@@ -17,6 +17,7 @@
 
 #include "config/global_config.h"
 #include "dcs/connection_string.h"
+#include "dcs/member_positions.h"
 
 namespace custos::api {
 
@@ -421,7 +422,7 @@ json status_json(const NodeSnapshot& snap, const PgStatus& pg, double now) {
   if (queried) {
     r["state"] = pg.state;
     if (pg.postmaster_start_time) r["postmaster_start_time"] = *pg.postmaster_start_time;
-    std::string role = pg.in_recovery ? "replica" : "master";
+    std::string role = pg.in_recovery ? "replica" : std::string(primary_role_name(snap.presentation));
     if (role == "replica" && snap.standby_cluster) role = pg.role;
     r["role"] = role;
     if (pg.server_version) r["server_version"] = *pg.server_version;
@@ -430,7 +431,10 @@ json status_json(const NodeSnapshot& snap, const PgStatus& pg, double now) {
     } else {
       json x = json::object();
       int64_t replayed = pg.replay_lsn.value_or(0);
-      x["received_location"] = pg.receive_lsn && *pg.receive_lsn ? *pg.receive_lsn : replayed;
+      // Patroni 4.1 reads what the WAL receiver wrote as well (PostgreSQL 13+).
+      int64_t received = pg.receive_lsn.value_or(0);
+      if (snap.presentation == PatroniGeneration::v4_1) received = std::max(received, pg.written_lsn.value_or(0));
+      x["received_location"] = received ? received : replayed;
       x["replayed_location"] = replayed;
       x["replayed_timestamp"] = pg.replayed_timestamp ? json(*pg.replayed_timestamp) : json(nullptr);
       x["paused"] = pg.replay_paused;
@@ -486,6 +490,35 @@ json status_json(const NodeSnapshot& snap, const PgStatus& pg, double now) {
   return r;
 }
 
+int readiness_code(const NodeSnapshot& snap, const std::vector<std::pair<std::string, std::string>>& query,
+                   double now) {
+  if (snap.is_leader(now)) return 200;
+  if (snap.pg.state != "running") return 503;
+  if (snap.presentation == PatroniGeneration::v3_3) return snap.cluster_fresh(now) ? 200 : 503;
+  // Patroni 4.1: a replica is ready once it streams and its lag is within bounds.
+  if (snap.pg.replication_state.value_or("") != "streaming") return 503;
+  const bool fresh = snap.cluster_fresh(now);
+  const int64_t latest_end = snap.pg.latest_end_lsn.value_or(0);
+  if (!fresh && !latest_end) return snap.failsafe_mode_is_active ? 200 : 503;
+  const int64_t leader_optime = std::max(fresh ? snap.cluster->status().last_lsn : 0, latest_end);
+  bool write_mode = false;
+  std::optional<int64_t> max_lag;
+  bool lag_seen = false, mode_seen = false;
+  for (const auto& [k, v] : query) {  // parse_qs: the first value of each key
+    if (k == "lag" && !lag_seen) {
+      lag_seen = true;
+      max_lag = parse_lag(v);
+    } else if (k == "mode" && !mode_seen) {
+      mode_seen = true;
+      write_mode = v == "write";
+    }
+  }
+  const int64_t location = write_mode ? std::max(snap.pg.receive_lsn.value_or(0), snap.pg.written_lsn.value_or(0))
+                                      : snap.pg.replay_lsn.value_or(0);
+  const long double lag = static_cast<long double>(leader_optime) - static_cast<long double>(location);
+  return lag > static_cast<long double>(max_lag.value_or(snap.maximum_lag_on_failover)) ? 503 : 200;
+}
+
 int health_code(const NodeSnapshot& snap, const json& status, std::string_view path_in,
                 const std::vector<std::pair<std::string, std::string>>& query, double now) {
   const dcs::Cluster* cluster = snap.cluster_fresh(now) ? &*snap.cluster : nullptr;
@@ -502,6 +535,9 @@ int health_code(const NodeSnapshot& snap, const json& status, std::string_view p
       sget("quorum_standby") && sget("quorum_standby")->is_boolean() && sget("quorum_standby")->get<bool>();
 
   int64_t leader_optime = cluster ? cluster->status().last_lsn : 0;
+  // Patroni 4.1 also takes the end of WAL the sender last reported to this replica.
+  if (snap.presentation == PatroniGeneration::v4_1 && cluster)
+    leader_optime = std::max(leader_optime, snap.pg.latest_end_lsn.value_or(0));
   int64_t replayed = 0;
   if (const json* x = sget("xlog"); x && x->is_object() && x->contains("replayed_location") &&
                                     (*x)["replayed_location"].is_number_integer())
@@ -586,7 +622,7 @@ int health_code(const NodeSnapshot& snap, const json& status, std::string_view p
   return code;
 }
 
-json cluster_json(const dcs::Cluster& cluster, const std::string& scope) {
+json cluster_json(const dcs::Cluster& cluster, const std::string& scope, PatroniGeneration presentation) {
   config::GlobalConfig gc(cluster.config() ? cluster.config()->data() : json::object());
   auto leader = cluster.leader_name();
   int64_t cluster_lsn = cluster.status().last_lsn;
@@ -628,11 +664,8 @@ json cluster_json(const dcs::Cluster& cluster, const std::string& scope) {
     for (const char* k : {"timeline", "pending_restart", "pending_restart_reason", "scheduled_restart", "tags"})
       if (auto it = m.data().find(k); it != m.data().end()) j[k] = *it;
     if (!leader || m.name() != *leader) {
-      auto lsn = m.lsn();
-      if (!lsn)
-        j["lag"] = "unknown";
-      else
-        j["lag"] = cluster_lsn >= *lsn ? cluster_lsn - *lsn : 0;
+      const auto positions = dcs::member_positions(m, cluster_lsn, presentation == PatroniGeneration::v4_1);
+      for (const auto& [k, v] : positions.items()) j[k] = v;
     }
     members.push_back(std::move(j));
   }
@@ -651,8 +684,33 @@ json cluster_json(const dcs::Cluster& cluster, const std::string& scope) {
   return r;
 }
 
+int postgres_state_number(std::string_view state) {
+  static const std::pair<std::string_view, int> kStates[] = {
+      {"initializing new cluster", 0}, {"initdb failed", 1}, {"running custom bootstrap script", 2},
+      {"custom bootstrap failed", 3}, {"creating replica", 4}, {"running", 5}, {"starting", 6},
+      {"starting after custom bootstrap", 7}, {"start failed", 8}, {"restarting", 9}, {"restart failed", 10},
+      {"stopping", 11}, {"stopped", 12}, {"stop failed", 13}, {"crashed", 14}};
+  for (const auto& [name, number] : kStates)
+    if (state == name) return number;
+  if (state.rfind("restart failed", 0) == 0) return 10;  // "restart failed (stop failed)" etc.
+  return -1;
+}
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
 std::string metrics_text(const NodeSnapshot& snap, const json& st, double now) {
-  std::string label = "{scope=\"" + snap.scope + "\",name=\"" + snap.name + "\"}";
+  std::string label = "{scope=\"" + escape_label_value(snap.scope) + "\",name=\"" + escape_label_value(snap.name) + "\"}";
+  const bool v4 = snap.presentation == PatroniGeneration::v4_1;
   std::string out;
   auto metric = [&](const char* name, const char* help, const char* type, const std::string& value,
                     const char* sep = "") {
@@ -698,7 +756,8 @@ std::string metrics_text(const NodeSnapshot& snap, const json& st, double now) {
   if (auto t = parse_pg_timestamp(str_of("postmaster_start_time"))) pst = py_float(*t);
   metric("patroni_postmaster_start_time", "Epoch seconds since Postgres started.", "gauge", pst);
   bool primary = role == "master" || role == "primary";
-  metric("patroni_master", "Value is 1 if this node is the leader, 0 otherwise.", "gauge", primary ? "1" : "0");
+  if (!v4)  // Patroni 4 dropped it
+    metric("patroni_master", "Value is 1 if this node is the leader, 0 otherwise.", "gauge", primary ? "1" : "0");
   metric("patroni_primary", "Value is 1 if this node is the leader, 0 otherwise.", "gauge", primary ? "1" : "0");
   metric("patroni_xlog_location",
          "Current location of the Postgres transaction log, 0 if this node is not the leader.", "counter",
@@ -749,6 +808,14 @@ std::string metrics_text(const NodeSnapshot& snap, const json& st, double now) {
          pending ? "1" : "0");
   metric("patroni_is_paused", "Value is 1 if auto failover is disabled, 0 otherwise.", "gauge",
          std::to_string(int_of(st, "pause")));
+  if (v4) {
+    out += "# HELP patroni_postgres_state Numeric representation of Postgres state.\n";
+    out += "# Values: 0=initdb, 1=initdb_failed, 2=custom_bootstrap, 3=custom_bootstrap_failed, "
+           "4=creating_replica, 5=running, 6=starting, 7=bootstrap_starting, 8=start_failed, 9=restarting, "
+           "10=restart_failed, 11=stopping, 12=stopped, 13=stop_failed, 14=crashed\n";
+    out += "# TYPE patroni_postgres_state gauge\n";
+    out += "patroni_postgres_state" + label + " " + std::to_string(postgres_state_number(snap.pg.state)) + "\n";
+  }
   // custos's own families.
   metric("custos_leader_lease_remaining_seconds",
          "Seconds left of this node's leader lease (monotonic clock), 0 if it holds none.", "gauge",
@@ -864,12 +931,7 @@ Response RequestHandler::handle(const Request& req, NodeStateSource& source, dou
     }
     if (m == "GET" && seg == "readiness") {
       NodeSnapshot s = source.snapshot();
-      int code = 503;
-      if (s.is_leader(now))
-        code = 200;
-      else if (s.pg.state == "running")
-        code = s.cluster_fresh(now) ? 200 : 503;
-      return Response::bare(code);
+      return Response::bare(readiness_code(s, req.query, now));
     }
     if (m == "GET" && (seg == "patroni" || seg == "metrics")) {
       NodeSnapshot s = source.snapshot();
@@ -888,8 +950,8 @@ Response RequestHandler::handle(const Request& req, NodeStateSource& source, dou
     if (m == "GET" && seg == "cluster") {
       NodeSnapshot s = source.snapshot();
       auto c = source.fresh_cluster();
-      if (c) return Response::json(200, cluster_json(c.value(), s.scope));
-      if (s.cluster) return Response::json(200, cluster_json(*s.cluster, s.scope));
+      if (c) return Response::json(200, cluster_json(c.value(), s.scope, s.presentation));
+      if (s.cluster) return Response::json(200, cluster_json(*s.cluster, s.scope, s.presentation));
       return Response::json(200, json{{"members", json::array()}, {"scope", s.scope}});
     }
     if (m == "GET" && (seg == "history" || seg == "config" || seg == "failsafe")) {

@@ -97,8 +97,19 @@ nlohmann::json status_json(const NodeSnapshot& snapshot, const PgStatus& pg, dou
 // The health-check code of §3 for a path and query.
 int health_code(const NodeSnapshot& snapshot, const nlohmann::json& status, std::string_view path,
                 const std::vector<std::pair<std::string, std::string>>& query, double now);
-// GET /cluster body (§5).
-nlohmann::json cluster_json(const dcs::Cluster& cluster, const std::string& scope);
+// GET /cluster body (§5); with the 4.1 presentation each replica also shows `lsn`,
+// `receive_lsn`/`receive_lag` and `replay_lsn`/`replay_lag` ("unknown" when not published).
+nlohmann::json cluster_json(const dcs::Cluster& cluster, const std::string& scope,
+                            PatroniGeneration presentation = kDefaultPatroniGeneration);
+// GET /readiness code: 3.3 ready when leader, or running with a fresh cluster view; 4.1 also
+// streaming with a lag (query `lag`, default maximum_lag_on_failover) within bounds, `mode=write`
+// measuring the received instead of the replayed position.
+int readiness_code(const NodeSnapshot& snapshot, const std::vector<std::pair<std::string, std::string>>& query,
+                   double now);
+// Patroni 4.1's patroni_postgres_state number of a state string; -1 when it has none.
+int postgres_state_number(std::string_view state);
+// A Prometheus label value with backslash, double quote and newline escaped.
+std::string escape_label_value(std::string_view value);
 // GET /metrics body (§5).
 std::string metrics_text(const NodeSnapshot& snapshot, const nlohmann::json& status, double now);
 // True when `address` (IP literal) is matched by an allowlist entry (IP, CIDR or host name,

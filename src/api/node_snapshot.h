@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/presentation.h"
 #include "dcs/cluster.h"
 #include "postgres/replication_status.h"
 
@@ -25,7 +26,8 @@ struct PgStatus {
   // stopping, initializing new cluster, creating replica, running custom bootstrap script,
   // restart failed, start failed, ...
   std::string state = "stopped";
-  // Internal role: master, replica, standby_leader, demoted, promoted, uninitialized.
+  // Internal role as presented: master (3.3) or primary (4.1), replica, standby_leader, demoted,
+  // promoted, uninitialized.
   std::string role = "uninitialized";
   // False when PostgreSQL was not queried or the query failed: then only state, role and the
   // in-memory fields of NodeSnapshot are reported.
@@ -36,6 +38,8 @@ struct PgStatus {
   std::optional<int64_t> flush_lsn;     // primary: pg_current_wal_flush_lsn()
   std::optional<int64_t> receive_lsn;   // replica: pg_last_wal_receive_lsn()
   std::optional<int64_t> replay_lsn;    // replica: pg_last_wal_replay_lsn()
+  std::optional<int64_t> written_lsn;     // replica: the WAL receiver's written_lsn (PG 13+)
+  std::optional<int64_t> latest_end_lsn;  // replica: the WAL receiver's latest_end_lsn
   std::optional<std::string> replayed_timestamp;  // pg_last_xact_replay_timestamp()
   bool replay_paused = false;
   std::optional<int> timeline;
@@ -47,7 +51,8 @@ struct PgStatus {
 struct NodeSnapshot {
   std::string name;
   std::string scope;
-  std::string patroni_version;  // version we announce (common/version.h kPatroniCompatVersion)
+  PatroniGeneration presentation = kDefaultPatroniGeneration;  // custos.compat
+  std::string patroni_version;  // version we announce (announced_patroni_version)
   PgStatus pg;
 
   // Times are monotonic seconds (common/clock.h) unless named wall: the handler compares them
@@ -72,6 +77,7 @@ struct NodeSnapshot {
   bool quorum_commit = false;  // synchronous_mode: quorum (Patroni 4)
   bool standby_cluster = false;
   bool failsafe_mode = false;
+  int64_t maximum_lag_on_failover = 1048576;  // /readiness (4.1) without a valid `lag`
   nlohmann::json tags = nlohmann::json::object();  // effective tags as published
 
   std::optional<std::string> database_system_identifier;

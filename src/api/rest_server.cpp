@@ -194,7 +194,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void reply(Response r) {
     if (!r.status_line_only) {
       r.headers.emplace(r.headers.begin(), "Date", http_date());
-      r.headers.emplace(r.headers.begin(), "Server", std::string("custos/") + kVersion);
+      const std::string& server = config_->settings.server_header;
+      r.headers.emplace(r.headers.begin(), "Server", server.empty() ? std::string("custos/") + kVersion : server);
       for (const auto& h : config_->settings.http_extra_headers) r.headers.push_back(h);
       if (tls_)
         for (const auto& h : config_->settings.https_extra_headers) r.headers.push_back(h);

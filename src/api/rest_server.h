@@ -25,6 +25,7 @@
 
 #include "api/node_state_source.h"
 #include "common/clock.h"
+#include "common/presentation.h"
 #include "common/result.h"
 
 namespace custos::api {
@@ -50,6 +51,10 @@ struct RestApiSettings {
   std::vector<std::pair<std::string, std::string>> http_extra_headers;
   std::vector<std::pair<std::string, std::string>> https_extra_headers;
   int request_queue_size = 5;  // listen backlog (0..4096)
+  // The `Server` header (restapi.server_tokens, Patroni 4.1): Original "custos/<version>",
+  // ProductOnly "Patroni", Minimal "Patroni/<presented version>". Not sent with bare status lines.
+  std::string server_header;
+  std::optional<std::string> server_tokens_warning;  // an unknown value, named (Original is used)
 
   // Basic authentication required by unsafe endpoints (spec §7).
   std::optional<std::pair<std::string, std::string>> authentication;
@@ -72,7 +77,8 @@ struct RestApiSettings {
   std::string listen_text() const;
 
   // Parses the `restapi` json section; errors name the offending key.
-  static Result<RestApiSettings, std::string> from_config(const nlohmann::json& restapi);
+  static Result<RestApiSettings, std::string> from_config(const nlohmann::json& restapi,
+                                                          PatroniGeneration presentation = kDefaultPatroniGeneration);
 };
 
 class RestServer {

@@ -4,6 +4,7 @@
 
 #include "api/rest_server.h"
 #include "common/json_truth.h"
+#include "common/version.h"
 
 namespace custos::api {
 
@@ -89,7 +90,7 @@ std::string RestApiSettings::api_url() const {
   return std::string(tls() ? "https" : "http") + "://" + hp + "/patroni";
 }
 
-Result<RestApiSettings, std::string> RestApiSettings::from_config(const json& restapi) {
+Result<RestApiSettings, std::string> RestApiSettings::from_config(const json& restapi, PatroniGeneration presentation) {
   RestApiSettings s;
   if (restapi.is_null()) return make_error(std::string("restapi section is missing (needs listen)"));
   if (!restapi.is_object()) return make_error(std::string("restapi must be a mapping"));
@@ -144,6 +145,18 @@ Result<RestApiSettings, std::string> RestApiSettings::from_config(const json& re
     auto h = headers_of(restapi["https_extra_headers"], "https_extra_headers");
     if (!h) return make_error(h.error());
     s.https_extra_headers = h.value();
+  }
+
+  s.server_header = std::string("custos/") + kVersion;
+  if (auto it = restapi.find("server_tokens"); it != restapi.end() && !it->is_null()) {
+    const std::string tokens = it->is_string() ? lower(it->get<std::string>()) : "";
+    if (tokens == "productonly")
+      s.server_header = "Patroni";
+    else if (tokens == "minimal")
+      s.server_header = "Patroni/" + std::string(announced_patroni_version(presentation));
+    else if (tokens != "original")
+      s.server_tokens_warning = "restapi.server_tokens must be Original, ProductOnly or Minimal, got " + it->dump() +
+                                "; using Original";
   }
 
   if (restapi.contains("request_queue_size") && !restapi["request_queue_size"].is_null()) {

@@ -202,10 +202,17 @@ json failover_key_value(const SwitchoverRequest& request) {
   return v;
 }
 
-bool parse_reinitialize_force(const json& body) {
-  auto it = body.find("force");
+namespace {
+bool body_flag(const json& body, const char* key) {
+  if (!body.is_object()) return false;
+  auto it = body.find(key);
   return it != body.end() && patroni_parse_bool(*it).value_or(false);
 }
+}  // namespace
+
+bool parse_reinitialize_force(const json& body) { return body_flag(body, "force"); }
+
+bool parse_reinitialize_from_leader(const json& body) { return body_flag(body, "from_leader"); }
 
 PatchedConfig patch_dynamic_config(const json& current, const json& p) {
   PatchedConfig out;

@@ -63,6 +63,9 @@ nlohmann::json failover_key_value(const SwitchoverRequest& request);
 // POST /reinitialize: {"force": ...} read with Patroni's parse_bool (patroni_parse_bool): a
 // quoted "false" or an unparsable value is no force.
 bool parse_reinitialize_force(const nlohmann::json& body);
+// POST /reinitialize {"from_leader": ...} (Patroni 4.1), read the same way: take a pg_basebackup
+// from the leader instead of the clone member and the configured replica methods.
+bool parse_reinitialize_from_leader(const nlohmann::json& body);
 
 // PATCH /config: Patroni's merge (config::patch_config: null deletes, objects merge, scalars
 // replaced when their text differs). Returns the patched copy and whether anything changed.

@@ -84,6 +84,8 @@ std::optional<std::string> citus_database_of(const json& c) {
   return c["database"].get<std::string>();
 }
 
+PatroniGeneration Config::presentation() const { return presentation_of_config(effective_); }
+
 std::optional<int> Config::citus_group() const { return citus_group_of(citus()); }
 
 std::optional<std::string> Config::citus_database() const { return citus_database_of(citus()); }

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/presentation.h"
+
 #include "config/dynamic.h"
 #include "config/global_config.h"
 
@@ -82,6 +84,10 @@ class Config {
   const json& log() const { return section("log"); }
   const json& watchdog() const { return section("watchdog"); }
   const json& citus() const { return section("citus"); }
+  const json& custos() const { return section("custos"); }  // custos's own settings
+  // custos.compat: the Patroni generation presented (default 4.1; a value that is not one of
+  // the accepted ones is an error of --validate-config and reads as the default).
+  PatroniGeneration presentation() const;
   // Any top-level mapping; {} when missing or not a mapping.
   const json& section(const std::string& key) const;
 

@@ -63,12 +63,13 @@ class Builder {
 
     section_values("restapi", {"listen", "connect_address", "certfile", "keyfile", "keyfile_password", "cafile",
                                "ciphers", "verify_client", "http_extra_headers", "https_extra_headers",
-                               "allowlist", "allowlist_include_members", "request_queue_size"});
+                               "allowlist", "allowlist_include_members", "request_queue_size", "server_tokens"});
     section_values("ctl", {"insecure", "cacert", "certfile", "keyfile", "keyfile_password"});
     section_values("postgresql", {"listen", "connect_address", "proxy_address", "config_dir", "data_dir",
                                   "pgpass", "bin_dir"});
     section_values("log", {"type", "level", "traceback_level", "format", "dateformat", "static_fields",
                            "max_queue_size", "dir", "file_size", "file_num", "loggers"});
+    section_values("custos", {"compat"});
     section_values("raft", {"data_dir", "self_addr", "partner_addrs", "password", "bind_addr"});
 
     for (const char* binary :

@@ -1,5 +1,7 @@
 #include "config/validate.h"
 
+#include "common/presentation.h"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -44,7 +46,9 @@ using KeySet = std::set<std::string>;
 
 const KeySet kTopLevelKeys = {"name", "scope", "namespace", "log", "restapi", "ctl", "bootstrap", "citus",
                               "postgresql", "watchdog", "tags", "consul", "etcd", "etcd3", "exhibitor",
-                              "kubernetes", "raft", "zookeeper"};
+                              "kubernetes", "raft", "zookeeper", "custos"};
+// custos's own section (not read by Patroni, which ignores it).
+const KeySet kCustosKeys = {"compat"};
 // Dynamic-only keys: accepted at the top level but without effect there.
 const KeySet kDynamicKeys = {"ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover",
                              "maximum_lag_on_syncnode", "max_timelines_history", "primary_start_timeout",
@@ -64,7 +68,7 @@ const KeySet kLogKeys = {"type", "level", "traceback_level", "format", "dateform
 const KeySet kRestapiKeys = {"listen", "connect_address", "authentication", "certfile", "keyfile",
                              "keyfile_password", "cafile", "ciphers", "verify_client", "allowlist",
                              "allowlist_include_members", "http_extra_headers", "https_extra_headers",
-                             "request_queue_size"};
+                             "request_queue_size", "server_tokens"};
 const KeySet kCtlKeys = {"authentication", "insecure", "cacert", "certfile", "keyfile", "keyfile_password"};
 const KeySet kBasicAuthKeys = {"username", "password"};
 const KeySet kBootstrapKeys = {"dcs", "method", "initdb", "post_bootstrap", "post_init", "users", "pg_hba"};
@@ -383,6 +387,7 @@ class Validator {
     else error("postgresql", "required section is missing (needs listen, data_dir and authentication)");
     if (const json* v = get(config, "watchdog")) watchdog(*v, "watchdog", config);
     if (const json* v = get(config, "tags")) tags(*v, "tags");
+    if (const json* v = get(config, "custos")) custos(*v, "custos");
     dcs_sections(config);
   }
 
@@ -434,6 +439,12 @@ class Validator {
   void restapi(const json& v, const std::string& path) {
     if (!is_map(v, path)) return;
     unknown_keys(v, path, kRestapiKeys);
+    opt(v, path, "server_tokens", [&](const json& x, const std::string& p) {
+      std::string t = x.is_string() ? x.get<std::string>() : "";
+      for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (t != "original" && t != "productonly" && t != "minimal")
+        warning(p, "must be Original, ProductOnly or Minimal, got " + x.dump() + " (Original is used)");
+    });
     if (const json* l = get(v, "listen")) {
       auto hp = host_port(*l, join(path, "listen"), true);
       if (hp && opt_.check_listen_port) {
@@ -460,6 +471,15 @@ class Validator {
     if (get(v, "keyfile") && !get(v, "certfile")) {
       warning(join(path, "keyfile"), "keyfile without certfile: HTTPS is enabled only by certfile");
     }
+  }
+
+  void custos(const json& v, const std::string& path) {
+    if (!is_map(v, path)) return;
+    unknown_keys(v, path, kCustosKeys);
+    opt(v, path, "compat", [&](const json& x, const std::string& p) {
+      if (!x.is_null() && !parse_patroni_generation(x))
+        error(p, "the Patroni generation to present must be \"3.3\" or \"4.1\", got " + x.dump());
+    });
   }
 
   void ctl(const json& v, const std::string& path) {

@@ -265,6 +265,8 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
     add_group(cmd, s);
     add_force(cmd, s);
     cmd->add_flag("--wait", s.inv.wait, "Wait until reinitialization completes");
+    cmd->add_flag("--from-leader", s.inv.from_leader,
+                  "Get basebackup directly from the leader instead of a clonefrom member or replica method");
   }
   {  // reload
     auto& s = st[Command::kReload];

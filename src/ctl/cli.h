@@ -108,6 +108,7 @@ struct Invocation {
   OutputFormat format = OutputFormat::kPretty;  // -f/--format (history, remove)
   bool force = false;                           // --force
   bool wait = false;                            // --wait (pause/resume/reinit)
+  bool from_leader = false;                     // reinit --from-leader (Patroni 4.1)
   std::optional<std::string> role;              // -r/--role as typed
   std::optional<std::string> member;            // -m/--member (dsn, query)
   std::string flush_target;                     // restart | switchover

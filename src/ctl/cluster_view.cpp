@@ -8,6 +8,7 @@
 
 #include "common/json_truth.h"
 #include "config/global_config.h"
+#include "dcs/member_positions.h"
 #include "ctl/records.h"
 
 namespace custos::ctl {
@@ -90,13 +91,7 @@ ordered_json cluster_as_json(const dcs::Cluster& cluster) {
     }
     for (const char* key : {"timeline", "pending_restart", "pending_restart_reason", "scheduled_restart", "tags"})
       if (data.contains(key)) member[key] = to_ordered(data[key]);
-    if (!is_leader) {
-      auto lsn = m.lsn();
-      if (!lsn)
-        member["lag"] = "unknown";
-      else
-        member["lag"] = cluster_lsn >= *lsn ? cluster_lsn - *lsn : 0;
-    }
+    if (!is_leader) member.update(dcs::member_positions(m, cluster_lsn, /*with_lsns=*/true));
     members.push_back(std::move(member));
   }
   std::stable_sort(members.begin(), members.end(), [](const ordered_json& a, const ordered_json& b) {

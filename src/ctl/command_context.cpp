@@ -61,6 +61,7 @@ void CommandContext::print_members(const dcs::Cluster& cluster, const std::strin
   options.format = format;
   options.group = group;
   options.citus = citus() || group.has_value();
+  options.presentation = presentation_of_config(config);
   out << render_members(cluster, name, options);
   out.flush();
 }

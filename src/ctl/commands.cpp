@@ -113,6 +113,7 @@ int run_list(const Invocation& inv, std::ostream& out, std::ostream& err) {
   options.extended = args.extended;
   options.group = args.group;
   options.citus = is_citus_config(config) || args.group.has_value();
+  options.presentation = presentation_of_config(config);
 
   std::map<std::string, std::unique_ptr<dcs::Dcs>> stores;
   for (const auto& name : names) {

@@ -383,7 +383,7 @@ int run_reinit(CommandContext& ctx) {
   auto members = select(ctx, t, "replica", "reinitialize");
   std::vector<dcs::Member> waiting;
   for (const auto& m : members) {
-    json body = {{"force", ctx.inv.force}};
+    json body = {{"force", ctx.inv.force}, {"from_leader", ctx.inv.from_leader}};
     while (true) {
       auto r = call_or_throw(ctx, m, "POST", "reinitialize", body, kShortTimeout * 3);
       const bool started = check_response(ctx, r, m.name(), "reinitialize");

@@ -98,7 +98,12 @@ std::string render_members(const dcs::Cluster& cluster, const std::string& name,
   const auto init = cluster.initialize();
   const std::string initialize = !init ? "uninitialized" : init->empty() ? "initializing" : *init;
 
-  std::vector<std::string> columns = {"Cluster", "Member", "Host", "Role", "State", "TL", "Lag in MB"};
+  const bool v4 = options.presentation == PatroniGeneration::v4_1;
+  std::vector<std::string> columns = {"Cluster", "Member", "Host", "Role", "State", "TL"};
+  if (v4)
+    columns.insert(columns.end(), {"Receive LSN", "Receive Lag", "Replay LSN", "Replay Lag"});
+  else
+    columns.push_back("Lag in MB");
   std::map<int, ordered_json> clusters;
   clusters[options.group.value_or(0)] = cluster_as_json(cluster);
   if (options.citus) {
@@ -128,7 +133,8 @@ std::string render_members(const dcs::Cluster& cluster, const std::string& name,
   if (hosts.size() < with_host.size()) append_port = true;
 
   Table table;
-  table.align = {{"Group", 'r'}, {"Lag in MB", 'r'}, {"TL", 'r'}};
+  table.align = {{"Group", 'r'}, {"Lag in MB", 'r'}, {"TL", 'r'}, {"Receive LSN", 'r'}, {"Replay LSN", 'r'},
+                 {"Lag", 'r'}, {"Receive Lag", 'r'}, {"Replay Lag", 'r'}};
   for (const auto& [g, c] : clusters) {
     std::vector<ordered_json> members(c["members"].begin(), c["members"].end());
     if (fmt == OutputFormat::kTopology) members = topology_sort(members);
@@ -146,10 +152,29 @@ std::string render_members(const dcs::Cluster& cluster, const std::string& name,
       values["role"] = title_case(role);
       values["state"] = m["state"];
       values["tl"] = m.contains("timeline") ? m["timeline"] : ordered_json("");
+      // Lags in whole MB; an unknown lag is a blank cell.
+      auto in_mb = [](const ordered_json& lag) -> ordered_json {
+        if (lag.is_number_integer())
+          return static_cast<int64_t>(std::nearbyint(static_cast<double>(lag.get<int64_t>()) / 1024.0 / 1024.0));
+        return "";
+      };
       ordered_json lag = m.contains("lag") ? m["lag"] : ordered_json("");
-      if (lag.is_number_integer())
-        lag = static_cast<int64_t>(std::nearbyint(static_cast<double>(lag.get<int64_t>()) / 1024.0 / 1024.0));
-      values["lag_in_mb"] = lag;
+      values["lag_in_mb"] = lag.is_number_integer() ? in_mb(lag) : lag;
+      if (v4 && m.contains("receive_lsn")) {  // not the leader
+        ordered_json receive_lsn = m["receive_lsn"], receive_lag = m["receive_lag"];
+        ordered_json replay_lsn = m["replay_lsn"], replay_lag = m["replay_lag"];
+        // A member that publishes only xlog_location (Patroni before 4.1, custos presenting
+        // 3.3): its position goes under Receive while it streams, else under Replay.
+        if (receive_lsn == "unknown" && replay_lsn == "unknown" && m.value("lsn", ordered_json("unknown")) != "unknown") {
+          const bool streaming = m["state"] == "streaming";
+          (streaming ? receive_lsn : replay_lsn) = m["lsn"];
+          (streaming ? receive_lag : replay_lag) = m["lag"];
+        }
+        values["receive_lsn"] = receive_lsn;
+        values["receive_lag"] = in_mb(receive_lag);
+        values["replay_lsn"] = replay_lsn;
+        values["replay_lag"] = in_mb(replay_lag);
+      }
       values["pending_restart"] =
           m.contains("pending_restart") && python_truthy(to_plain(m["pending_restart"])) ? "*" : "";
       values["pending_restart_reason"] = restart_reason(m, pretty_like);
@@ -228,6 +253,8 @@ std::string render_members(const dcs::Cluster& cluster, const std::string& name,
   // pretty / topology: the Cluster (and, with one group, Group) columns go to the title.
   const size_t skip = title.find(" (group: ") != std::string::npos ? 2 : 1;
   table.columns.assign(columns.begin() + static_cast<long>(skip), columns.end());
+  for (auto& c : table.columns)
+    if (c == "Receive Lag" || c == "Replay Lag") c = "Lag";
   for (auto& row : table.rows) row.erase(row.begin(), row.begin() + static_cast<long>(skip));
   table.title = title;
   out << render_pretty(table) << "\n";

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "common/presentation.h"
 #include "dcs/cluster.h"
 
 namespace custos::ctl {
@@ -20,6 +21,8 @@ struct ListOptions {
   bool extended = false;       // -e: always show the optional columns
   std::optional<int> group;    // --group: one Citus group
   bool citus = false;          // a Citus cluster (config has `citus`, or --group was given)
+  // 4.1: Receive LSN / Lag / Replay LSN / Lag columns; 3.3: one "Lag in MB" column.
+  PatroniGeneration presentation = kDefaultPatroniGeneration;
 };
 
 // The whole output for one cluster, ending with a newline: the table (or json/yaml/tsv) and,

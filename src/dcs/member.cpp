@@ -172,6 +172,16 @@ std::optional<int64_t> Member::lsn() const {
   return v ? parse_int(*v) : std::nullopt;
 }
 
+std::optional<int64_t> Member::receive_lsn() const {
+  const nlohmann::json* v = find_key(data_, "receive_lsn");
+  return v ? parse_int(*v) : std::nullopt;
+}
+
+std::optional<int64_t> Member::replay_lsn() const {
+  const nlohmann::json* v = find_key(data_, "replay_lsn");
+  return v ? parse_int(*v) : std::nullopt;
+}
+
 std::optional<int64_t> Member::timeline() const {
   const nlohmann::json* v = find_key(data_, "timeline");
   return v ? parse_int(*v) : std::nullopt;

@@ -75,6 +75,9 @@ class Member {
   std::optional<PatroniVersion> patroni_version() const;
   // `xlog_location` through parse_int.
   std::optional<int64_t> lsn() const;
+  // `receive_lsn` / `replay_lsn` (Patroni 4.1 replicas publish both); nullopt when absent.
+  std::optional<int64_t> receive_lsn() const;
+  std::optional<int64_t> replay_lsn() const;
   // `timeline` through parse_int.
   std::optional<int64_t> timeline() const;
   std::optional<std::string> replication_state() const;

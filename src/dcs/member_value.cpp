@@ -41,6 +41,8 @@ json member_value_json(const MemberValue& info) {
   if (info.xlog_location) m["xlog_location"] = *info.xlog_location;
   if (info.timeline) m["timeline"] = *info.timeline;
   if (info.replication_state) m["replication_state"] = *info.replication_state;
+  if (info.receive_lsn) m["receive_lsn"] = *info.receive_lsn;
+  if (info.replay_lsn) m["replay_lsn"] = *info.replay_lsn;
   if (info.scheduled_restart) m["scheduled_restart"] = *info.scheduled_restart;
   if (info.paused) m["pause"] = true;
   return m;

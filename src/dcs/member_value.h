@@ -23,6 +23,10 @@ struct MemberValue {
   std::optional<int64_t> xlog_location;
   std::optional<int64_t> timeline;
   std::optional<std::string> replication_state;  // replicas only
+  // Patroni 4.1 replicas: received (max of receive and the WAL receiver's written LSN) and
+  // replayed positions. Left out by the 3.3 presentation.
+  std::optional<int64_t> receive_lsn;
+  std::optional<int64_t> replay_lsn;
   bool pending_restart = false;
   nlohmann::json pending_restart_reason = nlohmann::json::object();
   bool checkpoint_after_promote_pending = false;  // lock holder, post-promote CHECKPOINT not done

@@ -885,7 +885,8 @@ Status<std::string> LocalPostgres::run_replica_method(const NodeSettings& s, con
   return make_error("replica method " + method + " " + why);
 }
 
-Status<std::string> LocalPostgres::clone(const std::optional<Upstream>& from, const CancelToken& cancel) {
+Status<std::string> LocalPostgres::clone(const std::optional<Upstream>& from, const CancelToken& cancel,
+                                         CloneMethods which) {
   const NodeSettings s = settings();
   if (auto st = write_pgpass(s); !st) return st;
   // Every member of a standby cluster is built with standby_cluster.create_replica_methods
@@ -894,9 +895,11 @@ Status<std::string> LocalPostgres::clone(const std::optional<Upstream>& from, co
       s.standby_cluster.active ? s.standby_cluster.create_replica_methods : s.create_replica_methods;
   // A remote primary known only by its archive (restore_command) is no source to copy from.
   const std::optional<Upstream> source = from && !from->host.empty() ? from : std::nullopt;
-  const std::vector<std::string> methods = replica_methods_to_run(
-      configured.empty() ? std::vector<std::string>{"basebackup"} : configured, s.replica_method_options,
-      source.has_value());
+  const std::vector<std::string> methods =
+      which == CloneMethods::kBasebackupOnly
+          ? std::vector<std::string>{"basebackup"}
+          : replica_methods_to_run(configured.empty() ? std::vector<std::string>{"basebackup"} : configured,
+                                   s.replica_method_options, source.has_value());
   if (methods.empty()) return make_error(std::string("no replica method works without a leader"));
   std::string errors;
   for (const auto& m : methods) {

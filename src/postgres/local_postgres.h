@@ -60,7 +60,8 @@ class LocalPostgres final : public PostgresNode {
 
   Status<std::string> bootstrap(const CancelToken& cancel) override;
   Status<std::string> post_bootstrap() override;
-  Status<std::string> clone(const std::optional<Upstream>& from, const CancelToken& cancel) override;
+  Status<std::string> clone(const std::optional<Upstream>& from, const CancelToken& cancel,
+                            CloneMethods which) override;
   Status<std::string> promote(std::chrono::milliseconds wait) override;
   Status<std::string> rewind(const Upstream& from, const CancelToken& cancel) override;
   Status<std::string> crash_recovery(const CancelToken& cancel) override;

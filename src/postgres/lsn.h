@@ -1,18 +1,11 @@
-// WAL positions (LSN): PostgreSQL prints them as "X/Y" (two hex halves); we carry them as int64.
+// WAL positions (LSN) for the PostgreSQL side: the shared helpers of common/lsn.h.
 #pragma once
 
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
+#include "common/lsn.h"
 
 namespace custos::postgres {
 
-// Parses "X/Y" (hexadecimal high and low 32-bit halves, surrounding blanks allowed) into
-// (X << 32) | Y. Returns nullopt for anything malformed or out of range.
-std::optional<int64_t> parse_lsn(std::string_view text);
-
-// Formats as PostgreSQL does: upper-case hex without leading zeros, e.g. "0/3000148".
-std::string format_lsn(int64_t lsn);
+using custos::format_lsn;
+using custos::parse_lsn;
 
 }  // namespace custos::postgres

@@ -130,8 +130,11 @@ class PostgresNode {
   virtual Status<std::string> post_bootstrap() = 0;                           // roles, grants, script
   // create_replica_methods in order until one works (pg_basebackup for `basebackup`, the
   // method's command otherwise), then starts PostgreSQL as a replica of `from`. Without `from`
-  // only methods that work without a leader (no_leader/no_master) are tried.
-  virtual Status<std::string> clone(const std::optional<Upstream>& from, const CancelToken& cancel) = 0;
+  // only methods that work without a leader (no_leader/no_master) are tried. kBasebackupOnly
+  // (reinitialize --from-leader, Patroni 4.1) runs pg_basebackup from `from` whatever is configured.
+  enum class CloneMethods { kConfigured, kBasebackupOnly };
+  virtual Status<std::string> clone(const std::optional<Upstream>& from, const CancelToken& cancel,
+                                    CloneMethods methods) = 0;
   virtual Status<std::string> promote(std::chrono::milliseconds wait) = 0;    // pg_ctl promote + CHECKPOINT
   virtual Status<std::string> rewind(const Upstream& from, const CancelToken& cancel) = 0;  // stop + pg_rewind
   virtual Status<std::string> crash_recovery(const CancelToken& cancel) = 0;  // postgres --single

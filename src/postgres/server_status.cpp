@@ -25,7 +25,10 @@ constexpr const char* kStatusQuery =
     "(SELECT timeline_id FROM pg_catalog.pg_control_checkpoint()), "
     "pg_catalog.pg_postmaster_start_time()::text, "
     "pg_catalog.current_setting('server_version_num')::int, "
-    "(SELECT min_recovery_end_timeline FROM pg_catalog.pg_control_recovery())";
+    "(SELECT min_recovery_end_timeline FROM pg_catalog.pg_control_recovery()), "
+    // By name through jsonb: written_lsn exists from PostgreSQL 13 only; NULL before.
+    "(SELECT pg_catalog.to_jsonb(w) ->> 'written_lsn' FROM pg_catalog.pg_stat_get_wal_receiver() w), "
+    "(SELECT pg_catalog.to_jsonb(w) ->> 'latest_end_lsn' FROM pg_catalog.pg_stat_get_wal_receiver() w)";
 
 std::optional<int64_t> to_int(const std::optional<std::string>& v) {
   if (!v || v->empty()) return std::nullopt;
@@ -45,7 +48,7 @@ std::optional<int64_t> to_lsn(const std::optional<std::string>& v) {
 Result<ServerStatus, PgError> query_server_status(PgConnection& conn, std::optional<std::chrono::milliseconds> timeout) {
   auto r = conn.query(kStatusQuery, {}, timeout);
   if (!r) return make_error(r.error());
-  if (r->rows.size() != 1 || r->rows[0].size() != 11)
+  if (r->rows.size() != 1 || r->rows[0].size() != 13)
     return make_error(PgError{PgError::Kind::QueryFailed, "unexpected status query result", ""});
   const Row& row = r->rows[0];
   ServerStatus s;
@@ -65,6 +68,8 @@ Result<ServerStatus, PgError> query_server_status(PgConnection& conn, std::optio
   }
   s.postmaster_start_time = row[8].value_or("");
   s.server_version = static_cast<int>(to_int(row[9]).value_or(0));
+  s.written_lsn = to_lsn(row[11]);
+  s.latest_end_lsn = to_lsn(row[12]);
   return s;
 }
 

@@ -21,6 +21,10 @@ struct ServerStatus {
   std::optional<int64_t> flush_lsn;    // pg_current_wal_flush_lsn(), primary only
   std::optional<int64_t> receive_lsn;  // pg_last_wal_receive_lsn(), replica (NULL if never streamed)
   std::optional<int64_t> replay_lsn;   // pg_last_wal_replay_lsn(), replica
+  // The WAL receiver's written_lsn (PostgreSQL 13+) and latest_end_lsn (the sender's end of WAL
+  // last reported to it); replica with a receiver only.
+  std::optional<int64_t> written_lsn;
+  std::optional<int64_t> latest_end_lsn;
   bool replay_paused = false;
   std::string postmaster_start_time;   // pg_postmaster_start_time() as text
   int server_version = 0;              // server_version_num

@@ -361,7 +361,7 @@ TEST_F(Acceptance, Step01_BootstrapListsOneLeaderAndTwoStreamingReplicas) {
   // The REST API: https, a client certificate demanded.
   auto with_cert = curl(p, "GET", "/patroni");
   EXPECT_EQ(with_cert.status, 200);
-  EXPECT_EQ(curl_json(p, "/patroni").value("role", ""), "master");
+  EXPECT_EQ(curl_json(p, "/patroni").value("role", ""), c().primary_role(p));
   auto without_cert = curl(p, "GET", "/patroni", "", false, /*client_cert=*/false);
   EXPECT_NE(without_cert.status, 200) << "the REST API answered a client without a certificate";
 }

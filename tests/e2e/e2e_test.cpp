@@ -94,7 +94,8 @@ TEST_F(E2E, ThreeNodesBootstrapToOnePrimaryAndTwoStreamingReplicas) {
     ASSERT_TRUE(m.has_value()) << "no member key for " << c().name(i);
     auto j = nlohmann::json::parse(*m, nullptr, false);
     ASSERT_TRUE(j.is_object()) << *m;
-    EXPECT_EQ(j.value("role", ""), i == p ? "master" : "replica") << *m;
+    EXPECT_EQ(j.value("role", ""), i == p ? c().primary_role(i) : "replica") << *m;
+    EXPECT_EQ(j.value("version", ""), c().compat_of(i) == "3.3" ? "3.3.1" : "4.1.0") << *m;
     EXPECT_EQ(j.value("state", ""), "running") << *m;
   }
   auto init = c().get_key("initialize");

@@ -342,7 +342,7 @@ TEST_F(CallbacksE2E, EveryCallbackAtItsMoment) {
   int p = c().wait_for_primary(150s);
   c().wait_for_streaming(p, others(p), 150s);
   const std::string scope = " e2e-cb";
-  EXPECT_TRUE(saw(p, "on_start master" + scope)) << read_file(c().callbacks_log());
+  EXPECT_TRUE(saw(p, "on_start " + c().primary_role(p) + scope)) << read_file(c().callbacks_log());
   for (int i : others(p)) EXPECT_TRUE(saw(i, "on_start replica" + scope)) << c().name(i);
   // Switchover: the old primary stops (before_stop, on_stop) and follows (on_role_change
   // replica); the candidate runs pre_promote, then on_role_change master.
@@ -352,10 +352,10 @@ TEST_F(CallbacksE2E, EveryCallbackAtItsMoment) {
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(c().wait_for_primary(60s), q);
   EXPECT_TRUE(saw(p, "before_stop", mark));
-  EXPECT_TRUE(saw(p, "on_stop master" + scope, mark));
+  EXPECT_TRUE(saw(p, "on_stop " + c().primary_role(p) + scope, mark));
   EXPECT_TRUE(saw(p, "on_role_change replica" + scope, mark)) << read_file(c().callbacks_log());
   EXPECT_TRUE(saw(q, "pre_promote", mark));
-  EXPECT_TRUE(saw(q, "on_role_change master" + scope, mark)) << read_file(c().callbacks_log());
+  EXPECT_TRUE(saw(q, "on_role_change " + c().primary_role(q) + scope, mark)) << read_file(c().callbacks_log());
   // Restart of a replica: on_restart only.
   c().wait_for_streaming(q, others(q), 60s);
   mark = lines();
@@ -368,14 +368,14 @@ TEST_F(CallbacksE2E, EveryCallbackAtItsMoment) {
   mark = lines();
   r = c().rest(q, "POST", "/reload", "");
   ASSERT_EQ(r.status, 202) << r.body;
-  EXPECT_TRUE(saw(q, "on_reload master" + scope, mark)) << read_file(c().callbacks_log());
+  EXPECT_TRUE(saw(q, "on_reload " + c().primary_role(q) + scope, mark)) << read_file(c().callbacks_log());
   // Failover: the primary's machine dies; the new primary gets on_role_change master.
   c().wait_for_streaming(q, others(q), 60s);
   mark = lines();
   c().kill_node(q);
   const int w = c().wait_for_primary(90s);
   EXPECT_NE(w, q);
-  EXPECT_TRUE(saw(w, "on_role_change master" + scope, mark)) << read_file(c().callbacks_log());
+  EXPECT_TRUE(saw(w, "on_role_change " + c().primary_role(w) + scope, mark)) << read_file(c().callbacks_log());
   // A clean stop of the remaining replica: before_stop, on_stop.
   const int last = 3 - w - q;
   mark = lines();

@@ -117,6 +117,16 @@ std::string TestCluster::custosctl_bin() {
 #endif
 }
 
+std::string TestCluster::compat_of(int i) const {
+  std::string mode = options_.compat;
+  if (mode.empty()) {
+    const char* env = std::getenv("CUSTOS_TEST_COMPAT");
+    mode = env && *env ? env : "mixed";
+  }
+  if (mode == "3.3" || mode == "4.1") return mode;
+  return i % 2 == 0 ? "4.1" : "3.3";
+}
+
 TestCluster::TestCluster(ClusterOptions options) : options_(std::move(options)) {
   test::become_subreaper();
   dir_ = test::make_temp_dir("custos-e2e");
@@ -278,6 +288,7 @@ void TestCluster::write_config(int i) {
                                    : "  authentication:\n    username: " + options_.rest_user +
                                          "\n    password: " + options_.rest_password + "\n")
     << rest_tls
+    << "custos:\n  compat: \"" << compat_of(i) << "\"\n"
     << dcs_section_yaml(i)
     << (options_.citus_group ? "citus:\n  group: " + std::to_string(*options_.citus_group) +
                                    "\n  database: " + options_.citus_database + "\n"

@@ -137,6 +137,10 @@ struct ClusterOptions {
   // probes (conninfo(), sql()) connect to citus_database.
   std::optional<int> citus_group;
   std::string citus_database = "citus";
+  // custos.compat of the nodes: "4.1", "3.3", or "mixed" (node 1 presents 4.1, node 2 3.3, ...:
+  // every cluster then has both spellings of the primary, which every reader must accept).
+  // Empty: CUSTOS_TEST_COMPAT from the environment, else "mixed".
+  std::string compat;
 };
 
 // The reply of TestCluster::rest(); status 0 when the agent could not be reached.
@@ -194,6 +198,10 @@ class TestCluster {
 
   const ClusterOptions& options() const { return options_; }
   int size() const { return static_cast<int>(nodes_.size()); }
+  // The Patroni generation node i presents ("4.1" or "3.3") and its spelling of the primary's
+  // role ("primary" or "master") in member keys, REST answers and callbacks.
+  std::string compat_of(int i) const;
+  std::string primary_role(int i) const { return compat_of(i) == "3.3" ? "master" : "primary"; }
   Node& node(int i) { return nodes_.at(static_cast<std::size_t>(i)); }
   const std::string& name(int i) const { return nodes_.at(static_cast<std::size_t>(i)).name; }
   int index_of(const std::string& name) const;  // -1 if no such node

@@ -349,7 +349,9 @@ Status<std::string> FakePostgresNode::post_bootstrap() {
   return Unit{};
 }
 
-Status<std::string> FakePostgresNode::clone(const std::optional<postgres::Upstream>& from, const CancelToken& cancel) {
+Status<std::string> FakePostgresNode::clone(const std::optional<postgres::Upstream>& from, const CancelToken& cancel,
+                                            CloneMethods methods) {
+  last_clone_methods = methods;
   if (auto e = enter("clone(" + (from ? from->name : std::string()) + ")")) return make_error(*e);
   if (cancel.cancelled()) return make_error(std::string("cancelled"));
   std::lock_guard lk(mu_);

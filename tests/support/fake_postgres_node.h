@@ -103,7 +103,9 @@ class FakePostgresNode final : public postgres::PostgresNode {
   Result<postgres::FollowOutcome, std::string> follow(const std::optional<postgres::Upstream>& upstream) override;
   Status<std::string> bootstrap(const CancelToken& cancel) override;
   Status<std::string> post_bootstrap() override;
-  Status<std::string> clone(const std::optional<postgres::Upstream>& from, const CancelToken& cancel) override;
+  std::optional<CloneMethods> last_clone_methods;  // of the last clone() call
+  Status<std::string> clone(const std::optional<postgres::Upstream>& from, const CancelToken& cancel,
+                            CloneMethods methods) override;
   Status<std::string> promote(std::chrono::milliseconds wait) override;
   Status<std::string> rewind(const postgres::Upstream& from, const CancelToken& cancel) override;
   Status<std::string> crash_recovery(const CancelToken& cancel) override;

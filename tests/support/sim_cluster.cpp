@@ -53,7 +53,7 @@ const char* action_name(agent::CallbackAction a) {
 
 void RecordingHooks::fire(agent::CallbackAction action, ha::Role role) {
   std::lock_guard lk(mu_);
-  fired_.push_back(std::string(action_name(action)) + " " + agent::role_text(role));
+  fired_.push_back(std::string(action_name(action)) + " " + std::string(ha::to_string(role)));
 }
 
 Status<std::string> RecordingHooks::pre_promote(const CancelToken&) {

@@ -63,7 +63,7 @@ TEST_F(AgentTest, BootstrapsANewClusterAndWritesPatroniKeys) {
   // members/a (dcs.md §2.2).
   ASSERT_TRUE(eventually([&] {
     json m = get_json("members/a");
-    return m.is_object() && m.value("role", "") == "master" && m.value("state", "") == "running" &&
+    return m.is_object() && m.value("role", "") == "primary" && m.value("state", "") == "running" &&
            m.contains("xlog_location");
   }, 20s)) << get("members/a").value_or("(none)");
   json m = get_json("members/a");

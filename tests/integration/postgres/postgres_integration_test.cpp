@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include "pg_cluster.h"
+#include "config/yaml.h"
+#include "postgres/config_generator.h"
 #include "postgres/conninfo.h"
 #include "postgres/controldata.h"
 #include "postgres/lsn.h"
@@ -497,3 +499,40 @@ TEST(PostgresIntegration, LogicalSlotsAreCreatedReplacedIgnoredAndReadForCopying
 
 }  // namespace
 }  // namespace custos::postgres::testing
+
+// custos --generate-config reads a running server as Patroni 4.1's does.
+TEST(PostgresIntegration, GenerateConfigReadsARunningServer) {
+  PgCluster c("it-genconf");
+  ASSERT_NO_FATAL_FAILURE(c.init());
+  ASSERT_NO_FATAL_FAILURE(c.start_and_wait({{"cluster_name", "from-server"}, {"max_connections", "42"}}));
+  GeneratorHost host;
+  host.hostname = "db1";
+  host.address = "10.1.2.3";
+  bool asked = false;
+  host.ask_password = [&asked] {
+    asked = true;
+    return std::string("secret");
+  };
+  auto text = generate_config_from_server(c.conninfo(), {}, host);
+  ASSERT_TRUE(text) << text.error();
+  auto parsed = config::parse_yaml(text.value());
+  ASSERT_TRUE(parsed) << text.value();
+  const auto& y = parsed.value();
+  EXPECT_EQ(y["scope"], "from-server");
+  EXPECT_EQ(y["postgresql"]["data_dir"], std::filesystem::canonical(c.data_dir).string());
+  EXPECT_EQ(y["postgresql"]["listen"], "127.0.0.1:" + std::to_string(c.port));
+  EXPECT_EQ(y["postgresql"]["connect_address"], "10.1.2.3:" + std::to_string(c.port));
+  EXPECT_EQ(y["postgresql"]["authentication"]["superuser"]["username"], "postgres");
+  EXPECT_EQ(y["postgresql"]["authentication"]["replication"]["username"], "#FIXME");
+  EXPECT_EQ(y["bootstrap"]["dcs"]["postgresql"]["parameters"]["max_connections"], "42");
+  EXPECT_TRUE(y["postgresql"]["parameters"].contains("hba_file")) << text.value();
+  EXPECT_EQ(std::filesystem::path(y["postgresql"]["bin_dir"].get<std::string>()).filename(), "bin");
+  EXPECT_TRUE(std::filesystem::exists(y["postgresql"]["bin_dir"].get<std::string>() + "/postgres"));
+  // A role without superuser is refused with Patroni's message.
+  PgConnection admin(c.conninfo());
+  ASSERT_TRUE(admin.query("CREATE ROLE plain LOGIN PASSWORD 'pw'").ok());
+  auto refused = generate_config_from_server(
+      "host=127.0.0.1 port=" + std::to_string(c.port) + " dbname=postgres user=plain password=pw", {}, host);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), "The provided user does not have superuser privilege");
+}

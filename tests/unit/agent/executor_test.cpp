@@ -85,7 +85,8 @@ std::vector<Scenario> scenarios() {
     auto v = t.c.store.get("members/node1");
     ASSERT_TRUE(v);
     json m = json::parse(*v);
-    EXPECT_EQ(m["role"], "master");
+    EXPECT_EQ(m["role"], "primary");  // the default presentation, Patroni 4.1
+    EXPECT_EQ(m["version"], "4.1.0");
     EXPECT_EQ(m["state"], "running");
     EXPECT_EQ(m["conn_url"], "postgres://node1:5432/postgres");
   });

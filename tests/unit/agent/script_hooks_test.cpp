@@ -48,6 +48,7 @@ TEST(ScriptHooks, ACallbackGetsActionRoleAndScopeAsPatroniPassesThem) {
   Dir d;
   HooksConfig c;
   c.scope = "batman";
+  c.presentation = PatroniGeneration::v3_3;
   c.callbacks[CallbackAction::on_role_change] = recorder(d, "cb.sh") + " --flag 'two words'";
   c.callbacks[CallbackAction::on_start] = recorder(d, "cb.sh");
   ScriptHooks h(system_process_runner(), c);
@@ -58,12 +59,23 @@ TEST(ScriptHooks, ACallbackGetsActionRoleAndScopeAsPatroniPassesThem) {
   h.fire(CallbackAction::on_stop, ha::Role::replica);  // not configured: nothing
   ASSERT_TRUE(h.wait_idle(5s));
   EXPECT_EQ(slurp(d.path + "/calls"), "--flag two words on_role_change master batman\non_start replica batman\n");
+  // Presenting Patroni 4.1, the primary is "primary".
+  c.presentation = PatroniGeneration::v4_1;
+  h.set_config(c);
+  h.fire(CallbackAction::on_role_change, ha::Role::promoted);
+  ASSERT_TRUE(h.wait_idle(5s));
+  h.fire(CallbackAction::on_role_change, ha::Role::primary);
+  ASSERT_TRUE(h.wait_idle(5s));
+  EXPECT_EQ(slurp(d.path + "/calls"), "--flag two words on_role_change master batman\non_start replica batman\n"
+                                      "--flag two words on_role_change primary batman\n"
+                                      "--flag two words on_role_change primary batman\n");
 }
 
 TEST(ScriptHooks, ANewCallbackReplacesTheOneStillRunning) {
   Dir d;
   HooksConfig c;
   c.scope = "s";
+  c.presentation = PatroniGeneration::v3_3;
   // The first call hangs (on_start); the second (on_stop) kills it and runs.
   c.callbacks[CallbackAction::on_start] = recorder(d, "slow.sh", "sleep 30\n");
   c.callbacks[CallbackAction::on_stop] = recorder(d, "fast.sh");
@@ -133,7 +145,7 @@ TEST(ScriptHooks, ConfigurationIsReadLikePatroniReadsIt) {
   auto c = hooks_config_from(nlohmann::json{{"callbacks", {{"on_start", "/x start"}, {"on_stop", 5}, {"bogus", "/y"}}},
                                             {"pre_promote", "/p"},
                                             {"before_stop", "/b"}},
-                             "sc", 30);
+                             "sc", 30, PatroniGeneration::v3_3);
   EXPECT_EQ(c.scope, "sc");
   EXPECT_EQ(c.callbacks.size(), 1u);
   EXPECT_EQ(c.callbacks[CallbackAction::on_start], "/x start");

@@ -42,6 +42,7 @@ inline NodeSnapshot base_snapshot(const std::string& name) {
   NodeSnapshot s;
   s.name = name;
   s.scope = "demo";
+  s.presentation = PatroniGeneration::v3_3;  // the 3.3 answers of spec/rest-api.md; 4.1 in patroni4_test
   s.patroni_version = "3.3.1";
   s.ttl = 30;
   s.loop_wait = 10;

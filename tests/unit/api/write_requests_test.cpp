@@ -80,6 +80,14 @@ TEST(ParseReinitialize, ForceReadWithParseBool) {
   EXPECT_FALSE(api::parse_reinitialize_force(json::array({1})));
 }
 
+TEST(ParseReinitialize, FromLeaderReadWithParseBool) {
+  EXPECT_TRUE(api::parse_reinitialize_from_leader(json{{"force", false}, {"from_leader", true}}));
+  EXPECT_TRUE(api::parse_reinitialize_from_leader(json{{"from_leader", "on"}}));
+  EXPECT_FALSE(api::parse_reinitialize_from_leader(json{{"from_leader", "false"}}));
+  EXPECT_FALSE(api::parse_reinitialize_from_leader(json{{"force", true}}));
+  EXPECT_FALSE(api::parse_reinitialize_from_leader(json::array()));
+}
+
 TEST(ParseRestart, FiltersAndRefusals) {
   auto ok = api::parse_restart_request(
       json{{"role", "replica"}, {"postgres_version", "15.4"}, {"timeout", "30s"}, {"restart_pending", false}}, false,

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/presentation.h"
+
 #include <cstdlib>
 
 using custos::config::build_environment_configuration;
@@ -271,4 +273,11 @@ TEST(Env, ProcessEnvironmentReadAndRemoved) {
   EXPECT_EQ(::getenv("PATRONI_TEST_CUSTOS_X"), nullptr);
   EXPECT_STREQ(::getenv("NOT_PATRONI_TEST_CUSTOS"), "keep");
   ::unsetenv("NOT_PATRONI_TEST_CUSTOS");
+}
+
+TEST(Env, CustosCompatAndServerTokens) {
+  json c = build({{"PATRONI_CUSTOS_COMPAT", "3.3"}, {"PATRONI_RESTAPI_SERVER_TOKENS", "Minimal"}});
+  EXPECT_EQ(c["custos"]["compat"], "3.3");
+  EXPECT_EQ(c["restapi"]["server_tokens"], "Minimal");
+  EXPECT_EQ(custos::presentation_of_config(c), custos::PatroniGeneration::v3_3);
 }

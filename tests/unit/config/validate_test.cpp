@@ -1,5 +1,7 @@
 #include "config/validate.h"
 
+#include "common/presentation.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -534,4 +536,29 @@ TEST(Validate, ValidateConfigPathReadsDirectories) {
   EXPECT_WARNING(ps, "bootstrap.dcs", "ttl=5 can't be smaller than 20");
   auto missing = validate_config_path("/nonexistent/file.yml", hermetic());
   EXPECT_TRUE(has_errors(missing));
+}
+
+TEST(Validate, CustosCompatChoosesThePatroniGeneration) {
+  EXPECT_EQ(dump(with(R"({"custos": {"compat": "4.1"}})")), "");
+  EXPECT_EQ(dump(with(R"({"custos": {"compat": "3.3"}})")), "");
+  EXPECT_EQ(dump(with(R"({"custos": {"compat": 3.3}})")), "");  // YAML reads 3.3 as a number
+  auto bad = with(R"({"custos": {"compat": "5.0"}})");
+  EXPECT_ERROR(bad, "custos.compat", "must be \"3.3\" or \"4.1\", got \"5.0\"");
+  EXPECT_WARNING(with(R"({"custos": {"comapt": "4.1"}})"), "custos.comapt", "unknown key");
+  EXPECT_ERROR(with(R"({"custos": "4.1"})"), "custos", "mapping");
+  // What the agent reads.
+  EXPECT_EQ(custos::presentation_of_config(json::parse(R"({"custos": {"compat": "3.3"}})")),
+            custos::PatroniGeneration::v3_3);
+  EXPECT_EQ(custos::presentation_of_config(json::parse(R"({"custos": {"compat": 4.1}})")),
+            custos::PatroniGeneration::v4_1);
+  EXPECT_EQ(custos::presentation_of_config(json::object()), custos::PatroniGeneration::v4_1);
+  EXPECT_EQ(custos::presentation_of_config(json::parse(R"({"custos": {"compat": "nonsense"}})")),
+            custos::PatroniGeneration::v4_1);
+}
+
+TEST(Validate, ServerTokensAsPatroni41ReadsThem) {
+  for (const char* v : {"Original", "ProductOnly", "Minimal", "minimal"})
+    EXPECT_EQ(dump(with(std::string(R"({"restapi": {"server_tokens": ")") + v + "\"}}")), "") << v;
+  EXPECT_WARNING(with(R"({"restapi": {"server_tokens": "Full"}})"), "restapi.server_tokens",
+                 "must be Original, ProductOnly or Minimal");
 }

@@ -15,6 +15,7 @@ ListOptions fmt(OutputFormat f, bool extended = false) {
   ListOptions o;
   o.format = f;
   o.extended = extended;
+  o.presentation = PatroniGeneration::v3_3;  // patronictl 3.3's "Lag in MB" table; 4.1 below
   return o;
 }
 
@@ -384,6 +385,45 @@ TEST(CtlList, ParseOutputFormat) {
   EXPECT_EQ(parse_output_format("yml"), OutputFormat::kYaml);
   EXPECT_EQ(parse_output_format("pretty"), OutputFormat::kPretty);
   EXPECT_FALSE(parse_output_format("xml"));
+}
+
+// patronictl 4.1: Receive LSN / Lag / Replay LSN / Lag; a member publishing only xlog_location
+// (Patroni 3.x, custos presenting 3.3) has its position under Receive while it streams.
+dcs::Cluster healthy_41() {
+  return cluster({
+      {"initialize", "7312345678901234567"},
+      {"leader", "node1"},
+      {"status", R"({"optime":67108864})"},
+      {"members/node1", member_value("127.0.0.1:5432", "primary", "running", 67108864, 1)},
+      {"members/node2", member_value("127.0.0.1:5433", "replica", "running", 67108864, 1,
+                                     {{"replication_state", "streaming"},
+                                      {"receive_lsn", 67108864},
+                                      {"replay_lsn", 67108864 - 3 * kMiB}})},
+      {"members/node3", member_value("127.0.0.1:5434", "replica", "running", 67108864 - 5 * kMiB, 1,
+                                     {{"replication_state", "streaming"}})},
+      {"members/node4", member_value("127.0.0.1:5435", "replica", "stopped", std::nullopt, 1)},
+  });
+}
+
+TEST(CtlList, Patroni41ColumnsWithReceiveAndReplayPositions) {
+  ListOptions o = fmt(OutputFormat::kPretty);
+  o.presentation = PatroniGeneration::v4_1;
+  EXPECT_EQ(render_members(healthy_41(), "demo", o),
+            "+ Cluster: demo (7312345678901234567) ----------+----+-------------+-----+------------+-----+\n"
+            "| Member | Host           | Role    | State     | TL | Receive LSN | Lag | Replay LSN | Lag |\n"
+            "+--------+----------------+---------+-----------+----+-------------+-----+------------+-----+\n"
+            "| node1  | 127.0.0.1:5432 | Leader  | running   |  1 |             |     |            |     |\n"
+            "| node2  | 127.0.0.1:5433 | Replica | streaming |  1 |   0/4000000 |   0 |  0/3D00000 |   3 |\n"
+            "| node3  | 127.0.0.1:5434 | Replica | streaming |  1 |   0/3B00000 |   5 |    unknown |     |\n"
+            "| node4  | 127.0.0.1:5435 | Replica | stopped   |  1 |     unknown |     |    unknown |     |\n"
+            "+--------+----------------+---------+-----------+----+-------------+-----+------------+-----+\n");
+  o.format = OutputFormat::kTsv;
+  EXPECT_EQ(render_members(healthy_41(), "demo", o),
+            "Cluster\tMember\tHost\tRole\tState\tTL\tReceive LSN\tReceive Lag\tReplay LSN\tReplay Lag\n"
+            "demo\tnode1\t127.0.0.1:5432\tLeader\trunning\t1\t\t\t\t\n"
+            "demo\tnode2\t127.0.0.1:5433\tReplica\tstreaming\t1\t0/4000000\t0\t0/3D00000\t3\n"
+            "demo\tnode3\t127.0.0.1:5434\tReplica\tstreaming\t1\t0/3B00000\t5\tunknown\t\n"
+            "demo\tnode4\t127.0.0.1:5435\tReplica\tstopped\t1\tunknown\t\tunknown\t\n");
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ dcs::Cluster cascading() {
 
 TEST(CtlTopology, CascadingReplicasNestUnderTheirParent) {
   ListOptions o;
+  o.presentation = PatroniGeneration::v3_3;
   o.format = OutputFormat::kTopology;
   EXPECT_EQ(render_members(cascading(), "demo", o),
             "+ Cluster: demo (7312345678901234567) ---+-----------+----+-----------+-----------------------------+\n"
@@ -80,6 +81,7 @@ TEST(CtlTopology, TopologyOfEveryCitusGroup) {
       {"1/members/w1", member_value("10.0.1.1:5432", "master", "running", 1, 1)},
   });
   ListOptions o;
+  o.presentation = PatroniGeneration::v3_3;
   o.format = OutputFormat::kTopology;
   o.citus = true;
   EXPECT_EQ(render_members(dcs::Cluster::from_citus_nodes(n, 0), "demo", o),

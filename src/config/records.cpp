@@ -1,11 +1,11 @@
-#include "ctl/records.h"
+#include "config/records.h"
 
 #include <map>
 #include <regex>
 
 #include <yaml-cpp/yaml.h>
 
-namespace custos::ctl {
+namespace custos::config {
 
 namespace {
 
@@ -133,4 +133,4 @@ std::string yaml_dump(const ordered_json& value, bool flow) {
   return e.c_str();
 }
 
-}  // namespace custos::ctl
+}  // namespace custos::config

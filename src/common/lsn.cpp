@@ -1,8 +1,8 @@
-#include "postgres/lsn.h"
+#include "common/lsn.h"
 
 #include <cstdio>
 
-namespace custos::postgres {
+namespace custos {
 
 namespace {
 
@@ -49,4 +49,4 @@ std::string format_lsn(int64_t lsn) {
   return buf;
 }
 
-}  // namespace custos::postgres
+}  // namespace custos
