@@ -30,6 +30,10 @@ PACKAGES=(
   # The pgBackRest end-to-end tests (tests/e2e/pgbackrest_e2e_test.cpp): bootstrap.method and
   # create_replica_methods with a real pgbackrest and a repository in the test's temp dir.
   pgbackrest
+  # The tools operators put in front of Patroni (tests/ecosystem): HAProxy with the /primary and
+  # /replica checks, vip-manager reading the leader key, pgbouncer in front of the primary; a
+  # real Prometheus (and promtool) scraping /metrics.
+  haproxy vip-manager pgbouncer prometheus
 )
 
 missing=()

@@ -34,7 +34,9 @@ Agent::Agent(AgentServices services, SettingsStore& settings)
       }),
       fence_(services_.clock, [this] { on_lease_expired(); }),
       collector_(services_.pg),
-      executor_(services_, settings_, memory_, worker_, waker_, collector_, death_watcher_, failsafe_, fence_) {
+      metrics_(services_.metrics),
+      executor_(services_, settings_, memory_, worker_, waker_, collector_, death_watcher_, failsafe_, fence_,
+                metrics_) {
   const auto s = settings_.current();
   memory_.local.name = s->config.name();
   memory_.local.tags = tags_from_config(s->config.tags());
@@ -244,6 +246,7 @@ bool Agent::on_cycle_failure(const std::string& what) {
 }
 
 void Agent::run_cycle() {
+  const auto cycle_start = std::chrono::steady_clock::now();
   if (reload_requested_.exchange(false)) reload_local_config();
   const double now = services_.clock.now_seconds();
   if (auto done = worker_.take_finished()) executor_.apply_async_result(*done);
@@ -290,6 +293,7 @@ void Agent::run_cycle() {
   // Patroni's lines of the decision: race verdicts now, "Lock owner: ..." with the result.
   std::optional<std::string> lock_owner_line;
   auto log_decision = [&](const ha::Decision& d) {
+    metrics_.decided(d);
     lock_owner_line.reset();
     for (const auto& [line, warning] : d.log) {
       if (line.rfind("Lock owner: ", 0) == 0) lock_owner_line = line;
@@ -327,6 +331,7 @@ void Agent::run_cycle() {
   if (!memory_.fatal) spdlog::info("{}", result.message);
   publish_snapshot();
   save_dynamic_cache();
+  metrics_.cycle_finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - cycle_start).count());
 }
 
 void Agent::maintain_citus_metadata(const dcs::Cluster& cluster, const EffectiveSettings& s) {

@@ -31,6 +31,7 @@
 
 #include "agent/agent_services.h"
 #include "agent/async_worker.h"
+#include "agent/agent_metrics.h"
 #include "agent/executor.h"
 #include "agent/failsafe_state.h"
 #include "agent/lease_fence.h"
@@ -117,6 +118,7 @@ class Agent : public api::NodeStateSource {
       EXCLUDES(snapshot_mu_, replication_mu_);
   dcs::DcsResult<dcs::Cluster> fresh_cluster() override;
   void wake_ha_loop() override { waker_.wake(); }
+  std::string own_metrics() const override { return services_.metrics ? services_.metrics->render() : std::string(); }
 
  private:
   void apply_dynamic_config(const dcs::Cluster& cluster);
@@ -146,6 +148,7 @@ class Agent : public api::NodeStateSource {
   FailsafeState failsafe_;
   LeaseFence fence_;
   StateCollector collector_;
+  AgentMetrics metrics_;  // before executor_, which records through it
   Executor executor_;
   std::function<void(const EffectiveSettings&)> reload_listener_;
   std::atomic<bool> reload_requested_{false};

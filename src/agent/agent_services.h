@@ -7,6 +7,7 @@
 #include "agent/member_queries.h"
 #include "agent/watchdog.h"
 #include "common/clock.h"
+#include "common/metrics_registry.h"
 #include "dcs/dcs.h"
 #include "postgres/postgres_node.h"
 
@@ -29,6 +30,8 @@ struct AgentServices {
   // worker's event sender (other groups); null when not a Citus node (or not that role).
   mpp::CitusCoordinator* citus_coordinator = nullptr;
   CitusWorkerEvents* citus_events = nullptr;
+  // custos's own metric families (GET /metrics); null: nothing is recorded.
+  MetricsRegistry* metrics = nullptr;
 };
 
 }  // namespace custos::agent

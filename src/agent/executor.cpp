@@ -1,5 +1,7 @@
 #include "agent/executor.h"
 
+#include "agent/agent_metrics.h"
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -40,7 +42,7 @@ postgres::StopMode stop_mode_of(ha::StopKind kind) {
 
 Executor::Executor(AgentServices& services, SettingsStore& settings, NodeMemory& memory, AsyncWorker& worker,
                    LoopWaker& waker, StateCollector& collector, DeathWatcher& death_watcher, FailsafeState& failsafe,
-                   LeaseFence& fence)
+                   LeaseFence& fence, AgentMetrics& metrics)
     : services_(services),
       settings_(settings),
       memory_(memory),
@@ -49,7 +51,8 @@ Executor::Executor(AgentServices& services, SettingsStore& settings, NodeMemory&
       collector_(collector),
       death_watcher_(death_watcher),
       failsafe_(failsafe),
-      fence_(fence) {}
+      fence_(fence),
+      metrics_(metrics) {}
 
 // ---- plan ---------------------------------------------------------------------------------------
 
@@ -76,7 +79,10 @@ Executor::Outcome Executor::run(const ha::Step& s) {
     const ha::Role before = memory_.local.role;
     ha::apply_bookkeeping(s, memory_.local, settings()->ha, now());
     if (const auto* r = s.get<step::SetRole>()) {
-      if (before != r->role) spdlog::info("role: {} -> {}", ha::to_string(before), ha::to_string(r->role));
+      if (before != r->role) {
+        spdlog::info("role: {} -> {}", ha::to_string(before), ha::to_string(r->role));
+        metrics_.role_changed(before, r->role);
+      }
       if (r->on_role_change) fire_callback(CallbackAction::on_role_change, r->role);
     } else if (s.get<step::FireOnStart>()) {
       // The first callback since the agent started (Patroni's cb_called): the bookkeeping set
@@ -212,6 +218,7 @@ Executor::Outcome Executor::run(const step::UpdateLock& s) {
   }
   if (s.write_failsafe) refresh.failsafe = failsafe_map();
   auto st = services_.dcs.update_leader(refresh);
+  metrics_.lock_refreshed(st.ok());
   if (st) {
     note_lease(at);
     return Outcome::success;
@@ -784,7 +791,10 @@ bool Executor::callback_role_change(ha::Role from, ha::Role to) const {
 }
 
 void Executor::log_role_change(ha::Role to) {
-  if (memory_.local.role != to) spdlog::info("role: {} -> {}", ha::to_string(memory_.local.role), ha::to_string(to));
+  if (memory_.local.role != to) {
+    spdlog::info("role: {} -> {}", ha::to_string(memory_.local.role), ha::to_string(to));
+    metrics_.role_changed(memory_.local.role, to);
+  }
 }
 
 // ---- synchronous replication, history, slots ----------------------------------------------------

@@ -40,11 +40,13 @@ struct ExecutionResult {
 // synchronous mode when > 0 (Patroni), else pg_ctl_timeout.
 std::chrono::milliseconds primary_stop_timeout(const EffectiveSettings& s);
 
+class AgentMetrics;
+
 class Executor {
  public:
   Executor(AgentServices& services, SettingsStore& settings, NodeMemory& memory, AsyncWorker& worker,
            LoopWaker& waker, StateCollector& collector, DeathWatcher& death_watcher, FailsafeState& failsafe,
-           LeaseFence& fence);
+           LeaseFence& fence, AgentMetrics& metrics);
 
   ExecutionResult execute(const ha::Decision& decision);
 
@@ -180,6 +182,7 @@ class Executor {
   SyncReplication sync_;
   FailsafeState& failsafe_;
   LeaseFence& fence_;
+  AgentMetrics& metrics_;
   std::function<void(bool, const std::string&)> restart_listener_;
 };
 

@@ -36,6 +36,7 @@
 #include "config/dynamic_cache.h"
 #include "config/env.h"
 #include "config/loader.h"
+#include "dcs/instrumented_dcs.h"
 #include "dcs/factory/dcs_factory.h"
 #include "mpp/citus_coordinator.h"
 #include "net/host_resolver.h"
@@ -181,7 +182,11 @@ int run_agent_main(const std::string& config_path) {
   ScriptHooks hooks(system_process_runner(),
                     hooks_config_from(config.postgresql(), config.scope(), settings.current()->pg.pg_ctl_timeout,
                                       config.presentation()));
-  AgentServices services{*store, pg, clock, members, watchdog, hooks};
+  // custos's own metric families; every DCS request of the agent is measured.
+  MetricsRegistry metrics;
+  dcs::InstrumentedDcs measured_store(*store, metrics);
+  AgentServices services{measured_store, pg, clock, members, watchdog, hooks};
+  services.metrics = &metrics;
   // Citus (spec/citus.md): the coordinator's pg_dist_node maintainer (its thread starts here,
   // idle until this node leads as primary), or a worker's events to its coordinator.
   std::unique_ptr<mpp::CitusCoordinator> citus_coordinator;
@@ -191,7 +196,7 @@ int run_agent_main(const std::string& config_path) {
       citus_coordinator = std::make_unique<mpp::CitusCoordinator>(
           std::make_unique<mpp::LibpqPgDistNodeSql>(settings.current()->pg.local_conninfo(citus->database)), clock);
     } else {
-      citus_events = std::make_unique<CitusWorkerEvents>(*store, members, citus->group);
+      citus_events = std::make_unique<CitusWorkerEvents>(measured_store, members, citus->group);
     }
   }
   services.citus_coordinator = citus_coordinator.get();

@@ -18,6 +18,7 @@
 #include "config/global_config.h"
 #include "dcs/connection_string.h"
 #include "dcs/member_positions.h"
+#include "common/metrics_registry.h"
 
 namespace custos::api {
 
@@ -696,18 +697,6 @@ int postgres_state_number(std::string_view state) {
   return -1;
 }
 
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
-
 std::string metrics_text(const NodeSnapshot& snap, const json& st, double now) {
   std::string label = "{scope=\"" + escape_label_value(snap.scope) + "\",name=\"" + escape_label_value(snap.name) + "\"}";
   const bool v4 = snap.presentation == PatroniGeneration::v4_1;
@@ -827,6 +816,40 @@ std::string metrics_text(const NodeSnapshot& snap, const json& st, double now) {
          py_float(snap.fence_deadline > 0 ? std::max(0.0, snap.fence_deadline - now) : 0.0));
   metric("custos_watchdog_running", "Value is 1 if a watchdog device is armed, 0 otherwise.", "gauge",
          snap.watchdog_running ? "1" : "0");
+  metric("custos_watchdog_failed", "Value is 1 if the watchdog device could not be armed or kept alive, 0 otherwise.",
+         "gauge", snap.watchdog_failed ? "1" : "0");
+  metric("custos_failsafe_mode_enabled", "Value is 1 if failsafe_mode is on in the dynamic configuration, 0 otherwise.",
+         "gauge", snap.failsafe_mode ? "1" : "0");
+  // What the leader sees of the others: replication lag of every member and of every slot the
+  // cluster publishes, against the leader's position (only the lock holder reports these).
+  out += "# HELP custos_member_replication_lag_bytes Bytes a member's WAL position is behind the leader's, as the "
+         "leader sees it in the member keys (reported by the leader only).\n"
+         "# TYPE custos_member_replication_lag_bytes gauge\n";
+  out += "# HELP custos_replication_slot_lag_bytes Bytes a replication slot published in the status key is behind "
+         "the leader's position (reported by the leader only).\n"
+         "# TYPE custos_replication_slot_lag_bytes gauge\n";
+  if (snap.is_leader(now) && snap.cluster) {
+    const int64_t leader_lsn = std::max(snap.pg.flush_lsn.value_or(0), snap.cluster->status().last_lsn);
+    std::string members, slots;
+    for (const auto& m : snap.cluster->members()) {
+      if (m.name() == snap.name) continue;
+      const auto lsn = m.lsn();
+      if (!lsn) continue;
+      members += "custos_member_replication_lag_bytes" +
+                 render_labels({{"scope", snap.scope}, {"name", snap.name}, {"member", m.name()}}) + " " +
+                 std::to_string(std::max<int64_t>(0, leader_lsn - *lsn)) + "\n";
+    }
+    const auto& published = snap.cluster->status().slots;
+    if (published)
+      for (const auto& [slot, lsn] : *published)
+        slots += "custos_replication_slot_lag_bytes" +
+                 render_labels({{"scope", snap.scope}, {"name", snap.name}, {"slot", slot}}) + " " +
+                 std::to_string(std::max<int64_t>(0, leader_lsn - lsn)) + "\n";
+    // Each family's samples directly follow its own TYPE line.
+    const std::string slot_header = "# HELP custos_replication_slot_lag_bytes";
+    out.insert(out.find(slot_header), members);
+    out += slots;
+  }
   return out;
 }
 
@@ -944,7 +967,7 @@ Response RequestHandler::handle(const Request& req, NodeStateSource& source, dou
       Response r;
       r.status = 200;
       r.headers.emplace_back("Content-Type", "text/plain");
-      r.body = metrics_text(s, st, now);
+      r.body = metrics_text(s, st, now) + source.own_metrics();
       return r;
     }
     if (m == "GET" && seg == "cluster") {

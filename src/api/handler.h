@@ -108,8 +108,6 @@ int readiness_code(const NodeSnapshot& snapshot, const std::vector<std::pair<std
                    double now);
 // Patroni 4.1's patroni_postgres_state number of a state string; -1 when it has none.
 int postgres_state_number(std::string_view state);
-// A Prometheus label value with backslash, double quote and newline escaped.
-std::string escape_label_value(std::string_view value);
 // GET /metrics body (§5).
 std::string metrics_text(const NodeSnapshot& snapshot, const nlohmann::json& status, double now);
 // True when `address` (IP literal) is matched by an allowlist entry (IP, CIDR or host name,

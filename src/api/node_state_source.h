@@ -27,6 +27,10 @@ class NodeStateSource {
 
   // Starts the next HA cycle early (e.g. after a change through the API).
   virtual void wake_ha_loop() = 0;
+
+  // custos's own metric families in the text exposition format (common/metrics_registry.h),
+  // appended to GET /metrics; empty for a source that records none. Never blocks on I/O.
+  virtual std::string own_metrics() const { return {}; }
 };
 
 }  // namespace custos::api

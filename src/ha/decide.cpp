@@ -101,6 +101,7 @@ class Planner {
     Decision d = body();
     d.prepend(pre);
     d.log = std::move(log_);
+    d.race_verdict = std::move(race_verdict_);
     // §2.15: write own member key at the end of every cycle with a readable DCS.
     d.for_each_leaf([&](Decision& l) {
       if (!l.has(Action::fatal_exit)) l.steps.push_back(step::TouchMember{});
@@ -474,6 +475,7 @@ class Planner {
   Decision unhealthy_cluster() {
     HealthVerdict h = is_healthiest_node(ctx());
     if (!h.log_line.empty()) log_.emplace_back(h.log_line, h.warning);
+    race_verdict_ = std::make_pair(h.healthy, h.reason);
     const auto& failover = c_.failover();
     const bool has_failover = failover && !failover->is_empty();
     if (h.healthy) {
@@ -788,6 +790,7 @@ class Planner {
 
   const DecisionInput& in_;
   std::vector<std::pair<std::string, bool>> log_;  // Decision::log
+  std::optional<std::pair<bool, std::string>> race_verdict_;  // Decision::race_verdict
   const dcs::Cluster& c_;
   const LocalState& me_;
   const HaSettings& s_;

@@ -408,6 +408,9 @@ class Decision {
   // Lines Patroni logs while it decides (race verdicts), in its words, to be logged before the
   // plan runs; set on the root only. `second`: WARNING, else INFO.
   std::vector<std::pair<std::string, bool>> log;
+  // Root only: the verdict of the leader race when this node took part in one (no leader):
+  // whether it may promote and why (health.h HealthVerdict::reason); nullopt without a race.
+  std::optional<std::pair<bool, std::string>> race_verdict;
 
   bool is_conditional() const noexcept { return branches_.size() == 2; }
   const Decision& on_success() const { return branches_.at(0); }

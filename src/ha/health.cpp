@@ -287,3 +287,29 @@ HealthVerdict is_healthiest_node(const HealthContext& ctx) {
 }
 
 }  // namespace custos::ha
+
+namespace custos::ha {
+
+std::string_view race_reason_code(std::string_view reason) noexcept {
+  auto has = [&](std::string_view part) { return reason.find(part) != std::string_view::npos; };
+  auto starts = [&](std::string_view part) { return reason.substr(0, part.size()) == part; };
+  if (reason == "healthiest") return "healthiest";
+  if (starts("running primary") || starts("paused primary")) return "running_primary";
+  if (has(") is still alive")) return "primary_alive";
+  if (has("is ahead of my wal position")) return "member_ahead";
+  if (has("higher priority")) return "member_preferred";
+  if (has("exceeds maximum replication lag")) return "lagging";
+  if (starts("quorum ")) return "quorum_not_reached";
+  if (has("can not figure out my timeline")) return "timeline_unknown";
+  if (has("timeline is behind")) return "timeline_behind";
+  if (starts("backoff after pre_promote")) return "pre_promote_backoff";
+  if (has("manual failover") || starts("paused: failover") || has("I was the leader")) return "manual_failover";
+  if (starts("paused")) return "paused";
+  if (reason == "not allowed to promote") return "nofailover";
+  if (has("/sync") || reason == "not a synchronous standby") return "not_synchronous";
+  if (starts("watchdog")) return "watchdog_unusable";
+  if (reason == "not in /failsafe") return "not_in_failsafe";
+  return "other";
+}
+
+}  // namespace custos::ha

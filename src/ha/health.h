@@ -70,4 +70,11 @@ std::optional<bool> manual_failover_no_leader(const HealthContext& ctx, std::vec
 // §3.5.
 HealthVerdict is_healthiest_node(const HealthContext& ctx);
 
+// A short, fixed code for a verdict's reason (member names and numbers left out), for a metric
+// label that stays small: "healthiest", "primary_alive", "member_ahead", "member_preferred",
+// "lagging", "quorum_not_reached", "timeline_behind", "timeline_unknown", "paused",
+// "nofailover", "not_synchronous", "watchdog_unusable", "not_in_failsafe",
+// "pre_promote_backoff", "running_primary", "manual_failover", else "other".
+std::string_view race_reason_code(std::string_view reason) noexcept;
+
 }  // namespace custos::ha

@@ -579,8 +579,26 @@ TEST(Metrics, ExactTextForPrimary) {
       "custos_lease_fence_remaining_seconds" + l + " 0\n"
       "# HELP custos_watchdog_running Value is 1 if a watchdog device is armed, 0 otherwise.\n"
       "# TYPE custos_watchdog_running gauge\n"
-      "custos_watchdog_running" + l + " 0\n";
+      "custos_watchdog_running" + l + " 0\n"
+      "# HELP custos_watchdog_failed Value is 1 if the watchdog device could not be armed or kept alive, 0 "
+      "otherwise.\n"
+      "# TYPE custos_watchdog_failed gauge\n"
+      "custos_watchdog_failed" + l + " 0\n"
+      "# HELP custos_failsafe_mode_enabled Value is 1 if failsafe_mode is on in the dynamic configuration, 0 "
+      "otherwise.\n"
+      "# TYPE custos_failsafe_mode_enabled gauge\n"
+      "custos_failsafe_mode_enabled" + l + " 0\n"
+      "# HELP custos_member_replication_lag_bytes Bytes a member's WAL position is behind the leader's, as the "
+      "leader sees it in the member keys (reported by the leader only).\n"
+      "# TYPE custos_member_replication_lag_bytes gauge\n"
+      "custos_member_replication_lag_bytes{scope=\"demo\",name=\"node1\",member=\"node2\"} 2000\n"
+      "# HELP custos_replication_slot_lag_bytes Bytes a replication slot published in the status key is behind "
+      "the leader's position (reported by the leader only).\n"
+      "# TYPE custos_replication_slot_lag_bytes gauge\n";
   EXPECT_EQ(r.body, expected);
+  // The agent's own families (the source's registry) follow.
+  src.own = "# HELP custos_x X.\n# TYPE custos_x gauge\ncustos_x 1\n";
+  EXPECT_EQ(run(src, "GET", "/metrics").body, expected + src.own);
 }
 
 TEST(Metrics, ReplicaValues) {

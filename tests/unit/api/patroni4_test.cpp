@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "api/rest_server.h"
+#include "common/metrics_registry.h"
 #include "fixtures.h"
 
 namespace custos::api::test {

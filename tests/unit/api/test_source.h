@@ -18,6 +18,7 @@ struct TestSource : NodeStateSource {
   NodeSnapshot snap;
   std::optional<PgStatus> live;
   std::optional<dcs::Cluster> fresh;
+  std::string own;  // own_metrics()
   std::chrono::milliseconds live_delay{0};
   std::chrono::milliseconds cluster_delay{0};
   std::atomic<int> live_calls{0};
@@ -34,6 +35,7 @@ struct TestSource : NodeStateSource {
     std::lock_guard lock(mu);
     return live;
   }
+  std::string own_metrics() const override { return own; }
   dcs::DcsResult<dcs::Cluster> fresh_cluster() override {
     if (cluster_delay.count()) std::this_thread::sleep_for(cluster_delay);
     std::lock_guard lock(mu);
