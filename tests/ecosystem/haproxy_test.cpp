@@ -14,95 +14,10 @@
 #include <mutex>
 #include <thread>
 
-#include "child_process.h"
-#include "cluster_fixture.h"
-#include "postgres/pg_connection.h"
+#include "ecosystem_support.h"
 
 namespace custos::e2e {
 namespace {
-
-using namespace std::chrono_literals;
-using SteadyClock = std::chrono::steady_clock;
-
-// One write attempt: when it ended, and which server port took it (0: it failed).
-struct Attempt {
-  SteadyClock::time_point at;
-  int server_port = 0;
-  bool in_recovery = false;
-  std::string error;
-};
-
-// Writes through `conninfo` every 20 ms on one connection (re-made after an error), recording
-// every attempt. Its own thread; attempts() may be read at any time.
-class RecordingWriter {
- public:
-  explicit RecordingWriter(std::string conninfo) : conninfo_(std::move(conninfo)) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~RecordingWriter() { stop(); }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  std::vector<Attempt> attempts() {
-    std::lock_guard l(mu_);
-    return attempts_;
-  }
-
- private:
-  void run() {
-    postgres::ConnectionOptions o;
-    o.connect_timeout = 2s;
-    o.query_timeout = 5s;
-    for (int64_t id = 1; !stop_; ++id) {
-      postgres::PgConnection conn(conninfo_, o);
-      while (!stop_) {
-        auto r = conn.query(
-            "INSERT INTO ha_writes (id) VALUES ($1) RETURNING pg_catalog.inet_server_port(), "
-            "pg_catalog.pg_is_in_recovery()",
-            {std::to_string(id++)});
-        Attempt a;
-        a.at = SteadyClock::now();
-        if (r && !r->rows.empty() && r->rows[0].size() == 2) {
-          a.server_port = std::stoi(r->rows[0][0].value_or("0"));
-          a.in_recovery = r->rows[0][1].value_or("") == "t";
-        } else {
-          a.error = r ? std::string("no row") : r.error().message;
-        }
-        {
-          std::lock_guard l(mu_);
-          attempts_.push_back(a);
-        }
-        std::this_thread::sleep_for(20ms);
-        if (!a.error.empty()) break;  // a new connection through HAProxy
-      }
-    }
-  }
-  std::string conninfo_;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::vector<Attempt> attempts_;
-  std::thread thread_;
-};
-
-// The longest time between two successful writes among the attempts after `from`.
-double longest_gap(const std::vector<Attempt>& attempts, SteadyClock::time_point from) {
-  std::optional<SteadyClock::time_point> last_ok;
-  double longest = 0;
-  for (const auto& a : attempts) {
-    if (a.at < from || a.server_port == 0) continue;
-    if (last_ok) longest = std::max(longest, std::chrono::duration<double>(a.at - *last_ok).count());
-    last_ok = a.at;
-  }
-  return longest;
-}
-
-std::string with_port(std::string conninfo, int from, int to) {
-  const std::string needle = "port=" + std::to_string(from);
-  auto pos = conninfo.find(needle);
-  if (pos != std::string::npos) conninfo.replace(pos, needle.size(), "port=" + std::to_string(to));
-  return conninfo;
-}
 
 class HaproxyE2E : public ClusterFixture {
  protected:
@@ -115,45 +30,16 @@ class HaproxyE2E : public ClusterFixture {
 };
 
 TEST_F(HaproxyE2E, RoutesWritesToThePrimaryThroughSwitchoverAndFailover) {
-  const std::string haproxy = "/usr/sbin/haproxy";
-  if (!std::filesystem::exists(haproxy)) GTEST_SKIP() << "haproxy not installed (scripts/install-deps.sh)";
+  if (!std::filesystem::exists(kHaproxy)) GTEST_SKIP() << "haproxy not installed (scripts/install-deps.sh)";
   c().start_all();
   int p = c().wait_for_primary(150s);
   c().wait_for_streaming(p, others(p), 150s);
   ASSERT_TRUE(c().sql(p, "CREATE TABLE ha_writes (id bigint PRIMARY KEY)").ok);
 
-  // Patroni's documented HAProxy configuration, the health checks over https with the test's
-  // client certificate (HAProxy wants certificate and key in one file).
-  const std::string dir = c().dir() + "/haproxy";
-  std::filesystem::create_directories(dir);
-  const std::string pem = dir + "/client.pem";
-  {
-    std::ofstream out(pem);
-    out << std::ifstream(c().ctl_cert().cert_file).rdbuf() << std::ifstream(c().ctl_cert().key_file).rdbuf();
-  }
-  const int write_port = test::free_port(), read_port = test::free_port();
-  {
-    std::ofstream y(dir + "/haproxy.cfg");
-    y << "global\n  maxconn 100\n\ndefaults\n  mode tcp\n  retries 2\n  timeout client 30m\n"
-         "  timeout connect 4s\n  timeout server 30m\n  timeout check 2s\n\n";
-    for (const auto& [name, port, check] : {std::tuple{"primary", write_port, "/primary"},
-                                            std::tuple{"replicas", read_port, "/replica"}}) {
-      y << "listen " << name << "\n  bind 127.0.0.1:" << port << "\n  option httpchk OPTIONS " << check
-        << "\n  http-check expect status 200\n"
-        << "  default-server inter 500ms fall 2 rise 1 on-marked-down shutdown-sessions\n";
-      for (int i = 0; i < c().size(); ++i)
-        y << "  server " << c().name(i) << " 127.0.0.1:" << c().node(i).pg_port << " maxconn 100 check port "
-          << c().node(i).api_port << " check-ssl verify required ca-file " << c().ca_file() << " crt " << pem << "\n";
-      y << "\n";
-    }
-  }
-  auto valid = test::run_command({haproxy, "-c", "-f", dir + "/haproxy.cfg"}, 20s);
-  ASSERT_EQ(valid.exit_code, 0) << valid.output;
-  test::SpawnOptions so;
-  so.argv = {haproxy, "-db", "-f", dir + "/haproxy.cfg"};
-  so.output_file = dir + "/haproxy.log";
-  test::ChildProcess proxy(so);
-
+  // Patroni's documented HAProxy configuration in front of the cluster.
+  HaproxyListeners listeners = start_haproxy(c());
+  test::ChildProcess& proxy = listeners.process;
+  const int write_port = listeners.write_port, read_port = listeners.read_port;
   const std::string through_writes = with_port(c().conninfo(p), c().node(p).pg_port, write_port);
   const std::string through_reads = with_port(c().conninfo(p), c().node(p).pg_port, read_port);
   // Writes flow, to the primary.
