@@ -34,6 +34,8 @@ PACKAGES=(
   # /replica checks, vip-manager reading the leader key, pgbouncer in front of the primary; a
   # real Prometheus (and promtool) scraping /metrics.
   haproxy vip-manager pgbouncer prometheus
+  # systemd readiness and watchdog notifications (sd_notify) of the agent under Type=notify.
+  libsystemd-dev
 )
 
 missing=()

@@ -30,6 +30,7 @@ inline constexpr const char* kHaproxy = "/usr/sbin/haproxy";
 
 // One write attempt: when it ended, and which server port took it (0: it failed).
 struct Attempt {
+  int64_t id = 0;  // the row it inserted (when it succeeded)
   SteadyClock::time_point at;
   int server_port = 0;
   bool in_recovery = false;
@@ -72,6 +73,7 @@ class RecordingWriter {
             "pg_catalog.pg_is_in_recovery()",
             {std::to_string(id++)});
         Attempt a;
+        a.id = id - 1;
         a.at = SteadyClock::now();
         if (r && !r->rows.empty() && r->rows[0].size() == 2) {
           a.server_port = std::stoi(r->rows[0][0].value_or("0"));
