@@ -332,6 +332,7 @@ void Agent::run_cycle() {
   publish_snapshot();
   save_dynamic_cache();
   metrics_.cycle_finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - cycle_start).count());
+  if (cycle_listener_) cycle_listener_(memory_.fatal ? *memory_.fatal : result.message);
 }
 
 void Agent::maintain_citus_metadata(const dcs::Cluster& cluster, const EffectiveSettings& s) {

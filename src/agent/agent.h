@@ -97,6 +97,9 @@ class Agent : public api::NodeStateSource {
       EXCLUDES(restart_mu_);
 
   // Called on the loop thread after the local configuration was reloaded (REST TLS, log level).
+  // Called on the HA loop thread after every cycle with the cycle's message (systemd's READY,
+  // WATCHDOG and STATUS notifications).
+  void set_cycle_listener(std::function<void(const std::string&)> listener) { cycle_listener_ = std::move(listener); }
   void set_reload_listener(std::function<void(const EffectiveSettings&)> listener) {
     reload_listener_ = std::move(listener);
   }
@@ -151,6 +154,7 @@ class Agent : public api::NodeStateSource {
   AgentMetrics metrics_;  // before executor_, which records through it
   Executor executor_;
   std::function<void(const EffectiveSettings&)> reload_listener_;
+  std::function<void(const std::string&)> cycle_listener_;
   std::atomic<bool> reload_requested_{false};
   int consecutive_failures_ = 0;
   bool citus_primary_ = false;  // the last cycle ran the coordinator's maintainer

@@ -2,6 +2,7 @@
 // interface the agent speaks to (the only place that does), and runs the loop. Threads made
 // here, once: the signal thread; the others are made by the objects constructed here (REST pool,
 // member-query pool, async worker, death watcher, DCS watcher), see docs/architecture.md.
+#include "agent/systemd_notifier.h"
 #include "agent/main_entry.h"
 
 #include <pthread.h>
@@ -225,6 +226,9 @@ int run_agent_main(const std::string& config_path) {
     if (auto st = rest.reload(rs.value()); !st) spdlog::error("{}", st.error());
   });
 
+  SystemdNotifier systemd;
+  agent.set_cycle_listener([&systemd](const std::string& message) { systemd.cycle_done(message); });
+
   std::thread signals([&agent, set] {
     set_current_thread_name("signals");
     while (true) {
@@ -241,6 +245,7 @@ int run_agent_main(const std::string& config_path) {
     }
   });
   const int rc = agent.run();
+  systemd.stopping();
   if (citus_coordinator) citus_coordinator->shutdown();  // POST /citus calls waiting in REST threads return
   rest.stop();
   agent.shutdown();

@@ -82,6 +82,9 @@ std::string errno_text(const char* what, int err) { return std::string(what) + "
 std::vector<std::string> build_env(const std::map<std::string, std::string>& add, const std::vector<std::string>& unset) {
   std::vector<std::string> out;
   std::set<std::string> drop(unset.begin(), unset.end());
+  // systemd's notification channel belongs to the agent (the unit's main process): a child,
+  // such as PostgreSQL (built with systemd support), must not report READY/STOPPING for it.
+  drop.insert({"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"});
   for (const auto& [k, v] : add) drop.insert(k);
   for (char** e = environ; e && *e; ++e) {
     std::string entry(*e);

@@ -1,6 +1,7 @@
 // Child processes without a shell: run a command to completion under a timeout (capturing
 // stdout/stderr), or spawn a long-lived detached child (own session, output to a log file);
-// plus small /proc-based helpers about other processes (alive, start time, pidfd).
+// plus small /proc-based helpers about other processes (alive, start time, pidfd). Children never
+// inherit systemd's NOTIFY_SOCKET / WATCHDOG_USEC / WATCHDOG_PID (the agent's own channel).
 #pragma once
 
 #include <sys/types.h>

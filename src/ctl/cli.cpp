@@ -125,7 +125,36 @@ const char* command_name(Command command) {
 ParseOutcome parse_command_line(int argc, const char* const* argv) {
   ParseOutcome outcome;
   Invocation inv;
-  CLI::App app{"custosctl: command-line interface for custos / Patroni clusters", "custosctl"};
+  CLI::App app{
+      "custosctl - command-line interface for custos and Patroni clusters (patronictl's commands)\n\n"
+      "Reads the cluster from the distributed configuration store and acts on its members\n"
+      "through their REST API; works the same on custos, Patroni 3.x/4.x and mixed clusters.",
+      "custosctl"};
+  app.footer(
+      "CONFIGURATION\n"
+      "  The file of -c (or PATRONICTL_CONFIG_FILE, default ~/.config/patroni/patronictl.yaml):\n"
+      "  an agent's YAML works as it is; scope, namespace, the DCS section (etcd3, etcd, zookeeper),\n"
+      "  citus.group, ctl (authentication, cacert, certfile, keyfile, insecure) and custos.compat\n"
+      "  (\"4.1\": list with Receive/Replay LSN columns; \"3.3\": Lag in MB) are read.\n"
+      "  -d/--dcs-url (or DCS_URL) replaces the DCS section: etcd3://host:port, etcd://host:port,\n"
+      "  zookeeper://host:port, with an optional /namespace path.\n"
+      "\n"
+      "EXIT STATUS\n"
+      "  0 success, 1 the command failed (DCS unreachable, refused by a member, aborted),\n"
+      "  2 usage error.\n"
+      "\n"
+      "EXAMPLES\n"
+      "  custosctl -c /etc/patroni/config.yml list\n"
+      "  custosctl -c /etc/patroni/config.yml switchover --leader n1 --candidate n2 --force\n"
+      "  custosctl -d etcd3://10.0.0.5:2379 list batman -f json\n"
+      "  custosctl -c /etc/patroni/config.yml reinit batman n3 --from-leader --wait\n"
+      "\n"
+      "Run `custosctl COMMAND --help` for a command's options. Shell completion for bash:\n"
+      "  packaging/custosctl.bash-completion (source it, or install it under\n"
+      "  /usr/share/bash-completion/completions/custosctl).\n"
+      "\n"
+      "SEE ALSO\n"
+      "  custos(1), patronictl(1)");
   app.require_subcommand(1);
   std::string config_file, dcs_url;
   auto* c_opt = app.add_option("-c,--config-file", config_file, "Configuration file")
