@@ -34,6 +34,8 @@ PACKAGES=(
   # /replica checks, vip-manager reading the leader key, pgbouncer in front of the primary; a
   # real Prometheus (and promtool) scraping /metrics.
   haproxy vip-manager pgbouncer prometheus
+  # The status page (GET /ui) is tested in headless Chromium (tests/ecosystem/status_page_test.cpp).
+  chromium
   # systemd readiness and watchdog notifications (sd_notify) of the agent under Type=notify.
   libsystemd-dev
 )

@@ -34,7 +34,7 @@ Agent::Agent(AgentServices services, SettingsStore& settings)
       }),
       fence_(services_.clock, [this] { on_lease_expired(); }),
       collector_(services_.pg),
-      metrics_(services_.metrics),
+      metrics_(services_.metrics, &events_, services_.clock),
       executor_(services_, settings_, memory_, worker_, waker_, collector_, death_watcher_, failsafe_, fence_,
                 metrics_) {
   const auto s = settings_.current();
@@ -332,6 +332,7 @@ void Agent::run_cycle() {
   publish_snapshot();
   save_dynamic_cache();
   metrics_.cycle_finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - cycle_start).count());
+  events_.add(services_.clock.wall_seconds(), "decision", memory_.fatal ? *memory_.fatal : result.message);
   if (cycle_listener_) cycle_listener_(memory_.fatal ? *memory_.fatal : result.message);
 }
 

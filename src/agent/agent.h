@@ -121,6 +121,7 @@ class Agent : public api::NodeStateSource {
       EXCLUDES(snapshot_mu_, replication_mu_);
   dcs::DcsResult<dcs::Cluster> fresh_cluster() override;
   void wake_ha_loop() override { waker_.wake(); }
+  nlohmann::json recent_events() const override { return events_.to_json(); }
   std::string own_metrics() const override { return services_.metrics ? services_.metrics->render() : std::string(); }
 
  private:
@@ -151,6 +152,7 @@ class Agent : public api::NodeStateSource {
   FailsafeState failsafe_;
   LeaseFence fence_;
   StateCollector collector_;
+  RecentEvents events_;   // before metrics_, which records into it
   AgentMetrics metrics_;  // before executor_, which records through it
   Executor executor_;
   std::function<void(const EffectiveSettings&)> reload_listener_;

@@ -17,7 +17,8 @@ std::string role_label(ha::Role role) {
 }
 }  // namespace
 
-AgentMetrics::AgentMetrics(MetricsRegistry* registry) : registry_(registry) {
+AgentMetrics::AgentMetrics(MetricsRegistry* registry, RecentEvents* events, const Clock& clock)
+    : registry_(registry), events_(events), clock_(clock) {
   if (!registry_) return;
   registry_->declare(kCycle, MetricsRegistry::Type::kHistogram,
                      "Time one HA cycle took (read the DCS, gather the local state, decide, act).",
@@ -50,6 +51,8 @@ void AgentMetrics::decided(const ha::Decision& decision) {
 }
 
 void AgentMetrics::role_changed(ha::Role from, ha::Role to) {
+  if (events_)
+    events_->add(clock_.wall_seconds(), "role", role_label(from) + " -> " + role_label(to) + " (" + last_action_ + ")");
   if (registry_)
     registry_->add(kTransitions, {{"from", role_label(from)}, {"to", role_label(to)},
                                   {"action", last_action_}});

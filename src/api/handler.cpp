@@ -17,6 +17,7 @@
 
 #include "config/global_config.h"
 #include "dcs/connection_string.h"
+#include "api/status_page.h"
 #include "dcs/member_positions.h"
 #include "common/metrics_registry.h"
 
@@ -951,6 +952,23 @@ Response RequestHandler::handle(const Request& req, NodeStateSource& source, dou
       bool primary_running = (s.pg.role == "master" || s.pg.role == "primary") && s.pg.state == "running";
       double threshold = primary_running ? s.ttl : 2.0 * s.ttl;
       return Response::bare(s.paused || s.next_run + threshold > now ? 200 : 503);
+    }
+    if (m == "GET" && seg == "ui") {
+      // The status page (read-only, the access rules of the other read endpoints) and the
+      // agent's recent events it shows.
+      if (req.path == "/ui" || req.path == "/ui/") {
+        Response r;
+        r.status = 200;
+        r.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
+        r.headers.emplace_back("Cache-Control", "no-store");
+        r.headers.emplace_back("Content-Security-Policy",
+                               "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                               "connect-src 'self'; img-src 'self'");
+        r.body = std::string(status_page_html());
+        return r;
+      }
+      if (req.path == "/ui/events") return Response::json(200, source.recent_events());
+      return Response::text(404, "Not Found");
     }
     if (m == "GET" && seg == "readiness") {
       NodeSnapshot s = source.snapshot();

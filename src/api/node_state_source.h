@@ -31,6 +31,10 @@ class NodeStateSource {
   // custos's own metric families in the text exposition format (common/metrics_registry.h),
   // appended to GET /metrics; empty for a source that records none. Never blocks on I/O.
   virtual std::string own_metrics() const { return {}; }
+
+  // What the agent did lately, for the status page: [{"time", "kind", "text"}], oldest first
+  // (agent/recent_events.h); empty for a source that keeps none. Never blocks on I/O.
+  virtual nlohmann::json recent_events() const { return nlohmann::json::array(); }
 };
 
 }  // namespace custos::api

@@ -168,3 +168,34 @@ TEST(Patroni4, ServerTokensChooseTheServerHeader) {
 
 }  // namespace
 }  // namespace custos::api::test
+
+namespace custos::api::test {
+namespace {
+
+TEST(StatusPage, ServedAsSelfContainedHtmlWithTheAgentsEvents) {
+  TestSource src;
+  src.snap = primary_snapshot();
+  Response page = run(src, "GET", "/ui");
+  EXPECT_EQ(page.status, 200);
+  bool html = false, csp = false;
+  for (const auto& [k, v] : page.headers) {
+    html = html || (k == "Content-Type" && v == "text/html; charset=utf-8");
+    csp = csp || (k == "Content-Security-Policy" && v.find("connect-src 'self'") != std::string::npos);
+  }
+  EXPECT_TRUE(html);
+  EXPECT_TRUE(csp);  // the page may talk to this node only
+  EXPECT_NE(page.body.find("<!DOCTYPE html>"), std::string::npos);
+  for (const char* endpoint : {"\"/cluster\"", "\"/patroni\"", "\"/history\"", "\"/ui/events\""})
+    EXPECT_NE(page.body.find(endpoint), std::string::npos) << endpoint;
+  EXPECT_EQ(page.body.find("http://"), std::string::npos);  // nothing fetched from elsewhere
+  EXPECT_EQ(page.body.find("https://"), std::string::npos);
+  EXPECT_EQ(page.body.find(".innerHTML"), std::string::npos);  // cluster text is never markup
+  EXPECT_EQ(run(src, "GET", "/ui/").status, 200);
+  EXPECT_EQ(json::parse(run(src, "GET", "/ui/events").body), json::array());
+  src.events = json::array({{{"time", 1.5}, {"kind", "role"}, {"text", "replica -> primary (promote)"}}});
+  EXPECT_EQ(json::parse(run(src, "GET", "/ui/events").body), src.events);
+  EXPECT_EQ(run(src, "GET", "/ui/other").status, 404);
+}
+
+}  // namespace
+}  // namespace custos::api::test

@@ -19,6 +19,7 @@ struct TestSource : NodeStateSource {
   std::optional<PgStatus> live;
   std::optional<dcs::Cluster> fresh;
   std::string own;  // own_metrics()
+  nlohmann::json events = nlohmann::json::array();  // recent_events()
   std::chrono::milliseconds live_delay{0};
   std::chrono::milliseconds cluster_delay{0};
   std::atomic<int> live_calls{0};
@@ -36,6 +37,7 @@ struct TestSource : NodeStateSource {
     return live;
   }
   std::string own_metrics() const override { return own; }
+  nlohmann::json recent_events() const override { return events; }
   dcs::DcsResult<dcs::Cluster> fresh_cluster() override {
     if (cluster_delay.count()) std::this_thread::sleep_for(cluster_delay);
     std::lock_guard lock(mu);
