@@ -426,6 +426,20 @@ TEST(ReplicaMethodsE2E, AScriptMethodAfterAFailingOneBuildsTheReplica) {
   const std::string log = read_file(c.node(1).log_file);
   EXPECT_NE(log.find("Error creating replica using method broken: /bin/false exited with code=1"), std::string::npos);
   EXPECT_NE(log.find("replica has been created using scripted"), std::string::npos);
+
+  // Reinitialize --from-leader (Patroni 4.1, custosctl reinit --from-leader): a pg_basebackup
+  // from the leader, none of the configured methods.
+  const std::size_t log_before = read_file(c.node(1).log_file).size();
+  const std::string ctl_config = c.dir() + "/ctl.yml";
+  c.write_ctl_config(ctl_config);
+  auto r = TestCluster::custosctl(ctl_config, {"reinit", "e2e-rm", c.name(1), "--force", "--from-leader", "--wait"}, 240s);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  c.wait_for_streaming(0, {1}, 150s);
+  const std::string after = read_file(c.node(1).log_file).substr(log_before);
+  EXPECT_NE(after.find("replica has been created using basebackup"), std::string::npos) << after;
+  EXPECT_EQ(after.find("method broken"), std::string::npos) << "a configured method ran";
+  EXPECT_EQ(read_file(c.dir() + "/replica.args"), args) << "the scripted method ran again";
+  EXPECT_EQ(c.sql_value(1, "SELECT x FROM before_clone"), std::optional<std::string>("1"));
   c.check_no_agent_died();
 }
 
