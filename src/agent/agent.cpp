@@ -200,15 +200,22 @@ int Agent::run() {
 }
 
 bool Agent::run_cycle_guarded() {
+  std::string message;
+  bool go_on = true;
   try {
-    run_cycle();
+    message = run_cycle();
     consecutive_failures_ = 0;
-    return true;
   } catch (const std::exception& e) {
-    return on_cycle_failure(e.what());
+    message = std::string("the HA cycle failed: ") + e.what();
+    go_on = on_cycle_failure(e.what());
   } catch (...) {
-    return on_cycle_failure("an exception of unknown type");
+    message = "the HA cycle failed: an exception of unknown type";
+    go_on = on_cycle_failure("an exception of unknown type");
   }
+  // Also after a failed cycle: an agent that stays to fence again is alive (systemd's watchdog
+  // must not kill it), and STATUS= says what went wrong.
+  if (cycle_listener_) cycle_listener_(message);
+  return go_on;
 }
 
 bool Agent::on_cycle_failure(const std::string& what) {
@@ -245,7 +252,7 @@ bool Agent::on_cycle_failure(const std::string& what) {
   return true;
 }
 
-void Agent::run_cycle() {
+std::string Agent::run_cycle() {
   const auto cycle_start = std::chrono::steady_clock::now();
   if (reload_requested_.exchange(false)) reload_local_config();
   const double now = services_.clock.now_seconds();
@@ -332,8 +339,9 @@ void Agent::run_cycle() {
   publish_snapshot();
   save_dynamic_cache();
   metrics_.cycle_finished(std::chrono::duration<double>(std::chrono::steady_clock::now() - cycle_start).count());
-  events_.add(services_.clock.wall_seconds(), "decision", memory_.fatal ? *memory_.fatal : result.message);
-  if (cycle_listener_) cycle_listener_(memory_.fatal ? *memory_.fatal : result.message);
+  const std::string message = memory_.fatal ? *memory_.fatal : result.message;
+  events_.add(services_.clock.wall_seconds(), "decision", message);
+  return message;
 }
 
 void Agent::maintain_citus_metadata(const dcs::Cluster& cluster, const EffectiveSettings& s) {

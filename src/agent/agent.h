@@ -66,7 +66,8 @@ class Agent : public api::NodeStateSource {
   // The start-up part of run() (tests that drive cycles themselves call it first).
   void start();
   // One HA cycle.
-  void run_cycle();
+  // One HA cycle; returns its message. Throws for the unexpected (run_cycle_guarded handles it).
+  std::string run_cycle();
   // run_cycle() under the failure policy; false when the agent must exit.
   bool run_cycle_guarded();
   // Graceful stop (ha.md §3.17): PostgreSQL stopped fast (unless paused), the lock released.
@@ -96,10 +97,10 @@ class Agent : public api::NodeStateSource {
   std::optional<RestartOutcome> wait_restart_after(uint64_t seq, std::chrono::milliseconds timeout)
       EXCLUDES(restart_mu_);
 
-  // Called on the loop thread after the local configuration was reloaded (REST TLS, log level).
-  // Called on the HA loop thread after every cycle with the cycle's message (systemd's READY,
-  // WATCHDOG and STATUS notifications).
+  // Called on the HA loop thread after every cycle, failed ones included, with the cycle's
+  // message (systemd's READY, WATCHDOG and STATUS notifications).
   void set_cycle_listener(std::function<void(const std::string&)> listener) { cycle_listener_ = std::move(listener); }
+  // Called on the loop thread after the local configuration was reloaded (REST TLS, log level).
   void set_reload_listener(std::function<void(const EffectiveSettings&)> listener) {
     reload_listener_ = std::move(listener);
   }

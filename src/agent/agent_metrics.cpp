@@ -41,11 +41,9 @@ void AgentMetrics::cycle_finished(double seconds) {
 void AgentMetrics::decided(const ha::Decision& decision) {
   if (!registry_) return;
   last_action_ = std::string(ha::to_string(decision.action));
-  registry_->clear(kDecision);
-  registry_->set(kDecision, {{"action", last_action_}}, 1);
+  registry_->replace(kDecision, {{"action", last_action_}}, 1);
   if (decision.race_verdict) {
-    registry_->clear(kRace);
-    registry_->set(kRace, {{"reason", std::string(ha::race_reason_code(decision.race_verdict->second))}},
+    registry_->replace(kRace, {{"reason", std::string(ha::race_reason_code(decision.race_verdict->second))}},
                    decision.race_verdict->first ? 1 : 0);
   }
 }

@@ -1124,7 +1124,7 @@ nlohmann::json Executor::member_value() const {
     m.xlog_location = st->wal_position();
     if (st->timeline > 0) m.timeline = st->timeline;
     if (st->in_recovery) {
-      m.replication_state = st->receive_lsn ? "streaming" : "in archive recovery";
+      m.replication_state = st->receiver_streaming ? "streaming" : "in archive recovery";
       if (presentation == PatroniGeneration::v4_1) {
         if (st->receive_lsn || st->written_lsn)
           m.receive_lsn = std::max(st->receive_lsn.value_or(0), st->written_lsn.value_or(0));

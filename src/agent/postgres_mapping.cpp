@@ -63,7 +63,7 @@ void fill_pg_status(api::PgStatus& pg, const postgres::ServerStatus& st, double 
   pg.latest_end_lsn = st.latest_end_lsn;
   pg.replay_paused = st.replay_paused;
   if (st.timeline > 0) pg.timeline = static_cast<int>(st.timeline);
-  if (st.in_recovery) pg.replication_state = st.receive_lsn ? "streaming" : "in archive recovery";
+  if (st.in_recovery) pg.replication_state = st.receiver_streaming ? "streaming" : "in archive recovery";
   pg.sampled_at = sampled_at;
 }
 

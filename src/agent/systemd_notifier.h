@@ -2,7 +2,9 @@
 // through Debian's libsystemd: READY=1 once the REST API listens and the first HA cycle ran,
 // WATCHDOG=1 after every HA cycle when the unit sets WatchdogSec= (a hung HA loop then gets the
 // agent restarted), STATUS= with the last cycle's message, STOPPING=1 at shutdown. Outside
-// systemd (no NOTIFY_SOCKET) every call does nothing. Any thread; never blocks (a datagram).
+// systemd (no NOTIFY_SOCKET) every call does nothing. Any thread; one datagram per call, which
+// blocks only while systemd's socket queue is full (systemd reads it at once). Also after a
+// failed cycle (Agent::run_cycle_guarded).
 #pragma once
 
 #include <atomic>

@@ -515,8 +515,10 @@ int readiness_code(const NodeSnapshot& snap, const std::vector<std::pair<std::st
       write_mode = v == "write";
     }
   }
-  const int64_t location = write_mode ? std::max(snap.pg.receive_lsn.value_or(0), snap.pg.written_lsn.value_or(0))
-                                      : snap.pg.replay_lsn.value_or(0);
+  const int64_t replayed = snap.pg.replay_lsn.value_or(0);
+  int64_t received = std::max(snap.pg.receive_lsn.value_or(0), snap.pg.written_lsn.value_or(0));
+  if (!received) received = replayed;  // as /patroni's received_location
+  const int64_t location = write_mode ? received : replayed;
   const long double lag = static_cast<long double>(leader_optime) - static_cast<long double>(location);
   return lag > static_cast<long double>(max_lag.value_or(snap.maximum_lag_on_failover)) ? 503 : 200;
 }
@@ -538,7 +540,7 @@ int health_code(const NodeSnapshot& snap, const json& status, std::string_view p
 
   int64_t leader_optime = cluster ? cluster->status().last_lsn : 0;
   // Patroni 4.1 also takes the end of WAL the sender last reported to this replica.
-  if (snap.presentation == PatroniGeneration::v4_1 && cluster)
+  if (snap.presentation == PatroniGeneration::v4_1)
     leader_optime = std::max(leader_optime, snap.pg.latest_end_lsn.value_or(0));
   int64_t replayed = 0;
   if (const json* x = sget("xlog"); x && x->is_object() && x->contains("replayed_location") &&
@@ -804,7 +806,7 @@ std::string metrics_text(const NodeSnapshot& snap, const json& st, double now) {
            "4=creating_replica, 5=running, 6=starting, 7=bootstrap_starting, 8=start_failed, 9=restarting, "
            "10=restart_failed, 11=stopping, 12=stopped, 13=stop_failed, 14=crashed\n";
     out += "# TYPE patroni_postgres_state gauge\n";
-    out += "patroni_postgres_state" + label + " " + std::to_string(postgres_state_number(snap.pg.state)) + "\n";
+    out += "patroni_postgres_state" + label + " " + std::to_string(postgres_state_number(state)) + "\n";
   }
   // custos's own families.
   metric("custos_leader_lease_remaining_seconds",
@@ -836,16 +838,18 @@ std::string metrics_text(const NodeSnapshot& snap, const json& st, double now) {
       if (m.name() == snap.name) continue;
       const auto lsn = m.lsn();
       if (!lsn) continue;
+      if (*lsn <= 0) continue;  // garbage in someone's member key
       members += "custos_member_replication_lag_bytes" +
                  render_labels({{"scope", snap.scope}, {"name", snap.name}, {"member", m.name()}}) + " " +
-                 std::to_string(std::max<int64_t>(0, leader_lsn - *lsn)) + "\n";
+                 std::to_string(leader_lsn > *lsn ? leader_lsn - *lsn : 0) + "\n";
     }
     const auto& published = snap.cluster->status().slots;
     if (published)
       for (const auto& [slot, lsn] : *published)
-        slots += "custos_replication_slot_lag_bytes" +
+        if (lsn > 0)
+          slots += "custos_replication_slot_lag_bytes" +
                  render_labels({{"scope", snap.scope}, {"name", snap.name}, {"slot", slot}}) + " " +
-                 std::to_string(std::max<int64_t>(0, leader_lsn - lsn)) + "\n";
+                 std::to_string(leader_lsn > lsn ? leader_lsn - lsn : 0) + "\n";
     // Each family's samples directly follow its own TYPE line.
     const std::string slot_header = "# HELP custos_replication_slot_lag_bytes";
     out.insert(out.find(slot_header), members);

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 namespace custos {
 
 std::string escape_label_value(std::string_view value) {
@@ -58,26 +60,39 @@ void MetricsRegistry::declare(const std::string& name, Type type, const std::str
   order_.push_back(name);
 }
 
-MetricsRegistry::Family& MetricsRegistry::family(const std::string& name, Type expected) {
+MetricsRegistry::Family* MetricsRegistry::family(const std::string& name, Type expected) {
   auto it = families_.find(name);
-  if (it == families_.end() || it->second.type != expected)
-    throw std::logic_error("metric " + name + " is not declared with this type");
-  return it->second;
+  if (it != families_.end() && it->second.type == expected) return &it->second;
+  if (!misuse_logged_[name]) {
+    misuse_logged_[name] = true;
+    spdlog::error("metric {} is not declared with the type it is recorded as: not recorded", name);
+  }
+  return nullptr;
 }
 
 void MetricsRegistry::add(const std::string& name, const Labels& labels, double value) {
   MutexLock lk(mu_);
-  family(name, Type::kCounter).series[render_labels(labels)].value += value;
+  if (Family* f = family(name, Type::kCounter)) f->series[render_labels(labels)].value += value;
 }
 
 void MetricsRegistry::set(const std::string& name, const Labels& labels, double value) {
   MutexLock lk(mu_);
-  family(name, Type::kGauge).series[render_labels(labels)].value = value;
+  if (Family* f = family(name, Type::kGauge)) f->series[render_labels(labels)].value = value;
+}
+
+void MetricsRegistry::replace(const std::string& name, const Labels& labels, double value) {
+  MutexLock lk(mu_);
+  Family* f = family(name, Type::kGauge);
+  if (!f) return;
+  f->series.clear();
+  f->series[render_labels(labels)].value = value;
 }
 
 void MetricsRegistry::observe(const std::string& name, const Labels& labels, double value) {
   MutexLock lk(mu_);
-  Family& f = family(name, Type::kHistogram);
+  Family* found = family(name, Type::kHistogram);
+  if (!found) return;
+  Family& f = *found;
   Series& s = f.series[render_labels(labels)];
   if (s.bucket_counts.size() != f.buckets.size()) s.bucket_counts.assign(f.buckets.size(), 0);
   for (std::size_t i = 0; i < f.buckets.size(); ++i)
@@ -87,11 +102,6 @@ void MetricsRegistry::observe(const std::string& name, const Labels& labels, dou
     }
   s.value += value;
   ++s.count;
-}
-
-void MetricsRegistry::clear(const std::string& name) {
-  MutexLock lk(mu_);
-  family(name, Type::kGauge).series.clear();
 }
 
 double MetricsRegistry::value(const std::string& name, const Labels& labels) const {

@@ -1,9 +1,11 @@
 // MetricsRegistry: custos's own Prometheus families (counters, gauges, histograms with labels),
 // recorded by the HA loop, the DCS client and the REST server, and rendered in the text
 // exposition format after Patroni's families on GET /metrics. Families are declared once (name,
-// help, type, histogram buckets); recording into an undeclared family is a programming error and
-// throws std::logic_error. Label values are escaped on output. Thread-safe: any thread may record
-// or render; recording takes one short lock and never blocks on I/O.
+// help, type, histogram buckets). Declaring a name twice with two types throws std::logic_error
+// (a programming error, found at start-up); recording into an undeclared family (or with the
+// wrong type) records nothing and logs an error once: a metric never stops the HA loop. Label
+// values are escaped on output. Thread-safe: any thread may record or render; recording takes one
+// short lock and never blocks on I/O.
 #pragma once
 
 #include <map>
@@ -29,8 +31,9 @@ class MetricsRegistry {
   void add(const std::string& name, const Labels& labels, double value = 1) EXCLUDES(mu_);  // counter
   void set(const std::string& name, const Labels& labels, double value) EXCLUDES(mu_);      // gauge
   void observe(const std::string& name, const Labels& labels, double value) EXCLUDES(mu_);  // histogram
-  // Drops every series of a gauge family (for "info" gauges that name the current state).
-  void clear(const std::string& name) EXCLUDES(mu_);
+  // Replaces every series of a gauge family by this one, atomically for render() (for "info"
+  // gauges that name the current state: a scrape never sees the family empty).
+  void replace(const std::string& name, const Labels& labels, double value) EXCLUDES(mu_);
 
   // Current value of a counter or gauge series (0 when absent), for tests and /ui.
   double value(const std::string& name, const Labels& labels) const EXCLUDES(mu_);
@@ -51,11 +54,13 @@ class MetricsRegistry {
     std::vector<double> buckets;
     std::map<std::string, Series> series;  // key: rendered label set "{a=\"x\",b=\"y\"}"
   };
-  Family& family(const std::string& name, Type expected) REQUIRES(mu_);
+  // nullptr (and an error logged once per name) when not declared with that type.
+  Family* family(const std::string& name, Type expected) REQUIRES(mu_);
 
   mutable Mutex mu_;
   std::vector<std::string> order_ GUARDED_BY(mu_);  // declaration order
   std::map<std::string, Family> families_ GUARDED_BY(mu_);
+  std::map<std::string, bool> misuse_logged_ GUARDED_BY(mu_);
 };
 
 // Prometheus text helpers shared with the REST API's Patroni families.

@@ -12,10 +12,10 @@
 
 namespace custos::dcs {
 
-// The fields in Patroni 4.1's order (lsn, lag, receive_lsn, receive_lag, replay_lsn, replay_lag);
-// with `with_lsns` false only `lag` (Patroni 3.3). A missing position gives "unknown" for the
-// LSN and its lag; a lag is `cluster_lsn - lsn`, 0 when the member is ahead. LSNs are text
-// ("0/3000148").
+// The fields lsn, lag, receive_lsn, receive_lag, replay_lsn, replay_lag (JSON readers do not care
+// about the order); with `with_lsns` false only `lag` (Patroni 3.3). A missing, zero or negative
+// position gives "unknown" for the LSN and its lag; a lag is `cluster_lsn - lsn`, 0 when the
+// member is ahead. LSNs are text ("0/3000148").
 nlohmann::ordered_json member_positions(const Member& member, int64_t cluster_lsn, bool with_lsns);
 
 }  // namespace custos::dcs

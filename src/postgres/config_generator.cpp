@@ -73,6 +73,18 @@ json template_config(const GeneratorHost& host) {
   return t;
 }
 
+// parent[key], made an object when it is absent or something else.
+json& object_at(json& parent, const char* key) {
+  if (!parent.contains(key) || !parent[key].is_object()) parent[key] = json::object();
+  return parent[key];
+}
+
+// The string at obj[key]; `fallback` when absent or not a string.
+std::string string_at(const json& obj, const char* key, const std::string& fallback = "") {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 // The template with the PATRONI_* configuration (or PATRONI_CONFIGURATION) merged in, and the
 // default dynamic configuration as bootstrap.dcs.
 Result<json, std::string> base_config(const config::EnvMap& env, const GeneratorHost& host) {
@@ -88,16 +100,20 @@ Result<json, std::string> base_config(const config::EnvMap& env, const Generator
   from_env["bootstrap"]["dcs"] = dcs;
   json t = template_config(host);
   config::patch_config(t, from_env);
+  // The variables may have nulled or reshaped what the generators fill in: those parts are
+  // objects again (their other values kept where they were objects).
+  object_at(object_at(object_at(t, "postgresql"), "authentication"), "superuser");
+  object_at(object_at(t["postgresql"], "authentication"), "replication");
+  object_at(object_at(object_at(object_at(t, "bootstrap"), "dcs"), "postgresql"), "parameters");
   return t;
 }
 
 std::string postgres_binary(const json& config) {
-  const json& pg = config["postgresql"];
+  const json& pg = config.at("postgresql");  // an object (base_config)
   std::string name = "postgres";
-  if (pg.contains("bin_name") && pg["bin_name"].is_object() && pg["bin_name"].contains("postgres") &&
-      pg["bin_name"]["postgres"].is_string() && !pg["bin_name"]["postgres"].get<std::string>().empty())
-    name = pg["bin_name"]["postgres"].get<std::string>();
-  const std::string bin_dir = pg.contains("bin_dir") && pg["bin_dir"].is_string() ? pg["bin_dir"].get<std::string>() : "";
+  if (auto bn = pg.find("bin_name"); bn != pg.end() && bn->is_object()) name = string_at(*bn, "postgres", "postgres");
+  if (name.empty()) name = "postgres";
+  const std::string bin_dir = string_at(pg, "bin_dir");
   return bin_dir.empty() ? name : (fs::path(bin_dir) / name).string();
 }
 
@@ -106,7 +122,7 @@ void apply_version(json& config, int version, bool set_rewind_from_hints) {
   const std::string method = version >= 100000 ? "scram-sha-256" : "md5";
   json& pg = config["postgresql"];
   pg["parameters"] = {{"password_encryption", method}};
-  const std::string repl_user = pg["authentication"]["replication"].value("username", std::string("replicator"));
+  const std::string repl_user = string_at(pg["authentication"]["replication"], "username", "replicator");
   pg["pg_hba"] = json::array({"host all all all " + method, "host replication " + repl_user + " all " + method});
   json& params = config["bootstrap"]["dcs"]["postgresql"]["parameters"];
   if (version < 130000)
@@ -245,18 +261,25 @@ GeneratorHost this_host() {
     return version_number(*major);
   };
   h.ask_password = [] {
-    std::cerr << "Please enter the user password: " << std::flush;
-    termios old {};
-    const bool tty = ::tcgetattr(STDIN_FILENO, &old) == 0;
-    if (tty) {
-      termios quiet = old;
-      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-    }
+    // As getpass: the terminal, with echo off; stdin when there is no terminal.
     std::string password;
-    std::getline(std::cin, password);
-    if (tty) ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
-    std::cerr << "\n";
+    FILE* tty = std::fopen("/dev/tty", "r+");
+    FILE* in = tty ? tty : stdin;
+    std::fputs("Please enter the user password: ", tty ? tty : stderr);
+    std::fflush(tty ? tty : stderr);
+    termios old {};
+    const bool quiet = ::tcgetattr(::fileno(in), &old) == 0;
+    if (quiet) {
+      termios off = old;
+      off.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      ::tcsetattr(::fileno(in), TCSAFLUSH, &off);
+    }
+    char buf[1024];
+    if (std::fgets(buf, sizeof buf, in)) password = buf;
+    if (quiet) ::tcsetattr(::fileno(in), TCSAFLUSH, &old);
+    std::fputs("\n", tty ? tty : stderr);
+    if (tty) std::fclose(tty);
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
     return password;
   };
   return h;
@@ -353,7 +376,7 @@ Result<std::string, std::string> generate_config_from_server(const std::string& 
   }
   if (!local_params.empty()) pg["parameters"] = local_params;
   else pg.erase("parameters");
-  std::string connect_host = pg.value("connect_address", std::string());
+  std::string connect_host = string_at(pg, "connect_address");
   connect_host = connect_host.substr(0, connect_host.rfind(':'));
   std::string connect_port = port;
   if (auto it = params.find("port"); it != params.end() && !it->second.empty()) connect_port = it->second;
@@ -361,9 +384,9 @@ Result<std::string, std::string> generate_config_from_server(const std::string& 
   pg["connect_address"] = connect_host + ":" + connect_port;
   pg["listen"] = listen_addresses + ":" + port;
 
-  const std::string data_dir = pg.value("data_dir", std::string());
+  const std::string data_dir = string_at(pg, "data_dir");
   std::string error;
-  if (local_params.value("hba_file", std::string()) == (fs::path(data_dir) / "pg_hba.conf").string()) {
+  if (string_at(local_params, "hba_file") == (fs::path(data_dir) / "pg_hba.conf").string()) {
     auto text = read_file(local_params["hba_file"].get<std::string>(), error);
     if (!text) return make_error("Failed to read pg_hba.conf: " + error);
     json hba = json::array();
@@ -381,7 +404,7 @@ Result<std::string, std::string> generate_config_from_server(const std::string& 
     }
     pg["pg_hba"] = hba;
   }
-  if (local_params.value("ident_file", std::string()) == (fs::path(data_dir) / "pg_ident.conf").string()) {
+  if (string_at(local_params, "ident_file") == (fs::path(data_dir) / "pg_ident.conf").string()) {
     auto text = read_file(local_params["ident_file"].get<std::string>(), error);
     if (!text) return make_error("Failed to read pg_ident.conf: " + error);
     json ident = json::array();

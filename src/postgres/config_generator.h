@@ -3,8 +3,8 @@
 // keys sorted inside each section, values to fill in marked '#FIXME'). The sample is built from
 // the host name and address, `postgres --version` and the PATRONI_* variables; the generated one
 // also reads a running server (pg_settings, pg_hba.conf, pg_ident.conf, postmaster.pid).
-// Blocking (runs `postgres --version`, connects to PostgreSQL with bounded waits); errors are
-// Patroni's messages; never throws for bad input.
+// Blocking (runs `postgres --version`, connects to PostgreSQL with bounded waits, may prompt for
+// a password); errors are Patroni's messages; PATRONI_* values of the wrong shape are replaced.
 #pragma once
 
 #include <functional>

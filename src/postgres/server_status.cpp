@@ -28,7 +28,8 @@ constexpr const char* kStatusQuery =
     "(SELECT min_recovery_end_timeline FROM pg_catalog.pg_control_recovery()), "
     // By name through jsonb: written_lsn exists from PostgreSQL 13 only; NULL before.
     "(SELECT pg_catalog.to_jsonb(w) ->> 'written_lsn' FROM pg_catalog.pg_stat_get_wal_receiver() w), "
-    "(SELECT pg_catalog.to_jsonb(w) ->> 'latest_end_lsn' FROM pg_catalog.pg_stat_get_wal_receiver() w)";
+    "(SELECT pg_catalog.to_jsonb(w) ->> 'latest_end_lsn' FROM pg_catalog.pg_stat_get_wal_receiver() w), "
+    "(SELECT status FROM pg_catalog.pg_stat_get_wal_receiver())";
 
 std::optional<int64_t> to_int(const std::optional<std::string>& v) {
   if (!v || v->empty()) return std::nullopt;
@@ -48,7 +49,7 @@ std::optional<int64_t> to_lsn(const std::optional<std::string>& v) {
 Result<ServerStatus, PgError> query_server_status(PgConnection& conn, std::optional<std::chrono::milliseconds> timeout) {
   auto r = conn.query(kStatusQuery, {}, timeout);
   if (!r) return make_error(r.error());
-  if (r->rows.size() != 1 || r->rows[0].size() != 13)
+  if (r->rows.size() != 1 || r->rows[0].size() != 14)
     return make_error(PgError{PgError::Kind::QueryFailed, "unexpected status query result", ""});
   const Row& row = r->rows[0];
   ServerStatus s;
@@ -70,6 +71,7 @@ Result<ServerStatus, PgError> query_server_status(PgConnection& conn, std::optio
   s.server_version = static_cast<int>(to_int(row[9]).value_or(0));
   s.written_lsn = to_lsn(row[11]);
   s.latest_end_lsn = to_lsn(row[12]);
+  s.receiver_streaming = row[13].value_or("") == "streaming";
   return s;
 }
 

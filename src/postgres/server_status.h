@@ -25,6 +25,10 @@ struct ServerStatus {
   // last reported to it); replica with a receiver only.
   std::optional<int64_t> written_lsn;
   std::optional<int64_t> latest_end_lsn;
+  // The WAL receiver's status is "streaming" (connected to its upstream and receiving): what
+  // Patroni reports as replication_state "streaming". pg_last_wal_receive_lsn() stays set after
+  // the receiver stopped, so it cannot tell.
+  bool receiver_streaming = false;
   bool replay_paused = false;
   std::string postmaster_start_time;   // pg_postmaster_start_time() as text
   int server_version = 0;              // server_version_num

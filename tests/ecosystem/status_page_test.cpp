@@ -76,26 +76,49 @@ TEST_F(StatusPageE2E, RendersTheClusterAndFollowsASwitchover) {
   if (const char* keep = std::getenv("CUSTOS_UI_SCREENSHOT")) std::filesystem::copy_file(png, keep,
       std::filesystem::copy_options::overwrite_existing);
 
-  // One page load spans a switchover: the switchover starts while Chromium runs the page.
-  const int q = others(p).front();
-  auto browsing = std::async(std::launch::async, [&] {
-    return chromium({"--virtual-time-budget=2400000", "--dump-dom", ui_url(viewer)}, 300s);
-  });
-  std::this_thread::sleep_for(1500ms);
-  auto r = c().rest(p, "POST", "/switchover", nlohmann::json{{"leader", c().name(p)}, {"candidate", c().name(q)}}.dump());
-  ASSERT_EQ(r.status, 200) << r.body;
-  ASSERT_EQ(c().wait_for_primary(60s), q);
-  const auto followed = browsing.get();
-  ASSERT_EQ(followed.exit_code, 0) << followed.output.substr(0, 2000);
-  EXPECT_EQ(leader_in(followed.output), c().name(q)) << "the page did not follow the switchover";
-  // Its own list of leader changes: the old leader first, then the new one (maybe "none" between).
-  std::vector<std::string> changes;
-  static const std::regex kChange("<li class=\"leader-change\"><time>[^<]*</time>([^<]*)</li>");
-  for (std::sregex_iterator it(followed.output.begin(), followed.output.end(), kChange), end; it != end; ++it)
-    changes.push_back((*it)[1].str());
-  ASSERT_GE(changes.size(), 2u) << followed.output.substr(0, 4000);
-  EXPECT_EQ(changes.front(), c().name(p));
-  EXPECT_EQ(changes.back(), c().name(q));
+  // One page load spans a switchover: the switchover starts while Chromium runs the page. How
+  // much real time a virtual-time budget takes depends on the machine: a run that ended before
+  // the switchover did proves nothing and is repeated (switching back) with twice the budget.
+  int from = p;
+  bool followed_one = false;
+  for (int attempt = 0, budget = 2400000; attempt < 3 && !followed_one; ++attempt, budget *= 2) {
+    const int to = others(from).front();
+    c().wait_for_streaming(from, others(from), 90s);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto browsing = std::async(std::launch::async, [&, budget] {
+      return chromium({"--virtual-time-budget=" + std::to_string(budget), "--dump-dom", ui_url(viewer)}, 300s);
+    });
+    std::this_thread::sleep_for(1500ms);
+    auto r = c().rest(from, "POST", "/switchover",
+                      nlohmann::json{{"leader", c().name(from)}, {"candidate", c().name(to)}}.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(c().wait_for_primary(60s), to);
+    const auto switched = std::chrono::steady_clock::now();
+    const auto followed = browsing.get();
+    const auto ended = std::chrono::steady_clock::now();
+    ASSERT_EQ(followed.exit_code, 0) << followed.output.substr(0, 2000);
+    std::printf("[  FIGURE  ] Chromium ran the page %.1f s (budget %d virtual ms); the switchover took %.1f s\n",
+                std::chrono::duration<double>(ended - t0).count(), budget,
+                std::chrono::duration<double>(switched - t0).count() - 1.5);
+    // Its own list of leader changes: the old leader first, then the new one (maybe "none"
+    // between).
+    std::vector<std::string> changes;
+    static const std::regex kChange("<li class=\"leader-change\"><time>[^<]*</time>([^<]*)</li>");
+    for (std::sregex_iterator it(followed.output.begin(), followed.output.end(), kChange), end; it != end; ++it)
+      changes.push_back((*it)[1].str());
+    ASSERT_FALSE(changes.empty()) << followed.output.substr(0, 4000);
+    EXPECT_EQ(changes.front(), c().name(from));
+    if (ended < switched) {
+      std::printf("Chromium ended before the switchover did: again with a larger budget\n");
+      from = to;
+      continue;
+    }
+    EXPECT_EQ(leader_in(followed.output), c().name(to)) << "the page did not follow the switchover";
+    ASSERT_GE(changes.size(), 2u) << "the page did not follow the switchover:\n" << followed.output.substr(0, 4000);
+    EXPECT_EQ(changes.back(), c().name(to));
+    followed_one = true;
+  }
+  EXPECT_TRUE(followed_one) << "no Chromium run lasted as long as a switchover";
 }
 
 }  // namespace

@@ -10,8 +10,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "cluster_fixture.h"
@@ -21,7 +25,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A bound AF_UNIX datagram socket; receive() returns the datagrams that arrived within `wait`.
+// A bound AF_UNIX datagram socket read all the time by a thread of its own (as systemd reads
+// it: a full queue would block the sender); take() returns what arrived since the last take().
 class NotifySocket {
  public:
   explicit NotifySocket(const std::string& path) : path_(path) {
@@ -33,25 +38,34 @@ class NotifySocket {
       throw std::runtime_error("cannot bind " + path);
     timeval tv{0, 200000};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    reader_ = std::thread([this] {
+      char buf[4096];
+      while (!stop_) {
+        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) continue;
+        std::lock_guard l(mu_);
+        got_.emplace_back(buf, static_cast<std::size_t>(n));
+      }
+    });
   }
   ~NotifySocket() {
+    stop_ = true;
+    reader_.join();
     if (fd_ >= 0) ::close(fd_);
     ::unlink(path_.c_str());
   }
-  std::vector<std::string> receive(std::chrono::milliseconds wait) {
-    std::vector<std::string> out;
-    const auto end = std::chrono::steady_clock::now() + wait;
-    char buf[4096];
-    while (std::chrono::steady_clock::now() < end) {
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n > 0) out.emplace_back(buf, static_cast<std::size_t>(n));
-    }
-    return out;
+  std::vector<std::string> take() {
+    std::lock_guard l(mu_);
+    return std::exchange(got_, {});
   }
 
  private:
   std::string path_;
   int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<std::string> got_;
+  std::thread reader_;
 };
 
 int count_lines(const std::vector<std::string>& datagrams, const std::string& line) {
@@ -84,8 +98,9 @@ TEST_F(SystemdNotifyE2E, ReadyWatchdogStatusAndStoppingAsTypeNotifyExpects) {
   c().start_all();
   const int p = c().wait_for_primary(150s);
   c().wait_for_streaming(p, {1 - p}, 150s);
-  // loop_wait is 2 s: 10 s bring several cycles, each with a keepalive and a status.
-  auto got = systemd.receive(10s);
+  // loop_wait is 2 s: 10 s more bring several cycles, each with a keepalive and a status.
+  std::this_thread::sleep_for(10s);
+  auto got = systemd.take();
   EXPECT_EQ(count_lines(got, "READY=1"), 1);
   EXPECT_GE(count_lines(got, "WATCHDOG=1"), 3);
   int status = 0;
@@ -99,7 +114,8 @@ TEST_F(SystemdNotifyE2E, ReadyWatchdogStatusAndStoppingAsTypeNotifyExpects) {
   // A clean stop says STOPPING=1.
   c().sigterm_agent(0);
   ASSERT_TRUE(c().wait_agent_exit(0, 60s));
-  EXPECT_EQ(count_lines(systemd.receive(1s), "STOPPING=1"), 1);
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(count_lines(systemd.take(), "STOPPING=1"), 1);
 }
 
 }  // namespace

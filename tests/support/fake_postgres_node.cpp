@@ -222,6 +222,7 @@ Result<postgres::ServerStatus, std::string> FakePostgresNode::query_status(std::
   st.timeline = server_.timeline;
   if (server_.in_recovery) {
     st.receive_lsn = server_.upstream ? std::optional<int64_t>(server_.lsn) : std::nullopt;
+    st.receiver_streaming = server_.upstream.has_value();
     st.replay_lsn = server_.lsn;
   } else {
     st.flush_lsn = server_.lsn;

@@ -38,18 +38,20 @@ TEST(MetricsRegistry, GaugesCanBeClearedAndLabelValuesAreEscaped) {
   r.declare("state", MetricsRegistry::Type::kGauge, "Info.");
   r.set("state", {{"why", "a\"b\\c\nd"}}, 1);
   EXPECT_NE(r.render().find("state{why=\"a\\\"b\\\\c\\nd\"} 1\n"), std::string::npos) << r.render();
-  r.clear("state");
-  r.set("state", {{"why", "other"}}, 0);
+  r.replace("state", {{"why", "other"}}, 0);
   EXPECT_EQ(r.render(), "# HELP state Info.\n# TYPE state gauge\nstate{why=\"other\"} 0\n");
 }
 
-TEST(MetricsRegistry, MisuseIsAProgrammingError) {
+TEST(MetricsRegistry, MisuseIsRefusedAtDeclarationAndHarmlessWhenRecording) {
   MetricsRegistry r;
   r.declare("x", MetricsRegistry::Type::kGauge, "X.");
   r.declare("x", MetricsRegistry::Type::kGauge, "X again: no-op.");
   EXPECT_THROW(r.declare("x", MetricsRegistry::Type::kCounter, "X."), std::logic_error);
-  EXPECT_THROW(r.add("x", {}), std::logic_error);
-  EXPECT_THROW(r.set("undeclared", {}, 1), std::logic_error);
+  // Recording never throws (it runs in the HA loop): nothing is recorded.
+  EXPECT_NO_THROW(r.add("x", {}));
+  EXPECT_NO_THROW(r.set("undeclared", {}, 1));
+  EXPECT_NO_THROW(r.observe("x", {}, 1));
+  EXPECT_EQ(r.render(), "# HELP x X.\n# TYPE x gauge\n");
 }
 
 TEST(MetricsRegistry, ValuesAreWrittenShortAndExact) {

@@ -106,3 +106,25 @@ TEST(ConfigGenerator, AMissingPostgresBinaryIsPatronisError) {
 
 }  // namespace
 }  // namespace custos::postgres
+
+namespace custos::postgres {
+namespace {
+
+TEST(ConfigGenerator, OddlyShapedVariablesAreReplacedNotFatal) {
+  for (const char* yaml : {"postgresql: null\n", "postgresql: 5\n", "postgresql:\n  authentication: [1]\n",
+                           "postgresql:\n  authentication:\n    replication: x\n  bin_name: 7\n",
+                           "bootstrap: text\n", "postgresql:\n  connect_address: 5\n"}) {
+    GeneratorHost h;
+    h.hostname = "db1";
+    h.address = "10.1.2.3";
+    h.postgres_version = [](const std::string&) -> Result<int, std::string> { return 150000; };
+    auto text = generate_sample_config({{"PATRONI_CONFIGURATION", std::string("scope: s\n") + yaml}}, h);
+    ASSERT_TRUE(text) << yaml << ": " << text.error();
+    auto c = config::parse_yaml(text.value());
+    ASSERT_TRUE(c) << text.value();
+    EXPECT_EQ(c.value()["postgresql"]["pg_hba"].size(), 2u) << yaml;
+  }
+}
+
+}  // namespace
+}  // namespace custos::postgres
