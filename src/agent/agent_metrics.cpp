@@ -1,5 +1,6 @@
 #include "agent/agent_metrics.h"
 
+#include "agent/state_mapping.h"
 #include "ha/health.h"
 
 namespace custos::agent {
@@ -12,9 +13,7 @@ constexpr const char* kTransitions = "custos_role_transitions_total";
 constexpr const char* kRefreshes = "custos_leader_lock_refreshes_total";
 
 // Our own families name the primary "primary" whatever the presentation.
-std::string role_label(ha::Role role) {
-  return role == ha::Role::primary ? "primary" : std::string(ha::to_string(role));
-}
+std::string role_label(ha::Role role) { return role_text(role, PatroniGeneration::v4_1); }
 }  // namespace
 
 AgentMetrics::AgentMetrics(MetricsRegistry* registry, RecentEvents* events, const Clock& clock)

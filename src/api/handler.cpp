@@ -417,6 +417,13 @@ std::optional<int64_t> parse_lag(std::string_view text) {
   return static_cast<int64_t>(std::llround(v));
 }
 
+int64_t received_location(const PgStatus& pg, PatroniGeneration presentation) {
+  int64_t received = pg.receive_lsn.value_or(0);
+  // Patroni 4.1 reads what the WAL receiver wrote as well (PostgreSQL 13+).
+  if (presentation == PatroniGeneration::v4_1) received = std::max(received, pg.written_lsn.value_or(0));
+  return received ? received : pg.replay_lsn.value_or(0);
+}
+
 json status_json(const NodeSnapshot& snap, const PgStatus& pg, double now) {
   json r = json::object();
   const dcs::Cluster* cluster = snap.cluster ? &*snap.cluster : nullptr;
@@ -433,10 +440,7 @@ json status_json(const NodeSnapshot& snap, const PgStatus& pg, double now) {
     } else {
       json x = json::object();
       int64_t replayed = pg.replay_lsn.value_or(0);
-      // Patroni 4.1 reads what the WAL receiver wrote as well (PostgreSQL 13+).
-      int64_t received = pg.receive_lsn.value_or(0);
-      if (snap.presentation == PatroniGeneration::v4_1) received = std::max(received, pg.written_lsn.value_or(0));
-      x["received_location"] = received ? received : replayed;
+      x["received_location"] = received_location(pg, snap.presentation);
       x["replayed_location"] = replayed;
       x["replayed_timestamp"] = pg.replayed_timestamp ? json(*pg.replayed_timestamp) : json(nullptr);
       x["paused"] = pg.replay_paused;
@@ -515,10 +519,8 @@ int readiness_code(const NodeSnapshot& snap, const std::vector<std::pair<std::st
       write_mode = v == "write";
     }
   }
-  const int64_t replayed = snap.pg.replay_lsn.value_or(0);
-  int64_t received = std::max(snap.pg.receive_lsn.value_or(0), snap.pg.written_lsn.value_or(0));
-  if (!received) received = replayed;  // as /patroni's received_location
-  const int64_t location = write_mode ? received : replayed;
+  const int64_t location =
+      write_mode ? received_location(snap.pg, PatroniGeneration::v4_1) : snap.pg.replay_lsn.value_or(0);
   const long double lag = static_cast<long double>(leader_optime) - static_cast<long double>(location);
   return lag > static_cast<long double>(max_lag.value_or(snap.maximum_lag_on_failover)) ? 503 : 200;
 }
@@ -836,12 +838,11 @@ std::string metrics_text(const NodeSnapshot& snap, const json& st, double now) {
     std::string members, slots;
     for (const auto& m : snap.cluster->members()) {
       if (m.name() == snap.name) continue;
-      const auto lsn = m.lsn();
-      if (!lsn) continue;
-      if (*lsn <= 0) continue;  // garbage in someone's member key
+      const auto lag = dcs::member_positions(m, leader_lsn, /*with_lsns=*/false)["lag"];
+      if (!lag.is_number_integer()) continue;  // unknown: no position, or garbage
       members += "custos_member_replication_lag_bytes" +
                  render_labels({{"scope", snap.scope}, {"name", snap.name}, {"member", m.name()}}) + " " +
-                 std::to_string(leader_lsn > *lsn ? leader_lsn - *lsn : 0) + "\n";
+                 std::to_string(lag.get<int64_t>()) + "\n";
     }
     const auto& published = snap.cluster->status().slots;
     if (published)

@@ -92,6 +92,9 @@ Response handle(const Request& request, NodeStateSource& source, double now);
 
 // `lag` query value: bytes, or with unit kB/MB/GB (1024-based). nullopt when invalid.
 std::optional<int64_t> parse_lag(std::string_view text);
+// xlog.received_location of a replica: pg_last_wal_receive_lsn() (4.1: or the WAL receiver's
+// written_lsn, the higher), else the replayed position.
+int64_t received_location(const PgStatus& pg, PatroniGeneration presentation);
 // The status JSON of §4 from a snapshot and a PgStatus (live or cached).
 nlohmann::json status_json(const NodeSnapshot& snapshot, const PgStatus& pg, double now);
 // The health-check code of §3 for a path and query.

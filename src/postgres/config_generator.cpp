@@ -386,35 +386,32 @@ Result<std::string, std::string> generate_config_from_server(const std::string& 
 
   const std::string data_dir = string_at(pg, "data_dir");
   std::string error;
-  if (string_at(local_params, "hba_file") == (fs::path(data_dir) / "pg_hba.conf").string()) {
-    auto text = read_file(local_params["hba_file"].get<std::string>(), error);
-    if (!text) return make_error("Failed to read pg_hba.conf: " + error);
-    json hba = json::array();
+  // pg_hba.conf / pg_ident.conf, read only from their default place in the data directory:
+  // the trimmed lines `keep` accepts.
+  auto lines_of = [&](const char* setting, const char* file,
+                      const std::function<bool(const std::string&)>& keep) -> Result<std::optional<json>, std::string> {
+    if (string_at(local_params, setting) != (fs::path(data_dir) / file).string()) return std::optional<json>();
+    auto text = read_file(local_params[setting].get<std::string>(), error);
+    if (!text) return make_error("Failed to read " + std::string(file) + ": " + error);
+    json kept = json::array();
     std::istringstream in(*text);
-    for (std::string line; std::getline(in, line);) {
-      line = trim(line);
-      const std::string first = line.substr(0, line.find_first_of(" \t"));
-      static const std::vector<std::string> kTypes = {"local", "host", "hostssl", "hostnossl", "hostgssenc",
-                                                      "hostnogssenc"};
-      static const std::vector<std::string> kIncludes = {"include", "include_if_exists", "include_dir"};
-      if (line.empty()) continue;
-      if (std::find(kTypes.begin(), kTypes.end(), first) != kTypes.end() ||
-          (version >= 160000 && std::find(kIncludes.begin(), kIncludes.end(), first) != kIncludes.end()))
-        hba.push_back(line);
-    }
-    pg["pg_hba"] = hba;
-  }
-  if (string_at(local_params, "ident_file") == (fs::path(data_dir) / "pg_ident.conf").string()) {
-    auto text = read_file(local_params["ident_file"].get<std::string>(), error);
-    if (!text) return make_error("Failed to read pg_ident.conf: " + error);
-    json ident = json::array();
-    std::istringstream in(*text);
-    for (std::string line; std::getline(in, line);) {
-      line = trim(line);
-      if (!line.empty() && line[0] != '#') ident.push_back(line);
-    }
-    if (!ident.empty()) pg["pg_ident"] = ident;
-  }
+    for (std::string line; std::getline(in, line);)
+      if (line = trim(line); !line.empty() && keep(line)) kept.push_back(line);
+    return std::optional<json>(std::move(kept));
+  };
+  auto hba = lines_of("hba_file", "pg_hba.conf", [version](const std::string& line) {
+    static const std::vector<std::string> kTypes = {"local", "host", "hostssl", "hostnossl", "hostgssenc",
+                                                    "hostnogssenc"};
+    static const std::vector<std::string> kIncludes = {"include", "include_if_exists", "include_dir"};
+    const std::string first = line.substr(0, line.find_first_of(" \t"));
+    return std::find(kTypes.begin(), kTypes.end(), first) != kTypes.end() ||
+           (version >= 160000 && std::find(kIncludes.begin(), kIncludes.end(), first) != kIncludes.end());
+  });
+  if (!hba) return make_error(hba.error());
+  if (*hba) pg["pg_hba"] = **hba;
+  auto ident = lines_of("ident_file", "pg_ident.conf", [](const std::string& line) { return line[0] != '#'; });
+  if (!ident) return make_error(ident.error());
+  if (*ident && !(*ident)->empty()) pg["pg_ident"] = **ident;
 
   auto pid_text = read_file((fs::path(data_dir) / "postmaster.pid").string(), error);
   if (!pid_text) return make_error("Error while reading postmaster.pid file: " + error);

@@ -49,9 +49,7 @@ TEST(RollingMigration, PatroniNodesAreReplacedOneAtATimeWithNoOutageBeyondASwitc
   c.wait_for_streaming(p, others_of(c, p), 120s);
   ASSERT_TRUE(c.sql(p, "CREATE TABLE ha_writes (id bigint PRIMARY KEY)").ok);
   e2e::HaproxyListeners haproxy = e2e::start_haproxy(c);
-  std::string through = c.conninfo(p);
-  through.replace(through.find("port=" + std::to_string(c.node(p).pg_port)),
-                  ("port=" + std::to_string(c.node(p).pg_port)).size(), "port=" + std::to_string(haproxy.write_port));
+  const std::string through = e2e::with_port(c.conninfo(p), c.node(p).pg_port, haproxy.write_port);
   e2e::RecordingWriter writer(through);
   ASSERT_TRUE(e2e::eventually([&] { return writer.attempts().size() > 20; }, 30s));
   const auto started = e2e::SteadyClock::now();
