@@ -13,23 +13,29 @@ int64_t ServerStatus::wal_position() const {
 }
 
 namespace {
+// One statement, every function called once per cycle: the WAL receiver's row, the last
+// checkpoint's and the recovery state are each a single composite row (with NULLs when there
+// is no receiver), joined in FROM rather than called once per column.
 constexpr const char* kStatusQuery =
-    "SELECT pg_catalog.pg_is_in_recovery(), "
-    "CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL ELSE "
+    "SELECT r.in_recovery, "
+    "CASE WHEN r.in_recovery THEN NULL ELSE "
     "('x' || pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))::bit(32)::int END, "
-    "CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL ELSE pg_catalog.pg_current_wal_flush_lsn()::text END, "
+    "CASE WHEN r.in_recovery THEN NULL ELSE pg_catalog.pg_current_wal_flush_lsn()::text END, "
     "pg_catalog.pg_last_wal_receive_lsn()::text, "
     "pg_catalog.pg_last_wal_replay_lsn()::text, "
-    "pg_catalog.pg_is_in_recovery() AND pg_catalog.pg_is_wal_replay_paused(), "
-    "(SELECT received_tli FROM pg_catalog.pg_stat_get_wal_receiver()), "
-    "(SELECT timeline_id FROM pg_catalog.pg_control_checkpoint()), "
+    "r.in_recovery AND pg_catalog.pg_is_wal_replay_paused(), "
+    "w.received_tli, "
+    "c.timeline_id, "
     "pg_catalog.pg_postmaster_start_time()::text, "
     "pg_catalog.current_setting('server_version_num')::int, "
-    "(SELECT min_recovery_end_timeline FROM pg_catalog.pg_control_recovery()), "
+    "v.min_recovery_end_timeline, "
     // By name through jsonb: written_lsn exists from PostgreSQL 13 only; NULL before.
-    "(SELECT pg_catalog.to_jsonb(w) ->> 'written_lsn' FROM pg_catalog.pg_stat_get_wal_receiver() w), "
-    "(SELECT pg_catalog.to_jsonb(w) ->> 'latest_end_lsn' FROM pg_catalog.pg_stat_get_wal_receiver() w), "
-    "(SELECT status FROM pg_catalog.pg_stat_get_wal_receiver())";
+    "pg_catalog.to_jsonb(w) ->> 'written_lsn', "
+    "w.latest_end_lsn::text, "
+    "w.status "
+    "FROM (SELECT pg_catalog.pg_is_in_recovery() AS in_recovery) r, "
+    "pg_catalog.pg_stat_get_wal_receiver() w, pg_catalog.pg_control_checkpoint() c, "
+    "pg_catalog.pg_control_recovery() v";
 
 std::optional<int64_t> to_int(const std::optional<std::string>& v) {
   if (!v || v->empty()) return std::nullopt;
