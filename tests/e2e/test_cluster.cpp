@@ -372,6 +372,11 @@ std::string TestCluster::dcs_url() const {
   return "etcd3://" + etcd_server_->host_port();
 }
 
+nlohmann::json TestCluster::dcs_client_settings() const {
+  if (!other_dcs_) throw std::runtime_error("dcs_client_settings: this cluster runs etcd3 (see etcd())");
+  return other_dcs_->section();
+}
+
 std::string TestCluster::dcs_section_yaml(int i) const {
   // JSON is YAML: a flow mapping on one line.
   if (other_dcs_) return other_dcs_->section_name() + ": " + other_dcs_->section().dump() + "\n";

@@ -246,6 +246,9 @@ class TestCluster {
   std::string dcs_section_yaml(int i = -1) const;
   // The DCS as a custosctl --dcs-url: "<etcd3|etcd|zookeeper>://127.0.0.1:<port>" (one server).
   std::string dcs_url() const;
+  // With ClusterOptions::dcs "etcd" or "zookeeper": the DCS section's value a client uses (hosts,
+  // and with tls the CA, client certificate and key, user and password). Throws for etcd3.
+  nlohmann::json dcs_client_settings() const;
 
   // ---- agents
   void start_all();

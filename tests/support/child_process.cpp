@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -241,28 +244,69 @@ std::string make_temp_dir(const std::string& prefix) {
   return buf.data();
 }
 
-int free_port() {
-  static std::mutex mu;
-  static std::set<int> handed_out;
-  std::lock_guard lock(mu);
-  for (int attempt = 0; attempt < 50; ++attempt) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+namespace {
+
+// The lowest port of the kernel's ephemeral range (the ports outgoing connections take): test
+// ports are picked below it, so that no client connection can take one between its pick and
+// the server's bind.
+int ephemeral_low() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0, high = 0;
+  if (in >> low >> high && low > 12000) return low;
+  return 32768;
+}
+
+// Reserves `port` for this process against other test processes on this machine (tests run in
+// parallel): an exclusive flock on /tmp/custos-test-ports/<port>, held until this process
+// exits (the kernel drops it then, whatever the exit). False when another process holds it.
+bool reserve_across_processes(int port) {
+  static const std::string dir = [] {
+    const std::string d = "/tmp/custos-test-ports";
+    ::mkdir(d.c_str(), 01777);
+    ::chmod(d.c_str(), 01777);  // root and the postgres user share it (umask would narrow it)
+    return d;
+  }();
+  const std::string path = dir + "/" + std::to_string(port);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return true;  // cannot coordinate (read-only /tmp?): the bind check still holds
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
+  return true;  // fd stays open (and locked) for the life of the process
+}
+
+// True when nothing listens on or is bound to 127.0.0.1:port right now.
+bool bindable(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket failed");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    throw std::runtime_error("bind failed");
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+int free_port() {
+  static std::mutex mu;
+  static std::set<int> handed_out;
+  static std::mt19937 random(static_cast<unsigned>(::getpid()) ^ static_cast<unsigned>(std::random_device{}()));
+  std::lock_guard lock(mu);
+  const int high = ephemeral_low();  // exclusive
+  const int low = high - 12000;
+  std::uniform_int_distribution<int> pick(low, high - 1);
+  for (int attempt = 0; attempt < 2000; ++attempt) {
+    const int port = pick(random);
+    if (handed_out.count(port) != 0) continue;
+    if (!reserve_across_processes(port)) continue;
+    handed_out.insert(port);  // reserved now either way: never handed out twice
+    if (bindable(port)) return port;
   }
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  int port = ntohs(addr.sin_port);
-  if (handed_out.insert(port).second) return port;
-  }
-  throw std::runtime_error("free_port: no fresh port");
+  throw std::runtime_error("free_port: no free port below " + std::to_string(high) + " after 2000 tries");
 }
 
 }  // namespace custos::test

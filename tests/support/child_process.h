@@ -72,7 +72,9 @@ RunResult run_command(const std::vector<std::string>& argv, std::chrono::millise
 // Creates a fresh directory under $TMPDIR (or /tmp) named prefix-XXXXXX.
 std::string make_temp_dir(const std::string& prefix);
 
-// A 127.0.0.1 TCP port that was free a moment ago.
+// A 127.0.0.1 TCP port that was free a moment ago, below the kernel's ephemeral range (no outgoing
+// connection takes it) and reserved against every other test process on this machine until this
+// process exits (tests run in parallel). Thread-safe.
 int free_port();
 
 }  // namespace custos::test
