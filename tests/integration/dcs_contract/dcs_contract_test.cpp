@@ -265,7 +265,10 @@ TEST_P(DcsContract, TheInitializeRaceHasOneWinner) {
   EXPECT_TRUE(racers[1]->initialize(true, "1"));
 }
 
-TEST_P(DcsContract, AWatcherWakesWithin100msOfTheLeaderKeysChangeOrDeletion) {
+// "At once" is checked against the watch's own timeout (5-10 s): a bound of 1 s fails any watch
+// that slept through the change yet survives a loaded CI machine (the latencies are printed as
+// [ measure ]; bench/ holds the performance figures, as the handbook wants, not timed asserts).
+TEST_P(DcsContract, AWatcherWakesAtOnceOnTheLeaderKeysChangeOrDeletion) {
   const std::string scope = unique_scope("watch");
   auto a = make(server(), member("a", scope));
   auto b = make(server(), member("b", scope));
@@ -307,8 +310,8 @@ TEST_P(DcsContract, AWatcherWakesWithin100msOfTheLeaderKeysChangeOrDeletion) {
   EXPECT_EQ(out, WatchOutcome::kChanged);
   std::printf("[ measure  ] %s: watch ended %.1f ms after the leader key's deletion, %.1f ms after its creation\n",
               GetParam().c_str(), deleted, taken);
-  EXPECT_LE(deleted, 100);
-  EXPECT_LE(taken, 100);
+  EXPECT_LE(deleted, 1000);
+  EXPECT_LE(taken, 1000);
 
   // A change between the caller's read and its watch is never slept through.
   auto view = b->get_cluster();
@@ -316,7 +319,7 @@ TEST_P(DcsContract, AWatcherWakesWithin100msOfTheLeaderKeysChangeOrDeletion) {
   ASSERT_TRUE(c->delete_leader(std::nullopt));
   auto t0 = Clock::now();
   EXPECT_EQ(b->watch(view->leader()->version, 5s), WatchOutcome::kChanged);
-  EXPECT_LE(ms_since(t0), 100);
+  EXPECT_LE(ms_since(t0), 1000);
 
   // wakeup(): ends a watch in progress at once, and is not lost when it comes first.
   view = b->get_cluster();
@@ -328,11 +331,11 @@ TEST_P(DcsContract, AWatcherWakesWithin100msOfTheLeaderKeysChangeOrDeletion) {
   t0 = Clock::now();
   EXPECT_EQ(b->watch(std::nullopt, 5s), WatchOutcome::kWokenUp);
   waker.join();
-  EXPECT_LE(ms_since(t0), 300 + 100);
+  EXPECT_LE(ms_since(t0), 300 + 1000);
   b->wakeup();
   t0 = Clock::now();
   EXPECT_EQ(b->watch(std::nullopt, 5s), WatchOutcome::kWokenUp);
-  EXPECT_LE(ms_since(t0), 100);
+  EXPECT_LE(ms_since(t0), 1000);
   // Nothing happening: the timeout.
   t0 = Clock::now();
   EXPECT_EQ(b->watch(std::nullopt, 1s), WatchOutcome::kTimeout);
