@@ -140,20 +140,25 @@ void Etcd3Dcs::note_write(const std::string& absolute_key, std::optional<std::st
 
 // ---- lease ------------------------------------------------------------------------------------
 
-EtcdResult<std::string> Etcd3Dcs::ensure_lease(bool force, Deadline deadline) {
+EtcdResult<std::string> Etcd3Dcs::ensure_lease(LeaseUse use, Deadline deadline) {
   MutexLock op(lease_op_mu_);
   std::optional<std::string> lease;
   Clock::time_point last;
-  int ttl, loop_wait;
+  int ttl;
+  DcsTiming timing;
   {
     MutexLock lock(lease_mu_);
     lease = lease_;
     last = last_lease_refresh_;
+    timing = timing_;
     ttl = timing_.ttl;
-    loop_wait = timing_.loop_wait;
   }
+  std::chrono::seconds max_age(0);
+  if (use == LeaseUse::cycle) max_age = std::chrono::seconds(timing.loop_wait);
+  if (use == LeaseUse::member)
+    max_age = std::chrono::seconds(std::max(timing.loop_wait, timing.ttl - timing.loop_wait - timing.retry_timeout));
   auto now = Clock::now();
-  if (!force && lease && now < last + std::chrono::seconds(loop_wait)) return *lease;
+  if (use != LeaseUse::now && lease && now < last + max_age) return *lease;
   if (lease) {
     auto k = client_->lease_keepalive(*lease, deadline);
     if (!k) return Err<EtcdError>{k.error()};
@@ -189,7 +194,7 @@ void Etcd3Dcs::drop_lease(const std::string& id) {
 }
 
 DcsStatus Etcd3Dcs::refresh_lease_impl(bool force) {
-  auto l = ensure_lease(force, deadline());
+  auto l = ensure_lease(force ? LeaseUse::now : LeaseUse::cycle, deadline());
   if (!l) return err(l.error());
   return Unit{};
 }
@@ -282,7 +287,7 @@ DcsStatus Etcd3Dcs::attempt_to_acquire_leader_impl() {
   EtcdResult<json> r = json();
   std::string lease;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto l = ensure_lease(attempt > 0, d);
+    auto l = ensure_lease(attempt > 0 ? LeaseUse::now : LeaseUse::cycle, d);
     if (!l) return err(l.error());
     lease = l.value();
     json body = {{"compare", json::array({compare_create0(leader)})},
@@ -313,7 +318,7 @@ DcsStatus Etcd3Dcs::attempt_to_acquire_leader_impl() {
 DcsStatus Etcd3Dcs::update_leader_impl(const LeaderRefresh& refresh) {
   const auto d = deadline();
   const std::string leader = key("leader");
-  auto l = ensure_lease(true, d);
+  auto l = ensure_lease(LeaseUse::now, d);
   if (!l) return err(l.error());
   std::string lease = l.value();
   bool already_ours;
@@ -338,7 +343,7 @@ DcsStatus Etcd3Dcs::update_leader_impl(const LeaderRefresh& refresh) {
       r = client_->txn(body, d);
       if (r || !r.error().lease_not_found() || attempt > 0) break;
       drop_lease(lease);
-      auto l2 = ensure_lease(true, d);
+      auto l2 = ensure_lease(LeaseUse::now, d);
       if (!l2) return err(l2.error());
       lease = l2.value();
     }
@@ -391,7 +396,7 @@ DcsStatus Etcd3Dcs::take_leader_impl() {
   const auto d = deadline();
   const std::string leader = key("leader");
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto l = ensure_lease(attempt > 0, d);
+    auto l = ensure_lease(attempt > 0 ? LeaseUse::now : LeaseUse::cycle, d);
     if (!l) return err(l.error());
     auto r = client_->put(leader, settings_.name, l.value(), d);
     if (r) {
@@ -429,7 +434,7 @@ DcsStatus Etcd3Dcs::touch_member_impl(const json& data) {
   const std::string k = key("members/" + settings_.name);
   const std::string value = data.dump();
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto l = ensure_lease(attempt > 0, d);
+    auto l = ensure_lease(attempt > 0 ? LeaseUse::now : LeaseUse::member, d);
     if (!l) return err(l.error());
     {
       MutexLock lock(view_mu_);

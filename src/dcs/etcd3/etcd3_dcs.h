@@ -105,8 +105,16 @@ class Etcd3Dcs : public Dcs {
  private:
   std::string key(const std::string& relative) const { return settings_.client_path() + relative; }
   Deadline deadline() const { return client_->deadline_from_now(); }
-  // The lease to bind keys to (keepalive at most once per loop_wait unless forced).
-  EtcdResult<std::string> ensure_lease(bool force, Deadline deadline) EXCLUDES(lease_op_mu_, lease_mu_);
+  // How old the lease may be before ensure_lease() sends a keepalive:
+  //   now     the lock holder's refresh, every cycle (the leader key lives ttl from each one);
+  //   cycle   a key that must live about ttl from now (the leader key being taken): loop_wait;
+  //   member  the member key alone: ttl - loop_wait - retry_timeout (at least loop_wait), the
+  //           oldest age from which the next cycle, even a slow one, still refreshes it in time.
+  //           An idle replica thus sends one keepalive every ~ttl/2 instead of every cycle.
+  enum class LeaseUse { now, cycle, member };
+  // The lease to bind keys to, kept alive as `use` needs; a lease etcd no longer knows is
+  // replaced by a new grant.
+  EtcdResult<std::string> ensure_lease(LeaseUse use, Deadline deadline) EXCLUDES(lease_op_mu_, lease_mu_);
   void drop_lease(const std::string& id) EXCLUDES(lease_mu_);
   DcsResult<Version> cas_put(const std::string& relative, const std::string& value, std::optional<Version> version)
       EXCLUDES(view_mu_);
