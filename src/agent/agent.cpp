@@ -17,6 +17,7 @@
 #include "config/dynamic_cache.h"
 #include "config/validate.h"
 #include "dcs/member_value.h"
+#include "ha/timeouts.h"
 #include "mpp/citus_coordinator.h"
 
 namespace custos::agent {
@@ -179,7 +180,12 @@ int Agent::run() {
       if (memory_.view->leader()) v = memory_.view->leader()->version;
       watch = v;
     }
-    const MonoTime at = mono_time(nr.at);
+    MonoTime at = mono_time(nr.at);
+    // A timeout of the lock holder's start or crash recovery ending before that tick: wake
+    // when it ends, so that the lock goes the moment the time is up (ha/timeouts.h).
+    if (const auto timeout = ha::next_timeout_at(memory_.local, s->ha, memory_.holds_lock_in_view(),
+                                                 mono_seconds(after)))
+      at = std::min(at, mono_time(*timeout) + 10ms);
     try {
       waker_.wait_until(at, watch);
     } catch (const std::exception& e) {
