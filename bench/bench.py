@@ -93,7 +93,7 @@ class Run:
 
     # ---- sections ------------------------------------------------------------------------------
     def main_cluster(self, kind):
-        """Bootstrap, idle footprint and DCS load, REST load, switchovers: one cluster."""
+        """Bootstrap, REST load, switchovers: one cluster (the idle figures: idle_profiles)."""
         a = self.args
         holder = []
 
@@ -105,15 +105,6 @@ class Run:
             self.row("bootstrap", "first primary", "s").add(kind.name, b["first_primary_s"])
             self.row("bootstrap", "primary + 2 streaming replicas", "s").add(kind.name, b["all_streaming_s"])
             measure.prepare_table(c, primary)
-            idle = measure.idle([c], etcd, a.idle_seconds, settle=a.settle_seconds)
-            self.row("footprint", "agent RSS (mean of 3)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_rss_mib"])
-            self.row("footprint", "agent private memory, RssAnon (mean of 3)", "MiB").add(
-                kind.name, idle["agent_rss_anon_mib"])
-            self.row("footprint", "agent CPU while idle (mean of 3)", "s/min", ("le_ratio", 1 / 10)).add(
-                kind.name, idle["agent_cpu_s_per_min"])
-            self.row("dcs load", "etcd requests while idle (cluster)", "req/min", ("le_ratio", 1)).add(
-                kind.name, idle["etcd_requests_per_min"])
-            self.row("dcs load", "etcd CPU while idle", "s/min").add(kind.name, idle["etcd_cpu_s_per_min"])
             primary = c.wait_primary(30)
             for path in ("/primary", "/patroni"):
                 r = measure.rest_load(c, primary, path, a.rest_seconds, 8)
@@ -130,7 +121,86 @@ class Run:
                 self.row("switchover", "acknowledged rows lost", "rows").add(kind.name, s["lost_rows"])
             self.release(c, etcd)
 
-        self.section("bootstrap, footprint, DCS load, REST, switchover", kind, body, lambda: holder)
+        self.section("bootstrap, REST, switchover", kind, body, lambda: holder)
+
+    # etcd v3 request kinds shown one by one in the idle sections (the rest: "other").
+    REQUEST_KINDS = ("LeaseKeepAlive", "Txn", "Put", "Range", "Watch", "LeaseGrant", "DeleteRange", "LeaseRevoke")
+
+    def idle_profiles(self, kind):
+        """An idle three-node cluster at loop_wait 10 (Patroni's defaults) and at loop_wait 2: the
+        agents' CPU and memory (RSS, private RssAnon, proportional PSS) and etcd's requests, in
+        all and by kind, over --idle-seconds (5 minutes by default: /proc counts CPU in ticks of
+        10 ms, which a short window of a mostly sleeping agent cannot resolve)."""
+        a = self.args
+        for prof in ([FAST] if a.smoke else [DEFAULT, FAST]):
+            holder = []
+
+            def body(prof=prof, holder=holder):
+                etcd = self.etcd()
+                c = self.cluster(kind, etcd, f"{kind.name}-idle-{prof.loop_wait}", prof)
+                holder.append(c)
+                primary, _ = measure.bootstrap(c, 180)
+                measure.prepare_table(c, primary)
+                idle = measure.idle([c], etcd, a.idle_seconds, settle=a.settle_seconds)
+                sec = f"idle, {prof.label()}"
+                self.row(sec, "agent CPU (mean of 3)", "s/min", ("le_ratio", 1 / 10)).add(
+                    kind.name, idle["agent_cpu_s_per_min"])
+                self.row(sec, "agent RSS (mean of 3)", "MiB").add(kind.name, idle["agent_rss_mib"])
+                self.row(sec, "agent private memory, RssAnon (mean of 3)", "MiB").add(
+                    kind.name, idle["agent_rss_anon_mib"])
+                self.row(sec, "agent PSS (mean of 3)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_pss_mib"])
+                self.row(sec, "etcd requests (cluster)", "req/min", ("le_ratio", 1 / 2)).add(
+                    kind.name, idle["etcd_requests_per_min"])
+                by_kind = idle["etcd_requests_by_kind_per_min"]
+                for k in self.REQUEST_KINDS:
+                    self.row(sec, f"etcd requests: {k}", "req/min").add(kind.name, by_kind.get(k, 0.0))
+                self.row(sec, "etcd requests: other", "req/min").add(
+                    kind.name, sum(v for k, v in by_kind.items() if k not in self.REQUEST_KINDS))
+                self.row(sec, "etcd CPU", "s/min").add(kind.name, idle["etcd_cpu_s_per_min"])
+                self.release(c, etcd)
+
+            self.section(f"idle ({prof.label()})", kind, body, lambda holder=holder: holder)
+
+    def soak(self, kind):
+        """--soak-minutes of a switchover every minute (loop_wait 2 profile); every agent's RSS and
+        PSS sampled after each minute: the growth from the first sample to the last, the largest
+        of the three agents (a leak shows as steady growth)."""
+        a = self.args
+        holder = []
+
+        def body():
+            etcd = self.etcd()
+            c = self.cluster(kind, etcd, f"{kind.name}-soak", FAST)
+            holder.append(c)
+            primary, _ = measure.bootstrap(c, 180)
+            measure.prepare_table(c, primary)
+            samples = []
+            for minute in range(a.soak_minutes):
+                started = time.monotonic()
+                self.next_id, _ = measure.switchover(c, self.next_id, 120)
+                time.sleep(max(0.0, 60 - (time.monotonic() - started)))
+                samples.append(measure.memory_sample([c]))
+                print(f"   soak minute {minute + 1}: " + ", ".join(
+                    f"{pid}: RSS {r:.1f} PSS {p:.1f}" for pid, (r, p) in samples[-1].items()
+                    if r is not None and p is not None), flush=True)
+            first, last = samples[0], samples[-1]
+            pids = [p for p in first if p in last]
+            if len(pids) != len(first):
+                raise BenchError("an agent restarted during the soak")
+
+            def growth(i):
+                return max(last[p][i] - first[p][i] for p in pids)
+
+            sec = f"soak, {a.soak_minutes} min, a switchover every minute, {FAST.label()}"
+            self.row(sec, "agent RSS growth, first to last minute (largest of 3)", "MiB", ("le_abs", 1)).add(
+                kind.name, growth(0))
+            self.row(sec, "agent PSS growth, first to last minute (largest of 3)", "MiB", ("le_abs", 1)).add(
+                kind.name, growth(1))
+            self.row(sec, "agent PSS at the end (mean of 3)", "MiB", ("le_ratio", 1 / 8)).add(
+                kind.name, sum(last[p][1] for p in pids) / len(pids))
+            self.release(c, etcd)
+
+        self.section(f"soak ({a.soak_minutes} min)", kind, body, lambda: holder)
 
     def failovers(self, kind):
         a = self.args
@@ -171,6 +241,32 @@ class Run:
                     self.release(c, etcd)
 
                 self.section(f"failover ({prof.label()})", kind, body, lambda holder=holder: holder)
+
+    def postmaster_deaths(self, kind):
+        """Failover where the host survives: kill -9 of the primary's postmaster alone, with
+        primary_start_timeout 0 (fail over instead of restarting), at loop_wait 10 and 2."""
+        a = self.args
+        for p in ([FAST] if a.smoke else [DEFAULT, FAST]):
+            prof = Profile(p.ttl, p.loop_wait, p.retry_timeout, primary_start_timeout=0)
+            holder = []
+
+            def body(prof=prof, holder=holder):
+                etcd = self.etcd()
+                c = self.cluster(kind, etcd, f"{kind.name}-pmdeath-{prof.loop_wait}", prof)
+                holder.append(c)
+                primary, _ = measure.bootstrap(c, 180)
+                measure.prepare_table(c, primary)
+                sec = f"postmaster killed, agent alive, {prof.label()}"
+                for _ in range(a.rounds):
+                    self.next_id, f = measure.postmaster_death(c, self.next_id, prof.ttl + prof.loop_wait + 60)
+                    print(f"   postmaster death: {f}", flush=True)
+                    self.row(sec, "another node accepts writes after kill -9 of the postmaster", "s",
+                             ("lt_abs", 1)).add(kind.name, f["writable_s"])
+                    self.row(sec, "lock released after the kill", "s").add(kind.name, f["lock_released_s"])
+                    self.row(sec, "acknowledged rows lost", "rows").add(kind.name, f["lost_rows"])
+                self.release(c, etcd)
+
+            self.section(f"postmaster death ({prof.label()})", kind, body, lambda holder=holder: holder)
 
     def citus(self, kind):
         """A Citus coordinator (one node) and a worker group (two nodes) on one etcd; the worker
@@ -312,12 +408,13 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--agents", default="custos,patroni", help="comma-separated: custos, patroni")
     p.add_argument("--rounds", type=int, default=3, help="failover/switchover rounds per profile")
-    p.add_argument("--idle-seconds", type=float, default=60)
+    p.add_argument("--idle-seconds", type=float, default=300)
+    p.add_argument("--soak-minutes", type=int, default=30)
     p.add_argument("--settle-seconds", type=float, default=15)
     p.add_argument("--rest-seconds", type=int, default=10)
     p.add_argument("--scale-clusters", type=int, default=10)
     p.add_argument("--skip", default="",
-                   help="comma-separated sections to skip: main, failover, citus, backends, scale")
+                   help="comma-separated sections to skip: main, idle, soak, failover, citus, backends, scale")
     p.add_argument("--smoke", action="store_true",
                    help="one short round against custos only (what CI runs)")
     p.add_argument("--build-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build"))
@@ -327,13 +424,13 @@ def parse_args(argv):
     a = p.parse_args(argv)
     if a.smoke:
         a.agents, a.rounds, a.idle_seconds, a.settle_seconds, a.rest_seconds = "custos", 1, 5, 3, 2
-        a.skip = ",".join(filter(None, [a.skip, "scale", "citus", "backends"]))
-    if a.rounds < 1 or a.idle_seconds <= 0 or a.rest_seconds < 1 or a.scale_clusters < 1:
-        p.error("--rounds, --idle-seconds, --rest-seconds and --scale-clusters must be positive")
+        a.skip = ",".join(filter(None, [a.skip, "scale", "citus", "backends", "soak"]))
+    if a.rounds < 1 or a.idle_seconds <= 0 or a.rest_seconds < 1 or a.scale_clusters < 1 or a.soak_minutes < 2:
+        p.error("--rounds, --idle-seconds, --rest-seconds and --scale-clusters must be positive, --soak-minutes >= 2")
     bad = [x for x in a.agents.split(",") if x not in ("custos", "patroni")]
     if bad:
         p.error(f"unknown agent(s) in --agents: {', '.join(bad)}")
-    bad = [x for x in a.skip.split(",") if x and x not in ("main", "failover", "citus", "backends", "scale")]
+    bad = [x for x in a.skip.split(",") if x and x not in ("main", "idle", "soak", "failover", "citus", "backends", "scale")]
     if bad:
         p.error(f"unknown section(s) in --skip: {', '.join(bad)}")
     if a.json is None:
@@ -358,8 +455,13 @@ def main(argv):
         for k in kinds:
             if "main" not in skip:
                 run.main_cluster(k)
+            if "idle" not in skip:
+                run.idle_profiles(k)
+            if "soak" not in skip:
+                run.soak(k)
             if "failover" not in skip:
                 run.failovers(k)
+                run.postmaster_deaths(k)
             if "citus" not in skip:
                 run.citus(k)
             if "backends" not in skip:

@@ -5,6 +5,7 @@ here is stopped by PID in stop()."""
 import base64
 import tempfile
 import json
+import re
 import os
 import socket
 import signal
@@ -109,17 +110,24 @@ class Etcd:
         kvs = r.get("kvs") or []
         return base64.b64decode(kvs[0]["value"]).decode() if kvs and "value" in kvs[0] else None
 
-    def requests_total(self):
-        """Requests so far: v3, gRPC requests started (the JSON gateway forwards every HTTP call
-        as one); v2, HTTP requests received."""
+    def requests_by_method(self):
+        """Requests so far by kind: v3, gRPC requests started by method (Range, Txn, Put,
+        LeaseKeepAlive, Watch, ...: the JSON gateway forwards every HTTP call as one); v2, HTTP
+        requests received by HTTP method."""
         with urllib.request.urlopen(self.url + "/metrics", timeout=5) as r:
             text = r.read().decode()
-        prefix = "etcd_http_received_total{" if self.v2 else "grpc_server_started_total{"
-        total = 0.0
+        prefix, label = ("etcd_http_received_total{", "method") if self.v2 else ("grpc_server_started_total{", "grpc_method")
+        out = {}
         for line in text.splitlines():
-            if line.startswith(prefix):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+            if not line.startswith(prefix):
+                continue
+            m = re.search(label + r'="([^"]*)"', line)
+            name = m.group(1) if m else "?"
+            out[name] = out.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+        return out
+
+    def requests_total(self):
+        return sum(self.requests_by_method().values())
 
     def pid(self):
         return self.proc.pid
@@ -363,9 +371,15 @@ def patroni_kind():
 class Profile:
     """synchronous_mode: False, True or "quorum" (Patroni 4 quorum commit)."""
 
-    def __init__(self, ttl, loop_wait, retry_timeout, synchronous_mode=False):
+    def __init__(self, ttl, loop_wait, retry_timeout, synchronous_mode=False, primary_start_timeout=None):
         self.ttl, self.loop_wait, self.retry_timeout = ttl, loop_wait, retry_timeout
         self.synchronous_mode = synchronous_mode
+        self.primary_start_timeout = primary_start_timeout  # None: the agents' default (300)
+
+    def start_timeout_yaml(self):
+        if self.primary_start_timeout is None:
+            return ""
+        return f"    primary_start_timeout: {self.primary_start_timeout}\n"
 
     def mode_name(self):
         return "quorum" if self.synchronous_mode == "quorum" else "sync" if self.synchronous_mode else "async"
@@ -375,6 +389,8 @@ class Profile:
 
     def label(self):
         extra = {"async": "", "sync": ", synchronous_mode", "quorum": ", synchronous_mode: quorum"}[self.mode_name()]
+        if self.primary_start_timeout is not None:
+            extra += f", primary_start_timeout {self.primary_start_timeout}"
         return f"ttl {self.ttl} / loop_wait {self.loop_wait} / retry_timeout {self.retry_timeout}" + extra
 
 
@@ -435,7 +451,7 @@ restapi:
     retry_timeout: {self.profile.retry_timeout}
     maximum_lag_on_failover: 1048576
     synchronous_mode: {self.profile.yaml_mode()}
-    postgresql:
+{self.profile.start_timeout_yaml()}    postgresql:
       use_pg_rewind: true
       use_slots: true
       parameters:
@@ -516,6 +532,16 @@ tags:
         for c in children:
             if not procs.wait_pid_gone(c, 20):
                 procs.kill_pid(c)
+
+    def kill_postmaster(self, i):
+        """kill -9 of node i's postmaster alone: PostgreSQL dies, the agent and the host live."""
+        n = self.nodes[i]
+        pm = n.postmaster_pid()
+        if not pm:
+            raise BenchError(f"{n.name} has no running postmaster to kill")
+        procs.kill_pid(pm)
+        if not procs.wait_pid_gone(pm, 10):
+            raise BenchError(f"postmaster {pm} of {n.name} survived SIGKILL")
 
     def stop(self):
         for n in self.nodes:

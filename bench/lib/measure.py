@@ -144,6 +144,36 @@ def failover(cluster, next_id, timeout):
     }
 
 
+def postmaster_death(cluster, next_id, timeout):
+    """kill -9 of the primary's postmaster alone (its agent lives; primary_start_timeout 0 in the
+    profile): seconds until the lock is released and until another node acknowledges a row; the
+    old primary must then stream from the new one by itself (its agent rejoins it)."""
+    primary = cluster.wait_primary(60)
+    cluster.wait_streaming(primary, 120)
+    old = cluster.nodes[primary].name
+    watch = cluster.etcd.watch_key(cluster.key("leader"))
+    writer = Writer(cluster, next_id, timeout + 60)
+    try:
+        wait_until("the writer to commit on the primary", 20, lambda: writer.count() >= 20, 0.02)
+        t_kill = time.monotonic()
+        cluster.kill_postmaster(primary)
+        t_writable, new_primary = wait_until("another node to accept writes", timeout,
+                                             lambda: writer.first_ack(t_kill, node_not=primary), 0.02)
+        time.sleep(0.5)
+    finally:
+        writer.stop()
+        watch.close()
+    t_released = watch.first("DELETE", t_kill)
+    lost = writer.missing_on(new_primary)
+    wait_until(f"{old} to stream from {cluster.nodes[new_primary].name}", 180,
+               lambda: old in cluster.streaming_from(new_primary), 0.2)
+    return writer.next_id(), {
+        "writable_s": t_writable - t_kill,
+        "lock_released_s": (t_released - t_kill) if t_released else None,
+        "lost_rows": lost,
+    }
+
+
 def switchover(cluster, next_id, timeout):
     primary = cluster.wait_primary(60)
     cluster.wait_streaming(primary, 120)
@@ -189,18 +219,22 @@ def switchover(cluster, next_id, timeout):
 
 
 def idle(clusters, etcd, seconds, settle):
-    """CPU seconds and RSS of every agent, and etcd requests, over `seconds` of idle."""
+    """CPU seconds and memory (RSS, RssAnon, PSS) of every agent, and the store's requests (in
+    all and, where the store tells, by kind), over `seconds` of idle."""
     time.sleep(settle)
     pids = [p for c in clusters for p in c.agent_pids()]
     if any(p is None for p in pids):
         raise BenchError("an agent is not running at the start of the idle window")
+    by_method = getattr(etcd, "requests_by_method", None)
     cpu0 = {p: procs.cpu_seconds(p) for p in pids}
     etcd_cpu0 = procs.cpu_seconds(etcd.pid())
     req0 = etcd.requests_total()
+    kinds0 = by_method() if by_method else {}
     t0 = time.monotonic()
     time.sleep(seconds)
     window = time.monotonic() - t0
     req1 = etcd.requests_total()
+    kinds1 = by_method() if by_method else {}
     etcd_cpu1 = procs.cpu_seconds(etcd.pid())
     per_agent = []
     for p in pids:
@@ -208,17 +242,31 @@ def idle(clusters, etcd, seconds, settle):
         if c1 is None:
             raise BenchError(f"agent pid {p} exited during the idle window")
         per_agent.append({"pid": p, "cpu_s_per_min": (c1 - cpu0[p]) * 60 / window, "rss_mib": procs.rss_mib(p),
-                          "rss_anon_mib": procs.rss_anon_mib(p)})
+                          "rss_anon_mib": procs.rss_anon_mib(p), "pss_mib": procs.pss_mib(p)})
+    pss = [a["pss_mib"] for a in per_agent if a["pss_mib"] is not None]
     return {
         "window_s": window,
         "agents": per_agent,
         "agent_cpu_s_per_min": statistics.mean(a["cpu_s_per_min"] for a in per_agent),
         "agent_rss_mib": statistics.mean(a["rss_mib"] for a in per_agent),
         "agent_rss_anon_mib": statistics.mean(a["rss_anon_mib"] for a in per_agent),
+        "agent_pss_mib": statistics.mean(pss) if len(pss) == len(per_agent) else None,
         "etcd_requests_per_min": (req1 - req0) * 60 / window,
+        "etcd_requests_by_kind_per_min": {k: (v - kinds0.get(k, 0.0)) * 60 / window for k, v in kinds1.items()
+                                          if v - kinds0.get(k, 0.0) > 0},
         "etcd_cpu_s_per_min": (etcd_cpu1 - etcd_cpu0) * 60 / window,
         "etcd_rss_mib": procs.rss_mib(etcd.pid()),
     }
+
+
+def memory_sample(clusters):
+    """RSS and PSS (MiB) of every agent now, by pid."""
+    out = {}
+    for c in clusters:
+        for p in c.agent_pids():
+            if p is not None:
+                out[p] = (procs.rss_mib(p), procs.pss_mib(p))
+    return out
 
 
 _LAT = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s)\s*$")

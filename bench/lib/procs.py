@@ -192,6 +192,19 @@ def rss_anon_mib(pid):
     return None
 
 
+def pss_mib(pid):
+    """Proportional set size in MiB (/proc/PID/smaps_rollup: each shared page counted as its share
+    among the processes that map it), None when gone or unreadable."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except (FileNotFoundError, PermissionError, ValueError):
+        return None
+    return None
+
+
 def rss_mib(pid):
     """Resident set size in MiB (None when gone)."""
     try:

@@ -13,7 +13,8 @@ def summary(values):
 
 class Row:
     """target: (kind, factor): 'le_ratio' custos <= factor * patroni; 'ge_ratio' custos >=
-    factor * patroni; 'lt_abs' custos < factor; 'eq_abs' custos == factor; None: figure only."""
+    factor * patroni; 'lt_abs' custos < factor; 'le_abs' custos <= factor; 'eq_abs' custos == factor
+    (every value); None: figure only."""
 
     def __init__(self, section, metric, unit, target=None, note=""):
         self.section, self.metric, self.unit, self.target, self.note = section, metric, unit, target, note
@@ -35,6 +36,8 @@ class Row:
         cv = c["median"]
         if kind == "lt_abs":
             return cv < factor
+        if kind == "le_abs":
+            return cv <= factor
         if kind == "eq_abs":
             return c["max"] == factor
         p = self.stats("patroni")
@@ -52,14 +55,31 @@ class Row:
             return ""
         kind, f = self.target
         return {"le_ratio": f"<= {f:g} x Patroni", "ge_ratio": f">= {f:g} x Patroni",
-                "lt_abs": f"< {f:g}", "eq_abs": f"= {f:g}"}[kind]
+                "lt_abs": f"< {f:g}", "le_abs": f"<= {f:g}", "eq_abs": f"= {f:g}"}[kind]
+
+    def miss_text(self):
+        """By how much a ratio target is missed: "NO, 2.4x" (custos is 2.4 times the allowed value;
+        for >= targets, the allowed value is 2.4 times custos's figure); plain "NO" otherwise."""
+        if self.verdict() is not False:
+            return ""
+        kind, f = self.target
+        c, p = self.stats("custos"), self.stats("patroni")
+        try:
+            if kind == "le_ratio":
+                return f"NO, {c['median'] / (f * p['median']):.2g}x"
+            if kind == "ge_ratio":
+                return f"NO, {(f * p['median']) / c['median']:.2g}x"
+        except (TypeError, ZeroDivisionError):
+            pass
+        return "NO"
 
     def to_json(self):
         c, p = self.stats("custos"), self.stats("patroni")
         return {"section": self.section, "metric": self.metric, "unit": self.unit,
                 "custos": c, "patroni": p,
                 "ratio": (c["median"] / p["median"]) if (c and p and p["median"]) else None,
-                "target": self.target_text() or None, "met": self.verdict(), "note": self.note or None,
+                "target": self.target_text() or None, "met": self.verdict(), "missed_by": self.miss_text() or None,
+                "note": self.note or None,
                 "values": self.values}
 
 
@@ -82,7 +102,7 @@ def render(rows, agents):
         if len(agents) > 1:
             cells.append(f"{c['median'] / p['median']:.3g}" if (c and p and p["median"]) else "-")
         v = r.verdict()
-        cells += [r.target_text(), "" if v is None else ("yes" if v else "NO")]
+        cells += [r.target_text(), "" if v is None else ("yes" if v else r.miss_text())]
         lines.append(cells)
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
     out = ["  ".join(h.ljust(w) for h, w in zip(header, widths)),
