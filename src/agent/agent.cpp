@@ -47,6 +47,7 @@ Agent::Agent(AgentServices services, SettingsStore& settings)
   services_.watchdog.reload_config(watchdog_config_from(s->config));
   services_.hooks.set_config(hooks_config_from(s->config.postgresql(), s->config.scope(), s->pg.pg_ctl_timeout, s->config.presentation()));
   executor_.set_restart_listener([this](bool ok, const std::string& error) { record_restart(ok, error); });
+  executor_.set_state_publisher([this] { publish_snapshot(); });
   // A member joining wakes the loop: the lock holder then creates its slot at once.
   services_.dcs.set_wake_listener([this] { waker_.wake(); });
   warn_unsupported_features(*s);

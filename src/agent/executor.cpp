@@ -482,9 +482,14 @@ void Executor::demote(ha::DemoteMode mode, const std::string& task_name) {
   }
   ha::set_pg_state(l, ha::PgState::stopped, now());
   l.process = ha::PgProcess::stopped;
+  memory_.status.reset();  // the last status query described a primary that no longer runs
   fire_callback(CallbackAction::on_stop, was);
   services_.watchdog.disable();  // only once no postmaster runs (ha.md §3.13: the safepoint)
   if (mode == ha::DemoteMode::immediate) {
+    // The others race as soon as the key is gone and ask this node's /patroni: it must say
+    // stopped and demoted then, not what the last cycle published (a running primary, which
+    // makes every candidate wait a cycle: "primary still alive").
+    if (state_publisher_) state_publisher_();
     auto released = services_.dcs.delete_leader(std::nullopt);
     warn_failed("release of the leader lock", released);
     if (released) spdlog::info("Leader key released");

@@ -78,6 +78,10 @@ class Executor {
   // this node (ha.md §7, dcs.md §2.9).
   nlohmann::json failsafe_map() const;
   // Called with every outcome of a restart task (POST /restart waits on it).
+  // Publishes the node's state for the REST API at once (loop thread). Called before the lock
+  // is released after an immediate demotion: the other members, woken by the release, ask this
+  // node's /patroni while they race and must not find the last cycle's "running primary".
+  void set_state_publisher(std::function<void()> publisher) { state_publisher_ = std::move(publisher); }
   void set_restart_listener(std::function<void(bool ok, const std::string& error)> listener) {
     restart_listener_ = std::move(listener);
   }
@@ -184,6 +188,7 @@ class Executor {
   LeaseFence& fence_;
   AgentMetrics& metrics_;
   std::function<void(bool, const std::string&)> restart_listener_;
+  std::function<void()> state_publisher_;
 };
 
 }  // namespace custos::agent

@@ -311,6 +311,19 @@ std::vector<Scenario> scenarios() {
     EXPECT_TRUE(log.has("info: Demoting self (immediate-nolock)"));
     EXPECT_EQ(log.count_containing("Leader key released"), 0);  // immediate-nolock keeps the key
   });
+  add(Action::demote, "ImmediateDemotePublishesItsStopBeforeTheLockGoes", [] {
+    // The others race as soon as the key is gone and ask this node's /patroni: it must not
+    // answer with the last cycle's running primary (they would wait a cycle for it).
+    TwoNodes t;
+    t.n1().agent->publish_snapshot();
+    ASSERT_EQ(t.n1().agent->snapshot().pg.state, "running");
+    t.n1().pg.crash();
+    t.run(t.n1(), {step::Demote{ha::DemoteMode::immediate}});
+    EXPECT_FALSE(t.c.leader());
+    const auto published = t.n1().agent->snapshot();  // no cycle ended: the demotion published it
+    EXPECT_EQ(published.pg.state, "stopped");
+    EXPECT_EQ(published.pg.role, "demoted");
+  });
   add(Action::follow, "FollowReconfiguresARunningReplica", [] {
     TwoNodes t;
     auto s = t.n2().pg.server();
