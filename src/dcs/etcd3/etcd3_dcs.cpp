@@ -433,8 +433,15 @@ DcsStatus Etcd3Dcs::touch_member_impl(const json& data) {
   const auto d = deadline();
   const std::string k = key("members/" + settings_.name);
   const std::string value = data.dump();
+  // The lock holder's lease also carries the leader key: in a cycle without a lock refresh
+  // (paused, or waiting for a promotion) its member touch keeps it alive every loop_wait.
+  bool holds_lock;
+  {
+    MutexLock lock(view_mu_);
+    holds_lock = view_.leader_value == settings_.name;
+  }
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto l = ensure_lease(attempt > 0 ? LeaseUse::now : LeaseUse::member, d);
+    auto l = ensure_lease(attempt > 0 ? LeaseUse::now : holds_lock ? LeaseUse::cycle : LeaseUse::member, d);
     if (!l) return err(l.error());
     {
       MutexLock lock(view_mu_);

@@ -108,9 +108,11 @@ class Etcd3Dcs : public Dcs {
   // How old the lease may be before ensure_lease() sends a keepalive:
   //   now     the lock holder's refresh, every cycle (the leader key lives ttl from each one);
   //   cycle   a key that must live about ttl from now (the leader key being taken): loop_wait;
-  //   member  the member key alone: ttl - loop_wait - retry_timeout (at least loop_wait), the
-  //           oldest age from which the next cycle, even a slow one, still refreshes it in time.
-  //           An idle replica thus sends one keepalive every ~ttl/2 instead of every cycle.
+  //   member  the member key of a node without the lock: ttl - loop_wait - retry_timeout (at
+  //           least loop_wait), the oldest age from which the next cycle, even one slowed by a
+  //           full retry_timeout, still refreshes it in time. An idle replica thus sends one
+  //           keepalive every ~ttl/2 instead of every cycle. (The lock holder's member touch
+  //           uses `cycle`: its lease also carries the leader key.)
   enum class LeaseUse { now, cycle, member };
   // The lease to bind keys to, kept alive as `use` needs; a lease etcd no longer knows is
   // replaced by a new grant.
