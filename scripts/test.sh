@@ -40,8 +40,17 @@ fi
 # tests/faults/run.sh); the short fault set (label faults) is part of it.
 selection=("$@")
 [ ${#selection[@]} -eq 0 ] && selection=(-LE faults_full)
+# At most CUSTOS_TEST_CLUSTERS (default 2) end-to-end clusters at once, however many cores
+# (each is an etcd, three PostgreSQL servers and three agents): the resource "clusters" that
+# the e2e, interop and acceptance tests take one slot of (tests/e2e/CMakeLists.txt).
+clusters=${CUSTOS_TEST_CLUSTERS:-2}
+[[ "$clusters" =~ ^[1-9][0-9]*$ ]] || { echo "CUSTOS_TEST_CLUSTERS must be a positive integer, not '$clusters'"; echo "0 passed, 1 failed"; exit 1; }
+spec="$BUILD_DIR/ctest-resources.json"
+printf '{"version": {"major": 1, "minor": 0}, "local": [{"clusters": [{"id": "0", "slots": %d}]}]}\n' \
+  "$clusters" >"$spec"
 log=$(mktemp)
-(cd "$BUILD_DIR" && ctest --output-on-failure -j"$JOBS" --timeout 900 "${selection[@]}") 2>&1 | tee "$log"
+(cd "$BUILD_DIR" && ctest --output-on-failure -j"$JOBS" --timeout 900 --resource-spec-file "$PWD/ctest-resources.json" \
+  "${selection[@]}") 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 
 # ctest's summary line: "NN% tests passed, F tests failed out of T".

@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <sstream>
 
 #include "ecosystem_support.h"
@@ -47,7 +49,9 @@ void remove_stale_interfaces() {
     const std::string name = line.substr(colon + 2, line.find_first_of("@:", colon + 2) - colon - 2);
     const auto x = name.find('x');
     if (x == std::string::npos || x <= 3) continue;
-    const pid_t owner = static_cast<pid_t>(std::stol(name.substr(3, x - 3)));
+    const std::string digits = name.substr(3, x - 3);
+    if (!std::all_of(digits.begin(), digits.end(), [](unsigned char ch) { return std::isdigit(ch); })) continue;
+    const pid_t owner = static_cast<pid_t>(std::stol(digits));
     if (::kill(owner, 0) != 0 && errno == ESRCH) ip({"link", "del", name});
   }
 }
@@ -90,6 +94,13 @@ class VipManagerE2E : public ClusterFixture {
     o.dcs = "etcd";  // vip-manager 1.x: etcd v2 API only
     o.tls = true;
     make_cluster(o);
+  }
+  // The vip-managers stop (and the interfaces go) before the fixture removes the temp dir
+  // they log into, also when the test failed.
+  void TearDown() override {
+    managers_.clear();
+    hosts_.clear();
+    ClusterFixture::TearDown();
   }
 
   // The node indexes whose interface holds the VIP now.

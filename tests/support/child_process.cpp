@@ -248,7 +248,8 @@ namespace {
 
 // The lowest port of the kernel's ephemeral range (the ports outgoing connections take): test
 // ports are picked below it, so that no client connection can take one between its pick and
-// the server's bind.
+// the server's bind. A range starting at 12000 or lower (not Linux's default 32768) is not
+// honoured: the picks then come from [20768, 32768) and only the bind check guards them.
 int ephemeral_low() {
   std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
   int low = 0, high = 0;
@@ -267,8 +268,13 @@ bool reserve_across_processes(int port) {
     return d;
   }();
   const std::string path = dir + "/" + std::to_string(port);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
-  if (fd < 0) return true;  // cannot coordinate (read-only /tmp?): the bind check still holds
+  // Open an existing file without O_CREAT: with fs.protected_regular, O_CREAT on another
+  // user's file in a sticky directory fails even for reading. A file that cannot be opened
+  // for a permission reason counts as taken; other failures (no fds left, read-only /tmp)
+  // leave only the bind check.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return errno != EACCES && errno != EPERM;
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
     return false;
