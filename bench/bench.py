@@ -187,6 +187,8 @@ class Run:
             pids = [p for p in first if p in last]
             if len(pids) != len(first):
                 raise BenchError("an agent restarted during the soak")
+            if any(None in first[p] or None in last[p] for p in pids):
+                raise BenchError("an agent's RSS or PSS could not be read (/proc/PID/smaps_rollup)")
 
             def growth(i):
                 return max(last[p][i] - first[p][i] for p in pids)
@@ -414,7 +416,7 @@ def parse_args(argv):
     p.add_argument("--rest-seconds", type=int, default=10)
     p.add_argument("--scale-clusters", type=int, default=10)
     p.add_argument("--skip", default="",
-                   help="comma-separated sections to skip: main, idle, soak, failover, citus, backends, scale")
+                   help="comma-separated sections to skip: main, idle, soak, failover, pmdeath, citus, backends, scale")
     p.add_argument("--smoke", action="store_true",
                    help="one short round against custos only (what CI runs)")
     p.add_argument("--build-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build"))
@@ -430,7 +432,7 @@ def parse_args(argv):
     bad = [x for x in a.agents.split(",") if x not in ("custos", "patroni")]
     if bad:
         p.error(f"unknown agent(s) in --agents: {', '.join(bad)}")
-    bad = [x for x in a.skip.split(",") if x and x not in ("main", "idle", "soak", "failover", "citus", "backends", "scale")]
+    bad = [x for x in a.skip.split(",") if x and x not in ("main", "idle", "soak", "failover", "pmdeath", "citus", "backends", "scale")]
     if bad:
         p.error(f"unknown section(s) in --skip: {', '.join(bad)}")
     if a.json is None:
@@ -461,6 +463,7 @@ def main(argv):
                 run.soak(k)
             if "failover" not in skip:
                 run.failovers(k)
+            if "pmdeath" not in skip:
                 run.postmaster_deaths(k)
             if "citus" not in skip:
                 run.citus(k)

@@ -58,7 +58,7 @@ class Row:
                 "lt_abs": f"< {f:g}", "le_abs": f"<= {f:g}", "eq_abs": f"= {f:g}"}[kind]
 
     def miss_text(self):
-        """By how much a ratio target is missed: "NO, 2.4x" (custos is 2.4 times the allowed value;
+        """By how much a ratio target is missed: "NO, 2.40x" (custos is 2.4 times the allowed value;
         for >= targets, the allowed value is 2.4 times custos's figure); plain "NO" otherwise."""
         if self.verdict() is not False:
             return ""
@@ -66,9 +66,9 @@ class Row:
         c, p = self.stats("custos"), self.stats("patroni")
         try:
             if kind == "le_ratio":
-                return f"NO, {c['median'] / (f * p['median']):.2g}x"
+                return f"NO, {c['median'] / (f * p['median']):.2f}x"
             if kind == "ge_ratio":
-                return f"NO, {(f * p['median']) / c['median']:.2g}x"
+                return f"NO, {(f * p['median']) / c['median']:.2f}x"
         except (TypeError, ZeroDivisionError):
             pass
         return "NO"
