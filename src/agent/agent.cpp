@@ -298,7 +298,7 @@ std::string Agent::run_cycle() {
   in.settings = s->ha;
   in.now = now;
   in.wall_now = services_.clock.wall_seconds();
-  in.random_seed = static_cast<std::size_t>(std::random_device{}());
+  in.random_seed = static_cast<std::size_t>(seed_source_());
   if (cluster && needs_member_statuses(*cluster)) in.members = fetch_member_statuses(*cluster);
   in.local = memory_.local;
   in.local.watchdog_running = services_.watchdog.is_running();

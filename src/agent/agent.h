@@ -24,6 +24,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <random>
 #include <memory>
 #include <optional>
 #include <string>
@@ -160,6 +161,9 @@ class Agent : public api::NodeStateSource {
   std::function<void(const std::string&)> cycle_listener_;
   std::atomic<bool> reload_requested_{false};
   int consecutive_failures_ = 0;
+  // Random seeds of decide() (the clone source among several): seeded once, not a
+  // std::random_device per cycle (an open of the entropy source every cycle).
+  std::mt19937_64 seed_source_{std::random_device{}()};
   bool citus_primary_ = false;  // the last cycle ran the coordinator's maintainer
   bool citus_paused_ = false;   // ... in maintenance mode
   std::vector<std::string> unsupported_warned_;
