@@ -51,6 +51,16 @@ class Run:
         self.active.append(c)
         return c
 
+    def bootstrapped(self, kind, scope, profile, holder):
+        """A private etcd and a bootstrapped three-node cluster of `kind` (table prepared on the
+        primary); the cluster goes into `holder` for the logs of a failed section."""
+        etcd = self.etcd()
+        c = self.cluster(kind, etcd, scope, profile)
+        holder.append(c)
+        primary, _ = measure.bootstrap(c, 180)
+        measure.prepare_table(c, primary)
+        return etcd, c
+
     def release(self, *things):
         for t in things:
             try:
@@ -136,11 +146,7 @@ class Run:
             holder = []
 
             def body(prof=prof, holder=holder):
-                etcd = self.etcd()
-                c = self.cluster(kind, etcd, f"{kind.name}-idle-{prof.loop_wait}", prof)
-                holder.append(c)
-                primary, _ = measure.bootstrap(c, 180)
-                measure.prepare_table(c, primary)
+                etcd, c = self.bootstrapped(kind, f"{kind.name}-idle-{prof.loop_wait}", prof, holder)
                 idle = measure.idle([c], etcd, a.idle_seconds, settle=a.settle_seconds)
                 sec = f"idle, {prof.label()}"
                 self.row(sec, "agent CPU (mean of 3)", "s/min", ("le_ratio", 1 / 10)).add(
@@ -169,11 +175,7 @@ class Run:
         holder = []
 
         def body():
-            etcd = self.etcd()
-            c = self.cluster(kind, etcd, f"{kind.name}-soak", FAST)
-            holder.append(c)
-            primary, _ = measure.bootstrap(c, 180)
-            measure.prepare_table(c, primary)
+            etcd, c = self.bootstrapped(kind, f"{kind.name}-soak", FAST, holder)
             samples = []
             for minute in range(a.soak_minutes):
                 started = time.monotonic()
@@ -220,12 +222,7 @@ class Run:
                 holder = []
 
                 def body(prof=prof, holder=holder):
-                    etcd = self.etcd()
-                    scope = f"{kind.name}-fo-{prof.ttl}-{prof.mode_name()}"
-                    c = self.cluster(kind, etcd, scope, prof)
-                    holder.append(c)
-                    primary, _ = measure.bootstrap(c, 180)
-                    measure.prepare_table(c, primary)
+                    etcd, c = self.bootstrapped(kind, f"{kind.name}-fo-{prof.ttl}-{prof.mode_name()}", prof, holder)
                     label = prof.label()
                     for _ in range(a.rounds):
                         self.next_id, f = measure.failover(c, self.next_id, prof.ttl + prof.loop_wait + 120)
@@ -253,11 +250,7 @@ class Run:
             holder = []
 
             def body(prof=prof, holder=holder):
-                etcd = self.etcd()
-                c = self.cluster(kind, etcd, f"{kind.name}-pmdeath-{prof.loop_wait}", prof)
-                holder.append(c)
-                primary, _ = measure.bootstrap(c, 180)
-                measure.prepare_table(c, primary)
+                etcd, c = self.bootstrapped(kind, f"{kind.name}-pmdeath-{prof.loop_wait}", prof, holder)
                 sec = f"postmaster killed, agent alive, {prof.label()}"
                 for _ in range(a.rounds):
                     self.next_id, f = measure.postmaster_death(c, self.next_id, prof.ttl + prof.loop_wait + 60)

@@ -104,6 +104,34 @@ def bootstrap(cluster, timeout):
     return primary, {"first_primary_s": first_primary_s, "all_streaming_s": time.monotonic() - t0}
 
 
+class _KillUnderWrites:
+    """What a kill under a running writer left behind: the writer (stopped), the leader key's
+    watch (closed), when the kill happened, when and where the first row was acknowledged after
+    it, and the old primary's name."""
+
+    def __init__(self, writer, watch, t_kill, t_writable, new_primary, old):
+        self.writer, self.watch, self.t_kill = writer, watch, t_kill
+        self.t_writable, self.new_primary, self.old = t_writable, new_primary, old
+
+
+def _kill_under_writes(cluster, primary, next_id, timeout, kill):
+    """Starts a writer and a watch on the leader key, waits for 20 commits, calls kill(), and
+    waits (bounded) until another node than `primary` acknowledges a row."""
+    watch = cluster.etcd.watch_key(cluster.key("leader"))
+    writer = Writer(cluster, next_id, timeout + 60)
+    try:
+        wait_until("the writer to commit on the primary", 20, lambda: writer.count() >= 20, 0.02)
+        t_kill = time.monotonic()
+        kill()
+        t_writable, new_primary = wait_until("another node to accept writes", timeout,
+                                             lambda: writer.first_ack(t_kill, node_not=primary), 0.02)
+        time.sleep(0.5)
+    finally:
+        writer.stop()
+        watch.close()
+    return _KillUnderWrites(writer, watch, t_kill, t_writable, new_primary, cluster.nodes[primary].name)
+
+
 def failover(cluster, next_id, timeout):
     """kill -9 of the primary's agent and postmaster; the killed node is started again and must
     stream from the new primary before this returns."""
@@ -113,32 +141,19 @@ def failover(cluster, next_id, timeout):
         # Without a synchronous standby (e.g. right after the previous round's rejoin) a
         # non-strict synchronous_mode commits asynchronously: wait until one is in place.
         cluster.wait_sync_standby(primary, 120)
-    old = cluster.nodes[primary].name
-    watch = cluster.etcd.watch_key(cluster.key("leader"))
-    writer = Writer(cluster, next_id, timeout + 60)
-    try:
-        wait_until("the writer to commit on the primary", 20, lambda: writer.count() >= 20, 0.02)
-        t_kill = time.monotonic()
-        cluster.kill_node(primary)
-        got = wait_until("another node to accept writes", timeout,
-                         lambda: writer.first_ack(t_kill, node_not=primary), 0.02)
-        t_writable, new_primary = got
-        time.sleep(0.5)
-    finally:
-        writer.stop()
-        watch.close()
-    t_expired = watch.first("DELETE", t_kill)
-    t_new_leader = watch.first("PUT", t_kill, value_not=old)
-    lost = writer.missing_on(new_primary)
+    k = _kill_under_writes(cluster, primary, next_id, timeout, lambda: cluster.kill_node(primary))
+    t_expired = k.watch.first("DELETE", k.t_kill)
+    t_new_leader = k.watch.first("PUT", k.t_kill, value_not=k.old)
+    lost = k.writer.missing_on(k.new_primary)
     t_restart = time.monotonic()
     cluster.start(primary)
-    cluster.wait_streaming(new_primary, 180)
-    return writer.next_id(), {
-        "failover_s": t_writable - t_kill,
-        "reaction_s": (t_writable - t_expired) if t_expired else None,
-        "lock_expired_after_kill_s": (t_expired - t_kill) if t_expired else None,
+    cluster.wait_streaming(k.new_primary, 180)
+    return k.writer.next_id(), {
+        "failover_s": k.t_writable - k.t_kill,
+        "reaction_s": (k.t_writable - t_expired) if t_expired else None,
+        "lock_expired_after_kill_s": (t_expired - k.t_kill) if t_expired else None,
         "new_leader_key_after_expiry_s": (t_new_leader - t_expired) if (t_expired and t_new_leader) else None,
-        "acked_rows": writer.count(),
+        "acked_rows": k.writer.count(),
         "lost_rows": lost,
         "old_primary_rejoined_s": time.monotonic() - t_restart,
     }
@@ -150,26 +165,14 @@ def postmaster_death(cluster, next_id, timeout):
     old primary must then stream from the new one by itself (its agent rejoins it)."""
     primary = cluster.wait_primary(60)
     cluster.wait_streaming(primary, 120)
-    old = cluster.nodes[primary].name
-    watch = cluster.etcd.watch_key(cluster.key("leader"))
-    writer = Writer(cluster, next_id, timeout + 60)
-    try:
-        wait_until("the writer to commit on the primary", 20, lambda: writer.count() >= 20, 0.02)
-        t_kill = time.monotonic()
-        cluster.kill_postmaster(primary)
-        t_writable, new_primary = wait_until("another node to accept writes", timeout,
-                                             lambda: writer.first_ack(t_kill, node_not=primary), 0.02)
-        time.sleep(0.5)
-    finally:
-        writer.stop()
-        watch.close()
-    t_released = watch.first("DELETE", t_kill)
-    lost = writer.missing_on(new_primary)
-    wait_until(f"{old} to stream from {cluster.nodes[new_primary].name}", 180,
-               lambda: old in cluster.streaming_from(new_primary), 0.2)
-    return writer.next_id(), {
-        "writable_s": t_writable - t_kill,
-        "lock_released_s": (t_released - t_kill) if t_released else None,
+    k = _kill_under_writes(cluster, primary, next_id, timeout, lambda: cluster.kill_postmaster(primary))
+    t_released = k.watch.first("DELETE", k.t_kill)
+    lost = k.writer.missing_on(k.new_primary)
+    wait_until(f"{k.old} to stream from {cluster.nodes[k.new_primary].name}", 180,
+               lambda: k.old in cluster.streaming_from(k.new_primary), 0.2)
+    return k.writer.next_id(), {
+        "writable_s": k.t_writable - k.t_kill,
+        "lock_released_s": (t_released - k.t_kill) if t_released else None,
         "lost_rows": lost,
     }
 
