@@ -352,6 +352,10 @@ class MixedFailsafe : public MixedCluster {
         },
         30s))
         << c.get_key("failsafe").value_or("(none)");
+    // The leader goes by the /failsafe value of the last cluster it read (Patroni too), and it
+    // reads the map it just wrote only in its next cycle: stopping etcd at once could leave it
+    // with the previous map (a member short, which then never hears from it).
+    std::this_thread::sleep_for(std::chrono::seconds(2 * c.options().loop_wait + 1));
     c.etcd().stop();
     const auto outage = std::chrono::steady_clock::now();
     auto active = [&](int i) {
