@@ -342,32 +342,43 @@ class Run:
             self.section(f"{store.label} (idle, switchover, failover)", kind, body, lambda holder=holder: holder)
 
     def scale(self, kind):
+        """For each of --scale-levels (1, 10, 50): that many clusters of 3 agents (PostgreSQL with
+        8 MB shared buffers) on one etcd, ttl 10 / loop_wait 2 / retry_timeout 4: the idle figures
+        per agent and for etcd, then a switchover in the first cluster while the others idle."""
         a = self.args
-        holder = []
+        for level in a.scale_levels:
+            holder = []
 
-        def body():
-            etcd = self.etcd()
-            clusters = [self.cluster(kind, etcd, f"{kind.name}-s{k + 1}", DEFAULT, small=True)
-                        for k in range(a.scale_clusters)]
-            holder.extend(clusters)
-            for c in clusters:
-                c.start_all()
-            for c in clusters:
-                c.wait_streaming(c.wait_primary(600), 600)
-            idle = measure.idle(clusters, etcd, a.idle_seconds, settle=a.settle_seconds)
-            n = f"{a.scale_clusters} clusters x 3 agents"
-            self.row(f"scale, {n}", "agent RSS (mean)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_rss_mib"])
-            self.row(f"scale, {n}", "agent CPU while idle (mean)", "s/min", ("le_ratio", 1 / 10)).add(
-                kind.name, idle["agent_cpu_s_per_min"])
-            self.row(f"scale, {n}", "etcd requests while idle (all)", "req/min", ("le_ratio", 1)).add(
-                kind.name, idle["etcd_requests_per_min"])
-            self.row(f"scale, {n}", "etcd requests per agent", "req/min", ("le_ratio", 1)).add(
-                kind.name, idle["etcd_requests_per_min"] / (3 * a.scale_clusters))
-            self.row(f"scale, {n}", "etcd CPU while idle", "s/min").add(kind.name, idle["etcd_cpu_s_per_min"])
-            self.row(f"scale, {n}", "etcd RSS", "MiB").add(kind.name, idle["etcd_rss_mib"])
-            self.release(*clusters, etcd)
+            def body(level=level, holder=holder):
+                etcd = self.etcd()
+                clusters = [self.cluster(kind, etcd, f"{kind.name}-s{level}-{k + 1}", FAST, small=True)
+                            for k in range(level)]
+                holder.extend(clusters)
+                for c in clusters:
+                    c.start_all()
+                primaries = [c.wait_primary(900) for c in clusters]
+                for c, p in zip(clusters, primaries):
+                    c.wait_streaming(p, 900)
+                measure.prepare_table(clusters[0], primaries[0])
+                idle = measure.idle(clusters, etcd, a.idle_seconds, settle=a.settle_seconds)
+                sec = f"scale, {level} x 3 agents on one etcd, {FAST.label()}"
+                self.row(sec, "agent CPU while idle (mean)", "s/min", ("le_ratio", 1 / 10)).add(
+                    kind.name, idle["agent_cpu_s_per_min"])
+                self.row(sec, "agent RSS (mean)", "MiB").add(kind.name, idle["agent_rss_mib"])
+                self.row(sec, "agent PSS (mean)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_pss_mib"])
+                self.row(sec, "etcd requests while idle (all)", "req/min", ("le_ratio", 1 / 2)).add(
+                    kind.name, idle["etcd_requests_per_min"])
+                self.row(sec, "etcd requests per agent", "req/min", ("le_ratio", 1 / 2)).add(
+                    kind.name, idle["etcd_requests_per_min"] / (3 * level))
+                self.row(sec, "etcd CPU while idle", "s/min").add(kind.name, idle["etcd_cpu_s_per_min"])
+                self.row(sec, "etcd RSS", "MiB").add(kind.name, idle["etcd_rss_mib"])
+                self.next_id, sw = measure.switchover(clusters[0], self.next_id, 120)
+                print(f"   switchover in one of {level} clusters: {sw}", flush=True)
+                self.row(sec, "switchover in one cluster: candidate accepts writes", "s", ("le_ratio", 1 / 3)).add(
+                    kind.name, sw["candidate_writable_s"])
+                self.release(*clusters, etcd)
 
-        self.section(f"scale ({a.scale_clusters} clusters)", kind, body, lambda: holder[:1])
+            self.section(f"scale ({level} clusters)", kind, body, lambda holder=holder: holder[:1])
 
 
 def version_of(argv):
@@ -407,7 +418,9 @@ def parse_args(argv):
     p.add_argument("--soak-minutes", type=int, default=30)
     p.add_argument("--settle-seconds", type=float, default=15)
     p.add_argument("--rest-seconds", type=int, default=10)
-    p.add_argument("--scale-clusters", type=int, default=10)
+    p.add_argument("--scale-levels", default="1,10,50",
+                   help="comma-separated numbers of 3-node clusters on one etcd for the scale section")
+    p.add_argument("--scale-clusters", type=int, default=None, help="one scale level (the same as --scale-levels N)")
     p.add_argument("--skip", default="",
                    help="comma-separated sections to skip: main, idle, soak, failover, pmdeath, citus, backends, scale")
     p.add_argument("--smoke", action="store_true",
@@ -420,8 +433,14 @@ def parse_args(argv):
     if a.smoke:
         a.agents, a.rounds, a.idle_seconds, a.settle_seconds, a.rest_seconds = "custos", 1, 5, 3, 2
         a.skip = ",".join(filter(None, [a.skip, "scale", "citus", "backends", "soak"]))
-    if a.rounds < 1 or a.idle_seconds <= 0 or a.rest_seconds < 1 or a.scale_clusters < 1 or a.soak_minutes < 2:
-        p.error("--rounds, --idle-seconds, --rest-seconds and --scale-clusters must be positive, --soak-minutes >= 2")
+    try:
+        a.scale_levels = ([a.scale_clusters] if a.scale_clusters is not None else
+                          [int(x) for x in a.scale_levels.split(",") if x.strip()])
+    except ValueError:
+        p.error(f"--scale-levels must be comma-separated numbers, not {a.scale_levels!r}")
+    if a.rounds < 1 or a.idle_seconds <= 0 or a.rest_seconds < 1 or a.soak_minutes < 2 or not a.scale_levels or \
+            min(a.scale_levels) < 1:
+        p.error("--rounds, --idle-seconds, --rest-seconds and the scale levels must be positive, --soak-minutes >= 2")
     bad = [x for x in a.agents.split(",") if x not in ("custos", "patroni")]
     if bad:
         p.error(f"unknown agent(s) in --agents: {', '.join(bad)}")
