@@ -229,15 +229,21 @@ def idle(clusters, etcd, seconds, settle):
     if any(p is None for p in pids):
         raise BenchError("an agent is not running at the start of the idle window")
     by_method = getattr(etcd, "requests_by_method", None)
+
+    def requests():
+        """(total, by kind): one read of the store's counters (etcd: one /metrics fetch)."""
+        if by_method:
+            kinds = by_method()
+            return sum(kinds.values()), kinds
+        return etcd.requests_total(), {}
+
     cpu0 = {p: procs.cpu_seconds(p) for p in pids}
     etcd_cpu0 = procs.cpu_seconds(etcd.pid())
-    req0 = etcd.requests_total()
-    kinds0 = by_method() if by_method else {}
+    req0, kinds0 = requests()
     t0 = time.monotonic()
     time.sleep(seconds)
     window = time.monotonic() - t0
-    req1 = etcd.requests_total()
-    kinds1 = by_method() if by_method else {}
+    req1, kinds1 = requests()
     etcd_cpu1 = procs.cpu_seconds(etcd.pid())
     per_agent = []
     for p in pids:

@@ -144,15 +144,14 @@ EtcdResult<std::string> Etcd3Dcs::ensure_lease(LeaseUse use, Deadline deadline) 
   MutexLock op(lease_op_mu_);
   std::optional<std::string> lease;
   Clock::time_point last;
-  int ttl;
   DcsTiming timing;
   {
     MutexLock lock(lease_mu_);
     lease = lease_;
     last = last_lease_refresh_;
     timing = timing_;
-    ttl = timing_.ttl;
   }
+  const int ttl = timing.ttl;
   std::chrono::seconds max_age(0);
   if (use == LeaseUse::cycle) max_age = std::chrono::seconds(timing.loop_wait);
   if (use == LeaseUse::member)
