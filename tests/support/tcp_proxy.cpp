@@ -20,13 +20,14 @@ const char* to_string(TcpProxy::Mode mode) {
     case TcpProxy::Mode::pass: return "pass";
     case TcpProxy::Mode::blackhole: return "blackhole";
     case TcpProxy::Mode::reject: return "reject";
+    case TcpProxy::Mode::mute: return "mute";
   }
   return "?";
 }
 
 struct TcpProxy::Link {
   int client = -1;
-  int upstream = -1;  // -1: accepted while not passing; bytes are dropped
+  int upstream = -1;  // -1: accepted while muted; bytes are dropped
   uint64_t generation = 0;
   std::atomic<int> running{0};
   std::thread a, b;
@@ -167,6 +168,14 @@ void TcpProxy::accept_loop() {
     auto link = std::make_shared<Link>();
     link->client = c;
     link->generation = generation_.load();
+    if (mode_ == Mode::mute) {
+      link->running = 1;
+      Link* l = link.get();
+      link->a = std::thread([this, l] { swallow(*l); });
+      std::lock_guard lk(mu_);
+      links_.push_back(link);
+      continue;
+    }
     link->upstream = connect_upstream();
     if (link->upstream < 0) {
       link->client = -1;
@@ -210,6 +219,20 @@ void TcpProxy::forward(Link& link, bool client_to_upstream) {
   // One direction ended: end the other one too (a closed TCP connection).
   ::shutdown(link.client, SHUT_RDWR);
   ::shutdown(link.upstream, SHUT_RDWR);
+  --link.running;
+}
+
+void TcpProxy::swallow(Link& link) {
+  char buf[16384];
+  while (!stop_ && link.generation == generation_.load()) {
+    pollfd pf{link.client, POLLIN, 0};
+    const int r = ::poll(&pf, 1, 100);
+    if (r < 0 && errno != EINTR) break;
+    if (r <= 0) continue;
+    const ssize_t n = ::recv(link.client, buf, sizeof buf, 0);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;
+  }
+  ::shutdown(link.client, SHUT_RDWR);
   --link.running;
 }
 

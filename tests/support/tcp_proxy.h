@@ -8,7 +8,11 @@
 //              the listen backlog. Callers run into their timeouts. Back to pass, whatever is
 //              still waiting flows on, as a healed network delivers it;
 //   reject     every connection is closed at once and new ones are closed on arrival (a peer
-//              that is down: callers fail fast).
+//              that is down: callers fail fast);
+//   mute       new connections are accepted and whatever they send is read and dropped, never
+//              answered, for as long as they last, whatever the mode later (a server that took
+//              a connection while starting and never serves it); connections made before go on
+//              as they were.
 //
 // Thread: its own accept thread plus two forwarding threads per connection, all made and
 // joined by the proxy; set_mode/stats from any thread. Every wait is bounded (100 ms polls).
@@ -27,7 +31,7 @@ namespace custos::test {
 
 class TcpProxy {
  public:
-  enum class Mode { pass, blackhole, reject };
+  enum class Mode { pass, blackhole, reject, mute };
   struct Upstream {
     std::string host = "127.0.0.1";
     int port = 0;
@@ -51,6 +55,7 @@ class TcpProxy {
   struct Link;
   void accept_loop();
   void forward(Link& link, bool client_to_upstream);
+  void swallow(Link& link);
   int connect_upstream() const;
   void reap_links();
 

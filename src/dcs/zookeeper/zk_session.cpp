@@ -53,6 +53,23 @@ struct ZkSession::Handle {
   ZkSession* owner = nullptr;
   zhandle_t* zh = nullptr;
   std::atomic<bool> expired{false};
+  // Since when (steady clock ticks) the handle has been seen waiting for the server's answer to
+  // its connection handshake (ZOO_ASSOCIATING_STATE); 0 when last seen in any other state.
+  // While a server refuses connections the client cycles through connecting and stays unseen
+  // here: only an accepted connection that gets no answer counts.
+  std::atomic<Clock::rep> handshake_since{0};
+
+  // Seen in the handshake, without a break we saw, for longer than `timeout`.
+  bool stuck(std::chrono::milliseconds timeout) {
+    if (zoo_state(zh) != ZOO_ASSOCIATING_STATE) {
+      handshake_since = 0;
+      return false;
+    }
+    const Clock::rep now = Clock::now().time_since_epoch().count();
+    Clock::rep since = 0;
+    if (handshake_since.compare_exchange_strong(since, now)) return false;
+    return Clock::duration(now - since) > timeout;
+  }
   ~Handle() {
     if (zh) zookeeper_close(zh);  // pending completions run with ZCLOSING; no callback after
   }
@@ -171,10 +188,22 @@ void ZkSession::deliver(const ZkEvent& event, Handle* from) {
 }
 
 std::shared_ptr<ZkSession::Handle> ZkSession::handle() {
-  std::chrono::milliseconds timeout;
   {
     MutexLock lock(mu_);
     if (handle_ && !handle_->expired) return handle_;
+  }
+  auto h = open_handle(nullptr);
+  if (!h) return nullptr;
+  MutexLock lock(mu_);
+  if (handle_ && !handle_->expired) return handle_;  // another thread was first; ours closes
+  handle_ = h;
+  return h;
+}
+
+std::shared_ptr<ZkSession::Handle> ZkSession::open_handle(const void* resume) {
+  std::chrono::milliseconds timeout;
+  {
+    MutexLock lock(mu_);
     timeout = session_timeout_;
   }
   auto h = std::make_shared<Handle>();
@@ -183,7 +212,8 @@ std::shared_ptr<ZkSession::Handle> ZkSession::handle() {
     auto* handle = static_cast<Handle*>(ctx);
     handle->owner->deliver(ZkEvent{type, state, path ? path : ""}, handle);
   };
-  h->zh = zookeeper_init(hosts_.c_str(), watcher, static_cast<int>(timeout.count()), nullptr, h.get(), 0);
+  h->zh = zookeeper_init(hosts_.c_str(), watcher, static_cast<int>(timeout.count()),
+                         static_cast<const clientid_t*>(resume), h.get(), 0);
   if (!h->zh) {
     spdlog::error("zookeeper: cannot create a client for {}: errno {}", hosts_, errno);
     return nullptr;
@@ -191,11 +221,31 @@ std::shared_ptr<ZkSession::Handle> ZkSession::handle() {
   zoo_set_log_callback(h->zh, log_line);
   for (const auto& [scheme, credential] : auth_data_)
     zoo_add_auth(h->zh, scheme.c_str(), credential.data(), static_cast<int>(credential.size()), auth_done, nullptr);
-  MutexLock lock(mu_);
-  if (handle_ && !handle_->expired) return handle_;  // another thread was first; ours closes
-  handle_ = h;
   return h;
 }
+
+void ZkSession::reconnect(const std::shared_ptr<Handle>& stuck) {
+  {
+    MutexLock lock(mu_);
+    if (handle_ != stuck) return;  // replaced already
+  }
+  // The session's id and password: the new connection resumes it (a session never established
+  // has id 0, and the new handle asks for a new one). The old handle, not connected, closes
+  // without ending the session.
+  const clientid_t id = *zoo_client_id(stuck->zh);
+  spdlog::warn("zookeeper: the server took our connection but left its handshake unanswered for {} ms: "
+               "connecting again (session 0x{:x}, servers {})",
+               connect_timeout_ms_.load(), id.client_id, hosts_);
+  auto h = open_handle(id.client_id != 0 ? &id : nullptr);
+  if (!h) return;
+  std::shared_ptr<Handle> old;
+  MutexLock lock(mu_);
+  if (handle_ != stuck) return;
+  old.swap(handle_);
+  handle_ = h;
+}
+
+void ZkSession::set_connect_timeout(std::chrono::milliseconds timeout) { connect_timeout_ms_ = timeout.count(); }
 
 void ZkSession::drop_handle(const std::shared_ptr<Handle>& expired) {
   std::shared_ptr<Handle> old;
@@ -248,6 +298,19 @@ ZkResult<std::vector<std::shared_ptr<ZkPending>>> ZkSession::run_batch(const cha
   auto backoff = 50ms;
   int last = zrc::kTimedOut;
   std::string last_path = paths.empty() ? std::string() : paths.front();
+  const std::chrono::milliseconds connect_timeout(connect_timeout_ms_.load());
+  // Waits for one reply until the deadline, looking every 100 ms whether the handle is stuck
+  // connecting (then kTimedOut with `stuck` set: the caller starts over on a new connection).
+  const auto wait_reply = [&](ZkPending& p, Handle& h, bool& stuck) {
+    for (;;) {
+      const int rc = p.wait(std::min<Deadline>(deadline, Clock::now() + 100ms));
+      if (rc != zrc::kTimedOut || Clock::now() >= deadline) return rc;
+      if (h.stuck(connect_timeout)) {
+        stuck = true;
+        return zrc::kTimedOut;
+      }
+    }
+  };
   do {
     auto h = handle();
     if (h) {
@@ -265,8 +328,9 @@ ZkResult<std::vector<std::shared_ptr<ZkPending>>> ZkSession::run_batch(const cha
           pending.push_back(std::move(p));
         }
       }
+      bool stuck = false;
       for (std::size_t i = 0; i < pending.size() && rc == zrc::kOk; ++i) {
-        const int one = pending[i]->wait(deadline);
+        const int one = wait_reply(*pending[i], *h, stuck);
         if (one != zrc::kOk && !(no_node_is_an_answer && one == zrc::kNoNode)) {
           rc = one;
           last_path = paths[i];
@@ -282,6 +346,8 @@ ZkResult<std::vector<std::shared_ptr<ZkPending>>> ZkSession::run_batch(const cha
       if (rc == zrc::kSessionExpired || h->expired || zoo_state(h->zh) == ZOO_EXPIRED_SESSION_STATE) {
         h->expired = true;
         drop_handle(h);
+      } else if (stuck) {
+        reconnect(h);
       }
       if (zoo_state(h->zh) == ZOO_AUTH_FAILED_STATE) return Err<ZkError>{error_of(zrc::kAuthFailed, what, last_path)};
     }

@@ -2,6 +2,11 @@
 // for us: every call bounded by a deadline (the async API, waited for with a timeout; a reply
 // that comes later is dropped), retries on connection loss until that deadline, a new session
 // when the old one expired, parents created on demand, and the results as values.
+// The C client waits up to 2/3 of the session timeout for a server's answer to its connection
+// handshake (a server that accepted the connection while starting may never answer it); we
+// bound that wait by connect_timeout: a handle seen in its handshake for that long while a call
+// waits is replaced by one that resumes the same session (same id and password: the ephemeral
+// nodes stay; the old handle, not connected, closes without ending the session).
 //
 // Thread: any number of threads at once. The C client calls the watcher and completions from
 // its own completion thread: on_event must not block. Locks (annotated): mu_ guards the handle
@@ -116,11 +121,19 @@ class ZkSession {
   std::optional<Clock::time_point> last_reply() const EXCLUDES(mu_);
   // Closes the session (its ephemeral nodes go) and opens a new one with `session_timeout`.
   void restart(std::chrono::milliseconds session_timeout) EXCLUDES(mu_);
+  // How long a call waits for a (re)connection to finish before it starts over on a new
+  // connection resuming the same session (default 1 s).
+  void set_connect_timeout(std::chrono::milliseconds timeout);
 
  private:
   struct Handle;
   // The live handle (a new session when there is none or the last one expired).
   std::shared_ptr<Handle> handle() EXCLUDES(mu_);
+  // A new C client handle; with `resume`, it takes over that session (id and password).
+  std::shared_ptr<Handle> open_handle(const void* resume) EXCLUDES(mu_);
+  // `stuck` has not finished connecting within connect_timeout: replace it (if it is still the
+  // live handle) by one resuming its session.
+  void reconnect(const std::shared_ptr<Handle>& stuck) EXCLUDES(mu_);
   void drop_handle(const std::shared_ptr<Handle>& expired) EXCLUDES(mu_);
   // Issues one async call per path (`issue` gets the completion's data pointer and returns the C
   // API's immediate rc), waits for all, and does it all again until an answer that is not
@@ -139,6 +152,7 @@ class ZkSession {
   const std::string hosts_;
   const std::vector<std::pair<std::string, std::string>> auth_data_;
   std::function<void(const ZkEvent&)> on_event_;
+  std::atomic<int64_t> connect_timeout_ms_{1000};
   mutable Mutex mu_;
   std::chrono::milliseconds session_timeout_ GUARDED_BY(mu_);
   std::shared_ptr<Handle> handle_ GUARDED_BY(mu_);

@@ -38,6 +38,12 @@ bool announce_by_recreating(const json& old_data, const json& new_data) {
          field(old_data, "checkpoint_after_promote") != field(new_data, "checkpoint_after_promote");
 }
 
+// How long a handshake with a server may go unanswered before we connect again: half of
+// retry_timeout (at least 1 s), so a call still has time left on the new connection.
+std::chrono::milliseconds connect_timeout(const DcsTiming& timing) {
+  return std::max<std::chrono::milliseconds>(1000ms, std::chrono::seconds(timing.retry_timeout) / 2);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ZooKeeperDcs>, std::string> ZooKeeperDcs::from_config(const json& patroni_config) {
@@ -50,6 +56,7 @@ ZooKeeperDcs::ZooKeeperDcs(ZooKeeperSettings settings)
     : settings_(std::move(settings)), base_path_(settings_.base_path()), timing_(settings_.timing) {
   session_ = std::make_unique<ZkSession>(settings_.hosts, std::chrono::seconds(settings_.timing.ttl),
                                          settings_.auth_data, [this](const ZkEvent& e) { on_event(e); });
+  session_->set_connect_timeout(connect_timeout(settings_.timing));
 }
 
 ZooKeeperDcs::~ZooKeeperDcs() { session_.reset(); }
@@ -494,6 +501,7 @@ void ZooKeeperDcs::wakeup() {
 }
 
 void ZooKeeperDcs::set_timing(const DcsTiming& timing) {
+  session_->set_connect_timeout(connect_timeout(timing));
   bool ttl_changed;
   {
     MutexLock lock(state_mu_);

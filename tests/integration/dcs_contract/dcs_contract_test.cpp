@@ -609,5 +609,39 @@ TEST_P(DcsContract, OneOfThreeServersDead) {
 INSTANTIATE_TEST_SUITE_P(Backends, DcsContract, ::testing::Values("etcd3", "etcd", "zookeeper"),
                          [](const auto& info) { return info.param == "etcd" ? std::string("etcd2") : info.param; });
 
+// ZooKeeper's C client waits 2/3 of the session timeout (20 s at ttl 30) for the answer to its
+// connection handshake; a server that takes a connection while starting may never answer it
+// (seen after a restart). The call must start over on a new connection within its
+// retry_timeout, in the same session: the lock (an ephemeral znode of that session) stays.
+TEST(ZooKeeperSession, AnUnansweredHandshakeIsRetriedOnANewConnectionInTheSameSession) {
+  auto zk = start_dcs_server("zookeeper", 1, true);
+  json section = zk->section();
+  const std::string first = section["hosts"][0].get<std::string>();
+  TcpProxy proxy({{"127.0.0.1", std::stoi(first.substr(first.rfind(':') + 1))}}, "zookeeper");
+  section["hosts"] = json::array({proxy.host_port()});
+  const std::string scope = unique_scope("handshake");
+  auto a = make(*zk, Member{"a", scope, 30, 4, std::nullopt}, DcsMode::agent, section);
+  auto b = make(*zk, Member{"b", scope, 30, 4, std::nullopt});  // straight to the server
+  ASSERT_TRUE(a->attempt_to_acquire_leader());
+  ASSERT_TRUE(a->touch_member(json{{"state", "running"}}));
+  auto before = b->get_cluster_fresh();
+  ASSERT_TRUE(before && before->leader() && before->leader()->session);
+  // The connection breaks; the next one is taken and never answered; later ones would pass.
+  proxy.set_mode(TcpProxy::Mode::reject);
+  proxy.set_mode(TcpProxy::Mode::mute);
+  const uint64_t accepted = proxy.accepted();
+  ASSERT_TRUE(eventually([&] { return proxy.accepted() > accepted; }, 5000ms));
+  proxy.set_mode(TcpProxy::Mode::pass);
+  const auto t0 = Clock::now();
+  auto refreshed = a->update_leader(dcs::LeaderRefresh{});
+  EXPECT_TRUE(refreshed) << refreshed.error().describe();
+  EXPECT_LE(ms_since(t0), 4000 + 500);
+  auto after = b->get_cluster_fresh();
+  ASSERT_TRUE(after && after->leader());
+  EXPECT_EQ(after->leader()->name(), "a");
+  EXPECT_EQ(after->leader()->session, before->leader()->session);
+  EXPECT_EQ(after->leader()->version, before->leader()->version);
+}
+
 }  // namespace
 }  // namespace custos::test
