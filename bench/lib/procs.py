@@ -2,8 +2,10 @@
 child-subreaper setup and reaping of orphaned postmasters, free ports, /proc readings."""
 
 import ctypes
+import fcntl
 import os
 import pwd
+import random
 import signal
 import socket
 import subprocess
@@ -163,10 +165,69 @@ def children_of(pid):
     return out
 
 
+_given_ports = set()
+_port_lock = threading.Lock()
+_reservations = []  # open, flock'ed files: held for the life of this process
+
+
+def _reserve(port):
+    """The test suite's cross-process reservation (tests/support/child_process.cpp): an
+    exclusive flock on /tmp/custos-test-ports/<port>, so a bench run beside the tests never
+    takes a port a test was handed. False when another process holds it."""
+    d = "/tmp/custos-test-ports"
+    try:
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o1777)
+    except OSError:
+        pass
+    path = os.path.join(d, str(port))
+    try:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except PermissionError:
+        return False
+    except OSError:
+        return True  # only the bind check is left
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _reservations.append(fd)
+    return True
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 that nothing listens on now and that this run has not handed out
+    before: below the kernel's ephemeral range (so no outgoing connection takes it before its
+    server binds it) and never twice (a server handed a port may not have bound it yet; at 50
+    clusters two nodes were once given the same one)."""
+    low = _ephemeral_low()
+    with _port_lock:
+        for _ in range(1000):
+            port = random.randrange(10000, max(10001, low))
+            if port in _given_ports:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            if not _reserve(port):
+                continue
+            _given_ports.add(port)
+            return port
+    raise RuntimeError("no free port below the ephemeral range after 1000 tries")
 
 
 def cpu_seconds(pid):

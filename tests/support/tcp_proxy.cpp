@@ -169,6 +169,7 @@ void TcpProxy::accept_loop() {
     link->client = c;
     link->generation = generation_.load();
     if (mode_ == Mode::mute) {
+      ++muted_;
       link->running = 1;
       Link* l = link.get();
       link->a = std::thread([this, l] { swallow(*l); });

@@ -1,6 +1,6 @@
 // TcpProxy: a TCP forwarder on 127.0.0.1 that a fault test controls, standing for the network
 // between two parties (an agent and etcd, a member and another member's PostgreSQL or REST API).
-// Modes, applied to new and existing connections at once:
+// Modes, applied to new and existing connections at once (mute: to new ones only):
 //   pass       bytes flow both ways (upstreams are tried in order until one accepts);
 //   blackhole  a partition as a network shows it: connections stay open and nothing crosses
 //              (the proxy stops reading, so bytes wait in the kernel's buffers and the sender's
@@ -10,11 +10,12 @@
 //   reject     every connection is closed at once and new ones are closed on arrival (a peer
 //              that is down: callers fail fast);
 //   mute       new connections are accepted and whatever they send is read and dropped, never
-//              answered, for as long as they last, whatever the mode later (a server that took
-//              a connection while starting and never serves it); connections made before go on
-//              as they were.
+//              answered, for as long as they last (until reject closes them), whatever the mode
+//              later (a server that took a connection while starting and never serves it);
+//              connections made before go on as they were.
 //
-// Thread: its own accept thread plus two forwarding threads per connection, all made and
+// Thread: its own accept thread plus two forwarding threads per connection (one for a muted
+// connection), all made and
 // joined by the proxy; set_mode/stats from any thread. Every wait is bounded (100 ms polls).
 #pragma once
 
@@ -50,6 +51,8 @@ class TcpProxy {
   Mode mode() const { return mode_.load(); }
   // Connections accepted so far.
   uint64_t accepted() const { return accepted_.load(); }
+  // Connections accepted in mute mode so far.
+  uint64_t muted() const { return muted_.load(); }
 
  private:
   struct Link;
@@ -66,6 +69,7 @@ class TcpProxy {
   std::atomic<Mode> mode_{Mode::pass};
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> muted_{0};
   std::atomic<uint64_t> generation_{0};  // bumped by reject: older connections close
   std::thread acceptor_;
   std::mutex mu_;

@@ -54,21 +54,44 @@ struct ZkSession::Handle {
   zhandle_t* zh = nullptr;
   std::atomic<bool> expired{false};
   // Since when (steady clock ticks) the handle has been seen waiting for the server's answer to
-  // its connection handshake (ZOO_ASSOCIATING_STATE); 0 when last seen in any other state.
-  // While a server refuses connections the client cycles through connecting and stays unseen
-  // here: only an accepted connection that gets no answer counts.
+  // its connection handshake (ZOO_ASSOCIATING_STATE), by polls no more than 250 ms apart; 0 when
+  // last seen in any other state or when a reply came. While a server refuses connections the
+  // client cycles through connecting and stays unseen here: only an accepted connection that
+  // gets no answer counts.
   std::atomic<Clock::rep> handshake_since{0};
+  std::atomic<Clock::rep> last_poll{0};
+  // Set by the first thread that replaces this handle: one replacement, one warning.
+  std::atomic<bool> replacing{false};
+  // The session's id and password as of the last "connected" event (the C client's own copy
+  // is written by its IO thread; the event comes after that write).
+  std::mutex id_mu;
+  clientid_t id{};
 
-  // Seen in the handshake, without a break we saw, for longer than `timeout`.
+  // Seen in the handshake, without a gap in our polls, for longer than `timeout`.
   bool stuck(std::chrono::milliseconds timeout) {
+    const Clock::rep now = Clock::now().time_since_epoch().count();
+    const Clock::rep previous = last_poll.exchange(now);
     if (zoo_state(zh) != ZOO_ASSOCIATING_STATE) {
       handshake_since = 0;
       return false;
     }
-    const Clock::rep now = Clock::now().time_since_epoch().count();
+    if (previous == 0 || Clock::duration(now - previous) > 250ms) {
+      handshake_since = now;  // not watched in between: count from here
+      return false;
+    }
     Clock::rep since = 0;
     if (handshake_since.compare_exchange_strong(since, now)) return false;
     return Clock::duration(now - since) > timeout;
+  }
+  void note_reply() { handshake_since = 0; }
+  // From the watcher, with the handle the C client passes (h->zh may not be assigned yet).
+  void note_connected(zhandle_t* from) {
+    std::lock_guard<std::mutex> lock(id_mu);
+    if (const clientid_t* current = from ? zoo_client_id(from) : nullptr) id = *current;
+  }
+  clientid_t session() {
+    std::lock_guard<std::mutex> lock(id_mu);
+    return id;
   }
   ~Handle() {
     if (zh) zookeeper_close(zh);  // pending completions run with ZCLOSING; no callback after
@@ -175,9 +198,11 @@ ZkSession::~ZkSession() {
   h.reset();  // closes the session (its ephemeral nodes go at once)
 }
 
-void ZkSession::deliver(const ZkEvent& event, Handle* from) {
+void ZkSession::deliver(const ZkEvent& event, Handle* from, zhandle_t* zh) {
   if (event.type == ZOO_SESSION_EVENT) {
-    if (event.state == ZOO_EXPIRED_SESSION_STATE) {
+    if (event.state == ZOO_CONNECTED_STATE) {
+      from->note_connected(zh);
+    } else if (event.state == ZOO_EXPIRED_SESSION_STATE) {
       spdlog::warn("zookeeper: session expired");
       from->expired = true;
     } else if (event.state == ZOO_AUTH_FAILED_STATE) {
@@ -208,9 +233,9 @@ std::shared_ptr<ZkSession::Handle> ZkSession::open_handle(const void* resume) {
   }
   auto h = std::make_shared<Handle>();
   h->owner = this;
-  auto watcher = [](zhandle_t* /*zh*/, int type, int state, const char* path, void* ctx) {
+  auto watcher = [](zhandle_t* zh, int type, int state, const char* path, void* ctx) {
     auto* handle = static_cast<Handle*>(ctx);
-    handle->owner->deliver(ZkEvent{type, state, path ? path : ""}, handle);
+    handle->owner->deliver(ZkEvent{type, state, path ? path : ""}, handle, zh);
   };
   h->zh = zookeeper_init(hosts_.c_str(), watcher, static_cast<int>(timeout.count()),
                          static_cast<const clientid_t*>(resume), h.get(), 0);
@@ -229,20 +254,28 @@ void ZkSession::reconnect(const std::shared_ptr<Handle>& stuck) {
     MutexLock lock(mu_);
     if (handle_ != stuck) return;  // replaced already
   }
-  // The session's id and password: the new connection resumes it (a session never established
-  // has id 0, and the new handle asks for a new one). The old handle, not connected, closes
-  // without ending the session.
-  const clientid_t id = *zoo_client_id(stuck->zh);
+  if (stuck->replacing.exchange(true)) return;  // another waiting thread does it
+  // The session's id and password from its last connection: the new handle resumes it (a
+  // session never established has none, and the new handle asks for a new one).
+  const clientid_t id = stuck->session();
   spdlog::warn("zookeeper: the server took our connection but left its handshake unanswered for {} ms: "
                "connecting again (session 0x{:x}, servers {})",
                connect_timeout_ms_.load(), id.client_id, hosts_);
   auto h = open_handle(id.client_id != 0 ? &id : nullptr);
-  if (!h) return;
+  if (!h) {
+    stuck->replacing = false;
+    return;
+  }
   std::shared_ptr<Handle> old;
-  MutexLock lock(mu_);
-  if (handle_ != stuck) return;
-  old.swap(handle_);
-  handle_ = h;
+  {
+    MutexLock lock(mu_);
+    // Answered after all: keep it (the new handle closes unconnected, the session untouched).
+    if (handle_ != stuck || zoo_state(stuck->zh) != ZOO_ASSOCIATING_STATE) return;
+    old.swap(handle_);
+    handle_ = h;
+  }
+  // The watches left on the old handle are gone with it: whoever waits on them looks again.
+  if (on_event_) on_event_(ZkEvent{ZOO_SESSION_EVENT, zrc::kWatchesLostState, ""});
 }
 
 void ZkSession::set_connect_timeout(std::chrono::milliseconds timeout) { connect_timeout_ms_ = timeout.count(); }
@@ -304,6 +337,7 @@ ZkResult<std::vector<std::shared_ptr<ZkPending>>> ZkSession::run_batch(const cha
   const auto wait_reply = [&](ZkPending& p, Handle& h, bool& stuck) {
     for (;;) {
       const int rc = p.wait(std::min<Deadline>(deadline, Clock::now() + 100ms));
+      if (rc != zrc::kTimedOut) h.note_reply();
       if (rc != zrc::kTimedOut || Clock::now() >= deadline) return rc;
       if (h.stuck(connect_timeout)) {
         stuck = true;

@@ -6,7 +6,10 @@
 // handshake (a server that accepted the connection while starting may never answer it); we
 // bound that wait by connect_timeout: a handle seen in its handshake for that long while a call
 // waits is replaced by one that resumes the same session (same id and password: the ephemeral
-// nodes stay; the old handle, not connected, closes without ending the session).
+// nodes stay; the old handle, not connected, closes without ending the session; its watches
+// are gone, reported as a kWatchesLostState session event). Left: should the old handshake be
+// answered in the instant between our last look and the old handle's close (after going
+// unanswered for connect_timeout), the close would end the session, as an expiry would.
 //
 // Thread: any number of threads at once. The C client calls the watcher and completions from
 // its own completion thread: on_event must not block. Locks (annotated): mu_ guards the handle
@@ -26,6 +29,8 @@
 #include "common/result.h"
 #include "common/thread_annotations.h"
 #include "dcs/dcs_error.h"
+
+struct _zhandle;  // the C client's handle (zookeeper.h's zhandle_t)
 
 namespace custos::dcs::zookeeper {
 
@@ -48,6 +53,9 @@ inline constexpr int kSessionExpired = -112;
 inline constexpr int kAuthFailed = -115;
 inline constexpr int kClosing = -116;
 inline constexpr int kTimedOut = -10000;  // ours: the deadline passed before the reply
+// Ours, as the state of a session event: the connection was replaced (same session) and the
+// watches left on the old one are gone.
+inline constexpr int kWatchesLostState = -10001;
 }  // namespace zrc
 
 struct ZkError {
@@ -121,8 +129,8 @@ class ZkSession {
   std::optional<Clock::time_point> last_reply() const EXCLUDES(mu_);
   // Closes the session (its ephemeral nodes go) and opens a new one with `session_timeout`.
   void restart(std::chrono::milliseconds session_timeout) EXCLUDES(mu_);
-  // How long a call waits for a (re)connection to finish before it starts over on a new
-  // connection resuming the same session (default 1 s).
+  // How long a handshake may go unanswered while a call waits before the call starts over on a
+  // new connection resuming the same session (default 1 s).
   void set_connect_timeout(std::chrono::milliseconds timeout);
 
  private:
@@ -147,7 +155,7 @@ class ZkSession {
                                            const std::function<int(Handle&, const void*)>& issue, Deadline deadline);
   // A reply on handle `from` to a call that started at `started` (ignored for a replaced handle).
   void note_reply(const Handle& from, Clock::time_point started) EXCLUDES(mu_);
-  void deliver(const ZkEvent& event, Handle* from);
+  void deliver(const ZkEvent& event, Handle* from, ::_zhandle* zh);
 
   const std::string hosts_;
   const std::vector<std::pair<std::string, std::string>> auth_data_;

@@ -41,7 +41,7 @@ bool announce_by_recreating(const json& old_data, const json& new_data) {
 // How long a handshake with a server may go unanswered before we connect again: half of
 // retry_timeout (at least 1 s), so a call still has time left on the new connection.
 std::chrono::milliseconds connect_timeout(const DcsTiming& timing) {
-  return std::max<std::chrono::milliseconds>(1000ms, std::chrono::seconds(timing.retry_timeout) / 2);
+  return std::max<std::chrono::milliseconds>(1000ms, std::chrono::milliseconds(timing.retry_timeout * 500));
 }
 
 }  // namespace
@@ -97,8 +97,9 @@ void ZooKeeperDcs::signal_change() {
 void ZooKeeperDcs::on_event(const ZkEvent& e) {
   cache_epoch_.fetch_add(1);  // whatever it was, the cached read may be out of date
   if (e.type == ZOO_SESSION_EVENT) {
-    // A lost session took our ephemeral znodes and every watch: the loop must look again.
-    if (e.state == ZOO_EXPIRED_SESSION_STATE) signal_change();
+    // A lost session took our ephemeral znodes and every watch, a replaced connection its
+    // watches: the loop must look again.
+    if (e.state == ZOO_EXPIRED_SESSION_STATE || e.state == zrc::kWatchesLostState) signal_change();
     return;
   }
   if (e.type == ZOO_NOTWATCHING_EVENT) return;
