@@ -543,10 +543,14 @@ tags:
         if not procs.wait_pid_gone(pm, 10):
             raise BenchError(f"postmaster {pm} of {n.name} survived SIGKILL")
 
-    def stop(self):
+    def signal_stop(self):
+        """Asks every agent to stop, without waiting (stop() waits)."""
         for n in self.nodes:
             if n.proc and n.proc.poll() is None:
                 n.proc.send_signal(signal.SIGTERM)
+
+    def stop(self):
+        self.signal_stop()
         for n in self.nodes:
             procs.stop_popen(n.proc, timeout=60)
         for n in self.nodes:  # PostgreSQL left behind (pause, kill -9 of an agent, ...)
