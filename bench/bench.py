@@ -64,9 +64,7 @@ class Run:
     def release(self, *things):
         # Every cluster asked to stop first: an agent that takes its time to stop (Patroni, its
         # peers gone) is waited for once, not once per cluster (50 clusters at the scale section).
-        for t in things:
-            if hasattr(t, "signal_stop"):
-                t.signal_stop()
+        self._signal_all(things)
         for t in things:
             try:
                 t.stop()
@@ -74,7 +72,17 @@ class Run:
                 if t in self.active:
                     self.active.remove(t)
 
+    def _signal_all(self, things):
+        """Asks every cluster among `things` to stop, so that the waits that follow overlap."""
+        for t in things:
+            if hasattr(t, "signal_stop"):
+                try:
+                    t.signal_stop()
+                except Exception as e:  # noqa: BLE001
+                    print(f"warning: cleanup of {t}: {e}", file=sys.stderr)
+
     def stop_all(self):
+        self._signal_all(self.active)
         while self.active:
             t = self.active.pop()
             try:
@@ -98,6 +106,7 @@ class Run:
             for c in clusters_for_logs():
                 print(c.log_tail(25), file=sys.stderr)
         finally:
+            self._signal_all(self.active[mark:])
             while len(self.active) > mark:
                 t = self.active.pop()
                 try:
@@ -321,7 +330,8 @@ class Run:
                 self.row(section, "bootstrap: primary + 2 streaming replicas", "s").add(kind.name, b["all_streaming_s"])
                 measure.prepare_table(c, primary)
                 idle = measure.idle([c], store, a.idle_seconds, settle=a.settle_seconds)
-                self.row(section, "agent RSS (mean of 3)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_rss_mib"])
+                self.row(section, "agent RSS (mean of 3)", "MiB").add(kind.name, idle["agent_rss_mib"])
+                self.row(section, "agent PSS (mean of 3)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_pss_mib"])
                 self.row(section, "agent CPU while idle (mean of 3)", "s/min", ("le_ratio", 1 / 10)).add(
                     kind.name, idle["agent_cpu_s_per_min"])
                 what = "HTTP requests" if isinstance(store, Etcd) else "packets received (requests and pings)"

@@ -6,6 +6,7 @@ import fcntl
 import os
 import pwd
 import random
+import resource
 import signal
 import socket
 import subprocess
@@ -69,6 +70,10 @@ def init():
     global REAPER
     become_subreaper()
     REAPER = Reaper()
+    # One open, flock'ed file per port handed out (a full run hands out several hundred).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else max(soft, 65536), hard))
 
 
 def run_as():
@@ -200,11 +205,14 @@ def _reserve(port):
 
 
 def _ephemeral_low():
+    """The low end of the kernel's ephemeral range; 32768 when that leaves too few ports below
+    it (as tests/support/child_process.cpp decides)."""
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            return int(f.read().split()[0])
+            low = int(f.read().split()[0])
     except (OSError, ValueError, IndexError):
         return 32768
+    return low if low > 12000 else 32768
 
 
 def free_port():
@@ -215,7 +223,7 @@ def free_port():
     low = _ephemeral_low()
     with _port_lock:
         for _ in range(1000):
-            port = random.randrange(10000, max(10001, low))
+            port = random.randrange(10000, low)
             if port in _given_ports:
                 continue
             with socket.socket() as s:
