@@ -250,11 +250,16 @@ std::shared_ptr<ZkSession::Handle> ZkSession::open_handle(const void* resume) {
 }
 
 void ZkSession::reconnect(const std::shared_ptr<Handle>& stuck) {
+  if (stuck->replacing.exchange(true)) return;  // another waiting thread does it
   {
     MutexLock lock(mu_);
-    if (handle_ != stuck) return;  // replaced already
+    // Replaced already, or answered after all: keep it (replacing stays clear for a later
+    // handshake of this handle).
+    if (handle_ != stuck || zoo_state(stuck->zh) != ZOO_ASSOCIATING_STATE) {
+      stuck->replacing = false;
+      return;
+    }
   }
-  if (stuck->replacing.exchange(true)) return;  // another waiting thread does it
   // The session's id and password from its last connection: the new handle resumes it (a
   // session never established has none, and the new handle asks for a new one).
   const clientid_t id = stuck->session();
@@ -266,11 +271,12 @@ void ZkSession::reconnect(const std::shared_ptr<Handle>& stuck) {
     stuck->replacing = false;
     return;
   }
+  // Once made, the new handle is installed, never discarded: it may have connected already, and
+  // closing a connected handle would end the session both share.
   std::shared_ptr<Handle> old;
   {
     MutexLock lock(mu_);
-    // Answered after all: keep it (the new handle closes unconnected, the session untouched).
-    if (handle_ != stuck || zoo_state(stuck->zh) != ZOO_ASSOCIATING_STATE) return;
+    if (handle_ != stuck) return;  // only drop_handle or restart replace a handle meanwhile
     old.swap(handle_);
     handle_ = h;
   }
