@@ -615,8 +615,12 @@ std::optional<api::PgStatus> Agent::live_pg_status(std::chrono::milliseconds tim
     // As Patroni, every answer asks PostgreSQL now (bounded): a member comparing WAL positions
     // in a leader race, or checking us before a switchover, must not get the position of up to
     // a loop_wait ago. When the query fails, the cycle's answer (if it had one) stands.
-    auto st = services_.pg.query_status(timeout);
-    if (st) fill_pg_status(pg, st.value(), services_.clock.now_seconds());
+    // Requests that arrive while a query runs share the next one (common/fresh_call_batch.h):
+    // still asked after they arrived, but a burst of health checks costs two queries, not one
+    // per request waiting its turn on the status connection.
+    auto st = status_queries_.get([&] { return services_.pg.query_status(timeout); },
+                                  std::chrono::steady_clock::now() + timeout);
+    if (st && *st) fill_pg_status(pg, st->value(), services_.clock.now_seconds());
     else if (!pg.query_ok) return std::nullopt;
   }
   // The walsenders are asked for on demand (GET /patroni on a primary), not every cycle, and

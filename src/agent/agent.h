@@ -18,7 +18,8 @@
 // request_reload(), run_in_loop() and the NodeStateSource methods from any thread. The loop's
 // own state (NodeMemory, Executor) is touched only by the loop thread; REST threads reach it
 // through run_in_loop(). Locks (docs/architecture.md): snapshot_mu_, mailbox_mu_,
-// restart_mu_, each a leaf; replication_mu_, held across the walsender query of GET /patroni.
+// restart_mu_, each a leaf; replication_mu_, held across the walsender query of GET /patroni;
+// status_queries_'s own lock, a leaf never held across its query.
 #pragma once
 
 #include <atomic>
@@ -43,6 +44,7 @@
 #include "api/handler.h"
 #include "api/node_state_source.h"
 #include "common/death_watcher.h"
+#include "common/fresh_call_batch.h"
 #include "common/thread_annotations.h"
 #include "ha/decide.h"
 
@@ -181,6 +183,9 @@ class Agent : public api::NodeStateSource {
   Mutex mailbox_mu_;
   std::vector<MailboxJob> mailbox_ GUARDED_BY(mailbox_mu_);
   bool mailbox_closed_ GUARDED_BY(mailbox_mu_) = false;
+
+  // GET /patroni's live status queries, shared by requests that arrive together.
+  FreshCallBatch<Result<postgres::ServerStatus, std::string>> status_queries_;
 
   // The walsender list GET /patroni reports on a primary, queried on demand and reused for
   // kReplicationAnswerMaxAge: a health-check storm costs one pg_stat_replication query a second,
