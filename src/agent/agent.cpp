@@ -570,9 +570,12 @@ void Agent::publish_snapshot() {
   snap.failsafe_mode_is_active = l.failsafe_active;
   snap.watchdog_failed = !services_.watchdog.is_healthy();
   snap.watchdog_running = services_.watchdog.is_running();
+  // One copy of the view per cycle, made before the lock; REST requests then share it.
+  std::shared_ptr<const dcs::Cluster> view;
+  if (memory_.view) view = std::make_shared<const dcs::Cluster>(*memory_.view);
   MutexLock lk(snapshot_mu_);
-  if (memory_.view) {
-    snap.cluster = memory_.view;
+  if (view) {
+    snap.cluster = std::move(view);
     snap.cluster_loaded_at = now;
     snap.dcs_last_seen = services_.clock.wall_seconds();
   } else {

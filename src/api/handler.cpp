@@ -1002,10 +1002,10 @@ Response RequestHandler::handle(const Request& req, NodeStateSource& source, dou
     }
     if (m == "GET" && (seg == "history" || seg == "config" || seg == "failsafe")) {
       NodeSnapshot s = source.snapshot();
-      std::optional<dcs::Cluster> cluster = s.cluster;
+      std::shared_ptr<const dcs::Cluster> cluster = s.cluster;
       if (!cluster && seg != "failsafe") {
         auto c = source.fresh_cluster();
-        if (c) cluster = c.value();
+        if (c) cluster = std::make_shared<const dcs::Cluster>(std::move(c).value());
       }
       if (seg == "history") {
         if (cluster && cluster->history()) return Response::json(200, cluster->history()->lines());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,7 +60,8 @@ struct NodeSnapshot {
   // with its monotonic `now`.
   // Last successful DCS read and when it happened (0 = never); dcs_last_seen is the same moment
   // in seconds since the epoch, as reported to clients.
-  std::optional<dcs::Cluster> cluster;
+  // Shared, never changed once published: a REST request copies the pointer, not the cluster.
+  std::shared_ptr<const dcs::Cluster> cluster;
   double cluster_loaded_at = 0;
   double dcs_last_seen = 0;
   // Our last successful leader-lock write + ttl (0 = not the leader).
@@ -90,7 +92,7 @@ struct NodeSnapshot {
 
   // Derived: the cached cluster view is younger than ttl at `now`.
   bool cluster_fresh(double now) const {
-    return cluster.has_value() && cluster_loaded_at > 0 && now - cluster_loaded_at < ttl;
+    return cluster != nullptr && cluster_loaded_at > 0 && now - cluster_loaded_at < ttl;
   }
   // Derived: we refreshed the leader lock within the last ttl.
   bool is_leader(double now) const { return leader_lock_valid_until > now; }

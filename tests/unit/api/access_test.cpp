@@ -348,7 +348,7 @@ TEST(OtherEndpoints, ConfigWithoutModifyVersionIs502) {
   src.snap = replica_snapshot();
   dcs::RawNode n = node("config", R"({"ttl":30})");
   n.modify_version = 0;
-  src.snap.cluster = dcs::Cluster::from_nodes({n});
+  src.snap.cluster = std::make_shared<const dcs::Cluster>(dcs::Cluster::from_nodes({n}));
   EXPECT_EQ(run(src, "GET", "/config").status, 502);
 }
 

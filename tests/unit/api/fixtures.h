@@ -46,7 +46,7 @@ inline NodeSnapshot base_snapshot(const std::string& name) {
   s.patroni_version = "3.3.1";
   s.ttl = 30;
   s.loop_wait = 10;
-  s.cluster = make_cluster();
+  s.cluster = std::make_shared<const dcs::Cluster>(make_cluster());
   s.cluster_loaded_at = kNow - 1;
   s.dcs_last_seen = kNow - 1;
   s.next_run = kNow + 5;
@@ -94,7 +94,7 @@ inline NodeSnapshot standby_leader_snapshot() {
   s.standby_cluster = true;
   s.pg.role = "standby_leader";
   s.leader_lock_valid_until = kNow + 29;
-  s.cluster = make_cluster(R"({"ttl":30,"standby_cluster":{"host":"10.9.9.9","port":5432}})");
+  s.cluster = std::make_shared<const dcs::Cluster>(make_cluster(R"({"ttl":30,"standby_cluster":{"host":"10.9.9.9","port":5432}})"));
   return s;
 }
 

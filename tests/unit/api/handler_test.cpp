@@ -83,7 +83,7 @@ TEST(HealthCheck, SyncReplicaRows) {
   TestSource src;
   src.snap = replica_snapshot();
   src.snap.synchronous_mode = true;
-  src.snap.cluster = make_cluster(R"({"ttl":30,"synchronous_mode":true})", R"({"leader":"node1","sync_standby":"node2"})");
+  src.snap.cluster = std::make_shared<const dcs::Cluster>(make_cluster(R"({"ttl":30,"synchronous_mode":true})", R"({"leader":"node1","sync_standby":"node2"})"));
   expect_rows(src,
               {{"/sync", 200},
                {"/synchronous", 200},
@@ -105,8 +105,8 @@ TEST(HealthCheck, QuorumReplicaRows) {
   src.snap = replica_snapshot();
   src.snap.synchronous_mode = true;
   src.snap.quorum_commit = true;
-  src.snap.cluster = make_cluster(R"({"ttl":30,"synchronous_mode":"quorum"})",
-                                  R"({"leader":"node1","quorum":1,"sync_standby":"node2,node3"})");
+  src.snap.cluster = std::make_shared<const dcs::Cluster>(make_cluster(R"({"ttl":30,"synchronous_mode":"quorum"})",
+                                  R"({"leader":"node1","quorum":1,"sync_standby":"node2,node3"})"));
   expect_rows(src,
               {{"/quorum", 200},
                {"/read-only-quorum", 200},
@@ -121,8 +121,8 @@ TEST(HealthCheck, QuorumReplicaRows) {
   EXPECT_EQ(body["quorum_standby"], true);
   EXPECT_FALSE(body.contains("sync_standby"));
   // Not among the voters: an asynchronous replica.
-  src.snap.cluster = make_cluster(R"({"ttl":30,"synchronous_mode":"quorum"})",
-                                  R"({"leader":"node1","quorum":0,"sync_standby":"node3"})");
+  src.snap.cluster = std::make_shared<const dcs::Cluster>(make_cluster(R"({"ttl":30,"synchronous_mode":"quorum"})",
+                                  R"({"leader":"node1","quorum":0,"sync_standby":"node3"})"));
   expect_rows(src, {{"/quorum", 503}, {"/read-only-quorum", 503}, {"/async", 200}}, "async replica, quorum mode");
   // The primary answers the read-only variant only.
   TestSource primary;
@@ -331,7 +331,7 @@ TEST(StatusJson, QueryFailureAndUnlocked) {
   TestSource src;
   src.snap = replica_snapshot();
   src.snap.pg.query_ok = false;
-  src.snap.cluster = make_cluster(R"({"ttl":30})", "", "", /*with_leader=*/false);
+  src.snap.cluster = std::make_shared<const dcs::Cluster>(make_cluster(R"({"ttl":30})", "", "", /*with_leader=*/false));
   json j = json::parse(run(src, "GET", "/patroni").body);
   EXPECT_EQ(j["state"], "unknown");
   EXPECT_EQ(j["role"], "replica");
@@ -477,14 +477,14 @@ TEST(OtherEndpoints, HistoryConfigFailsafe) {
   EXPECT_EQ(json::parse(c.body), (json{{"ttl", 30}, {"loop_wait", 10}}));
   EXPECT_EQ(run(src, "GET", "/failsafe").status, 502);
 
-  src.snap.cluster = dcs::Cluster::from_nodes({node("failsafe", R"({"node1":"http://10.0.0.1:8008/patroni"})")});
+  src.snap.cluster = std::make_shared<const dcs::Cluster>(dcs::Cluster::from_nodes({node("failsafe", R"({"node1":"http://10.0.0.1:8008/patroni"})")}));
   Response f = run(src, "GET", "/failsafe");
   EXPECT_EQ(f.status, 200);
   EXPECT_EQ(json::parse(f.body), (json{{"node1", "http://10.0.0.1:8008/patroni"}}));
   EXPECT_EQ(run(src, "GET", "/config").status, 502);
   EXPECT_EQ(json::parse(run(src, "GET", "/history").body), json::array());
 
-  src.snap.cluster = dcs::Cluster::from_nodes({node("failsafe", R"(["not","a","dict"])")});
+  src.snap.cluster = std::make_shared<const dcs::Cluster>(dcs::Cluster::from_nodes({node("failsafe", R"(["not","a","dict"])")}));
   EXPECT_EQ(run(src, "GET", "/failsafe").status, 502);
 }
 
