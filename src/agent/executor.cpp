@@ -960,6 +960,7 @@ void Executor::sync_slots() {
   const bool primary = memory_.status && !memory_.status->in_recovery;
   auto req = slot_request(primary);
   if (!req) return;
+  req->routine = true;  // may be skipped while nothing it depends on changes
   const std::vector<std::string> to_copy = services_.pg.sync_slots(*req);
   const auto& view = memory_.view;
   if (!primary && view) {

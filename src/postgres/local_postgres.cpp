@@ -91,6 +91,13 @@ DataDirState LocalPostgres::data_dir_state(std::string* why_inaccessible) const 
     if (why_inaccessible) *why_inaccessible = python_os_error(ec, dir);
     return DataDirState::inaccessible;
   };
+  // The common case, asked every cycle, in two cheap calls: PG_VERSION is there (so the
+  // directory has an entry that counts) and the directory can be listed (what the full check
+  // below would find out by listing it).
+  struct stat st{};
+  if (::stat((dir + "/PG_VERSION").c_str(), &st) == 0 &&
+      ::faccessat(AT_FDCWD, dir.c_str(), R_OK | X_OK, AT_EACCESS) == 0)
+    return DataDirState::present;
   std::error_code ec;
   if (!fs::exists(dir, ec)) return ec ? inaccessible(ec) : DataDirState::empty;
   if (!fs::is_directory(dir, ec)) return inaccessible(ec ? ec : std::make_error_code(std::errc::not_a_directory));
@@ -1001,11 +1008,15 @@ Result<std::string, std::string> LocalPostgres::move_data_dir_aside(const std::s
 
 std::vector<std::string> LocalPostgres::sync_slots(const SlotSyncRequest& request) {
   const NodeSettings s = settings();
+  const std::optional<pid_t> postmaster = postmaster_pid();
+  const auto now = std::chrono::steady_clock::now();
   SlotChanges changes;
   {
     // Connections of their own: creating a logical slot waits for running transactions and
     // must not hold up the status queries on the shared connection.
     MutexLock lk(slots_mu_);
+    // Nothing changed since a reconciliation that found everything in order: no query.
+    if (!slot_schedule_.due(request, postmaster, now)) return {};
     // Called only by postgres::sync_slots below, while slots_mu_ is held (the analysis cannot
     // follow the lock into a lambda called through std::function).
     auto connect = [&](const std::string& db) NO_THREAD_SAFETY_ANALYSIS -> PgConnection* {
@@ -1032,6 +1043,9 @@ std::vector<std::string> LocalPostgres::sync_slots(const SlotSyncRequest& reques
     for (const auto& [name, slot] : request.expected)
       if (slot.logical) used.insert(slot.database);
     std::erase_if(slot_conns_, [&](const auto& kv) { return !used.count(kv.first); });
+    slot_schedule_.record(request, postmaster, now,
+                          changes.created.empty() && changes.dropped.empty() && changes.advanced.empty() &&
+                              changes.to_copy.empty() && changes.errors.empty());
   }
   for (const auto& n : changes.created) spdlog::info("Created replication slot '{}'", n);
   for (const auto& [n, lsn] : changes.advanced) spdlog::debug("advanced replication slot '{}' to {}", n, format_lsn(lsn));

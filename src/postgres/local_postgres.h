@@ -20,6 +20,7 @@
 #include "common/thread_annotations.h"
 #include "postgres/postgres_node.h"
 #include "postgres/postmaster.h"
+#include "postgres/slot_sync_schedule.h"
 
 namespace custos::postgres {
 
@@ -153,6 +154,7 @@ class LocalPostgres final : public PostgresNode {
   // sync_slots' own connections, one per database (never the shared status connection).
   Mutex slots_mu_;
   std::map<std::string, std::unique_ptr<PgConnection>> slot_conns_ GUARDED_BY(slots_mu_);
+  SlotSyncSchedule slot_schedule_ GUARDED_BY(slots_mu_);  // whether the cycle's reconciliation may be skipped
 };
 
 }  // namespace custos::postgres

@@ -30,6 +30,7 @@ struct ExpectedSlot {
   std::string database;  // logical only
   std::string plugin;    // logical only
   int64_t lsn = 0;
+  friend bool operator==(const ExpectedSlot&, const ExpectedSlot&) = default;
 };
 
 // One ignore_slots entry: a slot matches when every attribute given equals the slot's (an
@@ -37,6 +38,7 @@ struct ExpectedSlot {
 struct SlotIgnoreRule {
   std::optional<std::string> name;
   std::string type, database, plugin;
+  friend bool operator==(const SlotIgnoreRule&, const SlotIgnoreRule&) = default;
 };
 
 struct SlotSyncRequest {
@@ -47,6 +49,11 @@ struct SlotSyncRequest {
   bool drop_unknown = true;   // false while the cluster is paused
   // A Citus node: its citus.database (the shard move/split slots Citus makes there are kept).
   std::string citus_database;
+  // The HA cycle's routine call: the reconciliation may be skipped when nothing it depends on
+  // changed since one that found nothing to do (postgres/slot_sync_schedule.h). Calls that
+  // must act now (before a promotion) leave it false.
+  bool routine = false;
+  friend bool operator==(const SlotSyncRequest&, const SlotSyncRequest&) = default;
 };
 
 // What sync_slots did, for logs and tests.

@@ -1,0 +1,98 @@
+// LocalPostgres::data_dir_state: the cheap check of the common case (PG_VERSION present) and
+// the full listing behind it give the same answers Patroni's data_directory_empty does.
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "common/process_runner.h"
+#include "postgres/local_postgres.h"
+
+namespace fs = std::filesystem;
+using custos::postgres::DataDirState;
+using custos::postgres::LocalPostgres;
+using custos::postgres::NodeSettings;
+
+namespace {
+
+class DataDirStateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/custos-datadir-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root = tmpl;
+    data = root + "/data";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::permissions(data, fs::perms::owner_all, ec);
+    fs::remove_all(root, ec);
+  }
+  DataDirState state(std::string* why = nullptr) {
+    NodeSettings s;
+    s.data_dir = data;
+    LocalPostgres pg(s, custos::system_process_runner());
+    return pg.data_dir_state(why);
+  }
+  void touch(const std::string& name) { std::ofstream(data + "/" + name) << "15\n"; }
+  std::string root, data;
+};
+
+}  // namespace
+
+TEST_F(DataDirStateTest, MissingOrEmptyOrOnlyLostFoundIsEmpty) {
+  EXPECT_EQ(state(), DataDirState::empty);
+  fs::create_directory(data);
+  EXPECT_EQ(state(), DataDirState::empty);
+  fs::create_directory(data + "/lost+found");
+  fs::create_directory(data + "/.snapshot");
+  EXPECT_EQ(state(), DataDirState::empty);
+}
+
+TEST_F(DataDirStateTest, AnyOtherEntryOrPgVersionIsPresent) {
+  fs::create_directory(data);
+  touch("postgresql.conf");
+  EXPECT_EQ(state(), DataDirState::present);
+  fs::remove(data + "/postgresql.conf");
+  touch("PG_VERSION");
+  EXPECT_EQ(state(), DataDirState::present);
+}
+
+TEST_F(DataDirStateTest, AFileInsteadOfADirectoryIsInaccessible) {
+  std::ofstream(data) << "x";
+  std::string why;
+  EXPECT_EQ(state(&why), DataDirState::inaccessible);
+  EXPECT_FALSE(why.empty());
+}
+
+TEST_F(DataDirStateTest, ADirectoryThatCannotBeListedIsInaccessibleEvenWithPgVersion) {
+  fs::create_directory(data);
+  touch("PG_VERSION");
+  // PG_VERSION can be stat'ed (search permission), the directory not listed. Root reads every
+  // directory: as root, the check runs with the effective user and group of `nobody`, the directory's owner.
+  const struct passwd* nobody = ::getpwnam("nobody");
+  const bool as_root = ::geteuid() == 0;
+  if (as_root) {
+    ASSERT_NE(nobody, nullptr);
+    fs::permissions(root, fs::perms::owner_all | fs::perms::others_exec);
+    ASSERT_EQ(::chown(data.c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+  }
+  fs::permissions(data, fs::perms::owner_exec);
+  std::string why;
+  if (as_root) {
+    ASSERT_EQ(::setegid(nobody->pw_gid), 0);
+    ASSERT_EQ(::seteuid(nobody->pw_uid), 0);
+  }
+  const DataDirState st = state(&why);
+  if (as_root) {
+    ASSERT_EQ(::seteuid(0), 0);
+    ASSERT_EQ(::setegid(0), 0);
+  }
+  EXPECT_EQ(st, DataDirState::inaccessible);
+  EXPECT_NE(why.find("Permission denied"), std::string::npos) << why;
+}
