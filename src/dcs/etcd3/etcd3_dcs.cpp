@@ -236,20 +236,38 @@ DcsResult<Cluster> Etcd3Dcs::read_cluster(bool use_cache) {
   const bool serializable = !(settings_.ctl || linearizable_reads_.load());
   // The watch cache holds the same keys as a serializable read of the prefix, kept current by
   // the stream: reading it saves one etcd request per member and cycle (dcs.md §5).
-  std::optional<std::vector<etcd3::KeyValue>> kvs;
   // A Citus coordinator reads every group; the watch covers its own group only.
-  if (use_cache && serializable && watcher_ && !settings_.is_citus_coordinator()) kvs = watcher_->cached();
-  if (!kvs) {
-    auto r = client_->range(prefix, prefix_range_end(prefix), serializable, deadline());
-    if (!r) return err(r.error());
-    kvs = std::move(r->kvs);
+  const bool from_watch = use_cache && serializable && watcher_ && !settings_.is_citus_coordinator();
+  std::shared_ptr<const ParsedRead> read;
+  if (from_watch) {
+    // Nothing changed in the cache since the last parse: the same keys, the same cluster.
+    if (auto version = watcher_->content_version()) {
+      MutexLock lock(parse_mu_);
+      if (parsed_ && parsed_->version == *version) read = parsed_;
+    }
   }
-
-  RawNodes nodes = raw_nodes_under(*kvs, prefix);
-
-  auto parsed = parse_cluster(nodes, prefix, settings_.is_citus_coordinator());
-  if (!parsed) return parsed;
-  Cluster cluster = std::move(parsed).value();
+  if (!read) {
+    uint64_t version = 0;
+    std::optional<std::vector<etcd3::KeyValue>> kvs;
+    if (from_watch) kvs = watcher_->cached(&version);
+    const bool cached = kvs.has_value();
+    if (!kvs) {
+      auto r = client_->range(prefix, prefix_range_end(prefix), serializable, deadline());
+      if (!r) return err(r.error());
+      kvs = std::move(r->kvs);
+    }
+    RawNodes raw = raw_nodes_under(*kvs, prefix);
+    auto parsed = parse_cluster(raw, prefix, settings_.is_citus_coordinator());
+    if (!parsed) return parsed;
+    auto made = std::make_shared<ParsedRead>(ParsedRead{version, std::move(raw), std::move(parsed).value()});
+    if (cached) {
+      MutexLock lock(parse_mu_);
+      parsed_ = made;
+    }
+    read = std::move(made);
+  }
+  const RawNodes& nodes = read->nodes;
+  Cluster cluster = read->cluster;
 
   // Remember what we need for lock refreshes and skipped writes.
   const std::string own = settings_.is_citus_coordinator() ? "0/" : "";

@@ -19,6 +19,7 @@
 //   lease_mu_     lease_, last_lease_refresh_, lease_ttl_, timing_. A leaf.
 //   view_mu_      view_. A leaf except in read_cluster(), which takes lease_mu_ (lease_id()) while
 //                 holding it to compare the leader key's lease with ours.
+//   parse_mu_     parsed_. A leaf.
 //   event_mu_     woken_, do_not_watch_; event_cv_ waits on it. A leaf except in watch(), which
 //                 reads Watcher::state() (the watcher's mu_) while holding it; the watcher never
 //                 calls back (signal_change) with its own lock held, so the order is one-way.
@@ -179,6 +180,16 @@ class Etcd3Dcs : public Dcs {
   View view_ GUARDED_BY(view_mu_);
   // status/failsafe/optime writes, skipped when unchanged.
   StatusPublisher status_;
+
+  // The cluster last parsed from the watch cache, kept while the cache's content version stays
+  // the same: an idle cycle reuses it instead of copying and parsing every key again.
+  struct ParsedRead {
+    uint64_t version = 0;
+    RawNodes nodes;
+    Cluster cluster;
+  };
+  mutable Mutex parse_mu_;
+  std::shared_ptr<const ParsedRead> parsed_ GUARDED_BY(parse_mu_);
 
   // watch()/wakeup(). What changed is the watcher's business (Watcher::state()); event_cv_ is
   // notified whenever its state moves on, and by wakeup().

@@ -79,9 +79,16 @@ void Watcher::note_write(const std::string& key, std::optional<std::string> valu
   if (key.compare(0, prefix_.size(), prefix_) == 0) (void)apply(key, std::move(value), revision, lease, false);
 }
 
-std::optional<std::vector<KeyValue>> Watcher::cached() const {
+std::optional<uint64_t> Watcher::content_version() const {
   MutexLock lock(mu_);
   if (!ready_) return std::nullopt;
+  return version_;
+}
+
+std::optional<std::vector<KeyValue>> Watcher::cached(uint64_t* version) const {
+  MutexLock lock(mu_);
+  if (!ready_) return std::nullopt;
+  if (version) *version = version_;
   std::vector<KeyValue> out;
   out.reserve(cache_.size());
   for (const auto& [k, e] : cache_) {
@@ -108,10 +115,17 @@ Watcher::Applied Watcher::apply(const std::string& key, std::optional<std::strin
       if (it == cache_.end() || it->second.mod_revision >= revision) return {};
     }
   }
-  if (value)
-    cache_[key] = Entry{*value, revision, lease};
-  else if (it != cache_.end())
+  if (value) {
+    Entry e{*value, revision, lease};
+    if (it == cache_.end() || it->second.value != e.value || it->second.mod_revision != e.mod_revision ||
+        it->second.lease != e.lease) {
+      cache_[key] = std::move(e);
+      ++version_;
+    }
+  } else if (it != cache_.end()) {
     cache_.erase(it);
+    ++version_;
+  }
 
   Applied out;
   // A member key that was not there (a member joined, or came back after its key expired).

@@ -58,7 +58,12 @@ class Watcher {
 
   // Every key under the prefix as the stream last reported it, while the stream is
   // established; nullopt otherwise (the caller then reads etcd).
-  std::optional<std::vector<KeyValue>> cached() const EXCLUDES(mu_);
+  // `version`, when given, receives the content version of what is returned.
+  std::optional<std::vector<KeyValue>> cached(uint64_t* version = nullptr) const EXCLUDES(mu_);
+  // A number that changes whenever any key in the cache changes (value, revision, lease, a key
+  // added or removed), while the stream is established; nullopt otherwise. Equal versions mean
+  // cached() would return the same keys: a reader may keep what it made of them.
+  std::optional<uint64_t> content_version() const EXCLUDES(mu_);
 
   // What Etcd3Dcs::watch() decides on, read at one instant.
   struct State {
@@ -112,6 +117,7 @@ class Watcher {
   std::map<std::string, Entry> cache_ GUARDED_BY(mu_);  // every key under the prefix
   bool ready_ GUARDED_BY(mu_) = false;
   uint64_t changes_ GUARDED_BY(mu_) = 0;  // see State::changes
+  uint64_t version_ GUARDED_BY(mu_) = 0;  // see content_version()
   bool stop_ GUARDED_BY(mu_) = false;
   net::StreamCanceller canceller_;
   std::atomic<uint64_t> connections_{0};

@@ -456,9 +456,19 @@ TEST_F(Etcd3Dcs_, AKeyThatCannotBeParsedFailsTheReadAndIsCounted) {
   ASSERT_TRUE(cache_shows_leader(*b, kv->mod_revision));
   EXPECT_EQ(b->stats().malformed_replies, 0u);
 
+  ASSERT_TRUE(b->get_cluster());  // parsed from the watch cache
   dcs::testing::set_parse_hook(&throw_on_leader);
   auto fresh = b->get_cluster_fresh();  // from etcd
-  auto cached = b->get_cluster();       // from the watch cache
+  // The watch cache unchanged, its last parse is reused (the hook never runs) ...
+  auto unchanged = b->get_cluster();
+  ASSERT_TRUE(unchanged) << unchanged.error().describe();
+  // ... and once a key changes, the cache is parsed again.
+  ASSERT_TRUE(a->touch_member(json{{"state", "running"}}));
+  auto cached = b->get_cluster();
+  for (int i = 0; i < 250 && cached; ++i) {
+    std::this_thread::sleep_for(20ms);
+    cached = b->get_cluster();
+  }
   dcs::testing::set_parse_hook(nullptr);
   for (const auto* r : {&fresh, &cached}) {
     ASSERT_FALSE(*r);
