@@ -69,16 +69,21 @@ int stop_signal(StopMode mode) {
 }  // namespace
 
 LocalPostgres::LocalPostgres(NodeSettings settings, ProcessRunner& runner)
-    : runner_(runner), settings_(std::move(settings)), postmaster_(settings_.data_dir, runner) {}
+    : runner_(runner),
+      settings_(std::make_shared<const NodeSettings>(std::move(settings))),
+      postmaster_(settings_->data_dir, runner) {}
 
 LocalPostgres::~LocalPostgres() = default;
 
 void LocalPostgres::set_settings(NodeSettings settings) {
+  auto next = std::make_shared<const NodeSettings>(std::move(settings));
   MutexLock lk(settings_mu_);
-  settings_ = std::move(settings);
+  settings_ = std::move(next);
 }
 
-NodeSettings LocalPostgres::settings() const {
+NodeSettings LocalPostgres::settings() const { return *current_settings(); }
+
+std::shared_ptr<const NodeSettings> LocalPostgres::current_settings() const {
   MutexLock lk(settings_mu_);
   return settings_;
 }
@@ -86,7 +91,7 @@ NodeSettings LocalPostgres::settings() const {
 // ---- cheap facts --------------------------------------------------------------------------------
 
 DataDirState LocalPostgres::data_dir_state(std::string* why_inaccessible) const {
-  const std::string dir = settings().data_dir;
+  const std::string dir = current_settings()->data_dir;
   auto inaccessible = [&](const std::error_code& ec) {
     if (why_inaccessible) *why_inaccessible = python_os_error(ec, dir);
     return DataDirState::inaccessible;
@@ -113,7 +118,8 @@ DataDirState LocalPostgres::data_dir_state(std::string* why_inaccessible) const 
 }
 
 std::optional<ControlData> LocalPostgres::controldata() const {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   std::error_code ec;
   if (!fs::exists(s.data_dir + "/global/pg_control", ec)) return std::nullopt;
   auto cd = read_controldata(s.pg_controldata, s.data_dir, 10s, runner_);
@@ -145,12 +151,13 @@ std::optional<pid_t> LocalPostgres::postmaster_pid() {
 }
 
 bool LocalPostgres::recovery_signal_present() const {
-  const std::string dd = settings().data_dir;
+  const std::string dd = current_settings()->data_dir;
   return has_standby_signal(dd) || has_recovery_signal(dd);
 }
 
 bool LocalPostgres::can_rewind(const std::optional<ControlData>& cd) const {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   if (!s.use_pg_rewind || !cd) return false;
   if (!find_executable(s.pg_rewind)) return false;
   return cd->wal_log_hints() || cd->data_checksums();
@@ -159,7 +166,7 @@ bool LocalPostgres::can_rewind(const std::optional<ControlData>& cd) const {
 // ---- queries ------------------------------------------------------------------------------------
 
 PgConnection& LocalPostgres::shared_connection(milliseconds timeout) {
-  const std::string ci = settings().local_conninfo();
+  const std::string ci = current_settings()->local_conninfo();
   if (!conn_ || conn_->conninfo() != ci) {
     ConnectionOptions o;
     o.connect_timeout = std::max<milliseconds>(timeout, 2000ms);
@@ -206,7 +213,7 @@ Status<std::string> LocalPostgres::checkpoint(milliseconds timeout) {
   ConnectionOptions o;
   o.connect_timeout = std::min<milliseconds>(timeout, 5s);
   o.query_timeout = timeout;
-  PgConnection conn(settings().local_conninfo(), o);
+  PgConnection conn(current_settings()->local_conninfo(), o);
   auto r = conn.query("CHECKPOINT", {}, timeout);
   if (!r) return make_error(r.error().message);
   return Unit{};
@@ -338,13 +345,15 @@ Status<std::string> LocalPostgres::write_configuration_locked(const NodeSettings
 }
 
 Status<std::string> LocalPostgres::write_configuration(bool replica, const std::optional<Upstream>& upstream) {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   MutexLock lk(files_mu_);
   return write_configuration_locked(s, replica, upstream);
 }
 
 Status<std::string> LocalPostgres::rewrite_configuration() {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   MutexLock lk(files_mu_);
   // Nothing written by this process yet (e.g. an adopted server): the next start/follow does it.
   if (!written_any_) return Unit{};
@@ -354,7 +363,8 @@ Status<std::string> LocalPostgres::rewrite_configuration() {
 Status<std::string> LocalPostgres::write_primary_configuration() { return write_configuration(false, std::nullopt); }
 
 Result<FollowOutcome, std::string> LocalPostgres::follow(const std::optional<Upstream>& upstream) {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   {
     MutexLock lk(files_mu_);
     const auto desired = recovery_params(s, upstream);
@@ -398,7 +408,7 @@ Status<std::string> LocalPostgres::start(bool replica, const std::optional<Upstr
 }
 
 Status<std::string> LocalPostgres::start_postmaster(const std::string& as_what) {
-  const auto options = postmaster_options(settings());
+  const auto options = postmaster_options(*current_settings());
   MutexLock lk(postmaster_mu_);
   if (postmaster_.is_running() || postmaster_.adopt()) return Unit{};
   auto r = postmaster_.start(options);
@@ -489,7 +499,7 @@ pid_t lock_file_pid(const std::string& data_dir) {
 }  // namespace
 
 bool LocalPostgres::reload() {
-  const std::string data_dir = settings().data_dir;
+  const std::string data_dir = current_settings()->data_dir;
   std::optional<pid_t> pid;
   {
     MutexLock lk(postmaster_mu_);
@@ -532,7 +542,8 @@ bool data_dir_empty(const std::string& dir) {
 }  // namespace
 
 Status<std::string> LocalPostgres::bootstrap(const CancelToken& cancel) {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   if (!s.bootstrap_method.empty()) return custom_bootstrap(s, cancel);
   auto opts = parse_initdb_options(s.initdb_options.is_null() ? nlohmann::json::array() : s.initdb_options);
   if (!opts) return make_error("bootstrap.initdb: " + opts.error());
@@ -663,7 +674,8 @@ Status<std::string> LocalPostgres::custom_bootstrap(const NodeSettings& s, const
 }
 
 Status<std::string> LocalPostgres::post_bootstrap() {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   ConnectionOptions o;
   o.connect_timeout = 5s;
   o.query_timeout = 30s;
@@ -788,10 +800,10 @@ std::string LocalPostgres::source_conninfo(const Upstream& from, const Credentia
   dsn["host"] = from.host;
   dsn["port"] = std::to_string(from.port);
   dsn["user"] = creds.username;
-  dsn["dbname"] = dbname.empty() ? settings().database : dbname;
+  dsn["dbname"] = dbname.empty() ? current_settings()->database : dbname;
   dsn.erase("password");
   // Patroni exports PGKRBSRVNAME for its children; the keyword has the same effect here.
-  if (!settings().krbsrvname.empty() && !dsn.count("krbsrvname")) dsn["krbsrvname"] = settings().krbsrvname;
+  if (!current_settings()->krbsrvname.empty() && !dsn.count("krbsrvname")) dsn["krbsrvname"] = current_settings()->krbsrvname;
   return format_dsn(dsn);
 }
 
@@ -894,7 +906,8 @@ Status<std::string> LocalPostgres::run_replica_method(const NodeSettings& s, con
 
 Status<std::string> LocalPostgres::clone(const std::optional<Upstream>& from, const CancelToken& cancel,
                                          CloneMethods which) {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   if (auto st = write_pgpass(s); !st) return st;
   // Every member of a standby cluster is built with standby_cluster.create_replica_methods
   // (Patroni turns the clone source into a remote member there).
@@ -936,7 +949,8 @@ Status<std::string> LocalPostgres::clone(const std::optional<Upstream>& from, co
 }
 
 Status<std::string> LocalPostgres::promote(milliseconds wait) {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   auto r = promote_with_pg_ctl(s.pg_ctl, s.data_dir, 30s, runner_);
   if (!r) return make_error("pg_ctl promote failed: " + r.error());
   ConnectionOptions o;
@@ -962,7 +976,8 @@ Status<std::string> LocalPostgres::promote(milliseconds wait) {
 }
 
 Status<std::string> LocalPostgres::rewind(const Upstream& from, const CancelToken& cancel) {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   if (!stop(StopMode::Fast, std::chrono::seconds(s.pg_ctl_timeout)))
     return make_error("cannot stop PostgreSQL before pg_rewind");
   if (auto st = write_pgpass(s); !st) return st;
@@ -979,7 +994,8 @@ Status<std::string> LocalPostgres::rewind(const Upstream& from, const CancelToke
 }
 
 Status<std::string> LocalPostgres::crash_recovery(const CancelToken& cancel) {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   CrashRecoveryRequest req;
   req.cancel = cancel;
   req.postgres_bin = s.postgres;
@@ -992,7 +1008,8 @@ Status<std::string> LocalPostgres::crash_recovery(const CancelToken& cancel) {
 Result<std::string, std::string> LocalPostgres::move_data_dir_aside(const std::string& suffix) {
   // Never from under a live postmaster: it would go on writing into the renamed directory.
   if (postmaster_pid()) return make_error("PostgreSQL is still running: the data directory stays where it is");
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   std::string d = s.data_dir;
   while (d.size() > 1 && d.back() == '/') d.pop_back();
   std::string target = d + "." + suffix;
@@ -1007,7 +1024,8 @@ Result<std::string, std::string> LocalPostgres::move_data_dir_aside(const std::s
 // ---- slots, timelines ---------------------------------------------------------------------------
 
 std::vector<std::string> LocalPostgres::sync_slots(const SlotSyncRequest& request) {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   const std::optional<pid_t> postmaster = postmaster_pid();
   const auto now = std::chrono::steady_clock::now();
   SlotChanges changes;
@@ -1056,7 +1074,8 @@ std::vector<std::string> LocalPostgres::sync_slots(const SlotSyncRequest& reques
 
 Status<std::string> LocalPostgres::copy_logical_slots(const Upstream& from, const std::vector<std::string>& names,
                                                      const std::map<std::string, ExpectedSlot>& expected) {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   // One attempt per slot a minute at most: a copy that keeps failing must not restart
   // PostgreSQL every cycle.
   std::vector<std::string> due;
@@ -1143,7 +1162,8 @@ Status<std::string> LocalPostgres::copy_logical_slots(const Upstream& from, cons
 }
 
 void LocalPostgres::set_enforce_hot_standby_feedback(bool enforce) {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   {
     MutexLock lk(files_mu_);
     if (enforce_hot_standby_feedback_ == enforce) return;
@@ -1171,7 +1191,7 @@ std::map<std::string, int64_t> LocalPostgres::slot_positions() {
 }
 
 std::vector<TimelineSwitch> LocalPostgres::timeline_history(int64_t timeline) const {
-  std::ifstream in(settings().data_dir + "/pg_wal/" + history_file_name(timeline));
+  std::ifstream in(current_settings()->data_dir + "/pg_wal/" + history_file_name(timeline));
   if (!in) return {};
   std::stringstream ss;
   ss << in.rdbuf();
@@ -1180,7 +1200,8 @@ std::vector<TimelineSwitch> LocalPostgres::timeline_history(int64_t timeline) co
 
 bool LocalPostgres::upstream_has_slot(const Upstream& upstream, const std::string& slot,
                                       std::chrono::milliseconds timeout) {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   ConnectionOptions o;
   o.connect_timeout = timeout;
   o.query_timeout = timeout;
@@ -1190,7 +1211,8 @@ bool LocalPostgres::upstream_has_slot(const Upstream& upstream, const std::strin
 }
 
 DivergeVerdict LocalPostgres::check_diverged(const Upstream& leader, const std::optional<ServerStatus>& status) {
-  const NodeSettings s = settings();
+  const auto settings_now = current_settings();
+  const NodeSettings& s = *settings_now;
   LocalTimeline local;
   if (status) {
     local.in_recovery = status->in_recovery;

@@ -31,6 +31,8 @@ class LocalPostgres final : public PostgresNode {
 
   void set_settings(NodeSettings settings) override EXCLUDES(settings_mu_);
   NodeSettings settings() const override EXCLUDES(settings_mu_);
+  // The settings in force without copying them (what every internal call reads).
+  std::shared_ptr<const NodeSettings> current_settings() const EXCLUDES(settings_mu_);
 
   DataDirState data_dir_state(std::string* why_inaccessible = nullptr) const override;
   std::optional<ControlData> controldata() const override;
@@ -124,7 +126,8 @@ class LocalPostgres final : public PostgresNode {
   Mutex control_mu_ ACQUIRED_BEFORE(files_mu_, postmaster_mu_);
 
   mutable Mutex settings_mu_;
-  NodeSettings settings_ GUARDED_BY(settings_mu_);
+  // Replaced whole by set_settings, never changed in place: readers keep the pointer.
+  std::shared_ptr<const NodeSettings> settings_ GUARDED_BY(settings_mu_);
 
   Mutex postmaster_mu_;
   Postmaster postmaster_ GUARDED_BY(postmaster_mu_);

@@ -1,9 +1,12 @@
 #include "postgres/postmaster_pid.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include "common/text.h"
 
 #include <charconv>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 namespace custos::postgres {
@@ -41,11 +44,26 @@ std::optional<PostmasterPidFile> parse_postmaster_pid(std::string_view text) {
 }
 
 std::optional<PostmasterPidFile> read_postmaster_pid(const std::string& data_dir) {
-  std::ifstream f(data_dir + "/postmaster.pid");
-  if (!f) return std::nullopt;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_postmaster_pid(ss.str());
+  // Read every cycle: plain system calls, no stream machinery. The file is a few hundred bytes.
+  const int fd = ::open((data_dir + "/postmaster.pid").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string text;
+  char buf[1024];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      text.append(buf, static_cast<size_t>(n));
+      if (text.size() <= 64 * 1024) continue;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n == 0) {
+      break;
+    }
+    ::close(fd);
+    return std::nullopt;  // a read error, or not a postmaster.pid
+  }
+  ::close(fd);
+  return parse_postmaster_pid(text);
 }
 
 }  // namespace custos::postgres

@@ -1,4 +1,8 @@
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <string>
+#include <fstream>
+#include <filesystem>
 
 #include "postgres/postmaster.h"
 #include "postgres/postmaster_pid.h"
@@ -34,6 +38,28 @@ TEST(PostmasterPid, PartialAndInvalid) {
   EXPECT_FALSE(parse_postmaster_pid("abc\n"));
   EXPECT_FALSE(parse_postmaster_pid("-5\n"));
   EXPECT_FALSE(parse_postmaster_pid("0\n"));
+}
+
+TEST(PostmasterPid, ReadFromTheDataDirectory) {
+  char tmpl[] = "/tmp/custos-pmpid-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  EXPECT_FALSE(read_postmaster_pid(dir)) << "no file";
+  {
+    std::ofstream f(dir + "/postmaster.pid");
+    f << "4242\n" << dir << "\n1700000000\n5433\n/tmp\n127.0.0.1\n  5433001    196608\nstandby \n";
+  }
+  auto pf = read_postmaster_pid(dir);
+  ASSERT_TRUE(pf);
+  EXPECT_EQ(pf->pid, 4242);
+  EXPECT_EQ(pf->data_dir, dir);
+  EXPECT_TRUE(pf->accepting());
+  {
+    std::ofstream f(dir + "/postmaster.pid");
+    f << std::string(70 * 1024, '7');  // not a postmaster.pid
+  }
+  EXPECT_FALSE(read_postmaster_pid(dir));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Postmaster, CommandLine) {
