@@ -266,9 +266,10 @@ std::string Agent::run_cycle() {
   if (auto done = worker_.take_finished()) executor_.apply_async_result(*done);
 
   auto loaded = services_.dcs.get_cluster();
-  std::optional<dcs::Cluster> cluster;
+  // One immutable view shared by the memory, the decision's input and the REST snapshot.
+  dcs::SharedCluster cluster;
   if (loaded) {
-    cluster = loaded.value();
+    cluster = std::move(loaded).value();
     if (cluster->leader() || !memory_.old_cluster) memory_.old_cluster = cluster;
     apply_dynamic_config(*cluster);
   } else {
@@ -570,9 +571,8 @@ void Agent::publish_snapshot() {
   snap.failsafe_mode_is_active = l.failsafe_active;
   snap.watchdog_failed = !services_.watchdog.is_healthy();
   snap.watchdog_running = services_.watchdog.is_running();
-  // One copy of the view per cycle, made before the lock; REST requests then share it.
-  std::shared_ptr<const dcs::Cluster> view;
-  if (memory_.view) view = std::make_shared<const dcs::Cluster>(*memory_.view);
+  // The cycle's view itself, shared: REST requests copy a pointer.
+  std::shared_ptr<const dcs::Cluster> view = memory_.view.pointer();
   MutexLock lk(snapshot_mu_);
   if (view) {
     snap.cluster = std::move(view);

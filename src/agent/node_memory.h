@@ -11,6 +11,7 @@
 
 #include "agent/hooks.h"
 #include "dcs/cluster.h"
+#include "dcs/shared_cluster.h"
 #include "ha/local_state.h"
 #include "ha/retained_slots.h"
 #include "postgres/controldata.h"
@@ -27,9 +28,9 @@ struct NodeMemory {
   // This cycle's status query (nullopt: not running, or the query failed).
   std::optional<postgres::ServerStatus> status;
   // The cluster the executor works on (reload_cluster replaces it); nullopt: DCS unreachable.
-  std::optional<dcs::Cluster> view;
+  dcs::SharedCluster view;
   // The last view that had a leader (ha.md §2.1).
-  std::optional<dcs::Cluster> old_cluster;
+  dcs::SharedCluster old_cluster;
   // The DCS `config` version applied / saved to patroni.dynamic.json.
   std::optional<dcs::Version> applied_config_version;
   std::optional<dcs::Version> saved_config_version;

@@ -18,6 +18,7 @@
 #include <optional>
 
 #include "dcs/cluster.h"
+#include "dcs/shared_cluster.h"
 #include "ha/decision.h"
 #include "ha/local_state.h"
 #include "ha/member_status.h"
@@ -27,10 +28,10 @@ namespace custos::ha {
 
 struct DecisionInput {
   // The cluster view just loaded; nullopt = DCS unreachable (the load failed, ha.md §2 E).
-  std::optional<dcs::Cluster> cluster;
+  dcs::SharedCluster cluster;
   // The last view that had a leader (Patroni old_cluster, §2.1); also the source of the last
   // known /failsafe value when the DCS is unreachable. nullopt = none yet.
-  std::optional<dcs::Cluster> old_cluster;
+  dcs::SharedCluster old_cluster;
   LocalState local;
   HaSettings settings;
   // Fresh `GET /patroni` answers of the other members (see member_status.h).

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -64,11 +66,22 @@ std::string read_file(const std::string& path) {
 }
 
 int data_dir_major_version(const std::string& data_dir) {
-  std::ifstream in(data_dir + "/PG_VERSION");
-  if (!in) return 0;
+  // Asked every cycle (the recovery settings): plain system calls, no stream machinery.
+  const int fd = ::open((data_dir + "/PG_VERSION").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[32];
+  ssize_t n;
+  do {
+    n = ::read(fd, buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);
+  ::close(fd);
+  if (n <= 0) return 0;
+  const char* p = buf;
+  const char* end = buf + n;
+  while (p < end && std::isspace(static_cast<unsigned char>(*p))) ++p;
   int major = 0;
-  in >> major;
-  return in.fail() ? 0 : major;
+  const auto [rest, ec] = std::from_chars(p, end, major);
+  return ec == std::errc() && rest != p ? major : 0;
 }
 
 }  // namespace custos::postgres

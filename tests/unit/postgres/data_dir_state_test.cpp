@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/process_runner.h"
+#include "postgres/file_util.h"
 #include "postgres/local_postgres.h"
 
 namespace fs = std::filesystem;
@@ -95,4 +96,19 @@ TEST_F(DataDirStateTest, ADirectoryThatCannotBeListedIsInaccessibleEvenWithPgVer
   }
   EXPECT_EQ(st, DataDirState::inaccessible);
   EXPECT_NE(why.find("Permission denied"), std::string::npos) << why;
+}
+
+TEST_F(DataDirStateTest, TheMajorVersionIsReadFromPgVersion) {
+  using custos::postgres::data_dir_major_version;
+  EXPECT_EQ(data_dir_major_version(data), 0) << "no data directory";
+  fs::create_directory(data);
+  EXPECT_EQ(data_dir_major_version(data), 0) << "no PG_VERSION";
+  touch("PG_VERSION");  // "15\n"
+  EXPECT_EQ(data_dir_major_version(data), 15);
+  std::ofstream(data + "/PG_VERSION") << "  9.6\n";
+  EXPECT_EQ(data_dir_major_version(data), 9);
+  std::ofstream(data + "/PG_VERSION") << "garbage\n";
+  EXPECT_EQ(data_dir_major_version(data), 0);
+  std::ofstream(data + "/PG_VERSION") << "";
+  EXPECT_EQ(data_dir_major_version(data), 0);
 }
