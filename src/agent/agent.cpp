@@ -620,9 +620,18 @@ std::optional<api::PgStatus> Agent::live_pg_status(std::chrono::milliseconds tim
     // a loop_wait ago. When the query fails, the cycle's answer (if it had one) stands.
     // Requests that arrive while a query runs share the next one (common/fresh_call_batch.h):
     // still asked after they arrived, but a burst of health checks costs two queries, not one
-    // per request waiting its turn on the status connection.
-    auto st = status_queries_.get([&] { return services_.pg.query_status(timeout); },
-                                  std::chrono::steady_clock::now() + timeout);
+    // per request waiting its turn on the status connection. The whole wait, the query
+    // included, stays within `timeout`; a request that runs out of it is answered as when the
+    // query fails.
+    using std::chrono::milliseconds;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto st = status_queries_.get(
+        [&] {
+          const auto left =
+              std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+          return services_.pg.query_status(std::max(left, milliseconds(100)));
+        },
+        deadline);
     if (st && *st) fill_pg_status(pg, st->value(), services_.clock.now_seconds());
     else if (!pg.query_ok) return std::nullopt;
   }

@@ -127,6 +127,8 @@ class Agent : public api::NodeStateSource {
   void wake_ha_loop() override { waker_.wake(); }
   nlohmann::json recent_events() const override { return events_.to_json(); }
   std::string own_metrics() const override { return services_.metrics ? services_.metrics->render() : std::string(); }
+  // GET /patroni requests waiting for another's status query now (tests).
+  int status_query_waiters() const { return status_queries_.waiting(); }
 
  private:
   void apply_dynamic_config(const dcs::Cluster& cluster);

@@ -135,7 +135,7 @@ Executor::Outcome Executor::run(const step::ReloadCluster&) {
   // After a lock change: the winner's key may be milliseconds old, read past the cache.
   auto c = services_.dcs.get_cluster_fresh();
   if (c) {
-    memory_.view = c.value();
+    memory_.view = std::move(c).value();
     if (memory_.view->leader()) memory_.old_cluster = memory_.view;
   } else {
     spdlog::warn("re-reading the cluster failed: {}", c.error().describe());
@@ -553,7 +553,7 @@ Executor::Outcome Executor::run(const step::Follow& s) {
   bool remote = s.remote;
   if (s.refresh_target) {
     auto c = services_.dcs.get_cluster_fresh();
-    if (c) memory_.view = c.value();
+    if (c) memory_.view = std::move(c).value();
     if (memory_.view) {
       auto t = ha::node_to_follow(*memory_.view, l, current->ha, memory_.holds_lock_in_view());
       target = t ? t->name : "";

@@ -246,7 +246,7 @@ Response AgentOperations::reinitialize(const Request& req) {
     return agent_.run_in_loop(
         [this, force, from_leader, cancel_running, cancelling]() {
           NodeMemory& m = agent_.memory();
-          if (auto loaded = services_.dcs.get_cluster_fresh()) m.view = loaded.value();
+          if (auto loaded = services_.dcs.get_cluster_fresh()) m.view = std::move(loaded).value();
           if (!m.view || !m.view->leader()) return Response::text(503, "Cluster has no leader, can not reinitialize");
           if (m.holds_lock_in_view()) return Response::text(503, "I am the leader, can not reinitialize");
           if (auto running = agent_.worker().current()) {

@@ -2,10 +2,10 @@
 // arrival. A caller that finds no call running starts one and hands its result to everyone who
 // arrived before it started; a caller that finds a call already running (started before it
 // arrived, so possibly too old for it) waits for it to end and then shares the next one, which
-// the first of the waiters starts. Under a burst of N concurrent callers the call therefore runs
-// about twice, not N times, and every answer still comes from a call that began after the caller
-// asked (GET /patroni's live status query: fresh WAL positions for each request, one query per
-// burst instead of one per request).
+// whichever caller first finds no call running (a waiter or a newcomer) starts. Under a burst of
+// N concurrent callers the call therefore runs about twice, not N times, and every answer still
+// comes from a call that began after the caller asked (GET /patroni's live status query: fresh
+// WAL positions for each request, one query per burst instead of one per request).
 //
 // Thread: get() from any thread; the call itself runs on the thread of the caller that started
 // it, outside the internal lock. Blocking: up to `deadline` waiting for others' calls, plus the
@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <utility>
 
@@ -40,20 +41,23 @@ class FreshCallBatch {
         const uint64_t generation = ++started_;
         mu_.unlock();
         std::optional<T> result;
+        std::exception_ptr failure;
         try {
           result.emplace(call());
         } catch (...) {
-          mu_.lock();
-          running_ = false;
-          cv_.notify_all();
-          mu_.unlock();
-          throw;
+          failure = std::current_exception();
         }
         mu_.lock();
         running_ = false;
-        finished_ = generation;
-        last_ = std::move(result);
+        if (!failure) {
+          finished_ = generation;
+          last_ = std::move(result);
+        }
         cv_.notify_all();
+        if (failure) {
+          mu_.unlock();
+          std::rethrow_exception(failure);
+        }
         continue;
       }
       ++waiting_;

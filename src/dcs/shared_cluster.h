@@ -24,8 +24,8 @@ class SharedCluster {
   SharedCluster(std::nullopt_t) {}  // NOLINT(google-explicit-constructor): reads like the optional
   SharedCluster(Cluster c)          // NOLINT(google-explicit-constructor)
       : ptr_(std::make_shared<const Cluster>(std::move(c))) {}
-  SharedCluster(const std::optional<Cluster>& c)  // NOLINT(google-explicit-constructor)
-      : ptr_(c ? std::make_shared<const Cluster>(*c) : nullptr) {}
+  // A deep copy: explicit, so that no hot path makes one without saying so.
+  explicit SharedCluster(const std::optional<Cluster>& c) : ptr_(c ? std::make_shared<const Cluster>(*c) : nullptr) {}
   explicit SharedCluster(std::shared_ptr<const Cluster> p) : ptr_(std::move(p)) {}
 
   explicit operator bool() const { return ptr_ != nullptr; }

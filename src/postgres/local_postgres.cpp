@@ -96,13 +96,10 @@ DataDirState LocalPostgres::data_dir_state(std::string* why_inaccessible) const 
     if (why_inaccessible) *why_inaccessible = python_os_error(ec, dir);
     return DataDirState::inaccessible;
   };
-  // The common case, asked every cycle, in two cheap calls: PG_VERSION is there (so the
-  // directory has an entry that counts) and the directory can be listed (what the full check
-  // below would find out by listing it).
+  // Patroni's rule, the common case first (asked every cycle, one system call): a data
+  // directory with global/pg_control is not empty, without listing it.
   struct stat st{};
-  if (::stat((dir + "/PG_VERSION").c_str(), &st) == 0 &&
-      ::faccessat(AT_FDCWD, dir.c_str(), R_OK | X_OK, AT_EACCESS) == 0)
-    return DataDirState::present;
+  if (::stat((dir + "/global/pg_control").c_str(), &st) == 0 && S_ISREG(st.st_mode)) return DataDirState::present;
   std::error_code ec;
   if (!fs::exists(dir, ec)) return ec ? inaccessible(ec) : DataDirState::empty;
   if (!fs::is_directory(dir, ec)) return inaccessible(ec ? ec : std::make_error_code(std::errc::not_a_directory));
@@ -110,8 +107,9 @@ DataDirState LocalPostgres::data_dir_state(std::string* why_inaccessible) const 
   if (ec) return inaccessible(ec);
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     if (ec) return inaccessible(ec);
+    // Hidden entries and lost+found do not count (Patroni's data_directory_is_empty).
     const std::string n = it->path().filename().string();
-    if (n == "lost+found" || n == ".snapshot") continue;
+    if (n == "lost+found" || n.starts_with('.')) continue;
     return DataDirState::present;
   }
   return DataDirState::empty;
@@ -800,10 +798,11 @@ std::string LocalPostgres::source_conninfo(const Upstream& from, const Credentia
   dsn["host"] = from.host;
   dsn["port"] = std::to_string(from.port);
   dsn["user"] = creds.username;
-  dsn["dbname"] = dbname.empty() ? current_settings()->database : dbname;
+  const auto settings_now = current_settings();
+  dsn["dbname"] = dbname.empty() ? settings_now->database : dbname;
   dsn.erase("password");
   // Patroni exports PGKRBSRVNAME for its children; the keyword has the same effect here.
-  if (!current_settings()->krbsrvname.empty() && !dsn.count("krbsrvname")) dsn["krbsrvname"] = current_settings()->krbsrvname;
+  if (!settings_now->krbsrvname.empty() && !dsn.count("krbsrvname")) dsn["krbsrvname"] = settings_now->krbsrvname;
   return format_dsn(dsn);
 }
 

@@ -1,9 +1,10 @@
 // SlotSyncSchedule: whether the HA cycle's slot reconciliation (LocalPostgres::sync_slots) must
 // read pg_replication_slots again. Patroni reads the slots only when something scheduled it (a
 // role change, a restart, a failed statement); custos reads them when anything the
-// reconciliation depends on changed, and at least every kRecheck besides, so that a slot made or
-// dropped by hand is still found within seconds, while an idle cycle (the same request, the same
-// postmaster, nothing done last time) no longer sends a query every loop_wait.
+// reconciliation depends on changed, and besides at the first cycle kRecheck or more after the
+// last read, so that a slot made or dropped by hand is still handled within about kRecheck +
+// loop_wait, while an idle cycle (the same request, the same postmaster, nothing done last time)
+// no longer sends a query every loop_wait. With loop_wait >= kRecheck every cycle reads them.
 //
 // Pure bookkeeping: no I/O, the caller passes the time. Thread: not synchronized; the owner
 // (LocalPostgres) calls it under its slots lock.

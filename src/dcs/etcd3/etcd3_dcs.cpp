@@ -262,7 +262,8 @@ DcsResult<Cluster> Etcd3Dcs::read_cluster(bool use_cache) {
     auto made = std::make_shared<ParsedRead>(ParsedRead{version, std::move(raw), std::move(parsed).value()});
     if (cached) {
       MutexLock lock(parse_mu_);
-      parsed_ = made;
+      // Two reads overlapping (loop and REST): the newer content stays.
+      if (!parsed_ || parsed_->version < version) parsed_ = made;
     }
     read = std::move(made);
   }

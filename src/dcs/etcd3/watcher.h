@@ -7,7 +7,7 @@
 // backoff, never busy-looping; while it is not connected the cache is not offered.
 // Thread-safe: every public call may come from any thread and never blocks on etcd.
 //
-// Lock: mu_ guards the cache, ready_, changes_ and stop_; cv_ (ready, stop) waits on it. It is
+// Lock: mu_ guards the cache, its content version_, ready_, changes_ and stop_; cv_ (ready, stop) waits on it. It is
 // never held while waiting on etcd (the read and the stream run without it) nor while calling
 // on_change. Not quite a leaf: run() resets canceller_ (which takes the canceller's own lock,
 // net/http_client.cpp) while holding it, so that the destructor's stop_ + cancel() cannot fall

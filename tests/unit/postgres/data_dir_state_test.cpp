@@ -1,5 +1,6 @@
-// LocalPostgres::data_dir_state: the cheap check of the common case (PG_VERSION present) and
-// the full listing behind it give the same answers Patroni's data_directory_empty does.
+// LocalPostgres::data_dir_state answers as Patroni's data_directory_empty: global/pg_control
+// present means not empty (no listing); otherwise hidden entries and lost+found do not count, and
+// a directory that cannot be listed is inaccessible.
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,12 +47,13 @@ class DataDirStateTest : public ::testing::Test {
 
 }  // namespace
 
-TEST_F(DataDirStateTest, MissingOrEmptyOrOnlyLostFoundIsEmpty) {
+TEST_F(DataDirStateTest, MissingOrEmptyOrOnlyHiddenEntriesAndLostFoundIsEmpty) {
   EXPECT_EQ(state(), DataDirState::empty);
   fs::create_directory(data);
   EXPECT_EQ(state(), DataDirState::empty);
   fs::create_directory(data + "/lost+found");
   fs::create_directory(data + "/.snapshot");
+  touch(".hidden");
   EXPECT_EQ(state(), DataDirState::empty);
 }
 
@@ -71,31 +73,45 @@ TEST_F(DataDirStateTest, AFileInsteadOfADirectoryIsInaccessible) {
   EXPECT_FALSE(why.empty());
 }
 
-TEST_F(DataDirStateTest, ADirectoryThatCannotBeListedIsInaccessibleEvenWithPgVersion) {
-  fs::create_directory(data);
-  touch("PG_VERSION");
-  // PG_VERSION can be stat'ed (search permission), the directory not listed. Root reads every
-  // directory: as root, the check runs with the effective user and group of `nobody`, the directory's owner.
+// Runs `check` with the effective user and group of `nobody`, who owns `dir` (mode: search only)
+// when the test runs as root (root reads every directory); as another user, as that user.
+template <class Check>
+void as_owner_without_read(const std::string& root, const std::string& dir, Check check) {
   const struct passwd* nobody = ::getpwnam("nobody");
   const bool as_root = ::geteuid() == 0;
   if (as_root) {
     ASSERT_NE(nobody, nullptr);
     fs::permissions(root, fs::perms::owner_all | fs::perms::others_exec);
-    ASSERT_EQ(::chown(data.c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+    ASSERT_EQ(::chown(dir.c_str(), nobody->pw_uid, nobody->pw_gid), 0);
   }
-  fs::permissions(data, fs::perms::owner_exec);
-  std::string why;
+  fs::permissions(dir, fs::perms::owner_exec);
   if (as_root) {
     ASSERT_EQ(::setegid(nobody->pw_gid), 0);
     ASSERT_EQ(::seteuid(nobody->pw_uid), 0);
   }
-  const DataDirState st = state(&why);
+  check();
   if (as_root) {
     ASSERT_EQ(::seteuid(0), 0);
     ASSERT_EQ(::setegid(0), 0);
   }
+}
+
+TEST_F(DataDirStateTest, ADirectoryThatCannotBeListedIsInaccessible) {
+  fs::create_directory(data);
+  touch("PG_VERSION");  // no global/pg_control: the directory must be listed
+  DataDirState st = DataDirState::present;
+  std::string why;
+  as_owner_without_read(root, data, [&] { st = state(&why); });
   EXPECT_EQ(st, DataDirState::inaccessible);
   EXPECT_NE(why.find("Permission denied"), std::string::npos) << why;
+}
+
+TEST_F(DataDirStateTest, WithPgControlTheDirectoryIsPresentWithoutBeingListed) {
+  fs::create_directories(data + "/global");
+  std::ofstream(data + "/global/pg_control") << "x";
+  DataDirState st = DataDirState::empty;
+  as_owner_without_read(root, data, [&] { st = state(); });
+  EXPECT_EQ(st, DataDirState::present);
 }
 
 TEST_F(DataDirStateTest, TheMajorVersionIsReadFromPgVersion) {
