@@ -46,8 +46,8 @@ class Run:
         e.start()
         return e
 
-    def cluster(self, kind, etcd, scope, profile, small=False):
-        c = Cluster(kind, etcd, self.base, scope, profile, small=small)
+    def cluster(self, kind, etcd, scope, profile, small=False, holdable_start=False):
+        c = Cluster(kind, etcd, self.base, scope, profile, small=small, holdable_start=holdable_start)
         self.active.append(c)
         return c
 
@@ -277,6 +277,34 @@ class Run:
 
             self.section(f"postmaster death ({prof.label()})", kind, body, lambda holder=holder: holder)
 
+    def start_timeouts(self, kind):
+        """A primary whose PostgreSQL cannot be restarted within primary_start_timeout (5 s): its
+        postmaster killed alone, the restart held; the lock should go the moment the timeout is
+        up (custos: a timer; Patroni: its next cycle), at loop_wait 10 and 2."""
+        a = self.args
+        for p in ([FAST] if a.smoke else [DEFAULT, FAST]):
+            prof = Profile(p.ttl, p.loop_wait, p.retry_timeout, primary_start_timeout=5)
+            holder = []
+
+            def body(prof=prof, holder=holder):
+                etcd = self.etcd()
+                c = self.cluster(kind, etcd, f"{kind.name}-pst-{prof.loop_wait}", prof, holdable_start=True)
+                holder.append(c)
+                primary, _ = measure.bootstrap(c, 180)
+                measure.prepare_table(c, primary)
+                sec = f"restart held past primary_start_timeout, {prof.label()}"
+                for _ in range(a.rounds):
+                    self.next_id, f = measure.start_timeout(c, self.next_id, prof.primary_start_timeout + 60)
+                    print(f"   start timeout: {f}", flush=True)
+                    self.row(sec, "lock released after the kill", "s").add(kind.name, f["lock_released_s"])
+                    self.row(sec, "lock released after primary_start_timeout was up", "s",
+                             ("lt_abs", 0.5)).add(kind.name, f["released_after_timeout_s"])
+                    self.row(sec, "another node accepts writes after the kill", "s").add(kind.name, f["writable_s"])
+                    self.row(sec, "acknowledged rows lost", "rows").add(kind.name, f["lost_rows"])
+                self.release(c, etcd)
+
+            self.section(f"start timeout ({prof.label()})", kind, body, lambda holder=holder: holder)
+
     def citus(self, kind):
         """A Citus coordinator (one node) and a worker group (two nodes) on one etcd; the worker
         group switches over while a client writes through the coordinator."""
@@ -437,7 +465,8 @@ def parse_args(argv):
                    help="comma-separated numbers of 3-node clusters on one etcd for the scale section")
     p.add_argument("--scale-clusters", type=int, default=None, help="one scale level (the same as --scale-levels N)")
     p.add_argument("--skip", default="",
-                   help="comma-separated sections to skip: main, idle, soak, failover, pmdeath, citus, backends, scale")
+                   help="comma-separated sections to skip: main, idle, soak, failover, pmdeath, starttimeout, citus, "
+                   "backends, scale")
     p.add_argument("--smoke", action="store_true",
                    help="one short round against custos only (what CI runs)")
     p.add_argument("--build-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build"))
@@ -459,7 +488,8 @@ def parse_args(argv):
     bad = [x for x in a.agents.split(",") if x not in ("custos", "patroni")]
     if bad:
         p.error(f"unknown agent(s) in --agents: {', '.join(bad)}")
-    bad = [x for x in a.skip.split(",") if x and x not in ("main", "idle", "soak", "failover", "pmdeath", "citus", "backends", "scale")]
+    sections = ("main", "idle", "soak", "failover", "pmdeath", "starttimeout", "citus", "backends", "scale")
+    bad = [x for x in a.skip.split(",") if x and x not in sections]
     if bad:
         p.error(f"unknown section(s) in --skip: {', '.join(bad)}")
     if a.json is None:
@@ -492,6 +522,8 @@ def main(argv):
                 run.failovers(k)
             if "pmdeath" not in skip:
                 run.postmaster_deaths(k)
+            if "starttimeout" not in skip:
+                run.start_timeouts(k)
             if "citus" not in skip:
                 run.citus(k)
             if "backends" not in skip:

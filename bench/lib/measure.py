@@ -177,6 +177,39 @@ def postmaster_death(cluster, next_id, timeout):
     }
 
 
+def start_timeout(cluster, next_id, timeout):
+    """kill -9 of the primary's postmaster alone, its next start held (by the bench's wrapper of
+    the `postgres` binary) well past the profile's primary_start_timeout: a PostgreSQL that
+    cannot be restarted in time. Seconds from the kill until the lock is released, how long
+    after the timeout was up (kill + primary_start_timeout) that was, and until another node
+    acknowledges a row; the old primary must then stream from the new one by itself."""
+    limit = cluster.profile.primary_start_timeout
+    primary = cluster.wait_primary(60)
+    cluster.wait_streaming(primary, 120)
+    hold = limit + cluster.profile.loop_wait + 60
+
+    def kill():
+        cluster.hold_next_start(primary, hold)
+        cluster.kill_postmaster(primary)
+
+    try:
+        k = _kill_under_writes(cluster, primary, next_id, timeout, kill)
+    finally:
+        cluster.clear_held_start(primary)
+    t_released = k.watch.first("DELETE", k.t_kill)
+    if t_released is None:
+        raise BenchError("the leader key was not deleted after the start timeout")
+    lost = k.writer.missing_on(k.new_primary)
+    wait_until(f"{k.old} to stream from {cluster.nodes[k.new_primary].name}", 180,
+               lambda: k.old in cluster.streaming_from(k.new_primary), 0.2)
+    return k.writer.next_id(), {
+        "lock_released_s": t_released - k.t_kill,
+        "released_after_timeout_s": t_released - k.t_kill - limit,
+        "writable_s": k.t_writable - k.t_kill,
+        "lost_rows": lost,
+    }
+
+
 def switchover(cluster, next_id, timeout):
     primary = cluster.wait_primary(60)
     cluster.wait_streaming(primary, 120)
