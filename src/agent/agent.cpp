@@ -620,9 +620,11 @@ std::optional<api::PgStatus> Agent::live_pg_status(std::chrono::milliseconds tim
     // a loop_wait ago. When the query fails, the cycle's answer (if it had one) stands.
     // Requests that arrive while a query runs share the next one (common/fresh_call_batch.h):
     // still asked after they arrived, but a burst of health checks costs two queries, not one
-    // per request waiting its turn on the status connection. The whole wait, the query
-    // included, stays within `timeout`; a request that runs out of it is answered as when the
-    // query fails.
+    // per request waiting its turn on the status connection. The wait for others' queries is
+    // bounded by `timeout` and a query started for this request gets what is left of it (at
+    // least 100 ms); a request that runs out while waiting is answered as when the query
+    // fails. (The query itself can still wait for the status connection while the cycle uses
+    // it, and a reconnect has its own connect_timeout.)
     using std::chrono::milliseconds;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto st = status_queries_.get(

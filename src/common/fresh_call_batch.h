@@ -9,7 +9,7 @@
 //
 // Thread: get() from any thread; the call itself runs on the thread of the caller that started
 // it, outside the internal lock. Blocking: up to `deadline` waiting for others' calls, plus the
-// duration of a call this caller starts (the call must bound itself). Errors: an exception from
+// duration of a call this caller starts before `deadline` (the call must bound itself). Errors: an exception from
 // the call reaches the caller that ran it; the waiters then start the next call among
 // themselves.
 #pragma once
@@ -29,7 +29,9 @@ class FreshCallBatch {
  public:
   // The result of a call of `call` (a callable returning T) that started after get() was
   // entered: this caller's own, or one another caller ran; nullopt when no such call finished by
-  // `deadline` (steady clock) while this caller waited for others.
+  // `deadline` (steady clock) while this caller waited for others, and when the turn to start
+  // one came only at or after `deadline`. A shared call runs with the bounds its starter gave
+  // it (GET /patroni: every request passes the same timeout).
   template <class Call>
   std::optional<T> get(Call&& call, std::chrono::steady_clock::time_point deadline) EXCLUDES(mu_) {
     mu_.lock();
@@ -37,6 +39,7 @@ class FreshCallBatch {
     const uint64_t needed = started_ + 1;
     while (finished_ < needed) {
       if (!running_) {
+        if (std::chrono::steady_clock::now() >= deadline) break;  // too late to start one
         running_ = true;
         const uint64_t generation = ++started_;
         mu_.unlock();
@@ -63,12 +66,19 @@ class FreshCallBatch {
       ++waiting_;
       const bool woken = cv_.wait_until(mu_, deadline);
       --waiting_;
-      if (!woken && finished_ < needed) {
-        mu_.unlock();
-        return std::nullopt;
-      }
+      if (!woken && finished_ < needed) break;
     }
-    std::optional<T> out = last_;
+    if (finished_ < needed) {
+      mu_.unlock();
+      return std::nullopt;
+    }
+    std::optional<T> out;
+    try {
+      out = last_;
+    } catch (...) {  // a copy that cannot allocate must not leave the lock held
+      mu_.unlock();
+      throw;
+    }
     mu_.unlock();
     return out;
   }

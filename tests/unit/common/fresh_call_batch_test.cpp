@@ -95,3 +95,17 @@ TEST(FreshCallBatch, AFailingCallReachesItsCallerAndTheWaitersRunTheirOwn) {
   EXPECT_EQ(waiter.get(), 3);
   EXPECT_EQ(batch.calls_started(), 2u);
 }
+
+TEST(FreshCallBatch, NoCallStartsOnceTheCallersDeadlineHasPassed) {
+  FreshCallBatch<int> batch;
+  bool called = false;
+  EXPECT_EQ(batch.get(
+                [&] {
+                  called = true;
+                  return 1;
+                },
+                in(-1ms)),
+            std::nullopt);
+  EXPECT_FALSE(called);
+  EXPECT_EQ(batch.calls_started(), 0u);
+}
