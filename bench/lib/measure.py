@@ -114,17 +114,22 @@ class _KillUnderWrites:
         self.t_writable, self.new_primary, self.old = t_writable, new_primary, old
 
 
-def _kill_under_writes(cluster, primary, next_id, timeout, kill):
+def _kill_under_writes(cluster, primary, next_id, timeout, kill, while_waiting=None):
     """Starts a writer and a watch on the leader key, waits for 20 commits, calls kill(), and
-    waits (bounded) until another node than `primary` acknowledges a row."""
+    waits (bounded) until another node than `primary` acknowledges a row, calling
+    while_waiting() at every probe (a measurement taken meanwhile)."""
     watch = cluster.etcd.watch_key(cluster.key("leader"))
     writer = Writer(cluster, next_id, timeout + 60)
     try:
         wait_until("the writer to commit on the primary", 20, lambda: writer.count() >= 20, 0.02)
         t_kill = time.monotonic()
         kill()
-        t_writable, new_primary = wait_until("another node to accept writes", timeout,
-                                             lambda: writer.first_ack(t_kill, node_not=primary), 0.02)
+        def probe():
+            if while_waiting:
+                while_waiting()
+            return writer.first_ack(t_kill, node_not=primary)
+
+        t_writable, new_primary = wait_until("another node to accept writes", timeout, probe, 0.02)
         time.sleep(0.5)
     finally:
         writer.stop()
@@ -180,22 +185,37 @@ def postmaster_death(cluster, next_id, timeout):
 def start_timeout(cluster, next_id, timeout):
     """kill -9 of the primary's postmaster alone, its next start held (by the bench's wrapper of
     the `postgres` binary) well past the profile's primary_start_timeout: a PostgreSQL that
-    cannot be restarted in time. Seconds from the kill until the lock is released, how long
-    after the timeout was up (kill + primary_start_timeout) that was, and until another node
-    acknowledges a row; the old primary must then stream from the new one by itself."""
+    cannot be restarted in time. Seconds from the kill until the leader key is deleted; how
+    long after kill + primary_start_timeout that was (the agent's time to notice the death and
+    start PostgreSQL included) and how long after the held start's own beginning +
+    primary_start_timeout (the agent's timer alone); until another node acknowledges a row.
+    The old primary must then stream from the new one by itself. The delete comes seconds
+    before the lease could expire (ttl 20 or more), so it is the agent's release."""
     limit = cluster.profile.primary_start_timeout
     primary = cluster.wait_primary(60)
     cluster.wait_streaming(primary, 120)
     hold = limit + cluster.profile.loop_wait + 60
+    held = {}
 
     def kill():
         cluster.hold_next_start(primary, hold)
         cluster.kill_postmaster(primary)
 
+    def note_hold():
+        h = cluster.held_start(primary)
+        if h and "began" not in held:
+            # The wrapper's wall-clock time on this process's monotonic clock.
+            held["began"] = h[1] - time.time() + time.monotonic()
+        return "began" in held
+
     try:
-        k = _kill_under_writes(cluster, primary, next_id, timeout, kill)
+        k = _kill_under_writes(cluster, primary, next_id, timeout, kill, while_waiting=note_hold)
     finally:
-        cluster.clear_held_start(primary)
+        never_started = cluster.clear_held_start(primary)
+    if never_started:
+        raise BenchError(f"{cluster.nodes[primary].name}'s agent did not start PostgreSQL again after the kill")
+    if "began" not in held:
+        raise BenchError("the held start was not seen (start-held file)")
     t_released = k.watch.first("DELETE", k.t_kill)
     if t_released is None:
         raise BenchError("the leader key was not deleted after the start timeout")
@@ -205,6 +225,7 @@ def start_timeout(cluster, next_id, timeout):
     return k.writer.next_id(), {
         "lock_released_s": t_released - k.t_kill,
         "released_after_timeout_s": t_released - k.t_kill - limit,
+        "released_after_held_start_timeout_s": t_released - held["began"] - limit,
         "writable_s": k.t_writable - k.t_kill,
         "lost_rows": lost,
     }

@@ -88,10 +88,12 @@ def chown_tree(path):
     ids = run_as()
     if not ids:
         return
+    # Links are changed themselves, never what they point to (a cluster's bin_dir links to the
+    # system's PostgreSQL binaries, which must stay root's).
     for root, dirs, files in os.walk(path):
         os.chown(root, *ids)
         for f in files:
-            os.chown(os.path.join(root, f), *ids)
+            os.chown(os.path.join(root, f), *ids, follow_symlinks=False)
 
 
 def spawn(argv, log_path, env=None, cwd=None, as_postgres=True):
