@@ -65,19 +65,34 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-int data_dir_major_version(const std::string& data_dir) {
-  // Asked every cycle (the recovery settings): plain system calls, no stream machinery.
-  const int fd = ::open((data_dir + "/PG_VERSION").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char buf[32];
-  ssize_t n;
-  do {
-    n = ::read(fd, buf, sizeof buf);
-  } while (n < 0 && errno == EINTR);
+std::optional<std::string> read_small_file(const std::string& path, size_t limit) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string text;
+  char buf[1024];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      text.append(buf, static_cast<size_t>(n));
+      if (text.size() <= limit) continue;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n == 0) {
+      break;
+    }
+    ::close(fd);
+    return std::nullopt;  // a read error, or larger than the file can be
+  }
   ::close(fd);
-  if (n <= 0) return 0;
-  const char* p = buf;
-  const char* end = buf + n;
+  return text;
+}
+
+int data_dir_major_version(const std::string& data_dir) {
+  // Asked every cycle (the recovery settings).
+  const auto text = read_small_file(data_dir + "/PG_VERSION", 4096);
+  if (!text || text->empty()) return 0;
+  const char* p = text->data();
+  const char* end = p + text->size();
   while (p < end && std::isspace(static_cast<unsigned char>(*p))) ++p;
   int major = 0;
   const auto [rest, ec] = std::from_chars(p, end, major);

@@ -2,6 +2,7 @@
 // the data directory's PG_VERSION.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <sys/types.h>
 
@@ -13,6 +14,11 @@ void write_file_atomic(const std::string& path, const std::string& content, mode
 
 // Reads a whole file; throws std::runtime_error if it cannot be opened.
 std::string read_file(const std::string& path);
+
+// Reads a small file that is read often (postmaster.pid, PG_VERSION) with plain system calls;
+// nullopt when it cannot be opened or read, or holds more than `limit` bytes. Never throws
+// (but std::bad_alloc).
+std::optional<std::string> read_small_file(const std::string& path, size_t limit);
 
 // The major version in <data_dir>/PG_VERSION ("15" -> 15, "9.6" -> 9); 0 when the file is
 // missing or holds no number. Never throws.

@@ -1,10 +1,7 @@
 #include "postgres/postmaster_pid.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include "common/text.h"
+#include "postgres/file_util.h"
 
 #include <charconv>
 #include <vector>
@@ -44,26 +41,10 @@ std::optional<PostmasterPidFile> parse_postmaster_pid(std::string_view text) {
 }
 
 std::optional<PostmasterPidFile> read_postmaster_pid(const std::string& data_dir) {
-  // Read every cycle: plain system calls, no stream machinery. The file is a few hundred bytes.
-  const int fd = ::open((data_dir + "/postmaster.pid").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string text;
-  char buf[1024];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) {
-      text.append(buf, static_cast<size_t>(n));
-      if (text.size() <= 64 * 1024) continue;
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n == 0) {
-      break;
-    }
-    ::close(fd);
-    return std::nullopt;  // a read error, or not a postmaster.pid
-  }
-  ::close(fd);
-  return parse_postmaster_pid(text);
+  // Read every cycle; the file is a few hundred bytes (64 KiB or more is not a postmaster.pid).
+  const auto text = read_small_file(data_dir + "/postmaster.pid", 64 * 1024);
+  if (!text) return std::nullopt;
+  return parse_postmaster_pid(*text);
 }
 
 }  // namespace custos::postgres

@@ -117,8 +117,7 @@ Watcher::Applied Watcher::apply(const std::string& key, std::optional<std::strin
   }
   if (value) {
     Entry e{*value, revision, lease};
-    if (it == cache_.end() || it->second.value != e.value || it->second.mod_revision != e.mod_revision ||
-        it->second.lease != e.lease) {
+    if (it == cache_.end() || !(it->second == e)) {
       cache_[key] = std::move(e);
       ++version_;
     }

@@ -84,6 +84,7 @@ class Watcher {
     std::string value;
     int64_t mod_revision = 0;
     std::string lease;
+    friend bool operator==(const Entry&, const Entry&) = default;
   };
   void run() EXCLUDES(mu_);
   // What one observed key state means for the HA loop.
