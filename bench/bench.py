@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -23,43 +24,124 @@ FAST = Profile(10, 2, 4)
 CITUS = Profile(10, 2, 4, True)
 
 
+class Rendezvous:
+    """The units of a concurrent group meet here once every one of them has bootstrapped its
+    cluster, so that their idle windows start together and overlap nothing heavier than idle
+    clusters and the soak's switchovers (a unit that failed arrives too)."""
+
+    def __init__(self, units):
+        self._left = units
+        self._cv = threading.Condition()
+
+    def arrive(self):
+        with self._cv:
+            self._left -= 1
+            self._cv.notify_all()
+
+    def wait(self, timeout):
+        with self._cv:
+            return self._cv.wait_for(lambda: self._left <= 0, timeout)
+
+
 class Run:
+    # How long a unit of a concurrent group waits for the others to bootstrap before it goes on.
+    RENDEZVOUS_TIMEOUT_S = 1200
+
     def __init__(self, args):
         self.args = args
         self.rows = {}
         self.failures = []
-        self.active = []  # clusters and etcds to stop, newest last
+        self.active = []  # clusters and etcds to stop, newest last (every thread's)
         self.base = tempfile.mkdtemp(prefix="custos-bench-")
         os.chmod(self.base, 0o755)
-        self.next_id = 1
+        self._lock = threading.Lock()      # rows, active, failures
+        self._tls = threading.local()      # per thread: the running section's things, next_id, ready hook
+        # Clusters of a concurrent group bootstrap two at a time: ten initdbs and base backups
+        # at once on 2 cores made Patroni 3.0.2's initialize requests time out.
+        self._bootstrap_gate = threading.Semaphore(2)
 
     # ---- bookkeeping ---------------------------------------------------------------------------
+    @property
+    def next_id(self):
+        """The next writer row id of this thread (ids are unique per cluster's table, and a
+        thread's clusters are used one after another)."""
+        return getattr(self._tls, "next_id", 1)
+
+    @next_id.setter
+    def next_id(self, value):
+        self._tls.next_id = value
+
     def row(self, section, metric, unit, target=None, note=""):
         key = (section, metric)
-        if key not in self.rows:
-            self.rows[key] = report.Row(section, metric, unit, target, note)
-        return self.rows[key]
+        with self._lock:
+            if key not in self.rows:
+                self.rows[key] = report.Row(section, metric, unit, target, note)
+            return self.rows[key]
+
+    def track(self, thing):
+        """Registers a started (or starting) cluster or store: stopped when its section ends."""
+        with self._lock:
+            self.active.append(thing)
+        started = getattr(self._tls, "started", None)
+        if started is not None:
+            started.append(thing)
+        return thing
+
+    def _untrack(self, thing):
+        with self._lock:
+            if thing in self.active:
+                self.active.remove(thing)
+        started = getattr(self._tls, "started", None)
+        if started is not None and thing in started:
+            started.remove(thing)
 
     def etcd(self):
-        e = Etcd(self.base)
-        self.active.append(e)
+        e = self.track(Etcd(self.base))
         e.start()
         return e
 
     def cluster(self, kind, etcd, scope, profile, small=False, holdable_start=False):
-        c = Cluster(kind, etcd, self.base, scope, profile, small=small, holdable_start=holdable_start)
-        self.active.append(c)
-        return c
+        return self.track(Cluster(kind, etcd, self.base, scope, profile, small=small, holdable_start=holdable_start))
 
-    def bootstrapped(self, kind, scope, profile, holder):
-        """A private etcd and a bootstrapped three-node cluster of `kind` (table prepared on the
-        primary); the cluster goes into `holder` for the logs of a failed section."""
-        etcd = self.etcd()
-        c = self.cluster(kind, etcd, scope, profile)
-        holder.append(c)
-        primary, _ = measure.bootstrap(c, 180)
-        measure.prepare_table(c, primary)
+    def bootstrapped(self, kind, scope, profile, holder, store=None):
+        """A private etcd (or `store`, started here) and a bootstrapped three-node cluster of
+        `kind` (table prepared on the primary); the cluster goes into `holder` for the logs of a
+        failed section. In a concurrent group, then waits until the group's other clusters are
+        up too (ready())."""
+        with self._bootstrap_gate:
+            if store is None:
+                etcd = self.etcd()
+            else:
+                etcd = self.track(store)
+                store.start()
+            c = self.cluster(kind, etcd, scope, profile)
+            holder.append(c)
+            primary, _ = measure.bootstrap(c, 180)
+            measure.prepare_table(c, primary)
+        self.ready()
         return etcd, c
+
+    def ready(self):
+        """Within a concurrent group: this unit's clusters are up; returns once every unit's are
+        (bounded). Elsewhere: nothing."""
+        hook = getattr(self._tls, "ready", None)
+        if hook:
+            hook()
+
+    def start_staggered(self, clusters, timeout, batch=5):
+        """Starts `clusters` `batch` at a time, each batch's primaries elected and replicas
+        streaming before the next starts (Debian's Patroni 3.0.2 did not bootstrap 17 of 50
+        clusters started together on 2 cores); returns each cluster's primary index."""
+        primaries = []
+        for i in range(0, len(clusters), batch):
+            group = clusters[i:i + batch]
+            for c in group:
+                c.start_all()
+            firsts = [c.wait_primary(timeout) for c in group]
+            for c, p in zip(group, firsts):
+                c.wait_streaming(p, timeout)
+            primaries.extend(firsts)
+        return primaries
 
     def release(self, *things):
         # Every cluster asked to stop first: an agent that takes its time to stop (Patroni, its
@@ -69,8 +151,7 @@ class Run:
             try:
                 t.stop()
             finally:
-                if t in self.active:
-                    self.active.remove(t)
+                self._untrack(t)
 
     def _signal_all(self, things):
         """Asks every cluster among `things` to stop, so that the waits that follow overlap."""
@@ -82,38 +163,103 @@ class Run:
                     print(f"warning: cleanup of {t}: {e}", file=sys.stderr)
 
     def stop_all(self):
-        self._signal_all(self.active)
-        while self.active:
-            t = self.active.pop()
+        with self._lock:
+            things = list(self.active)
+            self.active.clear()
+        self._signal_all(things)
+        for t in reversed(things):
             try:
                 t.stop()
             except Exception as e:  # noqa: BLE001
                 print(f"warning: cleanup of {t}: {e}", file=sys.stderr)
 
-    def section(self, name, kind, fn, clusters_for_logs):
-        """Runs one section; whatever it started is stopped afterwards, also when it fails."""
-        print(f"== {kind.name}: {name}", flush=True)
+    def fail(self, who, name, e, clusters):
+        """Records one failed measurement with its error and the agents' log tails."""
+        msg = f"{who}: {name}: {e}"
+        with self._lock:
+            self.failures.append(msg)
+        print(f"FAILED {msg}", file=sys.stderr)
+        if not isinstance(e, BenchError):
+            traceback.print_exception(e)
+        for c in clusters:
+            try:
+                print(c.log_tail(25), file=sys.stderr)
+            except Exception as le:  # noqa: BLE001
+                print(f"warning: log tail of {c}: {le}", file=sys.stderr)
+
+    def section(self, name, who, fn, clusters_for_logs):
+        """Runs one section (`who`: the agent or agents measured); whatever it started is
+        stopped afterwards, also when it fails."""
+        print(f"== {who}: {name}", flush=True)
         t0 = time.monotonic()
-        mark = len(self.active)
+        outer = getattr(self._tls, "started", None)
+        self._tls.started = []
         try:
             fn()
         except Exception as e:  # noqa: BLE001 - one failed section must not hide the others
-            msg = f"{kind.name}: {name}: {e}"
-            self.failures.append(msg)
-            print(f"FAILED {msg}", file=sys.stderr)
-            if not isinstance(e, BenchError):
-                traceback.print_exc()
-            for c in clusters_for_logs():
-                print(c.log_tail(25), file=sys.stderr)
+            self.fail(who, name, e, clusters_for_logs())
         finally:
-            self._signal_all(self.active[mark:])
-            while len(self.active) > mark:
-                t = self.active.pop()
+            mine = list(self._tls.started)
+            self._signal_all(mine)
+            for t in reversed(mine):
                 try:
                     t.stop()
                 except Exception as e:  # noqa: BLE001
                     print(f"warning: cleanup: {e}", file=sys.stderr)
-        print(f"   ({time.monotonic() - t0:.0f} s)", flush=True)
+                self._untrack(t)
+            self._tls.started = outer
+        print(f"   ({who}: {name}: {time.monotonic() - t0:.0f} s)", flush=True)
+
+    def concurrently(self, units):
+        """Runs sections at the same time, one thread each: units are (name, who, fn,
+        clusters_for_logs). Only for what is not timed (idle windows, the soak): every unit
+        bootstraps (two at a time), waits for the others (ready()), then measures. Returns once
+        every unit has ended."""
+        if not units:
+            return
+        rendezvous = Rendezvous(len(units))
+
+        def run_unit(name, who, fn, logs):
+            arrived = [False]
+
+            def ready():
+                if not arrived[0]:
+                    arrived[0] = True
+                    rendezvous.arrive()
+                    if not rendezvous.wait(self.RENDEZVOUS_TIMEOUT_S):
+                        print(f"warning: {who}: {name}: the group's other clusters were not up after "
+                              f"{self.RENDEZVOUS_TIMEOUT_S} s; measuring anyway", file=sys.stderr)
+            self._tls.ready = ready
+            try:
+                self.section(name, who, fn, logs)
+            finally:
+                if not arrived[0]:
+                    rendezvous.arrive()
+                self._tls.ready = None
+
+        threads = [threading.Thread(target=run_unit, args=u, name=f"{u[1]}: {u[0]}", daemon=True) for u in units]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    @staticmethod
+    def at_once(calls):
+        """Calls every function of `calls` (name -> fn) in its own thread; name -> its result,
+        or the exception it raised."""
+        results = {}
+
+        def call(name, fn):
+            try:
+                results[name] = fn()
+            except Exception as e:  # noqa: BLE001 - handed back to the caller
+                results[name] = e
+        threads = [threading.Thread(target=call, args=(n, f), daemon=True) for n, f in calls.items()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return results
 
     # ---- sections ------------------------------------------------------------------------------
     def main_cluster(self, kind):
@@ -145,17 +291,19 @@ class Run:
                 self.row("switchover", "acknowledged rows lost", "rows").add(kind.name, s["lost_rows"])
             self.release(c, etcd)
 
-        self.section("bootstrap, REST, switchover", kind, body, lambda: holder)
+        self.section("bootstrap, REST, switchover", kind.name, body, lambda: holder)
 
     # etcd v3 request kinds shown one by one in the idle sections (the rest: "other").
     REQUEST_KINDS = ("LeaseKeepAlive", "Txn", "Put", "Range", "Watch", "LeaseGrant", "DeleteRange", "LeaseRevoke")
 
-    def idle_profiles(self, kind):
+    def idle_units(self, kind):
         """An idle three-node cluster at loop_wait 10 (Patroni's defaults) and at loop_wait 2: the
         agents' CPU and memory (RSS, private RssAnon, proportional PSS) and etcd's requests, in
         all and by kind, over --idle-seconds (5 minutes by default: /proc counts CPU in ticks of
-        10 ms, which a short window of a mostly sleeping agent cannot resolve)."""
+        10 ms, which a short window of a mostly sleeping agent cannot resolve). Units of the
+        concurrent group (each cluster has its own etcd; CPU is counted per process)."""
         a = self.args
+        units = []
         for prof in ([FAST] if a.smoke else [DEFAULT, FAST]):
             holder = []
 
@@ -179,12 +327,14 @@ class Run:
                 self.row(sec, "etcd CPU", "s/min").add(kind.name, idle["etcd_cpu_s_per_min"])
                 self.release(c, etcd)
 
-            self.section(f"idle ({prof.label()})", kind, body, lambda holder=holder: holder)
+            units.append((f"idle ({prof.label()})", kind.name, body, lambda holder=holder: holder))
+        return units
 
-    def soak(self, kind):
+    def soak_unit(self, kind):
         """--soak-minutes of a switchover every minute (loop_wait 2 profile); every agent's RSS and
         PSS sampled after each minute: the growth from the first sample to the last, the largest
-        of the three agents (a leak shows as steady growth)."""
+        of the three agents (a leak shows as steady growth). A unit of the concurrent group: it
+        measures memory only, which the other units' load does not change."""
         a = self.args
         holder = []
 
@@ -196,7 +346,7 @@ class Run:
                 self.next_id, _ = measure.switchover(c, self.next_id, 120)
                 time.sleep(max(0.0, 60 - (time.monotonic() - started)))
                 samples.append(measure.memory_sample([c]))
-                print(f"   soak minute {minute + 1}: " + ", ".join(
+                print(f"   {kind.name} soak minute {minute + 1}: " + ", ".join(
                     f"{pid}: RSS {r:.1f} PSS {p:.1f}" for pid, (r, p) in samples[-1].items()
                     if r is not None and p is not None), flush=True)
             first, last = samples[0], samples[-1]
@@ -218,7 +368,7 @@ class Run:
                 kind.name, sum(last[p][1] for p in pids) / len(pids))
             self.release(c, etcd)
 
-        self.section(f"soak ({a.soak_minutes} min)", kind, body, lambda: holder)
+        return (f"soak ({a.soak_minutes} min)", kind.name, body, lambda: holder)
 
     def failovers(self, kind):
         a = self.args
@@ -253,7 +403,7 @@ class Run:
                             kind.name, f["old_primary_rejoined_s"])
                     self.release(c, etcd)
 
-                self.section(f"failover ({prof.label()})", kind, body, lambda holder=holder: holder)
+                self.section(f"failover ({prof.label()})", kind.name, body, lambda holder=holder: holder)
 
     def postmaster_deaths(self, kind):
         """Failover where the host survives: kill -9 of the primary's postmaster alone, with
@@ -275,7 +425,7 @@ class Run:
                     self.row(sec, "acknowledged rows lost", "rows").add(kind.name, f["lost_rows"])
                 self.release(c, etcd)
 
-            self.section(f"postmaster death ({prof.label()})", kind, body, lambda holder=holder: holder)
+            self.section(f"postmaster death ({prof.label()})", kind.name, body, lambda holder=holder: holder)
 
     def start_timeouts(self, kind):
         """A primary whose PostgreSQL cannot be restarted within primary_start_timeout (5 s): its
@@ -305,7 +455,7 @@ class Run:
                     self.row(sec, "acknowledged rows lost", "rows").add(kind.name, f["lost_rows"])
                 self.release(c, etcd)
 
-            self.section(f"start timeout ({prof.label()})", kind, body, lambda holder=holder: holder)
+            self.section(f"start timeout ({prof.label()})", kind.name, body, lambda holder=holder: holder)
 
     def citus(self, kind):
         """A Citus coordinator (one node) and a worker group (two nodes) on one etcd; the worker
@@ -322,7 +472,7 @@ class Run:
             coordinator = Cluster(kind, etcd, self.base, scope, CITUS, nodes=1, citus_group=0)
             worker = Cluster(kind, etcd, self.base, scope, CITUS, nodes=2, citus_group=1)
             for c in (coordinator, worker):
-                self.active.append(c)
+                self.track(c)
                 holder.append(c)
                 c.start_all()
             c0 = coordinator.wait_primary(180)
@@ -340,25 +490,27 @@ class Run:
                 self.row(section, "until pg_dist_node names the new primary", "s").add(kind.name, s["registered_s"])
             self.release(worker, coordinator, etcd)
 
-        self.section("citus worker switchover", kind, body, lambda: holder)
+        self.section("citus worker switchover", kind.name, body, lambda: holder)
 
-    def backends(self, kind):
-        """The idle, switchover and failover figures on etcd's v2 API and on ZooKeeper (etcd v3:
-        the main and failover sections), one cluster per store in the ttl 10 profile."""
+    BACKEND_STORES = ((lambda base: Etcd(base, v2=True)), (lambda base: ZooKeeper(base)))
+
+    @staticmethod
+    def _backend_section(store):
+        return f"{store.label}, {FAST.label()}"
+
+    def backend_idle_units(self, kind):
+        """The idle figures on etcd's v2 API and on ZooKeeper (etcd v3: the idle section), one
+        cluster per store in the ttl 10 profile: units of the concurrent group."""
         a = self.args
-        for make_store in (lambda: Etcd(self.base, v2=True), lambda: ZooKeeper(self.base)):
+        units = []
+        for make_store in self.BACKEND_STORES:
             holder = []
-            store = make_store()
+            store = make_store(self.base)
 
             def body(store=store, holder=holder):
-                self.active.append(store)
-                store.start()
-                section = f"{store.label}, {FAST.label()}"
-                c = self.cluster(kind, store, f"{kind.name}-{store.label.replace(' ', '')}", FAST)
-                holder.append(c)
-                primary, b = measure.bootstrap(c, 180)
-                self.row(section, "bootstrap: primary + 2 streaming replicas", "s").add(kind.name, b["all_streaming_s"])
-                measure.prepare_table(c, primary)
+                section = self._backend_section(store)
+                _, c = self.bootstrapped(kind, f"{kind.name}-{store.label.replace(' ', '')}-idle", FAST, holder,
+                                         store=store)
                 idle = measure.idle([c], store, a.idle_seconds, settle=a.settle_seconds)
                 self.row(section, "agent RSS (mean of 3)", "MiB").add(kind.name, idle["agent_rss_mib"])
                 self.row(section, "agent PSS (mean of 3)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_pss_mib"])
@@ -367,6 +519,29 @@ class Run:
                 what = "HTTP requests" if isinstance(store, Etcd) else "packets received (requests and pings)"
                 self.row(section, f"store load while idle: {what}", "/min", ("le_ratio", 1)).add(
                     kind.name, idle["etcd_requests_per_min"])
+                self.release(c, store)
+
+            units.append((f"{store.label} (idle)", kind.name, body, lambda holder=holder: holder))
+        return units
+
+    def backends(self, kind):
+        """The bootstrap, switchover and failover figures on etcd's v2 API and on ZooKeeper (etcd
+        v3: the main and failover sections), one cluster per store in the ttl 10 profile; their
+        idle figures come from backend_idle_units."""
+        a = self.args
+        for make_store in self.BACKEND_STORES:
+            holder = []
+            store = make_store(self.base)
+
+            def body(store=store, holder=holder):
+                self.track(store)
+                store.start()
+                section = self._backend_section(store)
+                c = self.cluster(kind, store, f"{kind.name}-{store.label.replace(' ', '')}", FAST)
+                holder.append(c)
+                primary, b = measure.bootstrap(c, 180)
+                self.row(section, "bootstrap: primary + 2 streaming replicas", "s").add(kind.name, b["all_streaming_s"])
+                measure.prepare_table(c, primary)
                 for _ in range(a.rounds):
                     self.next_id, s = measure.switchover(c, self.next_id, 120)
                     print(f"   switchover: {s}", flush=True)
@@ -384,46 +559,67 @@ class Run:
                         kind.name, None if f["reaction_s"] is None else f["reaction_s"] * 1000)
                 self.release(c, store)
 
-            self.section(f"{store.label} (idle, switchover, failover)", kind, body, lambda holder=holder: holder)
+            self.section(f"{store.label} (bootstrap, switchover, failover)", kind.name, body,
+                         lambda holder=holder: holder)
 
-    def scale(self, kind):
+    def scale(self, kinds):
         """For each of --scale-levels (1, 10, 50): that many clusters of 3 agents (PostgreSQL with
-        8 MB shared buffers) on one etcd, ttl 10 / loop_wait 2 / retry_timeout 4: the idle figures
-        per agent and for etcd, then a switchover in the first cluster while the others idle."""
+        8 MB shared buffers) on one etcd per agent kind, ttl 10 / loop_wait 2 / retry_timeout 4,
+        started five clusters at a time. The kinds' idle windows run together (each kind has its
+        own etcd; CPU is counted per process): the idle figures per agent and for etcd. Then a
+        switchover in each kind's first cluster, one kind after the other, timed while the other
+        clusters of both kinds idle."""
         a = self.args
+        who = "+".join(k.name for k in kinds)
         for level in a.scale_levels:
             holder = []
+            name = f"scale ({level} clusters)"
 
-            def body(level=level, holder=holder):
-                etcd = self.etcd()
-                clusters = [self.cluster(kind, etcd, f"{kind.name}-s{level}-{k + 1}", FAST, small=True)
-                            for k in range(level)]
-                holder.extend(clusters)
-                for c in clusters:
-                    c.start_all()
-                primaries = [c.wait_primary(900) for c in clusters]
-                for c, p in zip(clusters, primaries):
-                    c.wait_streaming(p, 900)
-                measure.prepare_table(clusters[0], primaries[0])
-                idle = measure.idle(clusters, etcd, a.idle_seconds, settle=a.settle_seconds)
+            def body(level=level, holder=holder, name=name):
                 sec = f"scale, {level} x 3 agents on one etcd, {FAST.label()}"
-                self.row(sec, "agent CPU while idle (mean)", "s/min", ("le_ratio", 1 / 10)).add(
-                    kind.name, idle["agent_cpu_s_per_min"])
-                self.row(sec, "agent RSS (mean)", "MiB").add(kind.name, idle["agent_rss_mib"])
-                self.row(sec, "agent PSS (mean)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_pss_mib"])
-                self.row(sec, "etcd requests while idle (all)", "req/min", ("le_ratio", 1 / 2)).add(
-                    kind.name, idle["etcd_requests_per_min"])
-                self.row(sec, "etcd requests per agent", "req/min", ("le_ratio", 1 / 2)).add(
-                    kind.name, idle["etcd_requests_per_min"] / (3 * level))
-                self.row(sec, "etcd CPU while idle", "s/min").add(kind.name, idle["etcd_cpu_s_per_min"])
-                self.row(sec, "etcd RSS", "MiB").add(kind.name, idle["etcd_rss_mib"])
-                self.next_id, sw = measure.switchover(clusters[0], self.next_id, 120)
-                print(f"   switchover in one of {level} clusters: {sw}", flush=True)
-                self.row(sec, "switchover in one cluster: candidate accepts writes", "s", ("le_ratio", 1 / 3)).add(
-                    kind.name, sw["candidate_writable_s"])
-                self.release(*clusters, etcd)
+                up = {}  # kind name -> (kind, etcd, clusters, first cluster's primary)
+                for kind in kinds:
+                    etcd, clusters = None, []
+                    try:
+                        etcd = self.etcd()
+                        clusters = [self.cluster(kind, etcd, f"{kind.name}-s{level}-{k + 1}", FAST, small=True)
+                                    for k in range(level)]
+                        holder.append(clusters[0])
+                        primaries = self.start_staggered(clusters, 900)
+                        measure.prepare_table(clusters[0], primaries[0])
+                        up[kind.name] = (kind, etcd, clusters)
+                    except Exception as e:  # noqa: BLE001 - the other kind is still measured
+                        self.fail(kind.name, name, e, clusters[:1])
+                        self.release(*clusters, *([etcd] if etcd else []))
+                idles = self.at_once({n: (lambda e=e, cs=cs: measure.idle(cs, e, a.idle_seconds,
+                                                                          settle=a.settle_seconds))
+                                      for n, (_, e, cs) in up.items()})
+                for n, (kind, etcd, clusters) in up.items():
+                    idle = idles[n]
+                    if isinstance(idle, Exception):
+                        self.fail(n, name, idle, clusters[:1])
+                        continue
+                    self.row(sec, "agent CPU while idle (mean)", "s/min", ("le_ratio", 1 / 10)).add(
+                        n, idle["agent_cpu_s_per_min"])
+                    self.row(sec, "agent RSS (mean)", "MiB").add(n, idle["agent_rss_mib"])
+                    self.row(sec, "agent PSS (mean)", "MiB", ("le_ratio", 1 / 8)).add(n, idle["agent_pss_mib"])
+                    self.row(sec, "etcd requests while idle (all)", "req/min", ("le_ratio", 1 / 2)).add(
+                        n, idle["etcd_requests_per_min"])
+                    self.row(sec, "etcd requests per agent", "req/min", ("le_ratio", 1 / 2)).add(
+                        n, idle["etcd_requests_per_min"] / (3 * level))
+                    self.row(sec, "etcd CPU while idle", "s/min").add(n, idle["etcd_cpu_s_per_min"])
+                    self.row(sec, "etcd RSS", "MiB").add(n, idle["etcd_rss_mib"])
+                for n, (kind, etcd, clusters) in up.items():
+                    try:
+                        self.next_id, sw = measure.switchover(clusters[0], self.next_id, 120)
+                        print(f"   {n}: switchover in one of {level} clusters: {sw}", flush=True)
+                        self.row(sec, "switchover in one cluster: candidate accepts writes", "s",
+                                 ("le_ratio", 1 / 3)).add(n, sw["candidate_writable_s"])
+                    except Exception as e:  # noqa: BLE001 - the other kind is still measured
+                        self.fail(n, name, e, clusters[:1])
+                self.release(*[c for (_, _, cs) in up.values() for c in cs], *[e for (_, e, _) in up.values()])
 
-            self.section(f"scale ({level} clusters)", kind, body, lambda holder=holder: holder[:1])
+            self.section(name, who, body, lambda holder=holder: holder)
 
 
 def version_of(argv):
@@ -513,13 +709,21 @@ def main(argv):
     started = time.time()
     print(f"bench: temp dir {run.base}", flush=True)
     try:
+        # Timed sections run alone, one agent after the other; what is not timed (the idle
+        # windows and the soak, which measures memory) runs as one concurrent group.
         for k in kinds:
             if "main" not in skip:
                 run.main_cluster(k)
+        group = []
+        for k in kinds:
             if "idle" not in skip:
-                run.idle_profiles(k)
+                group.extend(run.idle_units(k))
             if "soak" not in skip:
-                run.soak(k)
+                group.append(run.soak_unit(k))
+            if "backends" not in skip:
+                group.extend(run.backend_idle_units(k))
+        run.concurrently(group)
+        for k in kinds:
             if "failover" not in skip:
                 run.failovers(k)
             if "pmdeath" not in skip:
@@ -530,8 +734,8 @@ def main(argv):
                 run.citus(k)
             if "backends" not in skip:
                 run.backends(k)
-            if "scale" not in skip:
-                run.scale(k)
+        if "scale" not in skip:
+            run.scale(kinds)
     except KeyboardInterrupt:
         run.failures.append("interrupted")
     finally:
