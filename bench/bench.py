@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 import traceback
+from typing import Callable, NamedTuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -24,13 +25,31 @@ FAST = Profile(10, 2, 4)
 CITUS = Profile(10, 2, 4, True)
 
 
+def say(line):
+    """One line to stdout in one write (threads of a concurrent group print too)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+class Unit(NamedTuple):
+    """One section of a concurrent group. `window`: an idle window the soak must not overlap
+    with its memory samples (the PSS of a process depends on every process mapping the same
+    pages, so the soak's first and last samples must see the same processes)."""
+    name: str
+    who: str
+    fn: Callable[[], None]
+    logs: Callable[[], list]
+    window: bool = False
+
+
 class Rendezvous:
     """The units of a concurrent group meet here once every one of them has bootstrapped its
     cluster, so that their idle windows start together and overlap nothing heavier than idle
     clusters and the soak's switchovers (a unit that failed arrives too)."""
 
-    def __init__(self, units):
+    def __init__(self, units, closing):
         self._left = units
+        self._closing = closing  # an Event: once set, waits end at once (False)
         self._cv = threading.Condition()
 
     def arrive(self):
@@ -39,8 +58,15 @@ class Rendezvous:
             self._cv.notify_all()
 
     def wait(self, timeout):
+        """True once every unit has arrived; False after `timeout` or when the run closes."""
+        deadline = time.monotonic() + timeout
         with self._cv:
-            return self._cv.wait_for(lambda: self._left <= 0, timeout)
+            while self._left > 0:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closing.is_set():
+                    return False
+                self._cv.wait(min(left, 1.0))
+            return True
 
 
 class Run:
@@ -52,6 +78,7 @@ class Run:
         self.rows = {}
         self.failures = []
         self.active = []  # clusters and etcds to stop, newest last (every thread's)
+        self._every = []  # everything ever tracked: close() stops it all once more
         self.base = tempfile.mkdtemp(prefix="custos-bench-")
         os.chmod(self.base, 0o755)
         self._lock = threading.Lock()      # rows, active, failures
@@ -59,6 +86,8 @@ class Run:
         # Clusters of a concurrent group bootstrap two at a time: ten initdbs and base backups
         # at once on 2 cores made Patroni 3.0.2's initialize requests time out.
         self._bootstrap_gate = threading.Semaphore(2)
+        self._closing = threading.Event()  # set on interrupt: nothing new may start
+        self._threads = []                 # the running concurrent group's threads
 
     # ---- bookkeeping ---------------------------------------------------------------------------
     @property
@@ -79,9 +108,13 @@ class Run:
             return self.rows[key]
 
     def track(self, thing):
-        """Registers a started (or starting) cluster or store: stopped when its section ends."""
+        """Registers a started (or starting) cluster or store: stopped when its section ends.
+        Refused once the run is closing (a unit thread must not start what nobody will stop)."""
         with self._lock:
+            if self._closing.is_set():
+                raise BenchError("the run is being stopped")
             self.active.append(thing)
+            self._every.append(thing)
         started = getattr(self._tls, "started", None)
         if started is not None:
             started.append(thing)
@@ -108,7 +141,10 @@ class Run:
         `kind` (table prepared on the primary); the cluster goes into `holder` for the logs of a
         failed section. In a concurrent group, then waits until the group's other clusters are
         up too (ready())."""
-        with self._bootstrap_gate:
+        while not self._bootstrap_gate.acquire(timeout=1):
+            if self._closing.is_set():
+                raise BenchError("the run is being stopped")
+        try:
             if store is None:
                 etcd = self.etcd()
             else:
@@ -118,6 +154,8 @@ class Run:
             holder.append(c)
             primary, _ = measure.bootstrap(c, 180)
             measure.prepare_table(c, primary)
+        finally:
+            self._bootstrap_gate.release()
         self.ready()
         return etcd, c
 
@@ -125,6 +163,19 @@ class Run:
         """Within a concurrent group: this unit's clusters are up; returns once every unit's are
         (bounded). Elsewhere: nothing."""
         hook = getattr(self._tls, "ready", None)
+        if hook:
+            hook()
+
+    def window_done(self):
+        """Within a concurrent group: this unit's idle window is over (see Unit.window)."""
+        hook = getattr(self._tls, "window_done", None)
+        if hook:
+            hook()
+
+    def wait_windows(self):
+        """Within a concurrent group: returns once every idle window of the group is over
+        (bounded). Elsewhere: at once."""
+        hook = getattr(self._tls, "wait_windows", None)
         if hook:
             hook()
 
@@ -162,6 +213,25 @@ class Run:
                 except Exception as e:  # noqa: BLE001
                     print(f"warning: cleanup of {t}: {e}", file=sys.stderr)
 
+    def close(self):
+        """Stops everything, also what unit threads of an interrupted concurrent group are
+        still starting: nothing new may start, what runs is stopped, the threads are waited
+        for (bounded), and whatever they started meanwhile is stopped too."""
+        self._closing.set()
+        self.stop_all()
+        # A unit thread may be asleep in an idle window; it starts nothing new (track() refuses)
+        # and dies with the process, but what it was starting when stop_all ran is caught below.
+        deadline = time.monotonic() + 30
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        self.stop_all()
+        if self._threads:
+            for t in reversed(self._every):  # stop() of what already stopped returns at once
+                try:
+                    t.stop()
+                except Exception as e:  # noqa: BLE001
+                    print(f"warning: cleanup of {t}: {e}", file=sys.stderr)
+
     def stop_all(self):
         with self._lock:
             things = list(self.active)
@@ -176,8 +246,7 @@ class Run:
     def fail(self, who, name, e, clusters):
         """Records one failed measurement with its error and the agents' log tails."""
         msg = f"{who}: {name}: {e}"
-        with self._lock:
-            self.failures.append(msg)
+        self.note_failure(msg)
         print(f"FAILED {msg}", file=sys.stderr)
         if not isinstance(e, BenchError):
             traceback.print_exception(e)
@@ -187,10 +256,14 @@ class Run:
             except Exception as le:  # noqa: BLE001
                 print(f"warning: log tail of {c}: {le}", file=sys.stderr)
 
+    def note_failure(self, msg):
+        with self._lock:
+            self.failures.append(msg)
+
     def section(self, name, who, fn, clusters_for_logs):
         """Runs one section (`who`: the agent or agents measured); whatever it started is
         stopped afterwards, also when it fails."""
-        print(f"== {who}: {name}", flush=True)
+        say(f"== {who}: {name}")
         t0 = time.monotonic()
         outer = getattr(self._tls, "started", None)
         self._tls.started = []
@@ -208,40 +281,61 @@ class Run:
                     print(f"warning: cleanup: {e}", file=sys.stderr)
                 self._untrack(t)
             self._tls.started = outer
-        print(f"   ({who}: {name}: {time.monotonic() - t0:.0f} s)", flush=True)
+        say(f"   ({who}: {name}: {time.monotonic() - t0:.0f} s)")
 
     def concurrently(self, units):
-        """Runs sections at the same time, one thread each: units are (name, who, fn,
-        clusters_for_logs). Only for what is not timed (idle windows, the soak): every unit
-        bootstraps (two at a time), waits for the others (ready()), then measures. Returns once
-        every unit has ended."""
+        """Runs Units at the same time, one thread each. Only for what is not timed (idle
+        windows, the soak): every unit bootstraps (two at a time) and waits for the others
+        (ready()) before it measures; the soak takes its memory samples once every idle window
+        is over (wait_windows()). Returns once every unit has ended."""
         if not units:
             return
-        rendezvous = Rendezvous(len(units))
+        started = Rendezvous(len(units), self._closing)
+        windows = Rendezvous(sum(1 for u in units if u.window), self._closing)
+        limit = self.RENDEZVOUS_TIMEOUT_S
 
-        def run_unit(name, who, fn, logs):
-            arrived = [False]
+        def run_unit(u):
+            state = {"arrived": False, "window_done": False}
 
             def ready():
-                if not arrived[0]:
-                    arrived[0] = True
-                    rendezvous.arrive()
-                    if not rendezvous.wait(self.RENDEZVOUS_TIMEOUT_S):
-                        print(f"warning: {who}: {name}: the group's other clusters were not up after "
-                              f"{self.RENDEZVOUS_TIMEOUT_S} s; measuring anyway", file=sys.stderr)
-            self._tls.ready = ready
-            try:
-                self.section(name, who, fn, logs)
-            finally:
-                if not arrived[0]:
-                    rendezvous.arrive()
-                self._tls.ready = None
+                if not state["arrived"]:
+                    state["arrived"] = True
+                    started.arrive()
+                    if not started.wait(limit):
+                        if self._closing.is_set():
+                            raise BenchError("the run is being stopped")
+                        self.note_failure(f"{u.who}: {u.name}: the group's other clusters were not up after {limit} s "
+                                          "(measured anyway, beside their bootstraps)")
 
-        threads = [threading.Thread(target=run_unit, args=u, name=f"{u[1]}: {u[0]}", daemon=True) for u in units]
-        for t in threads:
+            def window_done():
+                if u.window and not state["window_done"]:
+                    state["window_done"] = True
+                    windows.arrive()
+
+            def wait_windows():
+                if not windows.wait(limit + self.args.idle_seconds):
+                    if self._closing.is_set():
+                        raise BenchError("the run is being stopped")
+                    self.note_failure(f"{u.who}: {u.name}: the group's idle windows were not over after "
+                                      f"{limit + self.args.idle_seconds:.0f} s (sampled anyway)")
+
+            self._tls.ready, self._tls.window_done, self._tls.wait_windows = ready, window_done, wait_windows
+            try:
+                self.section(u.name, u.who, u.fn, u.logs)
+            finally:
+                if not state["arrived"]:
+                    state["arrived"] = True
+                    started.arrive()
+                window_done()
+                self._tls.ready = self._tls.window_done = self._tls.wait_windows = None
+
+        self._threads = [threading.Thread(target=run_unit, args=(u,), name=f"{u.who}: {u.name}", daemon=True)
+                         for u in units]
+        for t in self._threads:
             t.start()
-        for t in threads:
+        for t in self._threads:
             t.join()
+        self._threads = []
 
     @staticmethod
     def at_once(calls):
@@ -263,7 +357,8 @@ class Run:
 
     # ---- sections ------------------------------------------------------------------------------
     def main_cluster(self, kind):
-        """Bootstrap, REST load, switchovers: one cluster (the idle figures: idle_profiles)."""
+        """Bootstrap, the agents' memory with this one cluster alone on the machine, REST load,
+        switchovers: one cluster (the idle figures: idle_units)."""
         a = self.args
         holder = []
 
@@ -275,6 +370,14 @@ class Run:
             self.row("bootstrap", "first primary", "s").add(kind.name, b["first_primary_s"])
             self.row("bootstrap", "primary + 2 streaming replicas", "s").add(kind.name, b["all_streaming_s"])
             measure.prepare_table(c, primary)
+            # PSS shares library pages among every process that maps them, so the footprint is
+            # taken here, where nothing but this cluster runs (the idle windows run as a group).
+            time.sleep(a.settle_seconds)
+            mem = measure.memory_detail([c])
+            sec = f"footprint: one cluster alone, {a.settle_seconds:g} s after bootstrap, {DEFAULT.label()}"
+            self.row(sec, "agent RSS (mean of 3)", "MiB").add(kind.name, mem["rss_mib"])
+            self.row(sec, "agent private memory, RssAnon (mean of 3)", "MiB").add(kind.name, mem["rss_anon_mib"])
+            self.row(sec, "agent PSS (mean of 3)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, mem["pss_mib"])
             primary = c.wait_primary(30)
             for path in ("/primary", "/patroni"):
                 r = measure.rest_load(c, primary, path, a.rest_seconds, 8)
@@ -310,13 +413,13 @@ class Run:
             def body(prof=prof, holder=holder):
                 etcd, c = self.bootstrapped(kind, f"{kind.name}-idle-{prof.loop_wait}", prof, holder)
                 idle = measure.idle([c], etcd, a.idle_seconds, settle=a.settle_seconds)
+                self.window_done()
                 sec = f"idle, {prof.label()}"
                 self.row(sec, "agent CPU (mean of 3)", "s/min", ("le_ratio", 1 / 10)).add(
                     kind.name, idle["agent_cpu_s_per_min"])
                 self.row(sec, "agent RSS (mean of 3)", "MiB").add(kind.name, idle["agent_rss_mib"])
                 self.row(sec, "agent private memory, RssAnon (mean of 3)", "MiB").add(
                     kind.name, idle["agent_rss_anon_mib"])
-                self.row(sec, "agent PSS (mean of 3)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_pss_mib"])
                 self.row(sec, "etcd requests (cluster)", "req/min", ("le_ratio", 1 / 2)).add(
                     kind.name, idle["etcd_requests_per_min"])
                 by_kind = idle["etcd_requests_by_kind_per_min"]
@@ -327,7 +430,7 @@ class Run:
                 self.row(sec, "etcd CPU", "s/min").add(kind.name, idle["etcd_cpu_s_per_min"])
                 self.release(c, etcd)
 
-            units.append((f"idle ({prof.label()})", kind.name, body, lambda holder=holder: holder))
+            units.append(Unit(f"idle ({prof.label()})", kind.name, body, lambda holder=holder: holder, window=True))
         return units
 
     def soak_unit(self, kind):
@@ -340,15 +443,16 @@ class Run:
 
         def body():
             etcd, c = self.bootstrapped(kind, f"{kind.name}-soak", FAST, holder)
+            self.wait_windows()
             samples = []
             for minute in range(a.soak_minutes):
                 started = time.monotonic()
                 self.next_id, _ = measure.switchover(c, self.next_id, 120)
                 time.sleep(max(0.0, 60 - (time.monotonic() - started)))
                 samples.append(measure.memory_sample([c]))
-                print(f"   {kind.name} soak minute {minute + 1}: " + ", ".join(
+                say(f"   {kind.name} soak minute {minute + 1}: " + ", ".join(
                     f"{pid}: RSS {r:.1f} PSS {p:.1f}" for pid, (r, p) in samples[-1].items()
-                    if r is not None and p is not None), flush=True)
+                    if r is not None and p is not None))
             first, last = samples[0], samples[-1]
             pids = [p for p in first if p in last]
             if len(pids) != len(first):
@@ -368,7 +472,7 @@ class Run:
                 kind.name, sum(last[p][1] for p in pids) / len(pids))
             self.release(c, etcd)
 
-        return (f"soak ({a.soak_minutes} min)", kind.name, body, lambda: holder)
+        return Unit(f"soak ({a.soak_minutes} min)", kind.name, body, lambda: holder)
 
     def failovers(self, kind):
         a = self.args
@@ -512,8 +616,8 @@ class Run:
                 _, c = self.bootstrapped(kind, f"{kind.name}-{store.label.replace(' ', '')}-idle", FAST, holder,
                                          store=store)
                 idle = measure.idle([c], store, a.idle_seconds, settle=a.settle_seconds)
+                self.window_done()
                 self.row(section, "agent RSS (mean of 3)", "MiB").add(kind.name, idle["agent_rss_mib"])
-                self.row(section, "agent PSS (mean of 3)", "MiB", ("le_ratio", 1 / 8)).add(kind.name, idle["agent_pss_mib"])
                 self.row(section, "agent CPU while idle (mean of 3)", "s/min", ("le_ratio", 1 / 10)).add(
                     kind.name, idle["agent_cpu_s_per_min"])
                 what = "HTTP requests" if isinstance(store, Etcd) else "packets received (requests and pings)"
@@ -521,7 +625,7 @@ class Run:
                     kind.name, idle["etcd_requests_per_min"])
                 self.release(c, store)
 
-            units.append((f"{store.label} (idle)", kind.name, body, lambda holder=holder: holder))
+            units.append(Unit(f"{store.label} (idle)", kind.name, body, lambda holder=holder: holder, window=True))
         return units
 
     def backends(self, kind):
@@ -577,20 +681,27 @@ class Run:
 
             def body(level=level, holder=holder, name=name):
                 sec = f"scale, {level} x 3 agents on one etcd, {FAST.label()}"
-                up = {}  # kind name -> (kind, etcd, clusters, first cluster's primary)
+                up = {}  # kind name -> (kind, etcd, clusters)
                 for kind in kinds:
-                    etcd, clusters = None, []
+                    started = []  # this kind's etcd and clusters, as they are made
                     try:
                         etcd = self.etcd()
-                        clusters = [self.cluster(kind, etcd, f"{kind.name}-s{level}-{k + 1}", FAST, small=True)
-                                    for k in range(level)]
+                        started.append(etcd)
+                        clusters = []
+                        for k in range(level):
+                            clusters.append(self.cluster(kind, etcd, f"{kind.name}-s{level}-{k + 1}", FAST, small=True))
+                            started.append(clusters[-1])
                         holder.append(clusters[0])
-                        primaries = self.start_staggered(clusters, 900)
-                        measure.prepare_table(clusters[0], primaries[0])
+                        self.start_staggered(clusters, 900)
+                        # The first batch's primary may have changed while the others bootstrapped.
+                        measure.prepare_table(clusters[0], clusters[0].wait_primary(60))
                         up[kind.name] = (kind, etcd, clusters)
                     except Exception as e:  # noqa: BLE001 - the other kind is still measured
-                        self.fail(kind.name, name, e, clusters[:1])
-                        self.release(*clusters, *([etcd] if etcd else []))
+                        self.fail(kind.name, name, e, [c for c in started[1:2]])
+                        try:
+                            self.release(*reversed(started))
+                        except Exception as re:  # noqa: BLE001 - the section's cleanup stops the rest
+                            print(f"warning: cleanup after {kind.name}'s failure: {re}", file=sys.stderr)
                 idles = self.at_once({n: (lambda e=e, cs=cs: measure.idle(cs, e, a.idle_seconds,
                                                                           settle=a.settle_seconds))
                                       for n, (_, e, cs) in up.items()})
@@ -620,6 +731,21 @@ class Run:
                 self.release(*[c for (_, _, cs) in up.values() for c in cs], *[e for (_, e, _) in up.values()])
 
             self.section(name, who, body, lambda holder=holder: holder)
+
+
+# The table's order of sections (by the start of their names); rows of one section keep the
+# order they were made in. Sections of the concurrent group end in any order.
+SECTION_ORDER = ("bootstrap", "footprint", "rest api", "switchover", "idle, ttl 30", "idle, ttl 10", "soak",
+                 "failover, ttl 30", "failover, ttl 10", "postmaster killed", "restart held", "citus", "etcd v2",
+                 "ZooKeeper", "scale")
+
+
+def ordered_rows(rows):
+    def rank(row):
+        ranks = [i for i, prefix in enumerate(SECTION_ORDER) if row.section.startswith(prefix)]
+        return ranks[0] if ranks else len(SECTION_ORDER)
+    made = list(rows.values())
+    return sorted(made, key=lambda r: (rank(r), made.index(r)))
 
 
 def version_of(argv):
@@ -683,9 +809,12 @@ def parse_args(argv):
     if a.rounds < 1 or a.idle_seconds <= 0 or a.rest_seconds < 1 or a.soak_minutes < 2 or not a.scale_levels or \
             min(a.scale_levels) < 1:
         p.error("--rounds, --idle-seconds, --rest-seconds and the scale levels must be positive, --soak-minutes >= 2")
-    bad = [x for x in a.agents.split(",") if x not in ("custos", "patroni")]
+    agents = [x for x in a.agents.split(",") if x]
+    bad = [x for x in agents if x not in ("custos", "patroni")]
     if bad:
         p.error(f"unknown agent(s) in --agents: {', '.join(bad)}")
+    if not agents or len(set(agents)) != len(agents):
+        p.error(f"--agents must name each agent once: {a.agents!r}")
     sections = ("main", "idle", "soak", "failover", "pmdeath", "starttimeout", "citus", "backends", "scale")
     bad = [x for x in a.skip.split(",") if x and x not in sections]
     if bad:
@@ -737,15 +866,15 @@ def main(argv):
         if "scale" not in skip:
             run.scale(kinds)
     except KeyboardInterrupt:
-        run.failures.append("interrupted")
+        run.note_failure("interrupted")
     finally:
-        run.stop_all()
+        run.close()
         if not a.keep and not run.failures:
             shutil.rmtree(run.base, ignore_errors=True)
         elif os.path.isdir(run.base):
             print(f"bench: logs kept in {run.base}", file=sys.stderr)
     agents = [k.name for k in kinds]
-    rows = list(run.rows.values())
+    rows = ordered_rows(run.rows)
     print()
     print(report.render(rows, agents))
     facts = machine_facts(kinds, a.build_dir)

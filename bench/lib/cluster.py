@@ -8,6 +8,7 @@ import json
 import re
 import os
 import socket
+import sys
 import signal
 import threading
 import time
@@ -427,6 +428,7 @@ class Cluster:
         that can hold one server start of a node for a while (hold_next_start)."""
         self.kind, self.etcd, self.scope, self.profile, self.small = kind, etcd, scope, profile, small
         self.citus_group = citus_group
+        self._stop_asked_at = None  # when signal_stop first sent SIGTERM (stop()'s grace)
         name = scope if citus_group is None else f"{scope}-g{citus_group}"
         self.dir = os.path.join(base_dir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -635,16 +637,28 @@ exec "$real" "$@"
         if not procs.wait_pid_gone(pm, 10):
             raise BenchError(f"postmaster {pm} of {n.name} survived SIGKILL")
 
+    STOP_GRACE_S = 20
+
     def signal_stop(self):
         """Asks every agent to stop, without waiting (stop() waits)."""
+        if self._stop_asked_at is None:
+            self._stop_asked_at = time.monotonic()
         for n in self.nodes:
             if n.proc and n.proc.poll() is None:
                 n.proc.send_signal(signal.SIGTERM)
 
     def stop(self):
         self.signal_stop()
+        # The grace after SIGTERM is short: Debian's Patroni 3.0.2 often does not exit after a
+        # switchover (its PostgreSQL stopped, it keeps asking its stopped peers for /patroni), and
+        # a minute per cluster and section added a quarter of an hour to a run. A kill is noted.
         for n in self.nodes:
-            procs.stop_popen(n.proc, timeout=60)
+            # One grace for the whole cluster (and for every cluster signalled at once), counted
+            # from the first SIGTERM.
+            grace = max(1.0, self._stop_asked_at + self.STOP_GRACE_S - time.monotonic())
+            if procs.stop_popen(n.proc, timeout=grace):
+                print(f"note: {self.kind.name} agent {n.name} did not exit within {self.STOP_GRACE_S} s "
+                      "of SIGTERM; killed", file=sys.stderr, flush=True)
         self._end_held_starts()
         for n in self.nodes:  # PostgreSQL left behind (pause, kill -9 of an agent, ...)
             pm = n.postmaster_pid()
@@ -652,6 +666,7 @@ exec "$real" "$@"
                 procs.kill_pid(pm, signal.SIGQUIT)
                 if not procs.wait_pid_gone(pm, 10):
                     procs.kill_pid(pm)
+        self._stop_asked_at = None
 
     # ---- probes -------------------------------------------------------------------------------
     def connect(self, i, timeout=2):

@@ -322,6 +322,22 @@ def idle(clusters, etcd, seconds, settle):
     }
 
 
+def memory_detail(clusters):
+    """The agents' memory now, mean over every agent of `clusters`: RSS, private RssAnon and
+    proportional PSS (MiB)."""
+    pids = [p for c in clusters for p in c.agent_pids()]
+    if not pids or any(p is None for p in pids):
+        raise BenchError("an agent is not running")
+    figures = {"rss_mib": procs.rss_mib, "rss_anon_mib": procs.rss_anon_mib, "pss_mib": procs.pss_mib}
+    out = {}
+    for name, read in figures.items():
+        values = [read(p) for p in pids]
+        if any(v is None for v in values):
+            raise BenchError(f"{name} of an agent could not be read from /proc")
+        out[name] = statistics.mean(values)
+    return out
+
+
 def memory_sample(clusters):
     """RSS and PSS (MiB) of every agent now, by pid."""
     out = {}

@@ -97,23 +97,19 @@ def chown_tree(path):
 
 
 def spawn(argv, log_path, env=None, cwd=None, as_postgres=True):
+    """Starts argv in a session of its own (a Ctrl-C of the bench does not reach it), as the
+    postgres user when run as root; output appended to log_path. Safe to call from several
+    threads: no Python code runs in the child between fork and exec."""
     ids = run_as() if as_postgres else None
-
-    def drop():
-        os.setsid()
-        if ids:
-            os.setgid(ids[1])
-            os.setgroups([])
-            os.setuid(ids[0])
-
     log = open(log_path, "ab")
     full_env = dict(os.environ)
     if ids:
         full_env.update({"HOME": "/var/lib/postgresql", "USER": "postgres", "LOGNAME": "postgres"})
     if env:
         full_env.update(env)
+    creds = {"user": ids[0], "group": ids[1], "extra_groups": []} if ids else {}
     p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         env=full_env, cwd=cwd, preexec_fn=drop)
+                         env=full_env, cwd=cwd, start_new_session=True, **creds)
     log.close()
     if REAPER:
         REAPER.own(p.pid)
@@ -121,14 +117,17 @@ def spawn(argv, log_path, env=None, cwd=None, as_postgres=True):
 
 
 def stop_popen(p, sig=signal.SIGTERM, timeout=30.0):
+    """Sends `sig` and waits up to `timeout`, then kills. True when it had to kill."""
     if p is None or p.poll() is not None:
-        return
+        return False
     try:
         p.send_signal(sig)
         p.wait(timeout=timeout)
+        return False
     except subprocess.TimeoutExpired:
         p.kill()
         p.wait(timeout=10)
+        return True
 
 
 def pid_alive(pid):
