@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import threading
+import weakref
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -27,36 +28,79 @@ def become_subreaper():
 
 
 class Reaper:
-    """Reaps exited children that no Popen object owns (orphans adopted as subreaper)."""
+    """Reaps exited children that no Popen object owns (orphans adopted as subreaper).
+
+    A pid counts as owned only while its Popen has not reaped it: pids are reused (the kernel's
+    pid_max is 32768 here, and a full run wraps it), and an orphaned postmaster given the pid
+    of a long-gone agent must still be reaped, or its agent takes the zombie for a running
+    PostgreSQL (Patroni 3.0.2 then never fails over)."""
 
     def __init__(self):
-        self._owned = set()
+        self._owned = {}  # pid -> weak reference to the Popen that started it
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reaper", daemon=True)
         self._thread.start()
 
-    def own(self, pid):
+    def own(self, popen):
         with self._lock:
-            self._owned.add(pid)
+            self._owned[popen.pid] = weakref.ref(popen)
 
-    def _run(self):
-        while not self._stop.wait(0.2):
-            while True:
-                try:
-                    info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-                except ChildProcessError:
-                    break
-                if info is None:
-                    break
-                with self._lock:
-                    owned = info.si_pid in self._owned
-                if owned:
-                    break  # its Popen object reaps it
+    def _is_owned(self, pid):
+        with self._lock:
+            ref = self._owned.get(pid)
+            if ref is None:
+                return False
+            popen = ref()
+            # Collected, or reaped by its Popen: the pid, if alive, is another process now. (A
+            # Popen collected before its child was reaped stays alive in subprocess's own list.)
+            if popen is None or popen.returncode is not None:
+                del self._owned[pid]
+                return False
+            return True
+
+    @staticmethod
+    def _children():
+        pids = set()
+        try:
+            tasks = os.listdir("/proc/self/task")
+        except OSError:
+            return pids
+        for task in tasks:
+            try:
+                with open(f"/proc/self/task/{task}/children") as f:
+                    pids.update(int(x) for x in f.read().split())
+            except (OSError, ValueError):
+                pass
+        return pids
+
+    def reap_once(self):
+        """Reaps every exited child that no Popen owns, also those behind an owned one."""
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if info is None:
+                return
+            if not self._is_owned(info.si_pid):
                 try:
                     os.waitpid(info.si_pid, os.WNOHANG)
                 except ChildProcessError:
                     pass
+                continue
+            # An owned child that its Popen has not polled yet is first in line: look past it.
+            for pid in self._children():
+                if pid != info.si_pid and not self._is_owned(pid):
+                    try:
+                        os.waitpid(pid, os.WNOHANG)
+                    except ChildProcessError:
+                        pass
+            return
+
+    def _run(self):
+        while not self._stop.wait(0.2):
+            self.reap_once()
 
     def stop(self):
         self._stop.set()
@@ -112,7 +156,7 @@ def spawn(argv, log_path, env=None, cwd=None, as_postgres=True):
                          env=full_env, cwd=cwd, start_new_session=True, **creds)
     log.close()
     if REAPER:
-        REAPER.own(p.pid)
+        REAPER.own(p)
     return p
 
 
