@@ -226,22 +226,24 @@ class Run:
             t.join(max(0.0, deadline - time.monotonic()))
         self.stop_all()
         if self._threads:
-            for t in reversed(self._every):  # stop() of what already stopped returns at once
-                try:
-                    t.stop()
-                except Exception as e:  # noqa: BLE001
-                    print(f"warning: cleanup of {t}: {e}", file=sys.stderr)
+            self._stop_each(list(self._every))  # stop() of what already stopped returns at once
 
     def stop_all(self):
         with self._lock:
             things = list(self.active)
             self.active.clear()
+        self._stop_each(things)
+
+    def _stop_each(self, things):
+        """Asks every one of `things` to stop, then waits for each, newest first; a failure to
+        stop one is a warning, and the others are still stopped. Untracks each."""
         self._signal_all(things)
         for t in reversed(things):
             try:
                 t.stop()
             except Exception as e:  # noqa: BLE001
                 print(f"warning: cleanup of {t}: {e}", file=sys.stderr)
+            self._untrack(t)
 
     def fail(self, who, name, e, clusters):
         """Records one failed measurement with its error and the agents' log tails."""
@@ -272,14 +274,7 @@ class Run:
         except Exception as e:  # noqa: BLE001 - one failed section must not hide the others
             self.fail(who, name, e, clusters_for_logs())
         finally:
-            mine = list(self._tls.started)
-            self._signal_all(mine)
-            for t in reversed(mine):
-                try:
-                    t.stop()
-                except Exception as e:  # noqa: BLE001
-                    print(f"warning: cleanup: {e}", file=sys.stderr)
-                self._untrack(t)
+            self._stop_each(list(self._tls.started))
             self._tls.started = outer
         say(f"   ({who}: {name}: {time.monotonic() - t0:.0f} s)")
 

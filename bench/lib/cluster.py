@@ -649,13 +649,15 @@ exec "$real" "$@"
 
     def stop(self):
         self.signal_stop()
+        # Read once: another thread stopping the same cluster may reset it when it is done.
+        asked_at = self._stop_asked_at or time.monotonic()
         # The grace after SIGTERM is short: Debian's Patroni 3.0.2 often does not exit after a
         # switchover (its PostgreSQL stopped, it keeps asking its stopped peers for /patroni), and
         # a minute per cluster and section added a quarter of an hour to a run. A kill is noted.
         for n in self.nodes:
             # One grace for the whole cluster (and for every cluster signalled at once), counted
             # from the first SIGTERM.
-            grace = max(1.0, self._stop_asked_at + self.STOP_GRACE_S - time.monotonic())
+            grace = max(1.0, asked_at + self.STOP_GRACE_S - time.monotonic())
             if procs.stop_popen(n.proc, timeout=grace):
                 print(f"note: {self.kind.name} agent {n.name} did not exit within {self.STOP_GRACE_S} s "
                       "of SIGTERM; killed", file=sys.stderr, flush=True)
