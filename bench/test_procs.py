@@ -105,7 +105,7 @@ class FreePortTest(unittest.TestCase):
 
     def test_a_handed_out_port_is_reserved_against_other_processes(self):
         port = procs.free_port()
-        path = f"/tmp/custos-test-ports/{port}"
+        path = os.path.join(procs.PORT_RESERVATION_DIR, str(port))
         # Another process (as tests/support/child_process.cpp would) cannot take the lock.
         code = ("import fcntl, os, sys\n"
                 f"fd = os.open({path!r}, os.O_RDONLY)\n"

@@ -215,6 +215,8 @@ def children_of(pid):
     return out
 
 
+# The test suite's port reservations (tests/support/child_process.cpp): one flock'ed file per port.
+PORT_RESERVATION_DIR = "/tmp/custos-test-ports"
 _given_ports = set()
 _port_lock = threading.Lock()
 _reservations = []  # open, flock'ed files: held for the life of this process
@@ -224,7 +226,7 @@ def _reserve(port):
     """The test suite's cross-process reservation (tests/support/child_process.cpp): an
     exclusive flock on /tmp/custos-test-ports/<port>, so a bench run beside the tests never
     takes a port a test was handed. False when another process holds it."""
-    d = "/tmp/custos-test-ports"
+    d = PORT_RESERVATION_DIR
     try:
         os.makedirs(d, exist_ok=True)
         os.chmod(d, 0o1777)
