@@ -204,22 +204,49 @@ CUSTOSCTL="$DEMO_DIR/bin/custosctl"
 # "${RUN_AS[@]}" directly instead, so that $! is the server's pid.
 as_server_user() { "${RUN_AS[@]}" "$@"; }
 
-# Free 127.0.0.1 ports: a connect that is refused means nobody listens there. Sets PORT.
+# Free 127.0.0.1 ports, picked as the test suite and the bench pick theirs
+# (tests/support/child_process.cpp, bench/lib/procs.py):
+# - below the kernel's ephemeral range, so that no outgoing connection (an agent's to etcd, a
+#   replica's to its primary) takes a port between its pick and its server's bind;
+# - reserved by an flock on /tmp/custos-test-ports/<port>, held by this shell (and the servers
+#   it starts, which inherit the descriptor), so that tests running beside the demo never pick
+#   it either;
+# - not answering a connect now.
+# Sets PORT.
+PORT_RESERVATION_DIR=/tmp/custos-test-ports
+EPHEMERAL_LOW=32768
+read -r _low _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+if [[ "${_low:-}" =~ ^[0-9]+$ ]] && [ "$_low" -gt 12000 ]; then EPHEMERAL_LOW=$_low; fi
+mkdir -p "$PORT_RESERVATION_DIR" 2>/dev/null && chmod 1777 "$PORT_RESERVATION_DIR" 2>/dev/null
 USED_PORTS=" "
 PORT=""
+# True when this shell now holds the port's reservation. The file is opened without creating
+# it when it exists: with fs.protected_regular, O_CREAT on another user's file in a sticky
+# directory fails.
+reserve_port() {
+  local path="$PORT_RESERVATION_DIR/$1" fd
+  [ -e "$path" ] || : 2>/dev/null >>"$path"
+  exec {fd}<"$path" 2>/dev/null || return 1
+  if ! flock -n "$fd"; then
+    exec {fd}<&-
+    return 1
+  fi
+  return 0  # the descriptor stays open, and the lock held, until the demo exits
+}
 pick_port() {
   local p tries=0
-  while [ $tries -lt 500 ]; do
-    p=$((20000 + RANDOM % 30000))
+  while [ $tries -lt 2000 ]; do
+    p=$((EPHEMERAL_LOW - 12000 + RANDOM % 12000))
     tries=$((tries + 1))
     [[ "$USED_PORTS" == *" $p "* ]] && continue
+    reserve_port "$p" || continue
+    USED_PORTS+="$p "  # reserved by this shell now: never picked twice
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      USED_PORTS+="$p "
       PORT=$p
       return 0
     fi
   done
-  err "no free port found"
+  err "no free port found below $EPHEMERAL_LOW"
   exit 1
 }
 pick_port; ETCD_PORT=$PORT
