@@ -680,10 +680,11 @@ void Agent::shutdown() {
   const bool was_leader = l.last_lock_write.has_value();
   try {
     if (!was_leader && s->ha.is_synchronous_mode())  // ha.md §6.4: leave the sync role first
-      SyncReplication::leave_sync_role(services_.dcs, l.name, static_cast<int>(2 * s->ha.loop_wait), [this] {
-        memory_.leaving_sync = true;
-        executor_.touch_member();
-      });
+      SyncReplication::leave_sync_role(services_.dcs, services_.clock, l.name, static_cast<int>(2 * s->ha.loop_wait),
+                                       [this] {
+                                         memory_.leaving_sync = true;
+                                         return executor_.touch_member();
+                                       });
     services_.hooks.before_stop();
     if (was_leader) executor_.citus_notifier(mpp::CitusEvent::before_demote)();  // a Citus worker: writes wait
     const auto stop_timeout = was_leader ? primary_stop_timeout(*s) : std::chrono::milliseconds(std::chrono::seconds(s->pg.pg_ctl_timeout));

@@ -21,6 +21,7 @@
 #include "ha/bookkeeping.h"
 #include "agent/scheduled_restart.h"
 #include "ha/follow_target.h"
+#include "ha/sync_selection.h"
 
 namespace custos::agent {
 
@@ -715,20 +716,23 @@ bool Executor::start_restart(std::optional<int> timeout) {
     if (auto m = view->get_member(view->leader()->name(), false)) upstream = upstream_of(*m);
   }
   // ha.md §3.16/§6.4: a synchronous standby leaves the role (nosync) before the restart.
-  const bool leave_sync = replica && current->ha.is_synchronous_mode() && view && view->sync().matches(l.name);
+  const bool leave_sync = replica && current->ha.is_synchronous_mode() && view && ha::is_sync_standby(*view, l.name);
+  bool nosync_published = false;
   if (leave_sync) {
     memory_.leaving_sync = true;
-    touch_member();
+    nosync_published = touch_member();
   }
   const int sync_wait = static_cast<int>(2 * current->ha.loop_wait);
   const auto stop_timeout = std::chrono::seconds(current->pg.pg_ctl_timeout);
   const auto start_timeout = std::chrono::seconds(timeout.value_or(current->pg.pg_ctl_timeout));
   const bool started = start_async(
       ha::AsyncKind::restart, "",
-      [&pg = services_.pg, &dcs = services_.dcs, replica, upstream, leave_sync, sync_wait, stop_timeout,
+      [&pg = services_.pg, &dcs = services_.dcs, &clock = services_.clock, replica, upstream, leave_sync,
+       nosync_published, sync_wait, stop_timeout,
        start_timeout, name = l.name, before = citus_notifier(mpp::CitusEvent::before_demote),
        after = citus_notifier(mpp::CitusEvent::after_promote)](const CancelToken& cancel) {
-        if (leave_sync) SyncReplication::leave_sync_role(dcs, name, sync_wait, [] {});
+        if (leave_sync)
+          SyncReplication::leave_sync_role(dcs, clock, name, sync_wait, [nosync_published] { return nosync_published; });
         if (!replica) before();  // a Citus worker's primary: the coordinator pauses writes
         if (!pg.stop(postgres::StopMode::Fast, stop_timeout)) {
           spdlog::warn("pg_ctl stop failed");
@@ -1145,12 +1149,12 @@ nlohmann::json Executor::member_value() const {
   return dcs::member_value_json(m);
 }
 
-void Executor::touch_member() {
+bool Executor::touch_member() {
   const nlohmann::json value = member_value();
   auto st = services_.dcs.touch_member(value);
   if (!st) {
     spdlog::warn("failed to update the member key: {}", st.error().describe());
-    return;
+    return false;
   }
   // A Citus worker tells its coordinator once it publishes that it runs as the primary (also
   // the first time after start-up), as Patroni does.
@@ -1159,6 +1163,7 @@ void Executor::touch_member() {
   const bool running_primary = state == "running" && dcs::is_primary_role(role);
   if (running_primary && memory_.published_state != std::make_pair(state, role)) citus_notifier(mpp::CitusEvent::after_promote)();
   memory_.published_state = std::make_pair(state, role);
+  return true;
 }
 
 std::function<void()> Executor::citus_notifier(mpp::CitusEvent event) const {

@@ -52,8 +52,8 @@ class Executor {
 
   // The end of an async task: LocalState bookkeeping, then what it still asks for.
   void apply_async_result(const ha::AsyncResult& result);
-  // Writes our member key now.
-  void touch_member();
+  // Writes our member key now; false (logged) when the DCS refused or was unreachable.
+  bool touch_member();
   nlohmann::json member_value() const;
   // Starts an async restart (scheduled restart or POST /restart); `timeout` = seconds the start
   // may take (default pg_ctl_timeout). False when another action runs.

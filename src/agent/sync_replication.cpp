@@ -150,20 +150,39 @@ void SyncReplication::disable(dcs::Dcs& dcs, const dcs::Cluster& cluster, const 
   }
 }
 
-bool SyncReplication::leave_sync_role(dcs::Dcs& dcs, const std::string& name, int wait_seconds,
-                                      const std::function<void()>& publish_nosync) {
+bool SyncReplication::leave_sync_role(dcs::Dcs& dcs, Clock& clock, const std::string& name, int wait_seconds,
+                                      const std::function<bool()>& publish_nosync) {
   auto cluster = dcs.get_cluster();
-  if (!cluster || !cluster->sync().matches(name)) return true;
+  if (!cluster) {
+    spdlog::warn("Could not get cluster state ({}), skipping synchronous standby disable", cluster.error().describe());
+    return false;
+  }
+  if (!ha::is_sync_standby(*cluster, name)) return true;
   spdlog::info("leaving the synchronous standby role before stopping");
-  publish_nosync();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(std::max(0, wait_seconds));
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::seconds(2));
+  if (!publish_nosync()) {
+    spdlog::warn("Updating member state failed, skipping synchronous standby disable");
+    return false;
+  }
+  const MonoTime deadline = clock.now() + std::chrono::seconds(std::max(0, wait_seconds));
+  Mutex mu;
+  CondVar never_notified;
+  for (;;) {
     cluster = dcs.get_cluster();
-    if (cluster && !cluster->sync().matches(name)) {
+    if (!cluster) {
+      spdlog::warn("Could not get cluster state ({}), skipping synchronous standby disable",
+                   cluster.error().describe());
+      return false;
+    }
+    if (!ha::is_sync_standby(*cluster, name)) {
       spdlog::info("no longer a synchronous standby");
       return true;
     }
+    const MonoTime now = clock.now();
+    if (now >= deadline) break;
+    spdlog::info("Waiting for primary to release us from synchronous standby");
+    const MonoTime next = std::min<MonoTime>(now + std::chrono::seconds(2), deadline);
+    MutexLock lock(mu);
+    while (clock.now() < next) clock.wait_until(never_notified, mu, next);
   }
   spdlog::warn("still listed as a synchronous standby after {} s; stopping anyway", wait_seconds);
   return false;

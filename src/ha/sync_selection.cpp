@@ -303,4 +303,9 @@ std::optional<std::vector<std::string>> final_sync_write(const std::vector<std::
   return allow_promote;
 }
 
+bool is_sync_standby(const dcs::Cluster& cluster, const std::string& name) {
+  const auto& leader = cluster.leader();
+  return leader.has_value() && cluster.sync().leader_matches(leader->name()) && cluster.sync().matches(name);
+}
+
 }  // namespace custos::ha

@@ -90,6 +90,12 @@ std::string sync_state_value(const std::string& leader, const std::vector<std::s
 // Quorum mode (Patroni 4): {"leader": leader, "quorum": quorum, "sync_standby": ... as above}.
 std::string quorum_sync_state_value(const std::string& leader, int quorum, const std::vector<std::string>& voters);
 
+// ha.md §6.4: whether `name` holds the synchronous standby role that a replica leaving gives up
+// first: the cluster has a leader, `/sync` was written by that leader, and `/sync` lists `name`
+// (names compared case-insensitively). A `/sync` left by a former leader, or no leader at all,
+// binds nobody: a replica then stops without waiting.
+bool is_sync_standby(const dcs::Cluster& cluster, const std::string& name);
+
 // §6.2 steps 2-3 for one cycle, decided from the current `/sync` members and the selection.
 struct SyncProtocolPlan {
   // Step 2: picked == /sync members but /sync != allow_promote: write /sync = allow_promote.

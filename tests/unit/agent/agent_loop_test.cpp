@@ -255,6 +255,41 @@ TEST(AgentLoop, AShutdownWhosePostgresWillNotStopPublishesStopFailed) {
   n2.pg.refuse_stop(false);
 }
 
+// ha.md §6.4 at shutdown. A synchronous standby of the current leader publishes `nosync` and
+// waits (up to 2 x loop_wait) for the leader to pick another; one whose leader is gone (the
+// whole cluster stopping, primary first) stops at once, as Patroni's does.
+void make_node2_the_sync_standby(SimCluster& c) {
+  c.store.put("config", R"({"ttl":20,"loop_wait":1,"retry_timeout":9,"synchronous_mode":true})");
+  for (const char* n : {"node1", "node2", "node3"}) c.node(n).cycle();
+  c.store.put("sync", R"({"leader":"node1","sync_standby":"node2"})");
+}
+
+TEST(AgentLoop, ASyncStandbyStoppingPublishesNosyncAndWaitsForTheLeader) {
+  SimCluster c(3);
+  bring_up(c);
+  make_node2_the_sync_standby(c);
+  const double before = c.clock.now_seconds();
+  c.node("node2").agent->shutdown();
+  EXPECT_DOUBLE_EQ(c.clock.now_seconds() - before, 2.0) << "node1 never cycled: node2 waited 2 x loop_wait";
+  auto v = c.store.get("members/node2");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(json::parse(*v)["tags"].value("nosync", false), true) << *v;
+  EXPECT_FALSE(c.node("node2").pg.server().running);
+}
+
+TEST(AgentLoop, ASyncStandbyStoppingAfterTheLeaderLeftDoesNotWait) {
+  SimCluster c(3);
+  bring_up(c);
+  make_node2_the_sync_standby(c);
+  c.node("node1").agent->shutdown();
+  ASSERT_FALSE(c.store.get("leader")) << "the primary's shutdown releases the lock";
+  ASSERT_TRUE(c.store.get("sync")) << "/sync outlives its leader, as in Patroni";
+  const double before = c.clock.now_seconds();
+  c.node("node2").agent->shutdown();
+  EXPECT_DOUBLE_EQ(c.clock.now_seconds() - before, 0.0);
+  EXPECT_FALSE(c.node("node2").pg.server().running);
+}
+
 TEST(AgentLoop, FailuresAreLoggedInPatronisWords) {
   SimCluster c(3);
   bring_up(c);
