@@ -218,15 +218,21 @@ EPHEMERAL_LOW=32768
 read -r _low _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
 if [[ "${_low:-}" =~ ^[0-9]+$ ]] && [ "$_low" -gt 12000 ]; then EPHEMERAL_LOW=$_low; fi
 mkdir -p "$PORT_RESERVATION_DIR" 2>/dev/null && chmod 1777 "$PORT_RESERVATION_DIR" 2>/dev/null
+# A folder that cannot be used (read-only /tmp, another owner's folder without write rights)
+# leaves only the connect check, as in the tests and the bench.
+RESERVE_PORTS=false
+[ -d "$PORT_RESERVATION_DIR" ] && [ -w "$PORT_RESERVATION_DIR" ] && RESERVE_PORTS=true
 USED_PORTS=" "
 PORT=""
-# True when this shell now holds the port's reservation. The file is opened without creating
-# it when it exists: with fs.protected_regular, O_CREAT on another user's file in a sticky
-# directory fails.
+# True when this shell now holds the port's reservation (or reservations are off). The file is
+# opened without creating it when it exists: with fs.protected_regular, O_CREAT on another
+# user's file in a sticky directory fails; a file that cannot be opened counts as taken.
 reserve_port() {
+  $RESERVE_PORTS || return 0
   local path="$PORT_RESERVATION_DIR/$1" fd
   [ -e "$path" ] || : 2>/dev/null >>"$path"
-  exec {fd}<"$path" 2>/dev/null || return 1
+  # The braces keep the 2>/dev/null to the open: on a bare `exec` it would last for the shell.
+  { exec {fd}<"$path"; } 2>/dev/null || return 1
   if ! flock -n "$fd"; then
     exec {fd}<&-
     return 1
