@@ -679,7 +679,7 @@ void Agent::shutdown() {
   ha::LocalState& l = memory_.local;
   const bool was_leader = l.last_lock_write.has_value();
   try {
-    if (!was_leader && s->ha.is_synchronous_mode())  // ha.md §6.4: leave the sync role first
+    if (!was_leader && s->ha.is_synchronous_mode() && !l.tags.nosync)  // ha.md §6.4: leave the sync role first
       SyncReplication::leave_sync_role(services_.dcs, services_.clock, l.name, static_cast<int>(2 * s->ha.loop_wait),
                                        [this] {
                                          memory_.leaving_sync = true;
@@ -688,7 +688,9 @@ void Agent::shutdown() {
     services_.hooks.before_stop();
     if (was_leader) executor_.citus_notifier(mpp::CitusEvent::before_demote)();  // a Citus worker: writes wait
     const auto stop_timeout = was_leader ? primary_stop_timeout(*s) : std::chrono::milliseconds(std::chrono::seconds(s->pg.pg_ctl_timeout));
-    if (!services_.pg.stop(postgres::StopMode::Fast, stop_timeout)) {
+    const bool stopped = services_.pg.stop(postgres::StopMode::Fast, stop_timeout);
+    memory_.leaving_sync = false;  // as Patroni's, the nosync hint ends with the stop, whatever its outcome
+    if (!stopped) {
       spdlog::warn("pg_ctl stop failed");
       spdlog::error("PostgreSQL shutdown failed, leader key not removed.{}",
                     services_.watchdog.is_running() ? " Leaving watchdog running." : "");

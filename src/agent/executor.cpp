@@ -715,8 +715,10 @@ bool Executor::start_restart(std::optional<int> timeout) {
   if (replica && view && view->leader()) {
     if (auto m = view->get_member(view->leader()->name(), false)) upstream = upstream_of(*m);
   }
-  // ha.md §3.16/§6.4: a synchronous standby leaves the role (nosync) before the restart.
-  const bool leave_sync = replica && current->ha.is_synchronous_mode() && view && ha::is_sync_standby(*view, l.name);
+  // ha.md §3.16/§6.4: in synchronous mode a replica publishes nosync before the restart (so that
+  // the primary neither keeps nor picks it) and, if it is a synchronous standby, waits for the
+  // primary to pick another.
+  const bool leave_sync = replica && current->ha.is_synchronous_mode() && !l.tags.nosync;
   bool nosync_published = false;
   if (leave_sync) {
     memory_.leaving_sync = true;
@@ -732,7 +734,8 @@ bool Executor::start_restart(std::optional<int> timeout) {
        start_timeout, name = l.name, before = citus_notifier(mpp::CitusEvent::before_demote),
        after = citus_notifier(mpp::CitusEvent::after_promote)](const CancelToken& cancel) {
         if (leave_sync)
-          SyncReplication::leave_sync_role(dcs, clock, name, sync_wait, [nosync_published] { return nosync_published; });
+          SyncReplication::leave_sync_role(
+              dcs, clock, name, sync_wait, [nosync_published] { return nosync_published; }, &cancel);
         if (!replica) before();  // a Citus worker's primary: the coordinator pauses writes
         if (!pg.stop(postgres::StopMode::Fast, stop_timeout)) {
           spdlog::warn("pg_ctl stop failed");

@@ -151,14 +151,7 @@ void SyncReplication::disable(dcs::Dcs& dcs, const dcs::Cluster& cluster, const 
 }
 
 bool SyncReplication::leave_sync_role(dcs::Dcs& dcs, Clock& clock, const std::string& name, int wait_seconds,
-                                      const std::function<bool()>& publish_nosync) {
-  auto cluster = dcs.get_cluster();
-  if (!cluster) {
-    spdlog::warn("Could not get cluster state ({}), skipping synchronous standby disable", cluster.error().describe());
-    return false;
-  }
-  if (!ha::is_sync_standby(*cluster, name)) return true;
-  spdlog::info("leaving the synchronous standby role before stopping");
+                                      const std::function<bool()>& publish_nosync, const CancelToken* cancel) {
   if (!publish_nosync()) {
     spdlog::warn("Updating member state failed, skipping synchronous standby disable");
     return false;
@@ -166,20 +159,23 @@ bool SyncReplication::leave_sync_role(dcs::Dcs& dcs, Clock& clock, const std::st
   const MonoTime deadline = clock.now() + std::chrono::seconds(std::max(0, wait_seconds));
   Mutex mu;
   CondVar never_notified;
+  bool waited = false;
   for (;;) {
-    cluster = dcs.get_cluster();
+    auto cluster = dcs.get_cluster();
     if (!cluster) {
-      spdlog::warn("Could not get cluster state ({}), skipping synchronous standby disable",
-                   cluster.error().describe());
+      spdlog::warn("could not read the cluster: {}", cluster.error().describe());
+      spdlog::warn("Could not get cluster state, skipping synchronous standby disable");
       return false;
     }
     if (!ha::is_sync_standby(*cluster, name)) {
-      spdlog::info("no longer a synchronous standby");
+      if (waited) spdlog::info("no longer a synchronous standby");
       return true;
     }
     const MonoTime now = clock.now();
     if (now >= deadline) break;
+    if (cancel && cancel->cancelled()) return false;
     spdlog::info("Waiting for primary to release us from synchronous standby");
+    waited = true;
     const MonoTime next = std::min<MonoTime>(now + std::chrono::seconds(2), deadline);
     MutexLock lock(mu);
     while (clock.now() < next) clock.wait_until(never_notified, mu, next);

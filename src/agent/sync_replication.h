@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 
+#include "common/cancel_token.h"
 #include "common/clock.h"
 #include "common/result.h"
 #include "dcs/cluster.h"
@@ -44,16 +45,18 @@ class SyncReplication {
   // quorum-mode memory starts again). Calls `apply` when it changed. Returns true when it changed.
   bool set_names(const std::string& value, const ApplyFn& apply);
 
-  // ha.md §6.4, a replica leaving (shutdown, restart): when `name` is a synchronous standby
-  // (ha::is_sync_standby), calls `publish_nosync` (the member key then carries `nosync: true`;
-  // it returns whether that write succeeded) and reads the cluster at once and then every 2 s
-  // on `clock`, for up to `wait_seconds`, until `name` is no longer a synchronous standby: the
-  // leader removed it from /sync, or the leader is gone. A failed publish or a failed DCS read
-  // ends the wait (the role is only a hint to the primary), as Patroni's does. True when the
-  // node left the role (or never had it); false when it stopped waiting for another reason.
-  // Blocks the calling thread for at most `wait_seconds` plus one DCS read.
+  // ha.md §6.4, a replica leaving in synchronous mode (shutdown, restart), as Patroni's
+  // while_not_sync_standby: calls `publish_nosync` (the member key then carries `nosync: true`,
+  // so that the primary neither keeps nor picks this node; it returns whether the write
+  // succeeded), then reads the cluster at once and every 2 s on `clock`, for up to
+  // `wait_seconds`, while `name` is a synchronous standby (ha::is_sync_standby: listed in /sync
+  // by the current leader). A failed publish, a failed DCS read or `cancel` ends the wait: the
+  // role is only a hint to the primary. The caller stops publishing nosync once PostgreSQL is
+  // stopped (shutdown) or back (restart). True when the node is not (or no longer) a
+  // synchronous standby; false when it stopped waiting for another reason.
+  // Blocks the calling thread for at most `wait_seconds` plus the publish and two DCS reads.
   static bool leave_sync_role(dcs::Dcs& dcs, Clock& clock, const std::string& name, int wait_seconds,
-                              const std::function<bool()>& publish_nosync);
+                              const std::function<bool()>& publish_nosync, const CancelToken* cancel = nullptr);
 
   // ha.md §6.2/§6.4 for this cycle (lock holder, running primary). `now`: monotonic seconds.
   void manage(dcs::Dcs& dcs, const dcs::Cluster& cluster, const ha::HaSettings& settings,

@@ -264,17 +264,28 @@ void make_node2_the_sync_standby(SimCluster& c) {
   c.store.put("sync", R"({"leader":"node1","sync_standby":"node2"})");
 }
 
+bool nosync_in(const std::optional<std::string>& member_value) {
+  return member_value && json::parse(*member_value).value("tags", json::object()).value("nosync", false);
+}
+
 TEST(AgentLoop, ASyncStandbyStoppingPublishesNosyncAndWaitsForTheLeader) {
   SimCluster c(3);
   bring_up(c);
   make_node2_the_sync_standby(c);
+  // What node2's member key says each time node2 reads the cluster while it waits.
+  std::vector<bool> nosync_while_waiting;
+  c.store.set_fault([&](const std::string& member, const std::string& op) -> std::optional<dcs::DcsError> {
+    if (member == "node2" && op == "get_cluster") nosync_while_waiting.push_back(nosync_in(c.store.get("members/node2")));
+    return std::nullopt;
+  });
   const double before = c.clock.now_seconds();
   c.node("node2").agent->shutdown();
+  c.store.set_fault(nullptr);
   EXPECT_DOUBLE_EQ(c.clock.now_seconds() - before, 2.0) << "node1 never cycled: node2 waited 2 x loop_wait";
-  auto v = c.store.get("members/node2");
-  ASSERT_TRUE(v);
-  EXPECT_EQ(json::parse(*v)["tags"].value("nosync", false), true) << *v;
+  ASSERT_FALSE(nosync_while_waiting.empty());
+  for (bool nosync : nosync_while_waiting) EXPECT_TRUE(nosync);
   EXPECT_FALSE(c.node("node2").pg.server().running);
+  EXPECT_FALSE(nosync_in(c.store.get("members/node2"))) << "the hint ends with the stop, as in Patroni";
 }
 
 TEST(AgentLoop, ASyncStandbyStoppingAfterTheLeaderLeftDoesNotWait) {
@@ -284,9 +295,12 @@ TEST(AgentLoop, ASyncStandbyStoppingAfterTheLeaderLeftDoesNotWait) {
   c.node("node1").agent->shutdown();
   ASSERT_FALSE(c.store.get("leader")) << "the primary's shutdown releases the lock";
   ASSERT_TRUE(c.store.get("sync")) << "/sync outlives its leader, as in Patroni";
+  LogCapture log;
   const double before = c.clock.now_seconds();
   c.node("node2").agent->shutdown();
   EXPECT_DOUBLE_EQ(c.clock.now_seconds() - before, 0.0);
+  EXPECT_EQ(log.count_containing("Waiting for primary to release us"), 0);
+  EXPECT_EQ(log.count_containing("still listed as a synchronous standby"), 0);
   EXPECT_FALSE(c.node("node2").pg.server().running);
 }
 

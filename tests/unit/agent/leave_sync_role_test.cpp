@@ -64,12 +64,13 @@ TEST(IsSyncStandby, OnlyTheCurrentLeadersSyncKeyBindsAStandby) {
   EXPECT_FALSE(ha::is_sync_standby(cluster(), "r1"));
 }
 
-TEST(LeaveSyncRole, NotAStandbyOfTheLeaderStopsAtOnceWithoutPublishing) {
+TEST(LeaveSyncRole, AReplicaThatIsNotAStandbyOfTheLeaderPublishesNosyncAndGoesOn) {
+  // Published anyway, as Patroni does: the primary must not pick it while it stops.
   Fixture f;
   f.store.put("leader", "p");
   f.store.put("sync", R"({"leader":"p","sync_standby":"replica2"})");
   EXPECT_TRUE(f.leave());
-  EXPECT_EQ(f.publishes, 0);
+  EXPECT_EQ(f.publishes, 1);
   EXPECT_EQ(f.elapsed(), 0.0);
 }
 
@@ -77,9 +78,9 @@ TEST(LeaveSyncRole, WaitsUntilTheLeaderRemovesIt) {
   Fixture f;
   f.store.put("leader", "p");
   f.store.put("sync", R"({"leader":"p","sync_standby":"replica1"})");
-  // The leader rewrites /sync before the third read after the publish (reads 1 and 2 still list it).
+  // The leader rewrites /sync before the third read (reads 1 and 2, at 0 and 2 s, still list it).
   on_reads(f, [&f](int read) -> std::optional<dcs::DcsError> {
-    if (read == 4) f.store.put("sync", R"({"leader":"p","sync_standby":"replica2"})");
+    if (read == 3) f.store.put("sync", R"({"leader":"p","sync_standby":"replica2"})");
     return std::nullopt;
   });
   EXPECT_TRUE(f.leave());
@@ -94,7 +95,7 @@ TEST(LeaveSyncRole, StopsWaitingWhenTheLeaderIsGone) {
   f.store.put("leader", "p");
   f.store.put("sync", R"({"leader":"p","sync_standby":"replica1"})");
   on_reads(f, [&f](int read) -> std::optional<dcs::DcsError> {
-    if (read == 3) f.store.erase("leader");
+    if (read == 2) f.store.erase("leader");
     return std::nullopt;
   });
   EXPECT_TRUE(f.leave());
@@ -115,7 +116,7 @@ TEST(LeaveSyncRole, AnUnreadableDcsEndsTheWait) {
   f.store.put("leader", "p");
   f.store.put("sync", R"({"leader":"p","sync_standby":"replica1"})");
   on_reads(f, [](int read) -> std::optional<dcs::DcsError> {
-    if (read >= 3) return unreachable();
+    if (read >= 2) return unreachable();
     return std::nullopt;
   });
   EXPECT_FALSE(f.leave());
@@ -126,7 +127,7 @@ TEST(LeaveSyncRole, AnUnreadableDcsAtTheStartStopsAtOnce) {
   Fixture f;
   on_reads(f, [](int) { return unreachable(); });
   EXPECT_FALSE(f.leave());
-  EXPECT_EQ(f.publishes, 0);
+  EXPECT_EQ(f.publishes, 1);
   EXPECT_EQ(f.elapsed(), 0.0);
 }
 
@@ -140,6 +141,20 @@ TEST(LeaveSyncRole, AFailedPublishSkipsTheWait) {
   EXPECT_FALSE(f.leave());
   EXPECT_EQ(f.publishes, 1);
   EXPECT_EQ(f.elapsed(), 0.0);
+  for (const auto& op : f.store.log()) EXPECT_NE(op, "replica1:get_cluster");
+}
+
+TEST(LeaveSyncRole, ACancelledRestartEndsTheWait) {
+  Fixture f;
+  f.store.put("leader", "p");
+  f.store.put("sync", R"({"leader":"p","sync_standby":"replica1"})");
+  CancelToken cancel;
+  on_reads(f, [&cancel](int read) -> std::optional<dcs::DcsError> {
+    if (read == 2) cancel.cancel();
+    return std::nullopt;
+  });
+  EXPECT_FALSE(SyncReplication::leave_sync_role(f.dcs, f.clock, "replica1", 10, [] { return true; }, &cancel));
+  EXPECT_DOUBLE_EQ(f.elapsed(), 2.0);
 }
 
 }  // namespace
