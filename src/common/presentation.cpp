@@ -30,6 +30,16 @@ PatroniGeneration presentation_of_config(const nlohmann::json& config) {
   return parse_patroni_generation(*it).value_or(kDefaultPatroniGeneration);
 }
 
+std::optional<std::string> unaccepted_compat_warning(const nlohmann::json& config) {
+  if (!config.is_object()) return std::nullopt;
+  auto section = config.find("custos");
+  if (section == config.end() || !section->is_object()) return std::nullopt;
+  auto it = section->find("compat");
+  if (it == section->end() || it->is_null() || parse_patroni_generation(*it)) return std::nullopt;
+  return "custos.compat must be \"3.3\" or \"4.1\", got " + it->dump() + ": presenting Patroni " +
+         std::string(generation_name(kDefaultPatroniGeneration));
+}
+
 std::string_view generation_name(PatroniGeneration generation) noexcept {
   return generation == PatroniGeneration::v3_3 ? "3.3" : "4.1";
 }

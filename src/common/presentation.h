@@ -21,6 +21,9 @@ inline constexpr PatroniGeneration kDefaultPatroniGeneration = PatroniGeneration
 std::optional<PatroniGeneration> parse_patroni_generation(const nlohmann::json& value);
 // `custos.compat` of a whole configuration tree; the default when absent or not accepted.
 PatroniGeneration presentation_of_config(const nlohmann::json& config);
+// The warning to give when `custos.compat` is set (not null) but not accepted: it names the
+// value and the generation presented instead. nullopt when absent, null or accepted.
+std::optional<std::string> unaccepted_compat_warning(const nlohmann::json& config);
 // "3.3" / "4.1".
 std::string_view generation_name(PatroniGeneration generation) noexcept;
 // The primary's role as written in member keys, REST answers, metrics and callbacks.

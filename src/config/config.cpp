@@ -24,10 +24,7 @@ Config::Config(json local, json dynamic)
   warnings_ = std::move(built.warnings);
   // custos.compat the agent cannot read: said at start and on every reload (--validate-config
   // calls it an error), the default presented meanwhile.
-  if (const json& c = section("custos"); c.is_object() && c.contains("compat") && !c["compat"].is_null() &&
-                                         !parse_patroni_generation(c["compat"]))
-    warnings_.push_back("custos.compat must be \"3.3\" or \"4.1\", got " + c["compat"].dump() +
-                        ": presenting Patroni " + std::string(generation_name(kDefaultPatroniGeneration)));
+  if (auto warning = unaccepted_compat_warning(effective_)) warnings_.push_back(std::move(*warning));
   dynamic_error_ = std::move(built.dynamic_error);
   global_ = dynamic_;
   timing_ = Timing{effective_["ttl"].get<int>(), effective_["loop_wait"].get<int>(),

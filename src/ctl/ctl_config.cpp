@@ -5,7 +5,10 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
 #include "common/json_truth.h"
+#include "common/presentation.h"
 #include "config/loader.h"
 #include "ctl/dcs_url.h"
 
@@ -49,6 +52,9 @@ Result<nlohmann::json, std::string> load_ctl_configuration(const ConfigRequest& 
   auto& ctl = cfg["ctl"];
   const bool configured = ctl.contains("insecure") && python_truthy(ctl["insecure"]);
   if (request.insecure || !ctl.contains("insecure")) ctl["insecure"] = configured || request.insecure;
+  // Not an error (the agent starts with such a file too), but never a silent default: `list`
+  // and `topology` print roles in the generation presented.
+  if (auto warning = unaccepted_compat_warning(cfg)) spdlog::warn("{}", *warning);
   return cfg;
 }
 

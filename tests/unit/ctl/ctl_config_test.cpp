@@ -10,6 +10,7 @@
 
 #include "ctl/ctl_config.h"
 #include "ctl/dcs_factory.h"
+#include "log_capture.h"
 
 namespace custos::ctl {
 namespace {
@@ -58,6 +59,27 @@ TEST_F(CtlConfigTest, MissingDefaultFileUsesTheEnvironment) {
   EXPECT_EQ((*c)["scope"], "envscope");
   EXPECT_TRUE((*c)["etcd3"].contains("hosts"));
   EXPECT_EQ((*c)["ctl"]["insecure"], false);
+}
+
+TEST_F(CtlConfigTest, AnUnacceptedCompatIsWarnedAboutNotSilentlyDefaulted) {
+  // The agent warns about such a file at start; custosctl, which prints roles in the
+  // generation presented, says it too, and goes on with the default as the agent does.
+  ConfigRequest r;
+  r.config_file = write("bad.yml", "scope: demo\ncustos:\n  compat: '5.0'\n");
+  test::LogCapture log;
+  auto c = load_ctl_configuration(r, {});
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_TRUE(log.has("warning: custos.compat must be \"3.3\" or \"4.1\", got \"5.0\": presenting Patroni 4.1"));
+
+  r.config_file = write("env.yml", "scope: demo\n");
+  test::LogCapture from_env;
+  ASSERT_TRUE(load_ctl_configuration(r, {{"PATRONI_CUSTOS_COMPAT", "v3"}}).ok());
+  EXPECT_EQ(from_env.count_containing("custos.compat must be"), 1);
+
+  r.config_file = write("good.yml", "scope: demo\ncustos:\n  compat: 3.3\n");
+  test::LogCapture quiet;
+  ASSERT_TRUE(load_ctl_configuration(r, {}).ok());
+  EXPECT_EQ(quiet.count_containing("custos.compat"), 0);
 }
 
 TEST_F(CtlConfigTest, DefaultFileIsReadWhenPresent) {
