@@ -678,6 +678,11 @@ void Agent::shutdown() {
   death_watcher_.watch(std::nullopt);
   ha::LocalState& l = memory_.local;
   const bool was_leader = l.last_lock_write.has_value();
+  // The nosync hint ends with the shutdown on every path, an exception included.
+  struct EndNosyncHint {
+    bool& flag;
+    ~EndNosyncHint() { flag = false; }
+  } end_nosync_hint{memory_.leaving_sync};
   try {
     if (!was_leader && s->ha.is_synchronous_mode() && !l.tags.nosync)  // ha.md §6.4: leave the sync role first
       SyncReplication::leave_sync_role(services_.dcs, services_.clock, l.name, static_cast<int>(2 * s->ha.loop_wait),

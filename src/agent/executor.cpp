@@ -750,6 +750,7 @@ bool Executor::start_restart(std::optional<int> timeout) {
       });
   if (!started) {
     memory_.leaving_sync = false;
+    if (nosync_published) touch_member();  // no restart after all: withdraw the hint
   } else {
     ha::set_pg_state(l, ha::PgState::restarting, now());
     memory_.pending_restart_params.clear();

@@ -39,7 +39,8 @@ struct NodeMemory {
   // A configuration change that arrived while an async task ran: the settings from before it,
   // applied (files rewritten, PostgreSQL reloaded) once the task is over.
   std::optional<postgres::NodeSettings> deferred_pg_settings;
-  // Publish `nosync` while leaving the synchronous standby role (ha.md §6.4).
+  // Publish `nosync` while a replica in synchronous mode restarts or shuts down (ha.md §6.4), so
+  // that the primary neither keeps nor picks it meanwhile.
   bool leaving_sync = false;
   // Lock holder, member_slots_ttl > 0: the member slots kept and when each was last in use.
   ha::RetainedSlots retained_slots;

@@ -50,11 +50,11 @@ class SyncReplication {
   // so that the primary neither keeps nor picks this node; it returns whether the write
   // succeeded), then reads the cluster at once and every 2 s on `clock`, for up to
   // `wait_seconds`, while `name` is a synchronous standby (ha::is_sync_standby: listed in /sync
-  // by the current leader). A failed publish, a failed DCS read or `cancel` ends the wait: the
-  // role is only a hint to the primary. The caller stops publishing nosync once PostgreSQL is
-  // stopped (shutdown) or back (restart). True when the node is not (or no longer) a
-  // synchronous standby; false when it stopped waiting for another reason.
-  // Blocks the calling thread for at most `wait_seconds` plus the publish and two DCS reads.
+  // by the current leader). A failed publish, a failed DCS read or `cancel` (seen within 2 s)
+  // ends the wait: the role is only a hint to the primary. The caller stops publishing nosync
+  // once PostgreSQL is stopped (shutdown) or back (restart). True when the node is not (or no
+  // longer) a synchronous standby; false when it stopped waiting for another reason.
+  // Blocks the calling thread for the publish, then at most `wait_seconds` plus one DCS read.
   static bool leave_sync_role(dcs::Dcs& dcs, Clock& clock, const std::string& name, int wait_seconds,
                               const std::function<bool()>& publish_nosync, const CancelToken* cancel = nullptr);
 

@@ -387,6 +387,24 @@ std::vector<Scenario> scenarios() {
     EXPECT_TRUE(t.n2().pg.called("start(replica)"));
     EXPECT_TRUE(t.n2().pg.server().running);
   });
+  add(Action::restart, "RestartInSynchronousModePublishesNosyncUntilPostgresIsBack", [] {
+    // ha.md §6.4: the primary must neither keep nor pick a replica while it restarts.
+    TwoNodes t;
+    t.c.store.put("config", R"({"ttl":30,"loop_wait":10,"retry_timeout":10,"synchronous_mode":true})");
+    t.c.round();
+    auto nosync = [&] {
+      auto v = t.c.store.get("members/node2");
+      return v && json::parse(*v).value("tags", json::object()).value("nosync", false);
+    };
+    ASSERT_FALSE(nosync());
+    t.run(t.n2(), {step::Restart{}});
+    EXPECT_TRUE(nosync()) << "published before PostgreSQL stops";
+    EXPECT_TRUE(t.n2().pg.called("stop(fast)"));
+    t.take_async(t.n2());
+    t.n2().agent->executor().touch_member();
+    EXPECT_FALSE(nosync()) << "withdrawn once the restart is over";
+    EXPECT_TRUE(t.n2().pg.server().running);
+  });
   add(Action::stop_postgres, "StopPostgresReportsAStopThatFailed", [] {
     TwoNodes t;
     t.run(t.n2(), {step::StopPostgres{ha::StopKind::immediate}});
