@@ -32,6 +32,12 @@ struct Fixture {
     });
   }
 
+  // Leader "p" holds the lock and its /sync lists `standby`.
+  void led_by_p_with_sync_standby(const std::string& standby) {
+    store.put("leader", "p");
+    store.put("sync", R"({"leader":"p","sync_standby":")" + standby + R"("})");
+  }
+
   double elapsed() const { return clock.now_seconds() - start; }
   const double start = clock.now_seconds();
 };
@@ -67,8 +73,7 @@ TEST(IsSyncStandby, OnlyTheCurrentLeadersSyncKeyBindsAStandby) {
 TEST(LeaveSyncRole, AReplicaThatIsNotAStandbyOfTheLeaderPublishesNosyncAndGoesOn) {
   // Published anyway, as Patroni does: the primary must not pick it while it stops.
   Fixture f;
-  f.store.put("leader", "p");
-  f.store.put("sync", R"({"leader":"p","sync_standby":"replica2"})");
+  f.led_by_p_with_sync_standby("replica2");
   EXPECT_TRUE(f.leave());
   EXPECT_EQ(f.publishes, 1);
   EXPECT_EQ(f.elapsed(), 0.0);
@@ -76,8 +81,7 @@ TEST(LeaveSyncRole, AReplicaThatIsNotAStandbyOfTheLeaderPublishesNosyncAndGoesOn
 
 TEST(LeaveSyncRole, WaitsUntilTheLeaderRemovesIt) {
   Fixture f;
-  f.store.put("leader", "p");
-  f.store.put("sync", R"({"leader":"p","sync_standby":"replica1"})");
+  f.led_by_p_with_sync_standby("replica1");
   // The leader rewrites /sync before the third read (reads 1 and 2, at 0 and 2 s, still list it).
   on_reads(f, [&f](int read) -> std::optional<dcs::DcsError> {
     if (read == 3) f.store.put("sync", R"({"leader":"p","sync_standby":"replica2"})");
@@ -92,8 +96,7 @@ TEST(LeaveSyncRole, StopsWaitingWhenTheLeaderIsGone) {
   // The whole cluster stopping: the primary's agent deletes the leader key first. /sync still
   // names this node, but it binds nobody now: no point waiting 2 x loop_wait for it.
   Fixture f;
-  f.store.put("leader", "p");
-  f.store.put("sync", R"({"leader":"p","sync_standby":"replica1"})");
+  f.led_by_p_with_sync_standby("replica1");
   on_reads(f, [&f](int read) -> std::optional<dcs::DcsError> {
     if (read == 2) f.store.erase("leader");
     return std::nullopt;
@@ -104,8 +107,7 @@ TEST(LeaveSyncRole, StopsWaitingWhenTheLeaderIsGone) {
 
 TEST(LeaveSyncRole, GivesUpAfterTwiceLoopWait) {
   Fixture f;
-  f.store.put("leader", "p");
-  f.store.put("sync", R"({"leader":"p","sync_standby":"replica1"})");
+  f.led_by_p_with_sync_standby("replica1");
   EXPECT_FALSE(f.leave());
   EXPECT_EQ(f.publishes, 1);
   EXPECT_DOUBLE_EQ(f.elapsed(), 10.0);
@@ -113,8 +115,7 @@ TEST(LeaveSyncRole, GivesUpAfterTwiceLoopWait) {
 
 TEST(LeaveSyncRole, AnUnreadableDcsEndsTheWait) {
   Fixture f;
-  f.store.put("leader", "p");
-  f.store.put("sync", R"({"leader":"p","sync_standby":"replica1"})");
+  f.led_by_p_with_sync_standby("replica1");
   on_reads(f, [](int read) -> std::optional<dcs::DcsError> {
     if (read >= 2) return unreachable();
     return std::nullopt;
@@ -136,8 +137,7 @@ TEST(LeaveSyncRole, AFailedPublishSkipsTheWait) {
   // the stop.
   Fixture f;
   f.publish_ok = false;
-  f.store.put("leader", "p");
-  f.store.put("sync", R"({"leader":"p","sync_standby":"replica1"})");
+  f.led_by_p_with_sync_standby("replica1");
   EXPECT_FALSE(f.leave());
   EXPECT_EQ(f.publishes, 1);
   EXPECT_EQ(f.elapsed(), 0.0);
@@ -146,8 +146,7 @@ TEST(LeaveSyncRole, AFailedPublishSkipsTheWait) {
 
 TEST(LeaveSyncRole, ACancelledRestartEndsTheWait) {
   Fixture f;
-  f.store.put("leader", "p");
-  f.store.put("sync", R"({"leader":"p","sync_standby":"replica1"})");
+  f.led_by_p_with_sync_standby("replica1");
   CancelToken cancel;
   on_reads(f, [&cancel](int read) -> std::optional<dcs::DcsError> {
     if (read == 2) cancel.cancel();
