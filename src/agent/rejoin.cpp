@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/postgres_mapping.h"
-#include "common/thread_annotations.h"
+#include "common/clock_sleep.h"
 
 namespace custos::agent {
 
@@ -33,8 +33,6 @@ RejoinOutcome rejoin_new_leader(const RejoinRequest& r, postgres::PostgresNode& 
   RejoinOutcome out;
   const bool check = r.can_rewind || r.reinitialize_on_divergence;
   const MonoTime deadline = clock.now() + r.wait;
-  Mutex mu;
-  CondVar never;
   std::optional<postgres::Upstream> leader;
   while (!cancel.cancelled()) {
     const auto found = new_leader(dcs, r.my_name);
@@ -63,8 +61,7 @@ RejoinOutcome rejoin_new_leader(const RejoinRequest& r, postgres::PostgresNode& 
             out.leader = leader->name;
             return out;
           }
-          MutexLock lk(mu);
-          clock.wait_until(never, mu, std::min(deadline, clock.now() + std::chrono::milliseconds(100)));
+          sleep_on(clock, std::min(deadline, clock.now() + std::chrono::milliseconds(100)));
           continue;
         }
         spdlog::info("rejoin: rewinding from the new leader {}", leader->name);
@@ -83,8 +80,7 @@ RejoinOutcome rejoin_new_leader(const RejoinRequest& r, postgres::PostgresNode& 
       leader.reset();
       break;
     }
-    MutexLock lk(mu);
-    clock.wait_until(never, mu, std::min(deadline, clock.now() + std::chrono::milliseconds(100)));
+    sleep_on(clock, std::min(deadline, clock.now() + std::chrono::milliseconds(100)));
   }
   if (cancel.cancelled()) {
     out.error = "cancelled";
@@ -95,8 +91,7 @@ RejoinOutcome rejoin_new_leader(const RejoinRequest& r, postgres::PostgresNode& 
     if (r.slot) {
       while (!cancel.cancelled() && clock.now() < deadline &&
              !pg.upstream_has_slot(*leader, *r.slot, std::chrono::milliseconds(2000))) {
-        MutexLock lk(mu);
-        clock.wait_until(never, mu, std::min(deadline, clock.now() + std::chrono::milliseconds(100)));
+        sleep_on(clock, std::min(deadline, clock.now() + std::chrono::milliseconds(100)));
       }
     }
   }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "common/clock_sleep.h"
 #include "ha/quorum_state.h"
 #include "ha/sync_selection.h"
 #include "postgres/lsn.h"
@@ -157,8 +158,6 @@ bool SyncReplication::leave_sync_role(dcs::Dcs& dcs, Clock& clock, const std::st
     return false;
   }
   const MonoTime deadline = clock.now() + std::chrono::seconds(std::max(0, wait_seconds));
-  Mutex mu;
-  CondVar never_notified;
   bool waited = false;
   for (;;) {
     auto cluster = dcs.get_cluster();
@@ -176,9 +175,7 @@ bool SyncReplication::leave_sync_role(dcs::Dcs& dcs, Clock& clock, const std::st
     if (cancel && cancel->cancelled()) return false;
     spdlog::info("Waiting for primary to release us from synchronous standby");
     waited = true;
-    const MonoTime next = std::min<MonoTime>(now + std::chrono::seconds(2), deadline);
-    MutexLock lock(mu);
-    while (clock.now() < next) clock.wait_until(never_notified, mu, next);
+    sleep_on(clock, std::min<MonoTime>(now + std::chrono::seconds(2), deadline));
   }
   spdlog::warn("still listed as a synchronous standby after {} s; stopping anyway", wait_seconds);
   return false;
