@@ -80,10 +80,7 @@ Executor::Outcome Executor::run(const ha::Step& s) {
     const ha::Role before = memory_.local.role;
     ha::apply_bookkeeping(s, memory_.local, settings()->ha, now());
     if (const auto* r = s.get<step::SetRole>()) {
-      if (before != r->role) {
-        spdlog::info("role: {} -> {}", ha::to_string(before), ha::to_string(r->role));
-        metrics_.role_changed(before, r->role);
-      }
+      note_role_change(before, r->role);
       if (r->on_role_change) fire_callback(CallbackAction::on_role_change, r->role);
     } else if (s.get<step::FireOnStart>()) {
       // The first callback since the agent started (Patroni's cb_called): the bookkeeping set
@@ -568,7 +565,7 @@ Executor::Outcome Executor::run(const step::Follow& s) {
     if (auto m = memory_.view->get_member(target, false)) upstream = upstream_of(*m);
     if (!upstream) spdlog::info("member '{}' to follow has no conn_url yet", target);
   }
-  log_role_change(s.role);
+  note_role_change(memory_.local.role, s.role);
   const bool change_role = callback_role_change(l.role, s.role);
   l.role = s.role;
 
@@ -803,11 +800,12 @@ bool Executor::callback_role_change(ha::Role from, ha::Role to) const {
   return between;
 }
 
-void Executor::log_role_change(ha::Role to) {
-  if (memory_.local.role != to) {
-    spdlog::info("role: {} -> {}", ha::to_string(memory_.local.role), ha::to_string(to));
-    metrics_.role_changed(memory_.local.role, to);
-  }
+void Executor::note_role_change(ha::Role from, ha::Role to) {
+  if (from == to) return;
+  // In the presented generation's words ("primary" under 4.1), as the member key and REST say it.
+  const PatroniGeneration presentation = settings()->config.presentation();
+  spdlog::info("role: {} -> {}", role_text(from, presentation), role_text(to, presentation));
+  metrics_.role_changed(from, to);
 }
 
 // ---- synchronous replication, history, slots ----------------------------------------------------
@@ -1130,7 +1128,8 @@ nlohmann::json Executor::member_value() const {
   if (memory_.leaving_sync) {
     if (!m.tags.is_object()) m.tags = nlohmann::json::object();
     m.tags["nosync"] = true;
-    m.tags["sync_priority"] = 0;  // Patroni 4.1 publishes both while a standby leaves the role
+    // Patroni 4.1 publishes both while a standby leaves the role; 3.3 knows only nosync.
+    if (presentation == PatroniGeneration::v4_1) m.tags["sync_priority"] = 0;
   }
   const auto& st = memory_.status;
   const bool async_blocks = l.async && l.async->kind != ha::AsyncKind::promote;

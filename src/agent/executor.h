@@ -169,7 +169,7 @@ class Executor {
   std::map<std::string, int64_t> own_slot_positions(bool only_with_permanent_slots) const;
   double now() const { return services_.clock.now_seconds(); }
   std::shared_ptr<const EffectiveSettings> settings() const { return settings_.current(); }
-  void log_role_change(ha::Role to);
+  void note_role_change(ha::Role from, ha::Role to);  // logs and counts a change; nothing when equal
 
   // Patroni's change_role of follow(): a node that was primary (or demoted), or that moves
   // between replica and standby_leader, gets on_role_change instead of on_start/on_restart/

@@ -21,9 +21,9 @@ namespace step = ha::step;
 // A two-node cluster: node1 the primary holding the lock, node2 a streaming replica.
 class TwoNodes {
  public:
-  TwoNodes() : c(0) {
-    c.add("node1");
-    c.add("node2");
+  explicit TwoNodes(const json& overrides = json::object()) : c(0) {
+    c.add("node1", overrides);
+    c.add("node2", overrides);
     const bool ok = c.rounds_until(
         [&] { return c.leader() == "node1" && n2().pg.server().running && n2().pg.server().in_recovery; }, 40);
     if (!ok) throw std::runtime_error("the two-node cluster did not come up");
@@ -388,22 +388,29 @@ std::vector<Scenario> scenarios() {
     EXPECT_TRUE(t.n2().pg.server().running);
   });
   add(Action::restart, "RestartInSynchronousModePublishesNosyncUntilPostgresIsBack", [] {
-    // ha.md §6.4: the primary must neither keep nor pick a replica while it restarts.
-    TwoNodes t;
-    t.c.store.put("config", R"({"ttl":30,"loop_wait":10,"retry_timeout":10,"synchronous_mode":true})");
-    t.c.round();
-    auto nosync = [&] {
-      auto v = t.c.store.get("members/node2");
-      return v && json::parse(*v).value("tags", json::object()).value("nosync", false);
-    };
-    ASSERT_FALSE(nosync());
-    t.run(t.n2(), {step::Restart{}});
-    EXPECT_TRUE(nosync()) << "published before PostgreSQL stops";
-    EXPECT_TRUE(t.n2().pg.called("stop(fast)"));
-    t.take_async(t.n2());
-    t.n2().agent->executor().touch_member();
-    EXPECT_FALSE(nosync()) << "withdrawn once the restart is over";
-    EXPECT_TRUE(t.n2().pg.server().running);
+    // ha.md §6.4: the primary must neither keep nor pick a replica while it restarts. Patroni
+    // 4.1 publishes sync_priority 0 beside nosync; 3.3 publishes nosync alone.
+    for (const char* compat : {"4.1", "3.3"}) {
+      SCOPED_TRACE(std::string("custos.compat ") + compat);
+      TwoNodes t(json{{"custos", {{"compat", compat}}}});
+      t.c.store.put("config", R"({"ttl":30,"loop_wait":10,"retry_timeout":10,"synchronous_mode":true})");
+      t.c.round();
+      auto tags = [&] {
+        auto v = t.c.store.get("members/node2");
+        return v ? json::parse(*v).value("tags", json::object()) : json::object();
+      };
+      ASSERT_FALSE(tags().value("nosync", false));
+      t.run(t.n2(), {step::Restart{}});
+      EXPECT_TRUE(tags().value("nosync", false)) << "published before PostgreSQL stops";
+      if (std::string(compat) == "4.1") EXPECT_EQ(tags().value("sync_priority", -1), 0);
+      else EXPECT_FALSE(tags().contains("sync_priority")) << tags().dump();
+      EXPECT_TRUE(t.n2().pg.called("stop(fast)"));
+      t.take_async(t.n2());
+      t.n2().agent->executor().touch_member();
+      EXPECT_FALSE(tags().value("nosync", false)) << "withdrawn once the restart is over";
+      EXPECT_FALSE(tags().contains("sync_priority")) << tags().dump();
+      EXPECT_TRUE(t.n2().pg.server().running);
+    }
   });
   add(Action::stop_postgres, "StopPostgresReportsAStopThatFailed", [] {
     TwoNodes t;
@@ -444,6 +451,19 @@ std::vector<Scenario> scenarios() {
     EXPECT_EQ(t.local(t.n2()).role, ha::Role::standby_leader);
     auto fired = t.n2().hooks.fired();
     EXPECT_NE(std::find(fired.begin(), fired.end(), "on_role_change standby_leader"), fired.end());
+  });
+  add(Action::set_role, "SetRoleLogsTheChangeInThePresentedWords", [] {
+    // The log names the leader's role as the member key does: "primary" under 4.1, "master"
+    // under 3.3; no line when the role stays.
+    for (const auto& [compat, word] : {std::pair{"4.1", "primary"}, std::pair{"3.3", "master"}}) {
+      SCOPED_TRACE(std::string("custos.compat ") + compat);
+      TwoNodes t(json{{"custos", {{"compat", compat}}}});
+      LogCapture log;
+      t.run(t.n2(), {step::SetRole{ha::Role::primary, false}});
+      EXPECT_TRUE(log.has(std::string("info: role: replica -> ") + word)) << testing::PrintToString(log.lines());
+      t.run(t.n2(), {step::SetRole{ha::Role::primary, false}});
+      EXPECT_EQ(log.count_containing("role: "), 1);
+    }
   });
   add(Action::set_synchronous_standby_names, "SynchronousStandbyNamesReachPostgresql", [] {
     TwoNodes t;
