@@ -190,19 +190,8 @@ Etcd2Client::Etcd2Client(const etcd_common::EtcdSettings& settings,
       }()),
       endpoints_(settings, std::move(resolver),
                  [this](const std::string& url) {
-                   // GET <peer>/members of SRV server records: [{"clientURLs": [...]}, ...]
-                   std::vector<std::string> out;
-                   net::HttpRequest req;
-                   req.url = url;
-                   auto r = http_->request(req, std::chrono::seconds(std::max(1, retry_timeout_.load())));
-                   if (!r || r->status >= 400) return out;
-                   const json j = json::parse(r->body, nullptr, false);
-                   if (!j.is_array()) return out;
-                   for (const auto& m : j)
-                     if (m.is_object() && m.contains("clientURLs") && m["clientURLs"].is_array())
-                       for (const auto& u : m["clientURLs"])
-                         if (u.is_string()) out.push_back(u.get<std::string>());
-                   return out;
+                   return etcd_common::fetch_peer_client_urls(
+                       *http_, url, std::chrono::seconds(std::max(1, retry_timeout_.load())), "etcd");
                  },
                  "etcd") {}
 

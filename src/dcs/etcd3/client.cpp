@@ -225,9 +225,8 @@ void JsonObjectSplitter::reset() {
 
 // ---------------------------------------------------------------------------------------------
 
-Etcd3Client::Etcd3Client(const EtcdSettings& settings, std::shared_ptr<SrvResolver> resolver)
-    : settings_(settings), resolver_(std::move(resolver)), endpoints_(settings.endpoints), ttl_(settings.timing.ttl),
-      retry_timeout_(settings.timing.retry_timeout) {
+namespace {
+std::unique_ptr<net::HttpClient> make_http_client(const EtcdSettings& settings) {
   net::HttpClientOptions o;
   o.tls.ca_file = settings.cacert;
   o.tls.cert_file = settings.cert;
@@ -235,62 +234,21 @@ Etcd3Client::Etcd3Client(const EtcdSettings& settings, std::shared_ptr<SrvResolv
   o.tls.key_password = settings.key_password;
   o.tls.verify_peer = settings.verify;
   o.user_agent = "custos (etcd3)";
-  http_ = std::make_unique<net::HttpClient>(o);
-  if (!settings_.srv.empty() && !settings_.use_proxies) {
-    if (!resolver_) resolver_ = std::make_shared<DnsSrvResolver>();
-    ensure_endpoints();
-  } else if (endpoints_.empty()) {
-    endpoints_.push_back("http://127.0.0.1:2379");
-  }
-  // Spread agents over the endpoints like Patroni does (random start).
-  MutexLock lock(mu_);
-  if (!endpoints_.empty()) current_ = std::uniform_int_distribution<size_t>(0, endpoints_.size() - 1)(rng);
+  return std::make_unique<net::HttpClient>(o);
 }
+}  // namespace
 
-std::vector<std::string> Etcd3Client::resolve_srv() {
-  auto peer_members = [this](const std::string& url) {
-    std::vector<std::string> out;
-    net::HttpRequest req;
-    req.url = url;
-    auto r = http_->request(req, std::chrono::seconds(std::max(1, retry_timeout_.load())));
-    if (!r || r->status >= 400) {
-      spdlog::warn("etcd3: GET {} failed: {}", url, r ? std::to_string(r->status) : r.error().describe());
-      return out;
-    }
-    const json j = json::parse(r->body, nullptr, false);
-    if (!j.is_array()) return out;
-    for (const auto& m : j)
-      if (m.is_object() && m.contains("clientURLs") && m["clientURLs"].is_array())
-        for (const auto& u : m["clientURLs"])
-          if (u.is_string()) out.push_back(u.get<std::string>());
-    return out;
-  };
-  return etcd_common::discover_etcd_endpoints(settings_.srv, settings_.srv_suffix, *resolver_, peer_members);
-}
-
-bool Etcd3Client::ensure_endpoints() {
-  if (settings_.srv.empty() || settings_.use_proxies) return true;
-  {
-    MutexLock lock(mu_);
-    if (!endpoints_.empty()) return true;
-    const auto now = Clock::now();
-    if (srv_resolved_at_ != Clock::time_point{} && now - srv_resolved_at_ < 5s) return false;
-    srv_resolved_at_ = now;
-  }
-  std::vector<std::string> found = resolve_srv();
-  if (found.empty()) {
-    spdlog::warn("Can not resolve SRV for {}", settings_.srv);  // Patroni's line
-    found = settings_.endpoints;
-  } else {
-    std::string list;
-    for (const auto& e : found) list += (list.empty() ? "" : ", ") + e;
-    spdlog::info("etcd3: SRV records for {} name {}", settings_.srv, list);
-  }
-  MutexLock lock(mu_);
-  if (endpoints_.empty()) endpoints_ = std::move(found);
-  current_ = 0;
-  return !endpoints_.empty();
-}
+Etcd3Client::Etcd3Client(const EtcdSettings& settings, std::shared_ptr<SrvResolver> resolver)
+    : settings_(settings),
+      ttl_(settings.timing.ttl),
+      retry_timeout_(settings.timing.retry_timeout),
+      http_(make_http_client(settings)),
+      endpoints_(settings, std::move(resolver),
+                 [this](const std::string& url) {
+                   return etcd_common::fetch_peer_client_urls(
+                       *http_, url, std::chrono::seconds(std::max(1, retry_timeout_.load())), "etcd3");
+                 },
+                 "etcd3") {}
 
 Etcd3Client::~Etcd3Client() = default;
 
@@ -301,29 +259,14 @@ void Etcd3Client::set_timing(int ttl, int retry_timeout) {
 
 std::chrono::milliseconds Etcd3Client::retry_timeout() const { return std::chrono::seconds(retry_timeout_.load()); }
 
-std::string Etcd3Client::current_endpoint() const {
-  MutexLock lock(mu_);
-  if (endpoints_.empty()) return std::string();
-  return endpoints_[current_ % endpoints_.size()];
-}
+std::string Etcd3Client::current_endpoint() const { return endpoints_.current(); }
 
-std::vector<std::string> Etcd3Client::endpoints() const {
-  MutexLock lock(mu_);
-  return endpoints_;
-}
+std::vector<std::string> Etcd3Client::endpoints() const { return endpoints_.all(); }
 
-void Etcd3Client::rotate_endpoint() {
-  MutexLock lock(mu_);
-  if (endpoints_.empty()) return;
-  current_ = (current_ + 1) % endpoints_.size();
-}
+void Etcd3Client::rotate_endpoint() { endpoints_.fail_over(endpoints_.current()); }
 
 std::chrono::milliseconds Etcd3Client::per_attempt_timeout(Deadline deadline) const {
-  size_t n;
-  {
-    MutexLock lock(mu_);
-    n = std::max<size_t>(1, endpoints_.size());
-  }
+  const size_t n = std::max<size_t>(1, endpoints_.size());
   auto per = std::max<std::chrono::milliseconds>(1000ms, retry_timeout() / static_cast<int>(n));
   auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   return std::max(1ms, std::min(per, remaining));
@@ -428,14 +371,10 @@ EtcdResult<Unit> Etcd3Client::authenticate(const std::string& endpoint, Deadline
 }
 
 void Etcd3Client::maybe_refresh_members(const std::string& endpoint, Deadline deadline) {
-  if (settings_.use_proxies) return;
+  if (!endpoints_.member_refresh_due(std::chrono::seconds(ttl_.load() * 10))) return;
   std::string prefix;
   {
     MutexLock lock(mu_);
-    auto now = Clock::now();
-    if (members_refreshed_ != Clock::time_point{} && now - members_refreshed_ < std::chrono::seconds(ttl_.load() * 10))
-      return;
-    members_refreshed_ = now;
     prefix = api_prefix_;
   }
   auto r = attempt(endpoint, prefix + "/cluster/member/list", json::object(), deadline);
@@ -443,30 +382,8 @@ void Etcd3Client::maybe_refresh_members(const std::string& endpoint, Deadline de
     spdlog::debug("etcd3: member list from {} failed: {}", endpoint, r.error().message);
     return;
   }
-  std::vector<std::string> found;
   const json& j = r.value();
-  if (j.contains("members") && j["members"].is_array()) {
-    for (const auto& m : j["members"]) {
-      if (!m.is_object() || !m.contains("clientURLs") || !m["clientURLs"].is_array()) continue;
-      for (const auto& u : m["clientURLs"]) {
-        if (!u.is_string()) continue;
-        auto url = net::Url::parse(u.get<std::string>());
-        if (!url) continue;
-        std::string origin = url->origin();
-        if (std::find(found.begin(), found.end(), origin) == found.end()) found.push_back(origin);
-      }
-    }
-  }
-  if (found.empty()) return;
-  MutexLock lock(mu_);
-  // Discovered members first, configured endpoints stay as a fallback.
-  std::vector<std::string> merged = found;
-  for (const auto& e : settings_.endpoints)
-    if (std::find(merged.begin(), merged.end(), e) == merged.end()) merged.push_back(e);
-  std::string cur = endpoints_[current_ % endpoints_.size()];
-  endpoints_ = merged;
-  auto it = std::find(endpoints_.begin(), endpoints_.end(), cur);
-  current_ = it == endpoints_.end() ? 0 : static_cast<size_t>(it - endpoints_.begin());
+  if (j.contains("members")) endpoints_.merge_discovered(etcd_common::member_client_urls(j["members"]));
 }
 
 EtcdResult<Unit> Etcd3Client::connect(Deadline deadline) {
@@ -489,7 +406,7 @@ EtcdResult<json> Etcd3Client::call_impl(const std::string& method, const json& b
   bool reauthed = false;
   size_t fast_tries = 0;
   EtcdError last{DcsErrorKind::kUnreachable, "no attempt made before the deadline"};
-  if (!ensure_endpoints())
+  if (!endpoints_.ensure())
     return fail(DcsErrorKind::kUnreachable, "no etcd endpoint: Can not resolve SRV for " + settings_.srv);
   for (;;) {
     if (Clock::now() >= deadline) break;
@@ -519,14 +436,10 @@ EtcdResult<json> Etcd3Client::call_impl(const std::string& method, const json& b
       if (needs_reauth(last)) last.kind = DcsErrorKind::kAuth;
       return fail(last);
     }
-    size_t n_endpoints;
-    {
-      MutexLock lock(mu_);
-      n_endpoints = endpoints_.size();
-      if (is_failover_error(last) && endpoints_[current_ % endpoints_.size()] == ep) {
-        current_ = (current_ + 1) % endpoints_.size();
-        if (n_endpoints > 1) spdlog::warn("etcd3: {}; trying {}", last.message, endpoints_[current_]);
-      }
+    const size_t n_endpoints = endpoints_.size();
+    if (is_failover_error(last)) {
+      const std::string next = endpoints_.fail_over(ep);
+      if (next != ep) spdlog::warn("etcd3: {}; trying {}", last.message, next);
     }
     if (is_failover_error(last) && ++fast_tries < n_endpoints) continue;  // next endpoint at once
     fast_tries = 0;

@@ -4,9 +4,8 @@
 // as JSON strings. Thread-safe: any number of threads may call it at the same time.
 //
 // Locks of Etcd3Client (annotated, checked by scripts/check-thread-safety.sh):
-//   mu_       the endpoints and the current one, the API prefix, auth support, the token, the time
-//             of the last member list refresh. A leaf: held to copy or replace them only, never
-//             during a request.
+//   mu_       the API prefix, auth support, the token. A leaf: held to copy or replace them only,
+//             never during a request. The endpoints have their own leaf lock (EndpointList).
 //   auth_mu_  one authentication at a time in ensure_version() (no field). Not a leaf: it is held
 //             across authenticate(), i.e. a POST /auth/authenticate (bounded by the per-attempt
 //             timeout) and the mu_ sections around it. The re-authentication of call_impl()
@@ -27,6 +26,7 @@
 #include "common/result.h"
 #include "common/thread_annotations.h"
 #include "dcs/dcs_error.h"
+#include "dcs/etcd_common/endpoint_list.h"
 #include "dcs/etcd_common/etcd_settings.h"
 #include "dcs/etcd_common/srv_discovery.h"
 
@@ -167,29 +167,23 @@ class Etcd3Client {
   // Called with auth_mu_ held by ensure_version(), without it by call_impl().
   EtcdResult<Unit> authenticate(const std::string& endpoint, Deadline deadline) EXCLUDES(mu_);
   void maybe_refresh_members(const std::string& endpoint, Deadline deadline) EXCLUDES(mu_);
-  // The SRV records' endpoints, else the configured ones; false when there are none yet
-  // (resolved again at most every 5 s).
-  bool ensure_endpoints() EXCLUDES(mu_);
-  std::vector<std::string> resolve_srv();
   std::chrono::milliseconds per_attempt_timeout(Deadline deadline) const EXCLUDES(mu_);
   EtcdResult<nlohmann::json> call_impl(const std::string& method, const nlohmann::json& body, Deadline deadline,
                                        bool retry) EXCLUDES(mu_, auth_mu_);
 
   EtcdSettings settings_;
+  // Before endpoints_: its constructor may resolve SRV records, which asks peers with http_
+  // within retry_timeout_.
+  std::atomic<int> ttl_;
+  std::atomic<int> retry_timeout_;
   std::unique_ptr<net::HttpClient> http_;
-  std::shared_ptr<SrvResolver> resolver_;
-  Clock::time_point srv_resolved_at_ GUARDED_BY(mu_) = {};
+  etcd_common::EndpointList endpoints_;  // discovered (or configured) base URLs, the current one
 
   Mutex auth_mu_;  // one authentication at a time
   mutable Mutex mu_;
-  std::vector<std::string> endpoints_ GUARDED_BY(mu_);  // discovered (or configured) base URLs
-  std::size_t current_ GUARDED_BY(mu_) = 0;
   std::string api_prefix_ GUARDED_BY(mu_);  // "" until the version was probed
   bool auth_supported_ GUARDED_BY(mu_) = true;
   std::optional<std::string> token_ GUARDED_BY(mu_);
-  Clock::time_point members_refreshed_ GUARDED_BY(mu_) = {};
-  std::atomic<int> ttl_;
-  std::atomic<int> retry_timeout_;
   std::atomic<uint64_t> auth_generation_{0};
 };
 

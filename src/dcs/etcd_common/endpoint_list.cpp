@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "net/http_client.h"
@@ -10,6 +11,29 @@
 namespace custos::dcs::etcd_common {
 
 using namespace std::chrono_literals;
+
+std::vector<std::string> member_client_urls(const nlohmann::json& members) {
+  std::vector<std::string> out;
+  if (!members.is_array()) return out;
+  for (const auto& m : members)
+    if (m.is_object() && m.contains("clientURLs") && m["clientURLs"].is_array())
+      for (const auto& u : m["clientURLs"])
+        if (u.is_string()) out.push_back(u.get<std::string>());
+  return out;
+}
+
+std::vector<std::string> fetch_peer_client_urls(net::HttpClient& http, const std::string& members_url,
+                                                std::chrono::milliseconds timeout, const std::string& log_tag) {
+  net::HttpRequest req;
+  req.url = members_url;
+  auto r = http.request(req, timeout);
+  if (!r || r->status >= 400) {
+    spdlog::warn("{}: GET {} failed: {}", log_tag, members_url,
+                 r ? "HTTP " + std::to_string(r->status) : r.error().describe());
+    return {};
+  }
+  return member_client_urls(nlohmann::json::parse(r->body, nullptr, false));
+}
 
 EndpointList::EndpointList(const EtcdSettings& settings, std::shared_ptr<SrvResolver> resolver,
                            PeerMembersQuery peer_members, std::string log_tag)

@@ -13,11 +13,26 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "common/thread_annotations.h"
 #include "dcs/etcd_common/etcd_settings.h"
 #include "dcs/etcd_common/srv_discovery.h"
 
+namespace custos::net {
+class HttpClient;
+}
+
 namespace custos::dcs::etcd_common {
+
+// The clientURLs strings of a list of etcd members ([{"clientURLs": [...]}, ...], as both
+// GET <peer>/members and the v3 member list give them); anything else in it is skipped.
+std::vector<std::string> member_client_urls(const nlohmann::json& members);
+
+// GET `members_url` (a peer's /members, for SRV server records) with `http` within `timeout`:
+// its members' clientURLs; none (and a warning tagged `log_tag`) when it cannot be asked.
+std::vector<std::string> fetch_peer_client_urls(net::HttpClient& http, const std::string& members_url,
+                                                std::chrono::milliseconds timeout, const std::string& log_tag);
 
 class EndpointList {
  public:

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "dcs/etcd_common/endpoint_list.h"
 #include "dcs/etcd_common/etcd_settings.h"
 #include "dcs/etcd_common/srv_discovery.h"
 
@@ -59,6 +60,21 @@ TEST(SrvDiscovery, PeerRecordsAreAskedForTheirMembersClientUrls) {
             (std::vector<std::string>{"https://10.0.0.2:2379", "https://10.0.0.3:2379"}));
   EXPECT_EQ(asked, (std::vector<std::string>{"https://dead.example.test:2380/members",
                                              "https://p2.example.test:2380/members"}));
+}
+
+TEST(SrvDiscovery, MemberClientUrlsTakeTheStringsOfWellFormedMembersOnly) {
+  // Both a peer's /members and the v3 member list: members written by others may be odd.
+  const json members = json::parse(R"([
+    {"name": "a", "clientURLs": ["https://a:2379", "https://a2:2379"]},
+    {"name": "b", "clientURLs": "https://b:2379"},
+    {"name": "c", "clientURLs": [7, null, "https://c:2379"]},
+    "d", null, {"name": "e"}
+  ])");
+  EXPECT_EQ(member_client_urls(members),
+            (std::vector<std::string>{"https://a:2379", "https://a2:2379", "https://c:2379"}));
+  EXPECT_TRUE(member_client_urls(json::object()).empty());
+  EXPECT_TRUE(member_client_urls(json::parse("\"x\"")).empty());
+  EXPECT_TRUE(member_client_urls(json::value_t::discarded).empty());
 }
 
 TEST(SrvDiscovery, NothingFoundIsEmpty) {
