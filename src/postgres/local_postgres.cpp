@@ -22,6 +22,7 @@
 #include "postgres/conninfo.h"
 #include "postgres/file_util.h"
 #include "postgres/crash_recovery.h"
+#include "postgres/data_directory.h"
 #include "postgres/initdb.h"
 #include "common/json_truth.h"
 #include "common/shlex.h"
@@ -537,6 +538,12 @@ bool data_dir_empty(const std::string& dir) {
   return !fs::exists(dir, ec) || fs::is_empty(dir, ec);
 }
 
+// The data directory with its WAL and tablespace directories (postgres/data_directory.h), before
+// a clone and after a failed one; what cannot go is logged and left to the clone's own check.
+void clear_data_dir(const std::string& dir) {
+  if (auto st = remove_data_directory(dir); !st) spdlog::error("Could not remove data directory {}: {}", dir, st.error());
+}
+
 }  // namespace
 
 Status<std::string> LocalPostgres::bootstrap(const CancelToken& cancel) {
@@ -818,8 +825,7 @@ Status<std::string> LocalPostgres::basebackup(const NodeSettings& s, const Upstr
   std::string last_error;
   for (int attempt = 1; attempt <= 2; ++attempt) {
     if (cancel.cancelled()) return make_error("cancelled");
-    std::error_code ec;
-    fs::remove_all(s.data_dir, ec);
+    clear_data_dir(s.data_dir);
     BasebackupRequest req;
     req.pg_basebackup_bin = s.pg_basebackup;
     req.data_dir = s.data_dir;
@@ -835,8 +841,7 @@ Status<std::string> LocalPostgres::basebackup(const NodeSettings& s, const Upstr
     // Five seconds between the attempts, cut short by a cancel.
     for (int i = 0; attempt == 1 && i < 50 && !cancel.cancelled(); ++i) std::this_thread::sleep_for(100ms);
   }
-  std::error_code ec;
-  fs::remove_all(s.data_dir, ec);
+  clear_data_dir(s.data_dir);
   return make_error("clone from " + from.name + " failed: " + last_error);
 }
 
@@ -850,8 +855,7 @@ Status<std::string> LocalPostgres::run_replica_method(const NodeSettings& s, con
     if (keep_data) {
       spdlog::info("Leaving data directory uncleaned");
     } else {
-      std::error_code ec;
-      fs::remove_all(s.data_dir, ec);
+      clear_data_dir(s.data_dir);
     }
   }
   std::string command = method;
@@ -896,10 +900,7 @@ Status<std::string> LocalPostgres::run_replica_method(const NodeSettings& s, con
   spdlog::error("Error creating replica using method {}: {} exited with code={}", method, command,
                 r ? std::to_string(r->exit_code) : std::string("None"));
   // A failed method cleans up after itself unless keep_data.
-  if (!keep_data && !data_dir_empty(s.data_dir)) {
-    std::error_code ec;
-    fs::remove_all(s.data_dir, ec);
-  }
+  if (!keep_data && !data_dir_empty(s.data_dir)) clear_data_dir(s.data_dir);
   return make_error("replica method " + method + " " + why);
 }
 
@@ -940,10 +941,7 @@ Status<std::string> LocalPostgres::clone(const std::optional<Upstream>& from, co
     errors += (errors.empty() ? "" : "; ") + made.error();
   }
   // Nothing half-made stays behind (also after a keep_data method): the next attempt starts clean.
-  if (!data_dir_empty(s.data_dir)) {
-    std::error_code ec;
-    fs::remove_all(s.data_dir, ec);
-  }
+  if (!data_dir_empty(s.data_dir)) clear_data_dir(s.data_dir);
   return make_error("creating the replica failed: " + errors);
 }
 
@@ -1007,17 +1005,7 @@ Status<std::string> LocalPostgres::crash_recovery(const CancelToken& cancel) {
 Result<std::string, std::string> LocalPostgres::move_data_dir_aside(const std::string& suffix) {
   // Never from under a live postmaster: it would go on writing into the renamed directory.
   if (postmaster_pid()) return make_error("PostgreSQL is still running: the data directory stays where it is");
-  const auto settings_now = current_settings();
-  const NodeSettings& s = *settings_now;
-  std::string d = s.data_dir;
-  while (d.size() > 1 && d.back() == '/') d.pop_back();
-  std::string target = d + "." + suffix;
-  std::error_code ec;
-  for (int i = 1; fs::exists(target, ec); ++i) target = d + "." + suffix + "." + std::to_string(i);
-  fs::rename(d, target, ec);
-  if (ec) return make_error("cannot rename " + d + " to " + target + ": " + ec.message());
-  spdlog::warn("moved the data directory {} aside to {}", d, target);
-  return target;
+  return move_data_directory_aside(current_settings()->data_dir, suffix);
 }
 
 // ---- slots, timelines ---------------------------------------------------------------------------

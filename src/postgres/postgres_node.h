@@ -138,8 +138,9 @@ class PostgresNode {
   virtual Status<std::string> promote(std::chrono::milliseconds wait) = 0;    // pg_ctl promote + CHECKPOINT
   virtual Status<std::string> rewind(const Upstream& from, const CancelToken& cancel) = 0;  // stop + pg_rewind
   virtual Status<std::string> crash_recovery(const CancelToken& cancel) = 0;  // postgres --single
-  // Renames the data directory to <data_dir>.<suffix> (never deletes it); refused while a
-  // postmaster runs. Returns the new path.
+  // Renames the data directory to <data_dir>.<suffix>, with the WAL and tablespace directories
+  // it links to (postgres/data_directory.h; never deletes); refused while a postmaster runs.
+  // Returns the new path.
   virtual Result<std::string, std::string> move_data_dir_aside(const std::string& suffix) = 0;
 
   // ---- slots, timelines ----

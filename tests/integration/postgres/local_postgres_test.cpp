@@ -2,7 +2,8 @@
 // once while a stop waits on a postmaster that will not stop; the data directory is never moved
 // from under a live postmaster; the roles of a new cluster survive names and passwords that need
 // quoting (libpq escaping); follow() rewrites the recovery configuration only when it changes,
-// also with another thread rewriting the configuration at the same time.
+// also with another thread rewriting the configuration at the same time; a replica with its WAL
+// in a directory of its own can be cloned again and moved aside.
 #include "postgres/local_postgres.h"
 
 #include <signal.h>
@@ -207,6 +208,52 @@ TEST_F(LocalPostgresTest, FollowRewritesTheRecoveryConfigurationOnlyWhenItChange
   text << conf.rdbuf();
   EXPECT_NE(text.str().find("host=127.0.0.2"), std::string::npos) << text.str();
   EXPECT_EQ(text.str().find("host=127.0.0.3"), std::string::npos) << text.str();
+}
+
+// A replica whose WAL lives in a directory of its own (basebackup --waldir, a separate volume
+// in production) is built with pg_basebackup, then built again as a reinitialize does: the
+// second clone must find the WAL directory gone with the old data directory, since
+// pg_basebackup refuses a non-empty --waldir. A bootstrap that failed and was moved aside
+// (<data_dir>.failed, as the agent does) takes its WAL directory along too, so initdb --waldir
+// can run again.
+TEST_F(LocalPostgresTest, AReplicaWithItsWalElsewhereCanBeClonedAgainAndMovedAside) {
+  bootstrap();
+  ASSERT_TRUE(pg->post_bootstrap());
+  const std::string replica_root = custos::test::make_temp_dir("custos-localpg-replica");
+  const int replica_port = free_port();
+  NodeSettings rs = node_settings(replica_root, replica_port);
+  rs.name = "node2";
+  rs.slot_name = "node2";
+  rs.basebackup_options = nlohmann::json::array({{{"waldir", replica_root + "/wal"}}, {{"checkpoint", "fast"}}});
+  auto replica = std::make_unique<LocalPostgres>(rs, system_process_runner());
+  const Upstream primary{"node1", "127.0.0.1", port};
+  auto cleanup = [&] {
+    replica->stop(StopMode::Immediate, 10s);
+    replica.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(replica_root, ec);
+  };
+  for (int round = 1; round <= 2; ++round) {
+    SCOPED_TRACE("clone " + std::to_string(round));
+    auto st = replica->clone(primary, CancelToken(), PostgresNode::CloneMethods::kConfigured);
+    if (!st) cleanup();
+    ASSERT_TRUE(st) << st.error();
+    EXPECT_EQ(replica->wait_ready(30s, CancelToken()), ServerProcess::running);
+    EXPECT_TRUE(std::filesystem::is_symlink(replica_root + "/data/pg_wal"));
+    ASSERT_TRUE(replica->stop(StopMode::Fast, 20s));
+  }
+  auto moved = replica->move_data_dir_aside("failed");
+  if (!moved) cleanup();
+  ASSERT_TRUE(moved) << moved.error();
+  EXPECT_FALSE(std::filesystem::exists(replica_root + "/wal"));
+  EXPECT_TRUE(std::filesystem::exists(replica_root + "/wal.failed"));
+  EXPECT_TRUE(std::filesystem::exists(moved.value() + "/pg_wal/"));  // the link follows its directory
+  // ... so a bootstrap into the same places works again.
+  rs.initdb_options = nlohmann::json::array({{{"waldir", replica_root + "/wal"}}, {{"auth-local", "trust"}}});
+  replica->set_settings(rs);
+  auto boot = replica->bootstrap(CancelToken());
+  EXPECT_TRUE(boot) << (boot ? "" : boot.error());
+  cleanup();
 }
 
 }  // namespace
