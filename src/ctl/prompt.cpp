@@ -1,29 +1,23 @@
 #include "ctl/prompt.h"
 
-#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <iostream>
 
+#include "common/terminal_echo.h"
+
 namespace custos::ctl {
 
 std::string Prompter::read_line(bool hide_input) {
   out_.flush();
-  const bool tty_echo_off = hide_input && &in_ == &std::cin && ::isatty(STDIN_FILENO);
-  termios saved{};
-  if (tty_echo_off) {
-    ::tcgetattr(STDIN_FILENO, &saved);
-    termios quiet = saved;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-  }
   std::string line;
-  const bool got = static_cast<bool>(std::getline(in_, line));
-  if (tty_echo_off) {
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-    out_ << "\n";
+  bool got = false;
+  {
+    const TerminalEchoOff quiet(hide_input && &in_ == &std::cin ? STDIN_FILENO : -1);
+    got = static_cast<bool>(std::getline(in_, line));
+    if (quiet.active()) out_ << "\n";
   }
   if (!got) {
     out_ << "\n";

@@ -3,7 +3,6 @@
 #include <netdb.h>
 #include <pwd.h>
 #include <sys/socket.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/terminal_echo.h"
 #include "config/loader.h"
 #include "config/merge.h"
 #include "config/records.h"
@@ -267,16 +267,11 @@ GeneratorHost this_host() {
     FILE* in = tty ? tty : stdin;
     std::fputs("Please enter the user password: ", tty ? tty : stderr);
     std::fflush(tty ? tty : stderr);
-    termios old {};
-    const bool quiet = ::tcgetattr(::fileno(in), &old) == 0;
-    if (quiet) {
-      termios off = old;
-      off.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      ::tcsetattr(::fileno(in), TCSAFLUSH, &off);
+    {
+      const TerminalEchoOff quiet(::fileno(in));
+      char buf[1024];
+      if (std::fgets(buf, sizeof buf, in)) password = buf;
     }
-    char buf[1024];
-    if (std::fgets(buf, sizeof buf, in)) password = buf;
-    if (quiet) ::tcsetattr(::fileno(in), TCSAFLUSH, &old);
     std::fputs("\n", tty ? tty : stderr);
     if (tty) std::fclose(tty);
     while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
