@@ -406,8 +406,14 @@ Executor::Outcome Executor::run(const step::Promote&) {
                 citus();
                 if (slots) (void)pg.sync_slots(*slots);
                 auto r = pg.promote(wait);
-                if (r) hooks.fire(CallbackAction::on_role_change, ha::Role::primary);  // Patroni: "master"
-                return r ? std::string() : r.error();
+                if (!r) return r.error();
+                // As Patroni: on_role_change as soon as PostgreSQL runs as the primary, not after
+                // the CHECKPOINT below (a callback moving a VIP must not wait for it). The
+                // checkpoint is what pg_rewind of the old primary needs; until it is done the
+                // member key says checkpoint_after_promote: false.
+                hooks.fire(CallbackAction::on_role_change, ha::Role::primary);  // Patroni: "master"
+                if (auto cp = pg.checkpoint(60s); !cp) spdlog::warn("post-promote CHECKPOINT failed: {}", cp.error());
+                return std::string();
               });
   return Outcome::success;
 }

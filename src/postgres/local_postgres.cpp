@@ -967,8 +967,6 @@ Status<std::string> LocalPostgres::promote(milliseconds wait) {
   if (!promoted) return make_error("still in recovery after pg_ctl promote");
   // Keep our configuration consistent: no recovery section any more.
   if (auto st = write_primary_configuration(); !st) spdlog::warn("after promote: {}", st.error());
-  auto cp = conn.query("CHECKPOINT", {}, milliseconds(60000));
-  if (!cp) spdlog::warn("post-promote CHECKPOINT failed: {}", cp.error().message);
   return Unit{};
 }
 

@@ -135,7 +135,9 @@ class PostgresNode {
   enum class CloneMethods { kConfigured, kBasebackupOnly };
   virtual Status<std::string> clone(const std::optional<Upstream>& from, const CancelToken& cancel,
                                     CloneMethods methods) = 0;
-  virtual Status<std::string> promote(std::chrono::milliseconds wait) = 0;    // pg_ctl promote + CHECKPOINT
+  // pg_ctl promote, then until PostgreSQL is out of recovery (at most `wait`); no CHECKPOINT
+  // (the caller issues it once the role change is announced).
+  virtual Status<std::string> promote(std::chrono::milliseconds wait) = 0;
   virtual Status<std::string> rewind(const Upstream& from, const CancelToken& cancel) = 0;  // stop + pg_rewind
   virtual Status<std::string> crash_recovery(const CancelToken& cancel) = 0;  // postgres --single
   // Renames the data directory to <data_dir>.<suffix>, with the WAL and tablespace directories

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <set>
+#include <thread>
 
 #include "ha/decision.h"
 #include "log_capture.h"
@@ -268,13 +270,26 @@ std::vector<Scenario> scenarios() {
   });
   add(Action::promote, "PromoteRunsPrePromoteThenPromotes", [] {
     TwoNodes t;
+    // on_role_change comes once PostgreSQL runs as the primary, before the post-promote
+    // CHECKPOINT (which may take long on a busy server), as in Patroni.
+    t.n2().pg.block("checkpoint");
     t.run(t.n2(), {step::Promote{}});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!t.n2().pg.blocked_in("checkpoint") && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_TRUE(t.n2().pg.blocked_in("checkpoint")) << "no CHECKPOINT after the promotion";
     EXPECT_TRUE(t.n2().pg.called("promote"));
     auto fired = t.n2().hooks.fired();
     EXPECT_NE(std::find(fired.begin(), fired.end(), "pre_promote"), fired.end());
+    EXPECT_NE(std::find(fired.begin(), fired.end(), "on_role_change master"), fired.end())
+        << "the callback waited for the CHECKPOINT";
     EXPECT_FALSE(t.n2().pg.server().in_recovery);
+    EXPECT_TRUE(t.local(t.n2()).checkpoint_after_promote_pending);
+    t.n2().pg.release("checkpoint");
+    t.n2().settle();
     t.take_async(t.n2());
     EXPECT_EQ(t.local(t.n2()).role, ha::Role::primary);
+    EXPECT_FALSE(t.local(t.n2()).checkpoint_after_promote_pending);
     // A failing pre_promote cancels the promotion.
     TwoNodes u;
     u.n2().hooks.fail_pre_promote(true);
