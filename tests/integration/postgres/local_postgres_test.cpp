@@ -227,23 +227,26 @@ TEST_F(LocalPostgresTest, AReplicaWithItsWalElsewhereCanBeClonedAgainAndMovedAsi
   rs.basebackup_options = nlohmann::json::array({{{"waldir", replica_root + "/wal"}}, {{"checkpoint", "fast"}}});
   auto replica = std::make_unique<LocalPostgres>(rs, system_process_runner());
   const Upstream primary{"node1", "127.0.0.1", port};
-  auto cleanup = [&] {
-    replica->stop(StopMode::Immediate, 10s);
-    replica.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(replica_root, ec);
-  };
+  // Whatever way the test ends, the replica's postmaster is stopped and its files removed.
+  struct Cleanup {
+    std::unique_ptr<LocalPostgres>& pg;
+    std::string root;
+    ~Cleanup() {
+      if (pg) pg->stop(StopMode::Immediate, 10s);
+      pg.reset();
+      std::error_code ec;
+      std::filesystem::remove_all(root, ec);
+    }
+  } cleanup{replica, replica_root};
   for (int round = 1; round <= 2; ++round) {
     SCOPED_TRACE("clone " + std::to_string(round));
     auto st = replica->clone(primary, CancelToken(), PostgresNode::CloneMethods::kConfigured);
-    if (!st) cleanup();
     ASSERT_TRUE(st) << st.error();
     EXPECT_EQ(replica->wait_ready(30s, CancelToken()), ServerProcess::running);
     EXPECT_TRUE(std::filesystem::is_symlink(replica_root + "/data/pg_wal"));
     ASSERT_TRUE(replica->stop(StopMode::Fast, 20s));
   }
   auto moved = replica->move_data_dir_aside("failed");
-  if (!moved) cleanup();
   ASSERT_TRUE(moved) << moved.error();
   EXPECT_FALSE(std::filesystem::exists(replica_root + "/wal"));
   EXPECT_TRUE(std::filesystem::exists(replica_root + "/wal.failed"));
@@ -253,7 +256,6 @@ TEST_F(LocalPostgresTest, AReplicaWithItsWalElsewhereCanBeClonedAgainAndMovedAsi
   replica->set_settings(rs);
   auto boot = replica->bootstrap(CancelToken());
   EXPECT_TRUE(boot) << (boot ? "" : boot.error());
-  cleanup();
 }
 
 }  // namespace

@@ -85,12 +85,30 @@ TEST_F(DataDirectoryTest, LinksToTheDataDirectorysParentsOrIntoItAreNotFollowed)
   fs::create_directories(data + "/pg_tblspc");
   fs::create_directory_symlink("/", data + "/pg_tblspc/1");
   fs::create_directory_symlink(data + "/inside", data + "/pg_tblspc/2");
+  touch(root + "/other/keep");
+  fs::create_directory_symlink(root + "/other", data + "/pg_tblspc/notes");  // not an OID: not PostgreSQL's
   touch(root + "/bystander/keep");
-  EXPECT_TRUE(external_directories(data).empty());
+  ASSERT_TRUE(external_directories(data).empty());
+  // The removal itself runs without the link to '/': a broken guard must not cost the machine.
+  fs::remove(data + "/pg_tblspc/1");
+  ASSERT_TRUE(external_directories(data).empty());
   auto st = remove_data_directory(data);
   ASSERT_TRUE(st) << st.error();
   EXPECT_FALSE(exists(data));
   EXPECT_TRUE(exists(root + "/bystander/keep"));
+  EXPECT_TRUE(exists(root + "/other/keep"));
+}
+
+TEST_F(DataDirectoryTest, ASecondLinkToTheWalDirectoryIsTakenOnce) {
+  lay_out();
+  fs::create_directory_symlink("pg_wal", data + "/pg_xlog");  // relative, to the first link
+  const auto ext = external_directories(data);
+  ASSERT_EQ(ext.size(), 2u);
+  EXPECT_EQ(ext[0].link, data + "/pg_wal");
+  auto moved = move_data_directory_aside(data, "failed");
+  ASSERT_TRUE(moved) << moved.error();
+  EXPECT_TRUE(exists(root + "/wal.failed/000000010000000000000001"));
+  EXPECT_TRUE(exists(moved.value() + "/pg_xlog/000000010000000000000001"));
 }
 
 TEST_F(DataDirectoryTest, ASymlinkedDataDirectoryIsUnlinkedAndItsTargetKept) {
