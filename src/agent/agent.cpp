@@ -556,7 +556,7 @@ void Agent::publish_snapshot() {
   snap.presentation = s->config.presentation();
   snap.patroni_version = std::string(announced_patroni_version(snap.presentation));
   snap.pg.state = std::string(ha::to_string(l.state));
-  snap.pg.role = role_text(announced_role(l.role, memory_.status), snap.presentation);
+  snap.pg.role = role_text(l.role, snap.presentation);
   if (const auto& st = memory_.status) fill_pg_status(snap.pg, *st, now);
   if (l.last_lock_write) snap.leader_lock_valid_until = *l.last_lock_write + s->ha.ttl;
   snap.paused = s->ha.pause;

@@ -1128,7 +1128,7 @@ nlohmann::json Executor::member_value() const {
   m.proxy_url = current->pg.proxy_url;
   m.state = std::string(ha::to_string(l.state));
   const PatroniGeneration presentation = current->config.presentation();
-  m.role = role_text(announced_role(l.role, memory_.status), presentation);
+  m.role = role_text(l.role, presentation);
   m.version = std::string(announced_patroni_version(presentation));
   m.tags = current->config.tags();
   if (memory_.leaving_sync) {

@@ -153,10 +153,6 @@ ha::MemberStatus member_status_from_patroni(const std::string& name, const std::
   return st;
 }
 
-ha::Role announced_role(ha::Role role, const std::optional<postgres::ServerStatus>& status) {
-  return role == ha::Role::promoted && status && !status->in_recovery ? ha::Role::primary : role;
-}
-
 std::string role_text(ha::Role role, PatroniGeneration presentation) {
   return role == ha::Role::primary ? std::string(primary_role_name(presentation)) : std::string(ha::to_string(role));
 }

@@ -3,7 +3,6 @@
 // a member's `GET /patroni` answer -> MemberStatus (rest-api.md §9).
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,17 +32,11 @@ ha::HaSettings ha_settings_from_config(const config::Config& config);
 watchdog::WatchdogConfig watchdog_config_from(const config::Config& config,
                                               std::vector<std::string>* warnings = nullptr);
 
+// `body` of GET <api_url>; reachable = parsed with a `wal`/`xlog` object (rest-api.md §9).
 // The internal role as written to the member key, the API and callbacks: the primary as the
 // presented generation spells it ("master" for 3.3, "primary" for 4.1), else the role's name.
 std::string role_text(ha::Role role, PatroniGeneration presentation);
 
-// The role a node announces (member key, REST) given the last status query: a promotion whose
-// PostgreSQL is out of recovery announces the primary, as Patroni's role turns primary once
-// pg_control says "in production", before the post-promote CHECKPOINT that the promote task
-// still runs (the member key says checkpoint_after_promote: false until it is done).
-ha::Role announced_role(ha::Role role, const std::optional<postgres::ServerStatus>& status);
-
-// `body` of GET <api_url>; reachable = parsed with a `wal`/`xlog` object (rest-api.md §9).
 ha::MemberStatus member_status_from_patroni(const std::string& name, const std::string& body);
 
 }  // namespace custos::agent

@@ -285,18 +285,6 @@ std::vector<Scenario> scenarios() {
         << "the callback waited for the CHECKPOINT";
     EXPECT_FALSE(t.n2().pg.server().in_recovery);
     EXPECT_TRUE(t.local(t.n2()).checkpoint_after_promote_pending);
-    // A cycle meanwhile announces the primary (Patroni's role turns primary before its
-    // checkpoint; a Citus worker tells its coordinator then), with checkpoint_after_promote false
-    // for pg_rewind of the old primary.
-    auto status = t.n2().pg.query_status(std::chrono::seconds(1));  // what the cycle's status query sees
-    ASSERT_TRUE(status);
-    t.n2().agent->memory().status = status.value();
-    ASSERT_TRUE(t.n2().agent->executor().touch_member());
-    auto key = t.c.store.get("members/node2");
-    ASSERT_TRUE(key);
-    const json m = json::parse(*key);
-    EXPECT_EQ(m.value("role", ""), "primary") << *key;
-    EXPECT_EQ(m.value("checkpoint_after_promote", true), false) << *key;
     t.n2().pg.release("checkpoint");
     t.n2().settle();
     t.take_async(t.n2());
