@@ -290,6 +290,8 @@ std::vector<Scenario> scenarios() {
     t.take_async(t.n2());
     EXPECT_EQ(t.local(t.n2()).role, ha::Role::primary);
     EXPECT_FALSE(t.local(t.n2()).checkpoint_after_promote_pending);
+    fired = t.n2().hooks.fired();
+    EXPECT_EQ(std::count(fired.begin(), fired.end(), "on_role_change master"), 1) << "one callback per promotion";
     // A failing pre_promote cancels the promotion.
     TwoNodes u;
     u.n2().hooks.fail_pre_promote(true);
